@@ -1,0 +1,85 @@
+"""Ports: what the use cases need from the outside world, as Protocols.
+
+The storage package implements them with SQLAlchemy; the domain never imports it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
+from domain.planning import Proposal
+from domain.resources import Customer, Store, Technician, Unit
+from domain.users import User
+from domain.work_orders import WorkOrder
+
+T = TypeVar("T")
+
+
+class Repository(Protocol[T]):
+    async def get(self, id: str) -> T | None: ...
+
+    def add(self, item: T) -> None: ...
+
+
+class DispatchRepository(Repository[Dispatch], Protocol):
+    async def unit_busy(self, unit: str, when: dt.datetime, *, exclude_id: str | None) -> bool: ...
+
+    async def trip_ticket_in_use(self, trip_ticket_id: str, *, exclude_id: str | None) -> bool: ...
+
+
+class InvoiceRepository(Repository[Invoice], Protocol):
+    async def for_dispatch(self, dispatch_id: str) -> list[Invoice]: ...
+
+
+class WorkOrderRepository(Repository[WorkOrder], Protocol):
+    async def open_for_technician(self, technician_id: str) -> list[WorkOrder]: ...
+
+
+class UserRepository(Repository[User], Protocol):
+    async def by_username(self, username: str) -> User | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Changes and their events (outbox) and audit rows commit together."""
+
+    stores: Repository[Store]
+    technicians: Repository[Technician]
+    units: Repository[Unit]
+    customers: Repository[Customer]
+    work_orders: WorkOrderRepository
+    dispatches: DispatchRepository
+    trip_tickets: Repository[TripTicket]
+    sales_orders: Repository[SalesOrder]
+    invoices: InvoiceRepository
+    proposals: Repository[Proposal]
+    users: UserRepository
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    def audit(
+        self,
+        *,
+        action: str,
+        entity_type: str,
+        entity_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None: ...

@@ -1,0 +1,252 @@
+"""The schema. Rules the database can hold are constraints here too (see ``dispatches``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from storage.types import BigId, IdType, JSONType, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+TRUE = text("true")
+FALSE = text("false")
+
+
+def _version() -> Column[int]:
+    return Column("version", Integer, nullable=False, server_default="1")
+
+
+stores = Table(
+    "stores", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("region", String(64), nullable=False, index=True),
+    Column("opens", String(5), nullable=False),
+    Column("closes", String(5), nullable=False),
+    Column("address", String(300), nullable=False, server_default=""),
+    Column("timezone", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=TRUE),
+    _version(),
+)
+
+units = Table(
+    "units", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("home_store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("geotab_device_id", String(64), nullable=True, unique=True),
+    Column("plate", String(32), nullable=False, server_default=""),
+    Column("model", String(100), nullable=False, server_default=""),
+    Column("in_service", Boolean, nullable=False, server_default=TRUE),
+    _version(),
+)
+
+technicians = Table(
+    "technicians", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("home_store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("skills", JSONType, nullable=False),
+    Column("shift_start", UTCDateTime, nullable=True),
+    Column("shift_end", UTCDateTime, nullable=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("unit_id", IdType, ForeignKey("units.id"), nullable=True, unique=True),
+    Column("phone", String(32), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default=TRUE),
+    _version(),
+)
+
+customers = Table(
+    "customers", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("name", String(200), nullable=False, index=True),
+    Column("phone", String(32), nullable=False, server_default=""),
+    Column("email", String(200), nullable=False, server_default=""),
+    Column("address", String(300), nullable=False, server_default=""),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("sms_opt_in", Boolean, nullable=False, server_default=FALSE),
+    Column("home_store_id", IdType, ForeignKey("stores.id"), nullable=True, index=True),
+    Column("active", Boolean, nullable=False, server_default=TRUE),
+    _version(),
+)
+
+work_orders = Table(
+    "work_orders", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("store_id", IdType, ForeignKey("stores.id"), nullable=False),
+    Column("customer_id", IdType, ForeignKey("customers.id"), nullable=True, index=True),
+    Column("priority", String(16), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("address", String(300), nullable=False, server_default=""),
+    Column("description", Text, nullable=False),
+    Column("window_start", UTCDateTime, nullable=True),
+    Column("window_end", UTCDateTime, nullable=True),
+    Column("required_skills", JSONType, nullable=False),
+    Column("estimated_minutes", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text, nullable=False, server_default=""),
+    Column("status_changed_at", UTCDateTime, nullable=False),
+    Column("technician_id", IdType, ForeignKey("technicians.id"), nullable=True),
+    Column("sequence", Integer, nullable=True),
+    Column("planned_arrival", UTCDateTime, nullable=True),
+    Column("pinned", Boolean, nullable=False, server_default=FALSE),
+    Column("follow_up_of", IdType, ForeignKey("work_orders.id"), nullable=True),
+    Column("comments", JSONType, nullable=False),
+    Column("proof", JSONType, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("created_by", IdType, nullable=False),
+    _version(),
+    Index("ix_work_orders_store_status", "store_id", "status"),
+    Index("ix_work_orders_technician_status", "technician_id", "status"),
+    Index("ix_work_orders_status_priority", "status", "priority"),
+)
+
+trip_tickets = Table(
+    "trip_tickets", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("work_order_id", IdType, ForeignKey("work_orders.id"), nullable=True),
+    Column("customer_id", IdType, ForeignKey("customers.id"), nullable=True),
+    _version(),
+)
+
+sales_orders = Table(
+    "sales_orders", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("customer_id", IdType, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("total_cents", Integer, nullable=False, server_default="0"),
+    _version(),
+)
+
+dispatches = Table(
+    "dispatches", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("trip_ticket_id", IdType, ForeignKey("trip_tickets.id"), nullable=False, index=True),
+    Column("datetime", UTCDateTime, nullable=False, index=True),
+    Column("unit", IdType, ForeignKey("units.id"), nullable=False, index=True),
+    Column("store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("created_by", IdType, nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    _version(),
+    # A unit is never double-booked, and a trip ticket serves one dispatch: among live rows.
+    Index("uq_dispatches_unit_datetime_live", "unit", "datetime", unique=True,
+          sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+    Index("uq_dispatches_trip_ticket_live", "trip_ticket_id", unique=True,
+          sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
+)
+
+invoices = Table(
+    "invoices", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("sales_order_id", IdType, ForeignKey("sales_orders.id"), nullable=False, index=True),
+    Column("store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
+    Column("amount_cents", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("processed", Boolean, nullable=False, server_default=FALSE),
+    # One column, so an invoice is linked to at most one dispatch by construction.
+    Column("dispatch_id", IdType, ForeignKey("dispatches.id"), nullable=True, index=True),
+    _version(),
+)
+
+proposals = Table(
+    "proposals", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("scope", String(200), nullable=False),
+    Column("status", String(24), nullable=False, index=True),
+    Column("status_reason", Text, nullable=False, server_default=""),
+    Column("body", JSONType, nullable=False),
+    Column("store_ids", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", IdType, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    _version(),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("roles", JSONType, nullable=False),
+    Column("store_ids", JSONType, nullable=False),
+    Column("technician_id", IdType, ForeignKey("technicians.id"), nullable=True),
+    Column("display_name", String(200), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default=TRUE),
+    _version(),
+)
+
+#: The durable event log. ``id`` is insert order; ``seq`` is the published order, assigned by the
+#: single relay as it publishes (insert order is not commit order, so ids can appear late).
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", IdType, nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", IdType, nullable=False, index=True),
+    Column("store_id", IdType, nullable=True),
+    Column("technician_id", IdType, nullable=True),
+    Column("payload", JSONType, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("seq", BigId, nullable=True, unique=True),
+    Column("published_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_unpublished", "id", sqlite_where=text("seq IS NULL"),
+          postgresql_where=text("seq IS NULL")),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False, index=True),
+    Column("actor_id", IdType, nullable=True, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False, index=True),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_id", IdType, nullable=False),
+    Column("before", JSONType, nullable=True),
+    Column("after", JSONType, nullable=True),
+    Column("correlation_id", String(64), nullable=True),
+    Index("ix_audit_log_entity", "entity_type", "entity_id"),
+)
+
+#: Cursors of external feeds (GeoTab version tokens, partner order feed), kept across restarts.
+feed_cursors = Table(
+    "feed_cursors", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("token", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
