@@ -1,0 +1,90 @@
+"""Turning solver routes into a Proposal: ETAs, reasons for what is left out, the diff, KPIs."""
+
+from __future__ import annotations
+
+from routing.layout import Layout, current_sequences, kpis, replay
+from routing.problem import Job, Move, Plan, Proposal, Route, Unassigned
+
+
+def _drop_reason(job: Job) -> Unassigned:
+    if job.pinned_to is not None:
+        return Unassigned(
+            job.id,
+            "pinned_technician_unavailable",
+            f"pinned to {job.pinned_to}, whose shift has no room left for it",
+        )
+    if job.priority == "low":
+        return Unassigned(
+            job.id,
+            "low_priority_deferred",
+            "low priority: deferred because the technicians' time is taken by more urgent work",
+        )
+    return Unassigned(
+        job.id,
+        "no_capacity",
+        "no skilled technician has room for it within its time window and shift",
+    )
+
+
+def _current_owner(layout: Layout, job: Job) -> str | None:
+    if job.started_by is not None:
+        return job.started_by
+    if job.current is not None and job.current.technician_id in layout.vehicle_index:
+        return job.current.technician_id
+    return None
+
+
+def current_routes(layout: Layout) -> list[Route]:
+    """The plan the dispatcher has now, replayed with the same travel times (for KPIs before)."""
+    return [replay(layout, v, seq) for v, seq in enumerate(current_sequences(layout))]
+
+
+def build_proposal(
+    layout: Layout,
+    sequences: list[list[int]],
+    excluded: dict[int, Unassigned],
+    *,
+    status: str,
+    seconds: float,
+) -> Proposal:
+    problem = layout.problem
+    routes = [replay(layout, v, seq) for v, seq in enumerate(sequences)]
+    served = {stop.job_id for r in routes for stop in r.stops}
+    unassigned = [
+        excluded.get(j) or _drop_reason(job)
+        for j, job in enumerate(problem.jobs)
+        if job.id not in served
+    ]
+    plan_routes = tuple(r for r in routes if r.stops)
+
+    where = {
+        stop.job_id: (r.technician_id, pos, stop.start)
+        for r in routes
+        for pos, stop in enumerate(r.stops)
+    }
+    moves: list[Move] = []
+    for job in problem.jobs:
+        before = _current_owner(layout, job)
+        after = where.get(job.id)
+        if before == (after[0] if after else None):
+            continue
+        if after is None:
+            moves.append(Move(job.id, before, None, None, None))
+        else:
+            moves.append(Move(job.id, before, after[0], after[1], after[2]))
+    moved = sum(1 for m in moves if m.from_technician is not None)
+
+    plan = Plan(
+        routes=plan_routes,
+        unassigned=tuple(unassigned),
+        kpis=kpis(plan_routes, moved),
+    )
+    before_routes = current_routes(layout)
+    return Proposal(
+        plan=plan,
+        moves=tuple(moves),
+        kpis_before=kpis(before_routes, 0),
+        kpis_after=plan.kpis,
+        solve_seconds=round(seconds, 3),
+        status=status,
+    )

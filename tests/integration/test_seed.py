@@ -1,0 +1,61 @@
+"""The demo scenario: deterministic, fast, and consistent with the domain rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.work_orders import WorkOrderStatus
+from storage import tables as t
+from web.demo.scenario import build
+from web.demo.seed import seed
+
+NOW = dt.datetime(2026, 11, 22, 15, 0, tzinfo=dt.UTC)
+
+
+def test_the_same_seed_builds_the_same_company() -> None:
+    a = build(stores=20, technicians=20, orders=50, seed=3, now=NOW)
+    b = build(stores=20, technicians=20, orders=50, seed=3, now=NOW)
+    assert [w.snapshot() for w in a.work_orders] == [w.snapshot() for w in b.work_orders]
+    c = build(stores=20, technicians=20, orders=50, seed=4, now=NOW)
+    assert [w.location for w in a.work_orders] != [w.location for w in c.work_orders]
+
+
+def test_the_demo_obeys_the_dispatch_rules() -> None:
+    sc = build(stores=50, technicians=50, orders=200, seed=1, now=NOW)
+    slots = [(d.unit, d.datetime) for d in sc.dispatches]
+    assert len(slots) == len(set(slots)), "a unit is double-booked"
+    tickets = [d.trip_ticket_id for d in sc.dispatches]
+    assert len(tickets) == len(set(tickets)), "a trip ticket serves two dispatches"
+    linked = [i.dispatch_id for i in sc.invoices if i.dispatch_id]
+    assert all(link in {d.id for d in sc.dispatches} for link in linked)
+    techs = {tech.id: tech for tech in sc.technicians}
+    for order in sc.work_orders:
+        if order.technician_id:
+            assert order.required_skills <= techs[order.technician_id].skills
+            assert order.status != WorkOrderStatus.NEW
+
+
+def test_stores_lie_in_the_metro_region() -> None:
+    sc = build(stores=200, technicians=200, orders=10, seed=7, now=NOW)
+    for store in sc.stores:
+        assert 32.0 < store.location.lat < 33.6 and -98.2 < store.location.lon < -96.0
+
+
+async def test_seeding_writes_every_table_and_refuses_to_seed_twice(engine: AsyncEngine) -> None:
+    counts = await seed(engine, stores=10, technicians=12, orders=30, seed=2, now=NOW,
+                        progress=False)
+    assert counts["stores"] == 10 and counts["technicians"] == 12
+    async with engine.connect() as conn:
+        users = (await conn.execute(select(func.count()).select_from(t.users))).scalar()
+        orders = (await conn.execute(select(func.count()).select_from(t.work_orders))).scalar()
+    assert users == 8 + 12
+    assert orders == 30
+    try:
+        await seed(engine, stores=10, technicians=12, orders=30, seed=2, now=NOW, progress=False)
+    except RuntimeError as error:
+        assert "already holds data" in str(error)
+    else:
+        raise AssertionError("seeding twice should be refused")

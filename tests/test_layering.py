@@ -1,0 +1,90 @@
+"""The package dependency table of the design brief, checked by parsing every import."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRST_PARTY = {"domain", "routing", "realtime", "storage", "web"}
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+#: package -> (first-party packages it may import, third-party packages it may import)
+ALLOWED: dict[str, tuple[set[str], set[str] | None]] = {
+    "domain": (set(), set()),
+    "routing": ({"domain"}, {"ortools", "geopy", "numpy"}),
+    "realtime": ({"domain"}, {"redis", "websockets", "pydantic", "httpx"}),
+    "storage": ({"domain"}, {"sqlalchemy", "alembic", "asyncpg", "aiosqlite"}),
+    "web": (FIRST_PARTY - {"web"}, None),  # the composition root may import anything
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def package_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_package_imports_only_what_the_design_allows(package: str) -> None:
+    first_party_allowed, third_party_allowed = ALLOWED[package]
+    broken = []
+    for path in package_files(package):
+        for name in imports_of(path):
+            if name == package or name in STDLIB:
+                continue
+            if name in FIRST_PARTY:
+                if name not in first_party_allowed:
+                    broken.append(f"{path.relative_to(ROOT)} imports {name}")
+            elif third_party_allowed is not None and name not in third_party_allowed:
+                broken.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not broken, "\n".join(broken)
+
+
+def test_nothing_imports_web() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in FIRST_PARTY - {"web"}
+        for path in package_files(package)
+        if "web" in imports_of(path)
+    ]
+    assert not offenders
+
+
+def test_routing_and_realtime_do_not_import_each_other() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {other}"
+        for package, other in (("routing", "realtime"), ("realtime", "routing"))
+        for path in package_files(package)
+        if other in imports_of(path)
+    ]
+    assert not offenders
+
+
+def test_the_checker_catches_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sqlalchemy\nfrom web.app import create_app\n")
+    assert imports_of(bad) == {"sqlalchemy", "web"}
+
+
+def test_no_module_grows_past_the_size_limit() -> None:
+    too_long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for package in FIRST_PARTY
+        for path in package_files(package)
+        if "migrations" not in path.parts
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
+    ]
+    assert not too_long, "\n".join(too_long)

@@ -1,0 +1,68 @@
+"""``dispatch users ...``: account administration from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from sqlalchemy import select
+
+from domain.errors import DomainError
+from domain.roles import Role
+from domain.users import User
+from storage import mapping as m
+from storage import tables as t
+from storage.engine import create_engine
+from storage.uow import SqlUnitOfWork
+from web.security import hash_password
+from web.settings import Settings
+
+
+def _roles(names: list[str]) -> frozenset[Role]:
+    try:
+        return frozenset(Role(n) for n in names)
+    except ValueError as error:
+        valid = ", ".join(r.value for r in Role)
+        raise DomainError(f"{error}; roles are: {valid}") from error
+
+
+async def run_users_command(settings: Settings, args: argparse.Namespace) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        if args.users_command == "list":
+            async with engine.connect() as conn:
+                rows = (await conn.execute(select(t.users).order_by(t.users.c.username))).all()
+            for row in rows:
+                user = m.user_from_row(row._mapping)
+                roles = ",".join(sorted(r.value for r in user.roles))
+                stores = ",".join(sorted(user.store_ids)) or "all stores"
+                print(f"{user.username}\t{roles}\t{stores}")
+            return 0
+        async with SqlUnitOfWork(engine) as uow:
+            if args.users_command == "create":
+                password = args.password or getpass.getpass("password: ")
+                if len(password) < 8 and password != "demo":
+                    print("a password needs at least 8 characters", file=sys.stderr)
+                    return 1
+                user = User(username=args.username, password_hash=hash_password(password),
+                            roles=_roles(args.roles), store_ids=frozenset(args.stores),
+                            technician_id=args.technician_id)
+                uow.users.add(user)
+            else:
+                found = await uow.users.by_username(args.username)
+                if found is None:
+                    print(f"no user {args.username}", file=sys.stderr)
+                    return 1
+                found.set_roles(_roles(args.roles),
+                                frozenset(args.stores) if args.stores is not None else None)
+            uow.audit(action=f"user.{args.users_command}", entity_type="user",
+                      entity_id=args.username, before=None, after={"roles": args.roles})
+            await uow.commit()
+        print("done", file=sys.stderr)
+        return 0
+    except DomainError as error:
+        print(f"users: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()

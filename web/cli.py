@@ -1,0 +1,199 @@
+"""The ``dispatch`` command: serve, migrate, seed, simulate, users, bench."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from web.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    if getattr(args, "demo", False):
+        overrides["demo"] = True
+    return Settings(**overrides)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from storage.migrate import upgrade
+
+    settings = _settings(args)
+    _ensure_sqlite_dir(settings.database_url)
+    upgrade(settings.database_url)
+    print("database is at the latest schema", file=sys.stderr)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from storage.engine import create_engine
+    from web.demo.seed import is_seeded, seed
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            if args.if_empty and await is_seeded(engine):
+                print("database already seeded; leaving it as it is", file=sys.stderr)
+                return 0
+            counts = await seed(engine, stores=args.stores, technicians=args.technicians,
+                                orders=args.orders, seed=args.seed, replace=args.replace,
+                                progress=not args.quiet)
+        except RuntimeError as error:
+            print(f"seed: {error}", file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
+        seconds = counts.pop("seconds_x1000") / 1000
+        summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+        print(f"seeded in {seconds:.2f} s: {summary}", file=sys.stderr)
+        return 0
+
+    return asyncio.run(run())
+
+
+def _print_banner(settings: Settings, host: str, port: int) -> None:
+    from web.demo.seed import DEMO_USERS
+
+    print(f"\n  Dispatch Board is starting at http://{host}:{port}/\n", file=sys.stderr)
+    if settings.demo:
+        names = ", ".join(DEMO_USERS)
+        print(f"  Demo logins (password 'demo'): {names}, tech1 ... techN\n", file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    for warning in settings.check_production_safety():
+        print(f"warning: {warning}", file=sys.stderr)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if args.demo:
+        os.environ["DEMO"] = "true"
+    if getattr(args, "database_url", None):
+        os.environ["DATABASE_URL"] = args.database_url
+    _print_banner(settings, host, port)
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
+                log_level=settings.log_level, ws_per_message_deflate=False,
+                workers=args.workers)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Migrate, seed once, and serve with the demo feeds: what ``make run`` does."""
+    args.demo = True
+    args.if_empty = True
+    args.replace = False
+    args.quiet = False
+    if cmd_migrate(args) or cmd_seed(args):
+        return 1
+    return cmd_serve(args)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from web.admin import run_users_command
+
+    return asyncio.run(run_users_command(_settings(args), args))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.bench == "vrptw":
+        from routing.vrptw import solve_instance_json
+
+        result = solve_instance_json(args.file, args.time_limit)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"{result['instance']}: {result['vehicles']} vehicles, "
+                  f"distance {result['distance']:.2f}")
+        return 0
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dispatch", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--database-url", help="overrides DATABASE_URL")
+        return p
+
+    db(sub.add_parser("migrate", help="bring the database to the latest schema")).set_defaults(
+        func=cmd_migrate)
+
+    def seed_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stores", type=int, default=200)
+        p.add_argument("--technicians", type=int, default=200)
+        p.add_argument("--orders", type=int, default=300)
+        p.add_argument("--seed", type=int, default=7)
+
+    p = db(sub.add_parser("seed", help="seed the demo scenario"))
+    seed_args(p)
+    p.add_argument("--replace", action="store_true", help="wipe existing data first")
+    p.add_argument("--if-empty", action="store_true", help="do nothing if already seeded")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_seed)
+
+    def serve_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host")
+        p.add_argument("--port", type=int)
+        p.add_argument("--workers", type=int, default=None)
+
+    p = db(sub.add_parser("serve", help="run the web server"))
+    serve_args(p)
+    p.add_argument("--demo", action="store_true", help="demo mode: demo logins, simulated feeds")
+    p.set_defaults(func=cmd_serve)
+
+    p = db(sub.add_parser("demo", help="migrate, seed if empty and serve in demo mode"))
+    serve_args(p)
+    seed_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = db(sub.add_parser("users", help="manage user accounts"))
+    users = p.add_subparsers(dest="users_command", required=True)
+    c = users.add_parser("create")
+    c.add_argument("username")
+    c.add_argument("--role", action="append", required=True, dest="roles")
+    c.add_argument("--store", action="append", default=[], dest="stores")
+    c.add_argument("--technician-id")
+    c.add_argument("--password", help="read from standard input when omitted")
+    users.add_parser("list")
+    s = users.add_parser("set-roles")
+    s.add_argument("username")
+    s.add_argument("--role", action="append", required=True, dest="roles")
+    s.add_argument("--store", action="append", default=None, dest="stores")
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("bench", help="benchmarks")
+    bench = p.add_subparsers(dest="bench", required=True)
+    v = bench.add_parser("vrptw", help="solve one Solomon-format VRPTW instance")
+    v.add_argument("file")
+    v.add_argument("--time-limit", type=float, default=5.0)
+    v.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The demo scenario: a deterministic, realistic field-service company to seed and simulate."""

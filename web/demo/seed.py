@@ -1,0 +1,102 @@
+"""Write the demo scenario and the demo logins into an empty (migrated) database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tqdm import tqdm
+
+from domain.roles import Role
+from domain.users import User
+from storage import mapping as m
+from storage import tables as t
+from web.demo.scenario import Scenario, build
+from web.security import hash_password
+
+DEMO_PASSWORD = "demo"
+BATCH = 1000
+
+#: Demo logins (password ``demo``): username -> roles. ``manager`` holds the first two stores.
+DEMO_USERS: dict[str, frozenset[Role]] = {
+    "admin": frozenset({Role.ADMIN}),
+    "dispatcher": frozenset({Role.DISPATCHER}),
+    "coordinator": frozenset({Role.EMERGENCY_COORDINATOR}),
+    "operations": frozenset({Role.OPERATIONS_MANAGER}),
+    "manager": frozenset({Role.STORE_MANAGER}),
+    "billing": frozenset({Role.BILLING_CLERK}),
+    "service": frozenset({Role.CUSTOMER_SERVICE}),
+    "fleet": frozenset({Role.FLEET_MANAGER}),
+}
+
+
+def demo_users(sc: Scenario) -> list[User]:
+    password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
+    users = []
+    for username, roles in DEMO_USERS.items():
+        stores = frozenset(s.id for s in sc.stores[:2]) if username == "manager" else frozenset()
+        users.append(User(id=f"user-{username}", username=username, password_hash=password_hash,
+                          roles=roles, store_ids=stores, display_name=username.title()))
+    for i, tech in enumerate(sc.technicians, start=1):
+        users.append(User(id=f"user-tech{i}", username=f"tech{i}", password_hash=password_hash,
+                          roles=frozenset({Role.TECHNICIAN}), technician_id=tech.id,
+                          display_name=tech.name))
+    return users
+
+
+def _rows(items: Iterable[Any], to_row: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for item in items:
+        row = to_row(item)
+        row["version"] = 1
+        rows.append(row)
+    return rows
+
+
+async def is_seeded(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        return bool((await conn.execute(select(func.count()).select_from(t.stores))).scalar())
+
+
+async def seed(
+    engine: AsyncEngine, *, stores: int = 200, technicians: int = 200, orders: int = 300,
+    seed: int = 7, now: dt.datetime | None = None, progress: bool = True, replace: bool = False,
+) -> dict[str, int]:
+    """Seed the demo. Refuses a database that already has data unless ``replace``."""
+    started = time.perf_counter()
+    sc = build(stores=stores, technicians=technicians, orders=orders, seed=seed, now=now)
+    plan: Sequence[tuple[Table, list[dict[str, Any]]]] = (
+        (t.stores, _rows(sc.stores, m.store_to_row)),
+        (t.customers, _rows(sc.customers, m.customer_to_row)),
+        (t.units, _rows(sc.units, m.unit_to_row)),
+        (t.technicians, _rows(sc.technicians, m.technician_to_row)),
+        (t.users, _rows(demo_users(sc), m.user_to_row)),
+        (t.work_orders, _rows(sc.work_orders, m.work_order_to_row)),
+        (t.trip_tickets, _rows(sc.trip_tickets, m.trip_ticket_to_row)),
+        (t.sales_orders, _rows(sc.sales_orders, m.sales_order_to_row)),
+        (t.dispatches, _rows(sc.dispatches, m.dispatch_to_row)),
+        (t.invoices, _rows(sc.invoices, m.invoice_to_row)),
+    )
+    total = sum(len(rows) for _, rows in plan)
+    bar = tqdm(total=total, desc="seeding", unit="row", disable=not progress, file=sys.stderr)
+    async with engine.begin() as conn:
+        if replace:
+            for table in reversed(t.metadata.sorted_tables):
+                await conn.execute(delete(table))
+        elif (await conn.execute(select(func.count()).select_from(t.stores))).scalar():
+            bar.close()
+            raise RuntimeError("the database already holds data; use --replace to start over")
+        for table, rows in plan:
+            for start in range(0, len(rows), BATCH):
+                chunk = rows[start:start + BATCH]
+                await conn.execute(insert(table), chunk)
+                bar.update(len(chunk))
+    bar.close()
+    counts = {table.name: len(rows) for table, rows in plan}
+    counts["seconds_x1000"] = int((time.perf_counter() - started) * 1000)
+    return counts

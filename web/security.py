@@ -1,0 +1,71 @@
+"""Passwords (argon2) and access tokens (JWT, HS256)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from domain.roles import Principal, Role
+
+_hasher = PasswordHasher()
+ALGORITHM = "HS256"
+#: A hash to verify against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TokenService:
+    secret: str
+    ttl_seconds: int = 8 * 3600
+
+    def issue(self, principal: Principal, now: dt.datetime | None = None) -> str:
+        now = now or dt.datetime.now(dt.UTC)
+        claims: dict[str, Any] = {
+            "sub": principal.user_id,
+            "name": principal.username,
+            "roles": sorted(r.value for r in principal.roles),
+            "stores": sorted(principal.store_ids) if principal.store_ids is not None else None,
+            "tech": principal.technician_id,
+            "iat": int(now.timestamp()),
+            "exp": int(now.timestamp()) + self.ttl_seconds,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self.secret, algorithms=[ALGORITHM],
+                options={"require": ["sub", "exp", "iat", "jti"]},
+            )
+            stores = claims.get("stores")
+            return Principal(
+                user_id=str(claims["sub"]),
+                username=str(claims.get("name", "")),
+                roles=frozenset(Role(r) for r in claims.get("roles", [])),
+                store_ids=frozenset(stores) if stores is not None else None,
+                technician_id=claims.get("tech"),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+            raise InvalidToken(str(error)) from error

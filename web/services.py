@@ -1,0 +1,62 @@
+"""The running application's resources, created once in the lifespan and handed to endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.roles import Principal
+from storage import tables as t
+from storage.engine import create_engine
+from storage.uow import SqlUnitOfWork
+from web.security import TokenService
+from web.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    tokens: TokenService
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        await self.engine.dispose()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    def uow(self, actor: Principal | None = None, correlation_id: str | None = None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, actor=actor, correlation_id=correlation_id,
+                             clock=self.now)
+
+    async def database_ok(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure means "not healthy"; the probe must answer, not raise
+            return False
+
+    async def counts(self) -> dict[str, int]:
+        out = {}
+        async with self.engine.connect() as conn:
+            for table in (t.stores, t.technicians, t.units, t.work_orders, t.dispatches):
+                out[table.name] = int(
+                    (await conn.execute(select(func.count()).select_from(table))).scalar() or 0
+                )
+        return out
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(
+        settings=settings,
+        engine=create_engine(settings.database_url),
+        tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
+    )

@@ -1,0 +1,51 @@
+"""Settings from the environment (and an optional ``.env`` file)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.dispatch import DispatchPolicy
+
+INSECURE_DEV_KEY = "dev-only-insecure-key-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/dispatch.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///... (embedded) or postgresql://...",
+    )
+    redis_url: str | None = Field(default=None, description="Unset: the in-process bus.")
+    redis_prefix: str = Field(default="dispatch", description="Prefix of every Redis channel/key.")
+    secret_key: SecretStr = Field(default=SecretStr(INSECURE_DEV_KEY))
+    demo: bool = Field(default=False, description="Demo mode: demo logins, simulated feeds.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_seconds: int = 8 * 3600
+    allow_past_dispatch: bool = False
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    log_level: str = "info"
+    log_json: bool = False
+
+    @cached_property
+    def dispatch_policy(self) -> DispatchPolicy:
+        return DispatchPolicy(allow_past_datetime=self.allow_past_dispatch,
+                              past_tolerance=dt.timedelta(minutes=5))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_production_safety(self) -> list[str]:
+        """Warnings for a deployment that kept development defaults."""
+        warnings = []
+        if self.secret_key.get_secret_value() == INSECURE_DEV_KEY and not self.demo:
+            warnings.append("SECRET_KEY is the development default: set a long random value")
+        return warnings
