@@ -6,10 +6,25 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from domain.dispatch import Dispatch, DispatchStatus, Invoice, SalesOrder, SalesOrderStatus, TripTicket
+from domain.dispatch import (
+    Dispatch,
+    DispatchStatus,
+    Invoice,
+    SalesOrder,
+    SalesOrderStatus,
+    TripTicket,
+)
 from domain.geo import Location, TimeWindow
 from domain.planning import Move, Proposal, ProposalStatus, Unassigned
-from domain.resources import Customer, OpeningHours, Shift, Store, Technician, TechnicianStatus, Unit
+from domain.resources import (
+    Customer,
+    OpeningHours,
+    Shift,
+    Store,
+    Technician,
+    TechnicianStatus,
+    Unit,
+)
 from domain.roles import Role
 from domain.users import User
 from domain.work_orders import Comment, Priority, ProofOfWork, WorkOrder, WorkOrderStatus

@@ -34,7 +34,7 @@ async def run_users_command(settings: Settings, args: argparse.Namespace) -> int
             async with engine.connect() as conn:
                 rows = (await conn.execute(select(t.users).order_by(t.users.c.username))).all()
             for row in rows:
-                user = m.user_from_row(row._mapping)
+                user = m.user_from_row(dict(row._mapping))
                 roles = ",".join(sorted(r.value for r in user.roles))
                 stores = ",".join(sorted(user.store_ids)) or "all stores"
                 print(f"{user.username}\t{roles}\t{stores}")

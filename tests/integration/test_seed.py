@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,21 +42,19 @@ def test_the_demo_obeys_the_dispatch_rules() -> None:
 def test_stores_lie_in_the_metro_region() -> None:
     sc = build(stores=200, technicians=200, orders=10, seed=7, now=NOW)
     for store in sc.stores:
-        assert 32.0 < store.location.lat < 33.6 and -98.2 < store.location.lon < -96.0
+        assert 32.0 < store.location.lat < 33.6
+        assert -98.2 < store.location.lon < -96.0
 
 
 async def test_seeding_writes_every_table_and_refuses_to_seed_twice(engine: AsyncEngine) -> None:
     counts = await seed(engine, stores=10, technicians=12, orders=30, seed=2, now=NOW,
                         progress=False)
-    assert counts["stores"] == 10 and counts["technicians"] == 12
+    assert counts["stores"] == 10
+    assert counts["technicians"] == 12
     async with engine.connect() as conn:
         users = (await conn.execute(select(func.count()).select_from(t.users))).scalar()
         orders = (await conn.execute(select(func.count()).select_from(t.work_orders))).scalar()
     assert users == 8 + 12
     assert orders == 30
-    try:
+    with pytest.raises(RuntimeError, match="already holds data"):
         await seed(engine, stores=10, technicians=12, orders=30, seed=2, now=NOW, progress=False)
-    except RuntimeError as error:
-        assert "already holds data" in str(error)
-    else:
-        raise AssertionError("seeding twice should be refused")

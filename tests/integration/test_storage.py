@@ -43,13 +43,15 @@ async def test_assigning_writes_the_change_the_event_and_the_audit_row_together(
                                                         correlation_id="req-1"),
                                           ctx(), work_order_id="wo-1", technician_id="tech-1",
                                           expected_version=1)
-    assert after["status"] == "assigned" and after["version"] == 2
+    assert after["status"] == "assigned"
+    assert after["version"] == 2
     assert await outbox_names(engine) == ["WorkOrderCreated", "WorkOrderAssigned"]
     async with engine.connect() as conn:
         audit = (await conn.execute(select(t.audit_log))).mappings().one()
     assert audit["actor"] == "dispatcher"
     assert audit["correlation_id"] == "req-1"
-    assert audit["before"]["status"] == "new" and audit["after"]["status"] == "assigned"
+    assert audit["before"]["status"] == "new"
+    assert audit["after"]["status"] == "assigned"
 
 
 async def test_a_failed_rule_changes_nothing(engine: AsyncEngine) -> None:
@@ -60,7 +62,8 @@ async def test_a_failed_rule_changes_nothing(engine: AsyncEngine) -> None:
                                     technician_id="tech-1")
     async with SqlUnitOfWork(engine) as check:
         order = await check.work_orders.get("wo-1")
-        assert order is not None and order.status == WorkOrderStatus.NEW
+        assert order is not None
+        assert order.status == WorkOrderStatus.NEW
     assert await outbox_names(engine) == ["WorkOrderCreated"]
 
 

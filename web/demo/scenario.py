@@ -15,8 +15,16 @@ from zoneinfo import ZoneInfo
 
 from domain.dispatch import Dispatch, DispatchStatus, Invoice, SalesOrder, TripTicket
 from domain.geo import Location, TimeWindow
-from domain.resources import Customer, OpeningHours, Shift, Store, Technician, TechnicianStatus, Unit
-from domain.work_orders import Priority, WorkOrder, WorkOrderStatus
+from domain.resources import (
+    Customer,
+    OpeningHours,
+    Shift,
+    Store,
+    Technician,
+    TechnicianStatus,
+    Unit,
+)
+from domain.work_orders import Priority, WorkOrder
 from web.demo.geography import (
     FIRST_NAMES,
     JOB_TEMPLATES,
