@@ -250,3 +250,27 @@ feed_cursors = Table(
     Column("token", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+#: Results of creating requests sent with an ``Idempotency-Key``, so a retry gets the first answer.
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("user_id", IdType, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done
+    Column("status_code", Integer, nullable=True),
+    Column("response", JSONType, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+#: A role lent by one user to another for a time window.
+role_delegations = Table(
+    "role_delegations", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("from_user_id", IdType, ForeignKey("users.id"), nullable=False),
+    Column("to_user_id", IdType, ForeignKey("users.id"), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from web.api import auth, dispatch
+from web.api.framework import Api
+from web.api.openapi import build_openapi
+from web.api.problems import problem
 from web.services import Services, build_services
 from web.settings import Settings
+
+log = logging.getLogger("dispatch.web")
+API_MODULES = (auth, dispatch)
+
+
+def build_api() -> Api:
+    api = Api()
+    for module in API_MODULES:
+        api.include(module.api)
+    for name in ("work_orders", "resources", "audit", "delegations"):
+        try:
+            module = __import__(f"web.api.{name}", fromlist=["api"])
+        except ModuleNotFoundError as error:
+            if error.name != f"web.api.{name}":
+                raise
+            continue
+        api.include(module.api)
+    return api
 
 
 async def health(request: Request) -> Response:
@@ -27,13 +53,35 @@ async def home(request: Request) -> Response:
     rows = "".join(f"<tr><th>{name}</th><td>{n}</td></tr>" for name, n in counts.items())
     return HTMLResponse(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Dispatch Board</title>"
-        "</head><body><h1>Dispatch Board</h1><p>The service is running.</p>"
+        "</head><body><h1>Dispatch Board</h1><p>The service is running. "
+        "API: <a href='/api/docs'>/api/docs</a>.</p>"
         f"<table>{rows}</table></body></html>"
+    )
+
+
+def _docs_page(document: dict[str, Any]) -> str:
+    items = []
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            items.append(f"<tr><td><code>{method.upper()}</code></td><td><code>"
+                         f"{html.escape(path)}</code></td><td>{html.escape(op['summary'])}</td>"
+                         f"<td>{', '.join(sorted(op['responses']))}</td></tr>")
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Dispatch Board API</title>"
+        "<style>body{font:14px system-ui;margin:2em}td,th{padding:4px 10px;text-align:left}"
+        "tr:nth-child(even){background:#f3f4f6}</style></head><body><h1>Dispatch Board API</h1>"
+        "<p>Log in with <code>POST /api/auth/login</code>, then send "
+        "<code>Authorization: Bearer &lt;token&gt;</code>. Errors are RFC 9457 problem documents. "
+        "Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
+        "<table><tr><th>method</th><th>path</th><th>what</th><th>answers</th></tr>"
+        + "".join(items) + "</table></body></html>"
     )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    api = build_api()
+    document = build_openapi(api, title="Dispatch Board API", version="0.1.0")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -45,10 +93,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await services.stop()
 
-    routes = [
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(document)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(_docs_page(document))
+
+    routes: list[BaseRoute] = [
         Route("/", home),
         Route("/healthz", health),
+        Route("/api/openapi.json", openapi_json),
+        Route("/api/docs", docs),
+        *api.routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, str(exc.detail), code=code, instance=request.url.path,
+                       headers=dict(exc.headers or {}))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "an unexpected error occurred; it has been logged",
+                       code="internal_error", instance=request.url.path)
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, 500: server_error})
     app.state.settings = settings
+    app.state.api = api
     return app

@@ -39,8 +39,10 @@ class TokenService:
     secret: str
     ttl_seconds: int = 8 * 3600
 
-    def issue(self, principal: Principal, now: dt.datetime | None = None) -> str:
+    def issue(self, principal: Principal, now: dt.datetime | None = None,
+              ttl_seconds: int | None = None) -> str:
         now = now or dt.datetime.now(dt.UTC)
+        ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         claims: dict[str, Any] = {
             "sub": principal.user_id,
             "name": principal.username,
@@ -48,7 +50,7 @@ class TokenService:
             "stores": sorted(principal.store_ids) if principal.store_ids is not None else None,
             "tech": principal.technician_id,
             "iat": int(now.timestamp()),
-            "exp": int(now.timestamp()) + self.ttl_seconds,
+            "exp": int(now.timestamp()) + ttl,
             "jti": str(uuid.uuid4()),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.roles import Principal
+from domain.roles import Delegation, Principal, Role
 from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
+from web.api.auth import LoginThrottle
 from web.security import TokenService
 from web.settings import Settings
 
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     tokens: TokenService
+    login_throttle: LoginThrottle
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     async def start(self) -> None:
@@ -32,9 +34,21 @@ class Services:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
-    def uow(self, actor: Principal | None = None, correlation_id: str | None = None) -> SqlUnitOfWork:
+    def uow(
+        self, actor: Principal | None = None, correlation_id: str | None = None
+    ) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, actor=actor, correlation_id=correlation_id,
                              clock=self.now)
+
+    async def active_delegations(self, uow: SqlUnitOfWork, user_id: str) -> list[Delegation]:
+        d = t.role_delegations
+        now = self.now()
+        rows = (await uow.connection.execute(
+            select(d).where(d.c.to_user_id == user_id, d.c.starts_at <= now, d.c.ends_at > now)
+        )).mappings().all()
+        return [Delegation(id=r["id"], from_user_id=r["from_user_id"], to_user_id=r["to_user_id"],
+                           role=Role(r["role"]), starts_at=r["starts_at"], ends_at=r["ends_at"])
+                for r in rows]
 
     async def database_ok(self) -> bool:
         try:
@@ -59,4 +73,5 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=create_engine(settings.database_url),
         tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
+        login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

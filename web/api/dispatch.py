@@ -1,0 +1,230 @@
+"""The dispatch module's endpoints, exactly as its specification names them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from domain.dispatch import DispatchStatus
+from domain.errors import NotFound
+from domain.roles import Permission
+from domain.services import dispatches as uc
+from storage.queries.dispatches import dispatch_detail, list_dispatches
+from web.api.framework import Api, Call
+from web.api.problems import ApiError
+from web.api.schemas import Out, Page, PageQuery, Strict, page
+
+api = Api()
+TAG = "dispatch"
+Id = Field(min_length=1, max_length=64)
+
+
+class NewInvoiceIn(Strict):
+    sales_order_id: str = Id
+    amount_cents: int = Field(ge=0, le=10**11)
+    number: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class DispatchIn(Strict):
+    trip_ticket_id: str = Id
+    datetime: AwareDatetime
+    unit: str = Id
+    invoice_ids: list[str] = Field(default_factory=list, max_length=50)
+    invoices: list[NewInvoiceIn] = Field(default_factory=list, max_length=50)
+
+
+class DispatchPatch(Strict):
+    """Only ``datetime`` and ``unit`` are editable; any other field answers 422 naming it."""
+
+    datetime: AwareDatetime | None = None
+    unit: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _something(self) -> DispatchPatch:
+        if not self.model_fields_set:
+            raise ValueError("send datetime and/or unit")
+        if "datetime" in self.model_fields_set and self.datetime is None:
+            raise ValueError("datetime may not be null")
+        if "unit" in self.model_fields_set and self.unit is None:
+            raise ValueError("unit may not be null")
+        return self
+
+
+class InvoiceAttachIn(Strict):
+    """Attach an existing invoice (``invoice_id``) or a new one for a sales order."""
+
+    invoice_id: str | None = Field(default=None, min_length=1, max_length=64)
+    sales_order_id: str | None = Field(default=None, min_length=1, max_length=64)
+    amount_cents: int | None = Field(default=None, ge=0, le=10**11)
+    number: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> InvoiceAttachIn:
+        if (self.invoice_id is None) == (self.sales_order_id is None):
+            raise ValueError("give either invoice_id, or sales_order_id with amount_cents")
+        if self.sales_order_id is not None and self.amount_cents is None:
+            raise ValueError("a new invoice needs amount_cents")
+        return self
+
+
+class StatusIn(Strict):
+    status: DispatchStatus
+
+
+class Sort(StrEnum):
+    DATETIME = "datetime"
+    DATETIME_DESC = "-datetime"
+    CREATED = "date_created"
+    CREATED_DESC = "-date_created"
+    UNIT = "unit"
+    UNIT_DESC = "-unit"
+    ID = "dispatch_id"
+
+
+class DispatchQuery(PageQuery):
+    date_from: AwareDatetime | None = None
+    date_to: AwareDatetime | None = None
+    unit: str | None = Field(default=None, max_length=64)
+    customer_id: str | None = Field(default=None, max_length=64)
+    created_by: str | None = Field(default=None, max_length=64)
+    store_id: str | None = Field(default=None, max_length=64)
+    status: DispatchStatus | None = None
+    sort: Sort = Sort.DATETIME
+
+
+class DispatchOut(Out):
+    id: str
+    dispatch_id: str
+    trip_ticket_id: str
+    datetime: dt.datetime
+    unit: str
+    date_created: dt.datetime
+    created_by: str
+    status: str
+    display_status: str
+    invoice_count: int
+    version: int
+
+
+class InvoiceOut(Out):
+    id: str
+    number: str
+    sales_order_id: str
+    amount_cents: int
+    processed: bool
+    dispatch_id: str | None
+
+
+class TripTicketRef(Out):
+    id: str
+    number: str
+
+
+class DispatchDetailOut(DispatchOut):
+    trip_ticket: TripTicketRef | None
+    invoices: list[InvoiceOut]
+
+
+class DispatchPage(Page[DispatchOut]):
+    pass
+
+
+async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
+    async with call.services.engine.connect() as conn:
+        found = await dispatch_detail(conn, call.principal, dispatch_id)
+    if found is None:
+        raise NotFound("dispatch", dispatch_id)
+    return found
+
+
+def _if_match(call: Call[Any, Any]) -> int | None:
+    header = call.request.headers.get("if-match")
+    if not header:
+        return None
+    try:
+        return int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError as error:
+        raise ApiError(400, "If-Match must carry the version number, e.g. \"3\"",
+                       code="bad_if_match") from error
+
+
+@api.route("POST", "/api/dispatch", summary="Create a dispatch", tag=TAG, body=DispatchIn,
+           response=DispatchDetailOut, status=201, errors=(403, 409, 422), idempotent=True)
+async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
+    """Trip ticket, datetime and unit are required; invoices may be attached or created."""
+    b = call.body
+    created = await uc.create_dispatch(
+        call.uow(), call.context(), trip_ticket_id=b.trip_ticket_id, datetime=b.datetime,
+        unit=b.unit, invoice_ids=tuple(b.invoice_ids),
+        new_invoices=tuple(uc.NewInvoice(i.sales_order_id, i.amount_cents, i.number)
+                           for i in b.invoices),
+    )
+    return await _detail(call, created["id"])
+
+
+@api.route("GET", "/api/dispatch", summary="List dispatches", tag=TAG, query=DispatchQuery,
+           response=DispatchPage, errors=(403,))
+async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
+    call.principal.require(Permission.DISPATCH_VIEW)
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        items, total = await list_dispatches(
+            conn, call.principal, date_from=q.date_from, date_to=q.date_to, unit=q.unit,
+            customer_id=q.customer_id, created_by=q.created_by, store_id=q.store_id,
+            status=q.status.value if q.status else None, sort=q.sort.value, limit=q.limit,
+            offset=q.offset,
+        )
+    return page(items, total, q)
+
+
+@api.route("GET", "/api/dispatch/{id}", summary="A dispatch with its trip ticket and invoices",
+           tag=TAG, response=DispatchDetailOut, errors=(403, 404))
+async def get_dispatch(call: Call[Any, Any]) -> dict[str, Any]:
+    call.principal.require(Permission.DISPATCH_VIEW)
+    return await _detail(call, call.path["id"])
+
+
+@api.route("PATCH", "/api/dispatch/{id}", summary="Change the datetime and/or the unit", tag=TAG,
+           body=DispatchPatch, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422))
+async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
+    """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile."""
+    changes = {k: getattr(call.body, k) for k in call.body.model_fields_set}
+    await uc.edit_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"],
+                           changes=changes, expected_version=_if_match(call))
+    return await _detail(call, call.path["id"])
+
+
+@api.route("DELETE", "/api/dispatch/{id}", summary="Delete a dispatch (soft)", tag=TAG,
+           status=204, errors=(403, 404, 409, 422))
+async def delete_dispatch(call: Call[Any, Any]) -> None:
+    await uc.delete_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"])
+
+
+@api.route("POST", "/api/dispatch/{id}/status", summary="Move a dispatch through its lifecycle",
+           tag=TAG, body=StatusIn, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422))
+async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
+    await uc.change_dispatch_status(call.uow(), call.context(), dispatch_id=call.path["id"],
+                                    status=call.body.status, expected_version=_if_match(call))
+    return await _detail(call, call.path["id"])
+
+
+@api.route("POST", "/api/dispatch/{id}/invoices", summary="Attach an invoice to a dispatch",
+           tag=TAG, body=InvoiceAttachIn, response=InvoiceOut, status=201,
+           errors=(403, 404, 409, 422), idempotent=True)
+async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
+    b = call.body
+    new = (uc.NewInvoice(b.sales_order_id, b.amount_cents or 0, b.number)
+           if b.sales_order_id is not None else None)
+    return await uc.add_invoice(call.uow(), call.context(), dispatch_id=call.path["id"],
+                                invoice_id=b.invoice_id, new_invoice=new)
+
+
+@api.route("DELETE", "/api/dispatch/{id}/invoices/{invoice_id}",
+           summary="Remove an invoice from a dispatch", tag=TAG, status=204,
+           errors=(403, 404, 409, 422))
+async def remove_invoice(call: Call[Any, Any]) -> None:
+    await uc.remove_invoice(call.uow(), call.context(), dispatch_id=call.path["id"],
+                            invoice_id=call.path["invoice_id"])

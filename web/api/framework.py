@@ -1,0 +1,207 @@
+"""A small declarative layer over Starlette routes.
+
+Each endpoint is declared once with its method, path, body/query/response models and the errors
+it may answer; the same declaration builds the Starlette route (parsing, auth, error mapping) and
+the OpenAPI document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from domain.errors import DomainError
+from domain.roles import Principal
+from domain.services.context import Context
+from web.api.problems import ApiError, from_domain, from_validation, problem
+
+log = logging.getLogger("dispatch.api")
+MAX_BODY = 1_000_000
+B = TypeVar("B", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
+
+
+@dataclass
+class Call(Generic[B, Q]):
+    """What an endpoint handler receives."""
+
+    request: Request
+    principal: Principal
+    body: B
+    query: Q
+    path: dict[str, str]
+    correlation_id: str
+
+    @property
+    def services(self) -> Any:
+        return self.request.app.state.services
+
+    def context(self) -> Context:
+        s = self.services
+        return Context(principal=self.principal, now=s.now(),
+                       dispatch_policy=s.settings.dispatch_policy)
+
+    def uow(self) -> Any:
+        return self.services.uow(actor=self.principal, correlation_id=self.correlation_id)
+
+
+class Empty(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    auth: bool = True
+    idempotent: bool = False
+    description: str = ""
+    name: str = field(default="")
+
+
+class Api:
+    def __init__(self) -> None:
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self, method: str, path: str, *, summary: str, tag: str,
+        body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None, status: int = 200,
+        errors: tuple[int, ...] = (), auth: bool = True, idempotent: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(
+                method=method, path=path, handler=handler, summary=summary, tag=tag, body=body,
+                query=query, response=response, status=status, errors=errors, auth=auth,
+                idempotent=idempotent, description=(handler.__doc__ or "").strip(),
+                name=handler.__name__,
+            ))
+            return handler
+        return register
+
+    def include(self, other: Api) -> None:
+        self.endpoints.extend(other.endpoints)
+
+    def routes(self) -> list[Route]:
+        by_path: dict[str, dict[str, Endpoint]] = {}
+        for ep in self.endpoints:
+            by_path.setdefault(ep.path, {})[ep.method] = ep
+        return [Route(path, _dispatcher(methods), methods=list(methods))
+                for path, methods in by_path.items()]
+
+
+def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        ep = methods[request.method if request.method != "HEAD" else "GET"]
+        return await run_endpoint(ep, request)
+    return endpoint
+
+
+def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "send 'Authorization: Bearer <token>' (log in at /api/auth/login)",
+                       code="unauthenticated", headers={"WWW-Authenticate": "Bearer"})
+    from web.security import InvalidToken
+
+    try:
+        principal: Principal = request.app.state.services.tokens.verify(token.strip())
+    except InvalidToken as error:
+        raise ApiError(401, "the access token is invalid or expired", code="invalid_token",
+                       headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from error
+    return principal
+
+
+async def _parse_body(request: Request, model: type[BaseModel] | None) -> BaseModel:
+    if model is None:
+        return Empty()
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, f"the body is limited to {MAX_BODY} bytes")
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if raw and content_type not in {"application/json", "application/merge-patch+json"}:
+        raise ApiError(415, "send the body as application/json", code="unsupported_media_type")
+    try:
+        data = json.loads(raw) if raw else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ApiError(400, f"the body is not valid JSON: {error}", code="malformed_json") from error
+    return model.model_validate(data)
+
+
+def _parse_query(request: Request, model: type[BaseModel] | None) -> BaseModel:
+    if model is None:
+        return Empty()
+    data: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        annotation = model.model_fields.get(key)
+        is_list = annotation is not None and "list" in str(annotation.annotation)
+        data[key] = values if is_list else values[-1]
+    return model.model_validate(data)
+
+
+async def run_endpoint(ep: Endpoint, request: Request) -> Response:
+    correlation_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    instance = request.url.path
+    try:
+        principal = authenticate(request) if ep.auth else _anonymous()
+        try:
+            query = _parse_query(request, ep.query)
+        except ValidationError as error:
+            return from_validation(error, "query parameters", instance)
+        try:
+            body = await _parse_body(request, ep.body)
+        except ValidationError as error:
+            return from_validation(error, "body", instance)
+        call: Call[Any, Any] = Call(request=request, principal=principal, body=body, query=query,
+                                    path=dict(request.path_params),
+                                    correlation_id=correlation_id)
+        if ep.idempotent and request.headers.get("idempotency-key"):
+            from web.api.idempotency import run_idempotent
+
+            response = await run_idempotent(ep, call, lambda: _invoke(ep, call))
+        else:
+            response = await _invoke(ep, call)
+    except ApiError as error:
+        response = problem(error.status, error.detail, code=error.code, instance=instance,
+                           headers=error.headers, extra=error.extra)
+    except DomainError as error:
+        response = from_domain(error, instance)
+    response.headers["X-Request-ID"] = correlation_id
+    return response
+
+
+async def _invoke(ep: Endpoint, call: Call[Any, Any]) -> Response:
+    result = await ep.handler(call)
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204 if ep.status == 200 else ep.status)
+    if ep.response is not None:
+        result = ep.response.model_validate(result).model_dump(mode="json")
+    return JSONResponse(result, status_code=ep.status)
+
+
+def _anonymous() -> Principal:
+    return Principal(user_id="", username="anonymous", roles=frozenset())
