@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.construction import complete_routes
 from routing.layout import Layout, build_layout, current_sequences
 from routing.matrix import GreatCircleProvider, TravelTimeProvider
 from routing.problem import DispatchProblem, Job, Proposal, ReasonCode, Unassigned
@@ -58,9 +59,7 @@ def eligibility(layout: Layout) -> Eligibility:
         if job.started_by is not None:
             allowed.append((layout.vehicle_index[job.started_by],))
             continue
-        skilled = [
-            v for v, veh in enumerate(problem.vehicles) if job.required_skills <= veh.skills
-        ]
+        skilled = [v for v, veh in enumerate(problem.vehicles) if job.required_skills <= veh.skills]
         owner = job.pinned_to
         pool = [v for v in skilled if problem.vehicles[v].technician_id == owner] if owner else skilled
         start = np.maximum(arrival[pool, j], job.window_start)
@@ -131,9 +130,7 @@ def _finish(layout: Layout, v: int, seq: list[int]) -> int:
     return clock + int(layout.seconds[here, layout.end_node(v)])
 
 
-def _model(
-    layout: Layout, elig: Eligibility
-) -> tuple[pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel]:
+def _model(layout: Layout, elig: Eligibility) -> tuple[pywrapcp.RoutingIndexManager, pywrapcp.RoutingModel]:
     problem, settings = layout.problem, layout.problem.settings
     n_v, n_j = layout.n_vehicles, len(problem.jobs)
     n_nodes = 2 * n_v + n_j
@@ -220,22 +217,14 @@ def _add_stability(
         if shared is None:
             shared = model.RegisterUnaryTransitVector(assigned.astype(np.int64).tolist())
         evaluators.append(shared)
-    model.AddDimensionWithVehicleTransits(
-        evaluators, 0, len(problem.jobs) + 1, True, "Moves"
-    )
-    model.GetDimensionOrDie("Moves").SetSpanCostCoefficientForAllVehicles(
-        problem.settings.stability_cost
-    )
+    model.AddDimensionWithVehicleTransits(evaluators, 0, len(problem.jobs) + 1, True, "Moves")
+    model.GetDimensionOrDie("Moves").SetSpanCostCoefficientForAllVehicles(problem.settings.stability_cost)
 
 
 def _search_parameters(time_limit: float) -> pywrapcp.RoutingSearchParameters:
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
     return params
 
@@ -276,23 +265,22 @@ def plan(
     budget = max(0.05, limit - (time.monotonic() - started_at))
     params = _search_parameters(budget)
 
-    solution = None
-    status = "cold"
     warm = _warm_routes(layout, elig) if problem.settings.warm_start else []
-    if any(warm):
-        # Close with *our* parameters first: ReadAssignmentFromRoutes would otherwise close the
-        # model with defaults and silently drop the metaheuristic.
-        model.CloseModelWithParameters(params)
-        nodes = [[layout.job_node(j) for j in seq] for seq in warm]
-        start = model.ReadAssignmentFromRoutes(nodes, True)
-        if start is not None:
-            solution = model.SolveFromAssignmentWithParameters(start, params)
-            status = "warm"
-    if solution is None:
+    status = "warm" if any(warm) else "cold"
+    todo = [j for j in range(len(problem.jobs)) if j not in elig.excluded]
+    first = complete_routes(layout, elig.allowed, warm or [[] for _ in problem.vehicles], todo)
+    # Close with *our* parameters first: ReadAssignmentFromRoutes would otherwise close the model
+    # with defaults and silently drop the metaheuristic.
+    model.CloseModelWithParameters(params)
+    start = model.ReadAssignmentFromRoutes(
+        [[manager.NodeToIndex(layout.job_node(j)) for j in seq] for seq in first], True
+    )
+    if start is not None:
+        solution = model.SolveFromAssignmentWithParameters(start, params)
+    else:  # should not happen: the first routes are checked feasible; fall back to OR-Tools
+        status = "fallback"
         solution = model.SolveWithParameters(params)
     if solution is None:
         raise RuntimeError("the routing solver returned no solution")  # every visit is optional
     routes = _read_routes(layout, manager, model, solution)
-    return build_proposal(
-        layout, routes, elig.excluded, status=status, seconds=time.monotonic() - started_at
-    )
+    return build_proposal(layout, routes, elig.excluded, status=status, seconds=time.monotonic() - started_at)

@@ -55,9 +55,7 @@ def build_layout(problem: DispatchProblem, provider: TravelTimeProvider) -> Layo
         if job.started_by is not None and started[vehicle_index[job.started_by]] is None:
             started[vehicle_index[job.started_by]] = j
 
-    starts = [
-        jobs[s].location if s is not None else v.start for v, s in zip(vehicles, started, strict=True)
-    ]
+    starts = [jobs[s].location if s is not None else v.start for v, s in zip(vehicles, started, strict=True)]
     ends = [v.end or v.start for v in vehicles]
     matrix = square_matrix(provider, [*starts, *ends, *(j.location for j in jobs)])
     seconds, metres = matrix.seconds.copy(), matrix.metres.copy()

@@ -56,9 +56,7 @@ class TravelMatrix:
 class TravelTimeProvider(Protocol):
     """Anything that can give travel times between coordinates (a table service, a cache...)."""
 
-    def travel(
-        self, origins: Coords, destinations: Coords, hour: int | None = None
-    ) -> TravelMatrix:
+    def travel(self, origins: Coords, destinations: Coords, hour: int | None = None) -> TravelMatrix:
         """Rectangular integer matrices, shape ``(len(origins), len(destinations))``."""
         ...
 
@@ -127,15 +125,11 @@ class GreatCircleProvider:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def travel(
-        self, origins: Coords, destinations: Coords, hour: int | None = None
-    ) -> TravelMatrix:
+    def travel(self, origins: Coords, destinations: Coords, hour: int | None = None) -> TravelMatrix:
         metres = haversine_m(origins, destinations) * self.road_factor
         metres_per_s = self.speed.kmh(hour) / 3.6
         seconds = np.ceil(metres / metres_per_s - 1e-9)
-        return TravelMatrix(
-            seconds=seconds.astype(np.int64), metres=np.rint(metres).astype(np.int64)
-        )
+        return TravelMatrix(seconds=seconds.astype(np.int64), metres=np.rint(metres).astype(np.int64))
 
     def matrix(self, locations: Sequence[Location], hour: int | None = None) -> TravelMatrix:
         """Square matrices between ``locations``, from the LRU cache when possible."""

@@ -51,16 +51,12 @@ def build_proposal(
     routes = [replay(layout, v, seq) for v, seq in enumerate(sequences)]
     served = {stop.job_id for r in routes for stop in r.stops}
     unassigned = [
-        excluded.get(j) or _drop_reason(job)
-        for j, job in enumerate(problem.jobs)
-        if job.id not in served
+        excluded.get(j) or _drop_reason(job) for j, job in enumerate(problem.jobs) if job.id not in served
     ]
     plan_routes = tuple(r for r in routes if r.stops)
 
     where = {
-        stop.job_id: (r.technician_id, pos, stop.start)
-        for r in routes
-        for pos, stop in enumerate(r.stops)
+        stop.job_id: (r.technician_id, pos, stop.start) for r in routes for pos, stop in enumerate(r.stops)
     }
     moves: list[Move] = []
     for job in problem.jobs:

@@ -1,4 +1,4 @@
-"""Reader for VRPTW instances in the Solomon text format (Gehring–Homberger uses the same).
+"""Reader for VRPTW instances in the Solomon text format (Gehring-Homberger uses the same).
 
 Layout: a name line, a ``VEHICLE`` section with ``NUMBER CAPACITY``, then a ``CUSTOMER`` section
 with one row per node ``CUST_NO X Y DEMAND READY_TIME DUE_DATE SERVICE_TIME``; node 0 is the depot.

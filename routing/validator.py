@@ -65,9 +65,7 @@ def check_vrptw(instance: VrptwInstance, routes: Sequence[Sequence[int]]) -> Vrp
             total += d
             clock = max(clock + d, float(instance.ready[c]))
             if clock > instance.due[c] + TIME_EPS:
-                errors.append(
-                    f"route {number}: customer {c} starts at {clock:.4f}, due {instance.due[c]}"
-                )
+                errors.append(f"route {number}: customer {c} starts at {clock:.4f}, due {instance.due[c]}")
             clock += instance.service[c]
             here = c
         d = leg(here, 0)

@@ -1,4 +1,4 @@
-"""VRPTW (Solomon / Gehring–Homberger) solved with OR-Tools routing.
+"""VRPTW (Solomon / Gehring-Homberger) solved with OR-Tools routing.
 
 Objective: the standard hierarchical one, vehicles first then distance, reproduced by a fixed cost
 per used vehicle far above any route length. Distances are Euclidean; the solver sees integers:
@@ -17,6 +17,7 @@ OR-Tools' local search rarely empties a route by itself, so the solve has three 
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ def _scaled(instance: VrptwInstance) -> _Data:
 
 def route_distance(instance: VrptwInstance, route: tuple[int, ...] | list[int]) -> float:
     nodes = [0, *route, 0]
-    return sum(instance.distance(a, b) for a, b in zip(nodes, nodes[1:], strict=False))
+    return sum(instance.distance(a, b) for a, b in itertools.pairwise(nodes))
 
 
 def _solve_with(
@@ -102,24 +103,19 @@ def _solve_with(
         model.AddVariableMinimizedByFinalizer(time_dim.CumulVar(model.End(v)))
 
     demand_cb = model.RegisterUnaryTransitVector(data.demand)
-    model.AddDimensionWithVehicleCapacity(
-        demand_cb, 0, [instance.capacity] * vehicles, True, "Capacity"
-    )
+    model.AddDimensionWithVehicleCapacity(demand_cb, 0, [instance.capacity] * vehicles, True, "Capacity")
 
     params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
 
     if initial is not None:
         # Without closing the model first, ReadAssignmentFromRoutes closes it with default
         # parameters and the metaheuristic above is silently ignored.
         model.CloseModelWithParameters(params)
-        padded = [list(r) for r in initial] + [[] for _ in range(vehicles - len(initial))]
+        padded = [[manager.NodeToIndex(c) for c in r] for r in initial]
+        padded += [[] for _ in range(vehicles - len(initial))]
         start = model.ReadAssignmentFromRoutes(padded, True)
         if start is None:
             return None
@@ -179,9 +175,7 @@ def solve(instance: VrptwInstance, time_limit: float) -> VrptwSolution:
         if result is not None and 0 < len(result[1]) <= 2:
             remaining = deadline - time.monotonic() - final_reserve
             if remaining > 0.5 * slice_s:
-                retry = _solve_with(
-                    instance, data, len(best) - 1, min(slice_s, remaining), result[0]
-                )
+                retry = _solve_with(instance, data, len(best) - 1, min(slice_s, remaining), result[0])
                 result = retry if retry is not None else result
         if result is not None and not result[1]:
             best = result[0]
@@ -192,9 +186,12 @@ def solve(instance: VrptwInstance, time_limit: float) -> VrptwSolution:
     remaining = deadline - time.monotonic()
     if remaining > 0.05:
         polished = _solve_with(instance, data, len(best), remaining, best)
-        if polished is not None and len(polished[1]) <= len(best_unserved):
-            if _score(instance, polished[0]) <= _score(instance, best):
-                best, best_unserved = polished
+        if (
+            polished is not None
+            and len(polished[1]) <= len(best_unserved)
+            and _score(instance, polished[0]) <= _score(instance, best)
+        ):
+            best, best_unserved = polished
     return VrptwSolution(
         instance=instance.name,
         routes=tuple(tuple(r) for r in best),

@@ -97,6 +97,12 @@ async def update_work_order(
         order = await load_work_order(uow, ctx, work_order_id)
         before = order.snapshot()
         check_version("work order", work_order_id, order.version, expected_version, before)
+        customer_id = changes.get("customer_id")
+        if customer_id is not None and customer_id != order.customer_id:
+            customer = await uow.customers.get(customer_id)
+            if customer is None or not customer.active:
+                raise RuleViolation(f"customer {customer_id} does not exist",
+                                    field="customer_id", code="invalid_customer")
         order.update_details(**changes)
         after = order.snapshot()
         uow.audit(action="work_order.update", entity_type="work_order", entity_id=order.id,
@@ -213,6 +219,9 @@ async def technician_step(
         tech_id = p.technician_id
     elif p.can(Permission.WORK_ORDER_ASSIGN) and technician_id is not None:
         tech_id = technician_id
+    elif p.can(Permission.WORK_ORDER_ASSIGN):
+        raise RuleViolation("name the technician (technician_id) to report a step on their behalf",
+                            field="technician_id")
     else:
         raise PermissionDenied("only the assigned technician reports progress on a job")
     if step not in TECHNICIAN_STEPS:

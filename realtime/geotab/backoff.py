@@ -12,9 +12,7 @@ class Backoff:
     half the nominal delay keeps a run of failures from retrying almost at once.
     """
 
-    def __init__(
-        self, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None
-    ) -> None:
+    def __init__(self, *, base: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> None:
         if base <= 0 or cap < base:
             raise ValueError("need 0 < base <= cap")
         self.base = base

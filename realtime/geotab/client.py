@@ -123,9 +123,7 @@ class GeotabFeedClient:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.feeds: tuple[str, ...] = (
-            (LOG_RECORD,) if on_status is None else (LOG_RECORD, DEVICE_STATUS_INFO)
-        )
+        self.feeds: tuple[str, ...] = (LOG_RECORD,) if on_status is None else (LOG_RECORD, DEVICE_STATUS_INFO)
         self.stats: dict[str, FeedStats] = {name: FeedStats() for name in self.feeds}
 
     def cursor_key(self, type_name: str) -> str:
@@ -179,9 +177,7 @@ class GeotabFeedClient:
             except Exception as exc:  # a bug or an unexpected answer: log it loudly, keep going
                 stats.transient_errors += 1
                 delay = backoff.next_delay()
-                log.exception(
-                    "GeoTab %s feed failed unexpectedly; retrying in %.1fs", type_name, delay
-                )
+                log.exception("GeoTab %s feed failed unexpectedly; retrying in %.1fs", type_name, delay)
                 stats.last_error = repr(exc)
             else:
                 backoff.reset()
@@ -216,7 +212,9 @@ class GeotabFeedClient:
         else:
             if from_version is None:
                 # A bare first GetFeed only yields a token; take the current state with Get.
-                data = [*data, *_list(await self.api.call("Get", typeName=DEVICE_STATUS_INFO))]
+                current = _list(await self.api.call("Get", typeName=DEVICE_STATUS_INFO))
+                stats.received += len(current)
+                data = [*data, *current]
             statuses, invalid = self._convert(data, type_name, device_status_from_entity)
             if self._on_status is not None:
                 await self._hand_off(self._on_status, statuses)
@@ -252,9 +250,7 @@ class GeotabFeedClient:
             )
         return kept, len(reasons)
 
-    async def _hand_off(
-        self, handler: Callable[[list[Item]], Awaitable[None]], items: list[Item]
-    ) -> None:
+    async def _hand_off(self, handler: Callable[[list[Item]], Awaitable[None]], items: list[Item]) -> None:
         if not items:
             return
         try:

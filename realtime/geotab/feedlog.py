@@ -51,9 +51,7 @@ class FeedLog:
         if from_version is not None:
             start = bisect.bisect_right(self._versions, from_version)
         elif from_date is not None:
-            start = next(
-                (i for i, at in enumerate(self._times) if at >= from_date), len(self._times)
-            )
+            start = next((i for i, at in enumerate(self._times) if at >= from_date), len(self._times))
         else:  # a bare first call: no data, just the current position of the feed
             return [], self._counter.current
         page = self._records[start : start + limit]
@@ -91,7 +89,5 @@ class StatusBoard:
 
     def current(self, device_id: str | None = None) -> list[dict[str, Any]]:
         return [
-            dict(status)
-            for key, (_, status) in self._latest.items()
-            if device_id is None or key == device_id
+            dict(status) for key, (_, status) in self._latest.items() if device_id is None or key == device_id
         ]

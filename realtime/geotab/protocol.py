@@ -78,9 +78,7 @@ _ERROR_TYPES: dict[str, type[GeotabError]] = {
 }
 
 
-def build_request(
-    method: str, params: Mapping[str, Any], *, request_id: int = -1
-) -> dict[str, Any]:
+def build_request(method: str, params: Mapping[str, Any], *, request_id: int = -1) -> dict[str, Any]:
     """The JSON-RPC body for one call."""
     return {"method": method, "params": dict(params), "id": request_id}
 
@@ -123,9 +121,7 @@ def parse_response(
         message = _error_message(body) or "HTTP 429 Too Many Requests"
         raise OverLimitException(message, retry_after=retry_after)
     if not isinstance(body, dict):
-        raise GeotabTransportError(
-            f"HTTP {status_code}: not a JSON-RPC response", status_code=status_code
-        )
+        raise GeotabTransportError(f"HTTP {status_code}: not a JSON-RPC response", status_code=status_code)
     if "error" in body and body["error"] is not None:
         raise error_from_body(body["error"], retry_after=retry_after)
     if status_code >= 400 or "result" not in body:

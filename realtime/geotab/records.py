@@ -105,9 +105,7 @@ def parse_timespan(value: str) -> timedelta | None:
             day_text, head = head.split(".", 1)
             days = int(day_text)
         minutes_text, _, seconds_text = rest.partition(":")
-        return timedelta(
-            days=days, hours=int(head), minutes=int(minutes_text), seconds=float(seconds_text)
-        )
+        return timedelta(days=days, hours=int(head), minutes=int(minutes_text), seconds=float(seconds_text))
     except ValueError:
         return None
 

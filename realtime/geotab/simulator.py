@@ -67,9 +67,7 @@ class Reply:
     content_type: str = "application/json; charset=utf-8"
 
     @classmethod
-    def json(
-        cls, payload: Any, status: int = 200, *, headers: Mapping[str, str] | None = None
-    ) -> Reply:
+    def json(cls, payload: Any, status: int = 200, *, headers: Mapping[str, str] | None = None) -> Reply:
         return cls(status, json.dumps(payload).encode(), dict(headers or {}))
 
 
@@ -117,9 +115,7 @@ class GeotabSimulator:
         return sum(
             1
             for r in self.requests
-            if r.method == method
-            and (type_name is None or r.type_name == type_name)
-            and r.outcome == outcome
+            if r.method == method and (type_name is None or r.type_name == type_name) and r.outcome == outcome
         )
 
     # --- ASGI -----------------------------------------------------------------------------
@@ -302,9 +298,7 @@ def _date_param(value: Any) -> datetime:
     try:
         return parse_datetime(str(value))
     except ValueError:
-        raise RpcFailure(
-            "JsonSerializerException", f"Invalid date {value!r}", code=PARSE_ERROR
-        ) from None
+        raise RpcFailure("JsonSerializerException", f"Invalid date {value!r}", code=PARSE_ERROR) from None
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -38,9 +38,7 @@ class Faults:
         or HTTP 429."""
         if http_status not in (200, 429):
             raise ValueError("an over-limit answer is HTTP 200 or 429")
-        self._add(
-            calls, Fault("over_limit", method, retry_after=retry_after, http_status=http_status)
-        )
+        self._add(calls, Fault("over_limit", method, retry_after=retry_after, http_status=http_status))
 
     def unavailable_next(self, calls: int = 1, *, method: str | None = None) -> None:
         """HTTP 503 with an HTML page, like a load balancer in front of a down server."""

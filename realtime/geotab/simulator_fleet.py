@@ -107,9 +107,13 @@ class Fleet:
         self._sim_time = self.clock.now().replace(microsecond=0)
         for index in range(1, vans + 1):
             lat, lon = self.random_site()
-            self.add_van(f"b{index:X}", lat, lon, name=f"Van {index:03d}")
-            # Stagger the fleet: each van starts part-way through a stay at its first site.
-            self.vans[f"b{index:X}"].dwell_until = self._sim_time + self._random_dwell() / 2
+            van = self.add_van(f"b{index:X}", lat, lon, name=f"Van {index:03d}")
+            # Stagger the fleet: most vans set off at once, the others are part-way through a
+            # stay at their first site.
+            if self._rng.random() < 0.6:
+                van.dwell_until = self._sim_time
+            else:
+                van.dwell_until = self._sim_time + self._random_dwell() * self._rng.random()
 
     # --- driving from outside -------------------------------------------------------------
 
@@ -156,9 +160,7 @@ class Fleet:
         """A uniformly random point within `radius_km` of the centre."""
         distance = self.radius_km * 1000 * math.sqrt(self._rng.random())
         angle = self._rng.uniform(0, 2 * math.pi)
-        return _offset(
-            self.center[0], self.center[1], distance * math.cos(angle), distance * math.sin(angle)
-        )
+        return _offset(self.center[0], self.center[1], distance * math.cos(angle), distance * math.sin(angle))
 
     # --- fault material for tests ---------------------------------------------------------
 
@@ -186,8 +188,7 @@ class Fleet:
             lat, lon = _offset(van.lat, van.lon, 300.0 + 10 * index, -300.0)
             late.append(
                 self.inject_record(
-                    _log_record("", van.device_id, at, lat, lon, 40.0)
-                    | {"id": self._next_record_id()}
+                    _log_record("", van.device_id, at, lat, lon, 40.0) | {"id": self._next_record_id()}
                 )
             )
         return late
@@ -234,11 +235,7 @@ class Fleet:
             van.dwell_until = None
             van.state_since = at
             self._drive(van, at)
-        if (
-            van.driving
-            or van.last_record_at is None
-            or at - van.last_record_at >= (self.stopped_interval)
-        ):
+        if van.driving or van.last_record_at is None or at - van.last_record_at >= (self.stopped_interval):
             self._log(van, at)
 
     def _drive(self, van: Van, at: datetime) -> None:
@@ -266,9 +263,7 @@ class Fleet:
             van.dwell_until = None if van.hold else at + self._random_dwell()
 
     def _log(self, van: Van, at: datetime) -> None:
-        record = _log_record(
-            self._next_record_id(), van.device_id, at, van.lat, van.lon, van.speed_kmh
-        )
+        record = _log_record(self._next_record_id(), van.device_id, at, van.lat, van.lon, van.speed_kmh)
         self.log_records.append(record, at)
         van.last_record_at = at
         self.statuses.put(
@@ -290,9 +285,7 @@ class Fleet:
             },
         )
 
-    def _dog_leg(
-        self, lat: float, lon: float, to_lat: float, to_lon: float
-    ) -> list[tuple[float, float]]:
+    def _dog_leg(self, lat: float, lon: float, to_lat: float, to_lon: float) -> list[tuple[float, float]]:
         corner = (lat, to_lon) if self._rng.random() < 0.5 else (to_lat, lon)
         return [corner, (to_lat, to_lon)]
 

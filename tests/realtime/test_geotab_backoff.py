@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from realtime.geotab import LOG_RECORD, GeotabFeedClient, MyGeotabApi
+from realtime.geotab import LOG_RECORD, GeotabFeedClient, InMemoryFeedCursorStore, MyGeotabApi
 
 
 @pytest.fixture
@@ -134,3 +134,33 @@ async def test_a_failing_hand_off_is_retried_without_losing_or_skipping_records(
     expected, _ = geotab_sim.fleet.log_records.read(start, 50_000)
     assert [fix.record_id for fix in received] == [record["id"] for record in expected]
     assert client.stats[LOG_RECORD].handoff_failures == 2
+
+
+async def test_an_unexpected_failure_is_logged_and_the_feed_carries_on(
+    geotab_sim, collected, recording_sleep, caplog
+):
+    class FlakyStore(InMemoryFeedCursorStore):
+        failures = 1
+
+        async def get(self, feed):
+            if self.failures:
+                self.failures -= 1
+                raise RuntimeError("cursor table locked")
+            return await super().get(feed)
+
+    api = MyGeotabApi(geotab_sim.login())
+    client = GeotabFeedClient(
+        api,
+        cursor_store=FlakyStore(),
+        on_fixes=collected,
+        clock=geotab_sim.clock.now,
+        poll_interval=3600,
+        sleep=recording_sleep,
+    )
+
+    await run_until_idle(client, recording_sleep)
+    await api.aclose()
+
+    assert client.stats[LOG_RECORD].transient_errors == 1
+    assert "cursor table locked" in caplog.text
+    assert len(recording_sleep.waits) == 2

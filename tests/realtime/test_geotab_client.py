@@ -80,9 +80,7 @@ async def test_a_restarted_client_continues_from_the_persisted_token_without_dup
     assert ids == [record["id"] for record in expected], "nothing is skipped either"
 
 
-async def test_the_token_is_kept_back_until_the_batch_was_handed_off(
-    new_client, geotab_sim, cursor_store
-):
+async def test_the_token_is_kept_back_until_the_batch_was_handed_off(new_client, geotab_sim, cursor_store):
     handed: list = []
     failures = iter([RuntimeError("board database is down")])
 
@@ -160,9 +158,7 @@ async def test_an_expired_session_is_renewed_and_the_call_retried(
 async def test_a_wrong_password_is_reported_and_retried_only_slowly(
     new_client, geotab_sim, cursor_store, collected, recording_sleep
 ):
-    client = new_client(
-        cursor_store, collected, password="wrong", backoff_cap=3600, sleep=recording_sleep
-    )
+    client = new_client(cursor_store, collected, password="wrong", backoff_cap=3600, sleep=recording_sleep)
     with pytest.raises(InvalidUserException):
         await client.poll_once()
 

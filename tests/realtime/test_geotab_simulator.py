@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -49,24 +50,18 @@ async def test_authenticate_answers_credentials_and_this_server(rpc, credentials
     assert set(body["result"]["credentials"]) == {"database", "sessionId", "userName"}
 
 
-async def test_errors_come_in_http_200_with_the_exception_type_in_data_and_errors(
-    rpc, credentials, account
-):
+async def test_errors_come_in_http_200_with_the_exception_type_in_data_and_errors(rpc, credentials, account):
     response = await rpc("Authenticate", **{**account, "password": "nope"})
 
     error = response.json()["error"]
     assert response.status_code == 200
     assert error["code"] == -32000
     assert error["data"]["type"] == "InvalidUserException"
-    assert error["errors"] == [
-        {"name": "InvalidUserException", "message": "Incorrect login credentials"}
-    ]
+    assert error["errors"] == [{"name": "InvalidUserException", "message": "Incorrect login credentials"}]
     assert error["name"] == "JSONRPCError"
 
 
-async def test_an_expired_session_is_an_invalid_user_error_naming_the_database(
-    geotab_sim, rpc, credentials
-):
+async def test_an_expired_session_is_an_invalid_user_error_naming_the_database(geotab_sim, rpc, credentials):
     geotab_sim.simulator.expire_sessions()
 
     response = await rpc("GetFeed", typeName="LogRecord", credentials=credentials)
@@ -84,9 +79,7 @@ async def test_a_bare_first_feed_call_returns_no_data_and_a_hex_token(geotab_sim
     int(result["toVersion"], 16)
 
 
-async def test_feed_pages_follow_version_tokens_and_accept_explicit_nulls(
-    geotab_sim, rpc, credentials
-):
+async def test_feed_pages_follow_version_tokens_and_accept_explicit_nulls(geotab_sim, rpc, credentials):
     token = (await rpc("GetFeed", typeName="LogRecord", credentials=credentials)).json()
     geotab_sim.advance(60)
 
@@ -176,9 +169,7 @@ async def test_enforced_rate_limits_refuse_the_eleventh_login_in_a_minute(geotab
         ),
     ],
 )
-async def test_bad_calls_get_the_servers_error_types(
-    rpc, method, params, code, type_name, credentials
-):
+async def test_bad_calls_get_the_servers_error_types(rpc, method, params, code, type_name, credentials):
 
     error = (await rpc(method, credentials=credentials, **params)).json()["error"]
 
@@ -206,9 +197,7 @@ async def test_get_device_and_device_status(geotab_sim, rpc, credentials):
 
     assert [d["id"] for d in devices] == ["b1", "b2", "b3", "b4", "b5"]
     assert [s["device"] for s in status] == [{"id": "b3"}]
-    assert {"bearing", "isDriving", "isDeviceCommunicating", "currentStateDuration"} <= set(
-        status[0]
-    )
+    assert {"bearing", "isDriving", "isDeviceCommunicating", "currentStateDuration"} <= set(status[0])
 
 
 def test_the_same_seed_drives_the_same_fleet():
@@ -229,9 +218,10 @@ def test_vans_drive_at_road_speeds_logging_every_second_and_stop_at_sites():
 
     moving = [r for r in records if r["speed"] > 0]
     stopped = [r for r in records if r["speed"] == 0]
-    assert moving and stopped
+    assert moving
+    assert stopped
     assert all(25 <= r["speed"] <= 80 for r in moving)
-    for before, after in zip(records, records[1:], strict=False):
+    for before, after in itertools.pairwise(records):
         metres = _distance_m(before, after)
         assert metres <= 80 / 3.6 + 1, "no jumps"
     assert len(moving) > 5 * len(stopped), "stopped vans log far less often"
@@ -249,7 +239,8 @@ def test_a_van_sent_to_a_job_drives_there_and_waits():
 
     van = fleet.vans["b2"]
     assert (van.lat, van.lon) == job
-    assert not van.driving and van.speed_kmh == 0
+    assert not van.driving
+    assert van.speed_kmh == 0
     fleet.resume("b2")
     clock.advance(600)
     fleet.advance()
@@ -267,9 +258,5 @@ def test_vans_can_be_added_where_the_board_wants_them():
 
 def _distance_m(a, b) -> float:
     north = (b["latitude"] - a["latitude"]) * METRES_PER_DEGREE
-    east = (
-        (b["longitude"] - a["longitude"])
-        * METRES_PER_DEGREE
-        * math.cos(math.radians(a["latitude"]))
-    )
+    east = (b["longitude"] - a["longitude"]) * METRES_PER_DEGREE * math.cos(math.radians(a["latitude"]))
     return math.hypot(north, east)

@@ -1,0 +1,275 @@
+"""Request and response models of the work-order endpoints (syntax here; meaning in the domain)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from domain.resources import TechnicianStatus
+from domain.work_orders import Priority, WorkOrderStatus
+from web.api.schemas import (
+    LocationIn,
+    LocationOut,
+    Out,
+    Page,
+    PageQuery,
+    Strict,
+    TimeWindowIn,
+    TimeWindowOut,
+)
+
+
+def _storable(value: str) -> str:
+    """Text the databases can store: no NUL character, no lone surrogate."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError("must be valid UTF-8 text") from error
+    return value
+
+
+_CLEAN = AfterValidator(_storable)
+_NUL_FREE = r"^[^\x00]*$"
+
+
+def _c(max_length: int, min_length: int = 0) -> StringConstraints:
+    return StringConstraints(min_length=min_length, max_length=max_length, pattern=_NUL_FREE)
+
+
+Id = Annotated[str, _c(64, 1), _CLEAN]
+Name = Annotated[str, _c(200, 1), _CLEAN]
+Phone = Annotated[str, _c(32), _CLEAN]
+Email = Annotated[str, _c(200), _CLEAN]
+Description = Annotated[str, _c(4000, 1), _CLEAN]
+Notes = Annotated[str, _c(4000), _CLEAN]
+Address = Annotated[str, _c(300), _CLEAN]
+Reason = Annotated[str, _c(1000), _CLEAN]
+RequiredReason = Annotated[str, _c(1000, 1), _CLEAN]
+Ref = Annotated[str, _c(500, 1), _CLEAN]
+Skill = Annotated[str, _c(64, 1), _CLEAN]
+Version = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
+
+
+# -- requests --------------------------------------------------------------------------------
+
+
+class WorkOrderIn(Strict):
+    """A new work order; ``customer_id`` names a known customer, ``customer_name`` a walk-in."""
+
+    store_id: Id
+    priority: Priority
+    location: LocationIn
+    description: Description
+    customer_id: Id | None = None
+    customer_name: Name | None = None
+    customer_phone: Phone | None = None
+    customer_email: Email | None = None
+    sms_opt_in: bool | None = None
+    address: Address = ""
+    time_window: TimeWindowIn | None = None
+    required_skills: list[Skill] = Field(default_factory=list, max_length=20)
+    estimated_minutes: Minutes = 60
+
+    @model_validator(mode="after")
+    def _one_customer(self) -> WorkOrderIn:
+        if self.customer_id is not None and self.customer_name is not None:
+            raise ValueError("give customer_id or customer_name (a walk-in), not both")
+        contact = {"customer_phone", "customer_email", "sms_opt_in"} & self.model_fields_set
+        if contact and self.customer_name is None:
+            raise ValueError(f"{sorted(contact)[0]} needs customer_name (a walk-in customer)")
+        return self
+
+
+#: Fields of a PATCH that may be set to null; the others may only be changed.
+NULLABLE = frozenset({"time_window", "customer_id"})
+
+
+class WorkOrderPatch(Strict):
+    """Descriptive fields only; any other field answers 422 naming it."""
+
+    priority: Priority | None = None
+    location: LocationIn | None = None
+    address: Address | None = None
+    description: Description | None = None
+    time_window: TimeWindowIn | None = None
+    required_skills: list[Skill] | None = Field(default=None, max_length=20)
+    estimated_minutes: Minutes | None = None
+    customer_id: Id | None = None
+    pinned: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> WorkOrderPatch:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        for name in sorted(self.model_fields_set - NULLABLE):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
+class CancelIn(Strict):
+    reason: RequiredReason
+    version: Version | None = None
+
+
+class ProofIn(Strict):
+    location: LocationIn | None = None
+    signature_ref: Ref | None = None
+    photo_refs: list[Ref] = Field(default_factory=list, max_length=20)
+    notes: Notes = ""
+
+
+class Step(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    EN_ROUTE = "en_route"
+    ON_SITE = "on_site"
+    COMPLETE = "complete"
+    FAIL = "fail"
+
+
+class StepIn(Strict):
+    """A technician's step; a dispatcher reports one on a technician's behalf with technician_id."""
+
+    step: Step
+    reason: Reason = ""
+    device_time: AwareDatetime | None = None
+    proof: ProofIn | None = None
+    technician_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _proof_on_completion(self) -> StepIn:
+        if self.proof is not None and self.step != Step.COMPLETE:
+            raise ValueError("proof goes with the complete step only")
+        return self
+
+
+class CommentIn(Strict):
+    text: Description
+
+
+class AssignIn(Strict):
+    """Assign, or reassign, by hand; ``version`` is the version of the work order the client saw."""
+
+    technician_id: Id
+    version: Version | None = None
+    pinned: bool | None = None
+    allow_missing_skills: bool = False
+
+
+class UnassignIn(Strict):
+    version: Version | None = None
+    reason: Reason = ""
+
+
+class TechnicianStatusIn(Strict):
+    status: TechnicianStatus
+    reason: Reason = ""
+
+
+class WorkOrderSort(StrEnum):
+    PRIORITY = "priority"
+    CREATED = "created_at"
+    CREATED_DESC = "-created_at"
+
+
+def _split_commas(value: Any) -> Any:
+    values = value if isinstance(value, list) else [value]
+    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+
+
+class WorkOrderQuery(PageQuery):
+    """``status`` may repeat (``status=new&status=assigned``) or hold a comma list (``new,assigned``)."""
+
+    status: Annotated[list[WorkOrderStatus], BeforeValidator(_split_commas)] = Field(
+        default_factory=list, max_length=8)
+    store_id: Id | None = None
+    priority: Priority | None = None
+    date_from: AwareDatetime | None = None
+    date_to: AwareDatetime | None = None
+    technician_id: Id | None = None
+    unassigned: bool | None = None
+    sort: WorkOrderSort = WorkOrderSort.PRIORITY
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WorkOrderQuery:
+        if self.unassigned and self.technician_id is not None:
+            raise ValueError("unassigned=true and technician_id exclude each other")
+        return self
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+class CommentOut(Out):
+    author: str
+    text: str
+    at: dt.datetime
+
+
+class ProofOut(Out):
+    device_time: dt.datetime
+    location: LocationOut | None = None
+    signature_ref: str | None = None
+    photo_refs: list[str] = Field(default_factory=list)
+    notes: str = ""
+
+
+class WorkOrderOut(Out):
+    id: str
+    store_id: str
+    customer_id: str | None
+    priority: Priority
+    location: LocationOut
+    address: str
+    description: str
+    time_window: TimeWindowOut | None
+    required_skills: list[str]
+    estimated_minutes: int
+    status: WorkOrderStatus
+    status_reason: str
+    status_changed_at: dt.datetime
+    technician_id: str | None
+    sequence: int | None
+    planned_arrival: dt.datetime | None
+    pinned: bool
+    follow_up_of: str | None
+    created_at: dt.datetime
+    created_by: str
+    comments: list[CommentOut]
+    proof: ProofOut | None
+    version: int
+
+
+class WorkOrderPage(Page[WorkOrderOut]):
+    pass
+
+
+class CommentPage(Page[CommentOut]):
+    pass
+
+
+class TechnicianStateOut(Out):
+    """A technician as their status endpoint answers it."""
+
+    id: str
+    name: str
+    home_store_id: str
+    skills: list[str]
+    status: TechnicianStatus
+    unit_id: str | None
+    active: bool
+    version: int

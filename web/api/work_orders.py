@@ -1,0 +1,229 @@
+"""Work-order endpoints: intake, list and detail, edits, cancellation, the technician's steps,
+comments, assignment by hand, and a technician's own status.
+
+Every answer that is a work order has the shape of ``WorkOrderOut`` (the domain snapshot).
+Versions: ``PATCH`` takes ``If-Match: "<version>"``; assign, unassign and cancel take the version
+in the body (or ``If-Match``). A stale version answers 409 with the current work order in
+``current``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.errors import NotFound
+from domain.geo import Location, TimeWindow
+from domain.roles import Permission
+from domain.services import work_orders as uc
+from domain.work_orders import ProofOfWork
+from storage.queries.work_orders import list_work_orders, work_order_detail
+from web.api.framework import Api, Call
+from web.api.problems import ApiError
+from web.api.schemas import LocationIn, PageQuery, TimeWindowIn, page
+from web.api.work_order_schemas import (
+    AssignIn,
+    CancelIn,
+    CommentIn,
+    CommentOut,
+    CommentPage,
+    StepIn,
+    TechnicianStateOut,
+    TechnicianStatusIn,
+    UnassignIn,
+    WorkOrderIn,
+    WorkOrderOut,
+    WorkOrderPage,
+    WorkOrderPatch,
+    WorkOrderQuery,
+)
+
+api = Api()
+TAG = "work orders"
+ASSIGN_ERRORS = (400, 403, 404, 409, 422)
+
+
+def _path_id(call: Call[Any, Any], entity: str = "work order") -> str:
+    """An id that cannot exist (too long, NUL, broken text) is simply not found."""
+    value = call.path["id"]
+    if len(value) > 64 or "\x00" in value or not value.isprintable():
+        raise NotFound(entity, value[:64])
+    return value
+
+
+def _if_match(call: Call[Any, Any]) -> int | None:
+    header = call.request.headers.get("if-match")
+    if not header:
+        return None
+    try:
+        value = int(header.strip().removeprefix("W/").strip('"'))
+    except ValueError as error:
+        raise ApiError(400, 'If-Match must carry the version number, e.g. "3"',
+                       code="bad_if_match") from error
+    if not 0 <= value < 2**31:
+        raise ApiError(400, "If-Match carries an impossible version", code="bad_if_match")
+    return value
+
+
+def _expected(call: Call[Any, Any], body_version: int | None) -> int | None:
+    return body_version if body_version is not None else _if_match(call)
+
+
+def _location(loc: LocationIn) -> Location:
+    return Location(loc.lat, loc.lon)
+
+
+def _window(window: TimeWindowIn | None) -> TimeWindow | None:
+    return TimeWindow(window.start, window.end) if window is not None else None
+
+
+async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
+    async with call.services.engine.connect() as conn:
+        found = await work_order_detail(conn, call.principal, work_order_id)
+    if found is None:
+        raise NotFound("work order", work_order_id)
+    return found
+
+
+@api.route("POST", "/api/work-orders", summary="Create a work order", tag=TAG, body=WorkOrderIn,
+           response=WorkOrderOut, status=201, errors=(400, 403, 409, 422), idempotent=True)
+async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
+    """``store_id``, ``priority``, ``location`` and ``description`` are required. Give
+    ``customer_id`` for a known customer, or ``customer_name`` (with ``customer_phone``,
+    ``customer_email``, ``sms_opt_in``) for a walk-in. Emergencies need the emergency permission."""
+    b = call.body
+    walk_in = None
+    if b.customer_name is not None:
+        walk_in = uc.WalkInCustomer(name=b.customer_name, phone=b.customer_phone or "",
+                                    email=b.customer_email or "", sms_opt_in=bool(b.sms_opt_in))
+    new = uc.NewWorkOrder(
+        store_id=b.store_id, priority=b.priority, location=_location(b.location),
+        description=b.description, customer_id=b.customer_id, walk_in=walk_in, address=b.address,
+        time_window=_window(b.time_window), required_skills=frozenset(b.required_skills),
+        estimated_minutes=b.estimated_minutes,
+    )
+    return await uc.create_work_order(call.uow(), call.context(), new)
+
+
+@api.route("GET", "/api/work-orders", summary="List work orders", tag=TAG, query=WorkOrderQuery,
+           response=WorkOrderPage, errors=(403,))
+async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
+    """Filters: ``status`` (repeat it, or a comma list), ``store_id``, ``priority``,
+    ``date_from``/``date_to`` (creation time), ``technician_id``, ``unassigned``. Sort by
+    ``priority`` (most urgent, then earliest window), ``created_at`` or ``-created_at``. A
+    store-scoped user sees their stores only; a technician their own work orders only."""
+    call.principal.require(Permission.WORK_ORDER_VIEW)
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        items, total = await list_work_orders(
+            conn, call.principal, statuses=[s.value for s in q.status], store_id=q.store_id,
+            priority=q.priority.value if q.priority else None, date_from=q.date_from,
+            date_to=q.date_to, technician_id=q.technician_id, unassigned=q.unassigned,
+            sort=q.sort.value, limit=q.limit, offset=q.offset,
+        )
+    return page(items, total, q)
+
+
+@api.route("GET", "/api/work-orders/{id}", summary="A work order", tag=TAG,
+           response=WorkOrderOut, errors=(403, 404))
+async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
+    call.principal.require(Permission.WORK_ORDER_VIEW)
+    return await _detail(call, _path_id(call))
+
+
+@api.route("PATCH", "/api/work-orders/{id}", summary="Edit a work order's descriptive fields",
+           tag=TAG, body=WorkOrderPatch, response=WorkOrderOut, errors=(400, 403, 404, 409, 422))
+async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
+    """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile
+    (409 with the current work order)."""
+    b = call.body
+    changes: dict[str, Any] = {}
+    for name in b.model_fields_set:
+        value = getattr(b, name)
+        if name == "location":
+            value = _location(value)
+        elif name == "time_window":
+            value = _window(value)
+        elif name == "required_skills":
+            value = frozenset(value)
+        changes[name] = value
+    return await uc.update_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
+                                      changes=changes, expected_version=_if_match(call))
+
+
+@api.route("POST", "/api/work-orders/{id}/cancel", summary="Cancel a work order", tag=TAG,
+           body=CancelIn, response=WorkOrderOut, errors=ASSIGN_ERRORS)
+async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
+    return await uc.cancel_work_order(
+        call.uow(), call.context(), work_order_id=_path_id(call), reason=call.body.reason,
+        expected_version=_expected(call, call.body.version))
+
+
+@api.route("POST", "/api/work-orders/{id}/status", summary="Report a technician's step", tag=TAG,
+           body=StepIn, response=WorkOrderOut, errors=(403, 404, 409, 422))
+async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
+    """``accept``, ``decline`` (with a reason), ``en_route``, ``on_site``, ``complete`` (with
+    optional proof) or ``fail`` (with a reason). ``device_time`` is when it happened on the phone.
+    A dispatcher reports a step on a technician's behalf by naming ``technician_id``."""
+    b = call.body
+    ctx = call.context()
+    proof = None
+    if b.proof is not None:
+        proof = ProofOfWork(
+            device_time=b.device_time or ctx.now,
+            location=_location(b.proof.location) if b.proof.location else None,
+            signature_ref=b.proof.signature_ref, photo_refs=tuple(b.proof.photo_refs),
+            notes=b.proof.notes,
+        )
+    return await uc.technician_step(
+        call.uow(), ctx, work_order_id=_path_id(call), step=b.step.value,
+        device_time=b.device_time, reason=b.reason, proof=proof, technician_id=b.technician_id)
+
+
+@api.route("POST", "/api/work-orders/{id}/comments", summary="Comment on a work order", tag=TAG,
+           body=CommentIn, response=CommentOut, status=201, errors=(403, 404, 409, 422),
+           idempotent=True)
+async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
+    return await uc.comment_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
+                                       text=call.body.text)
+
+
+@api.route("GET", "/api/work-orders/{id}/comments", summary="A work order's comments, oldest first",
+           tag=TAG, query=PageQuery, response=CommentPage, errors=(403, 404))
+async def list_comments(call: Call[Any, PageQuery]) -> dict[str, Any]:
+    call.principal.require(Permission.WORK_ORDER_VIEW)
+    comments = (await _detail(call, _path_id(call)))["comments"]
+    q = call.query
+    return page(comments[q.offset:q.offset + q.limit], len(comments), q)
+
+
+@api.route("POST", "/api/work-orders/{id}/assign",
+           summary="Assign or reassign a work order by hand", tag=TAG, body=AssignIn,
+           response=WorkOrderOut, errors=ASSIGN_ERRORS)
+async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
+    """``version`` is the version the client saw; if the work order changed since, the answer is
+    409 with the current work order. ``pinned`` keeps the optimizer from moving it."""
+    b = call.body
+    return await uc.assign_work_order(
+        call.uow(), call.context(), work_order_id=_path_id(call), technician_id=b.technician_id,
+        expected_version=_expected(call, b.version), pinned=b.pinned,
+        allow_missing_skills=b.allow_missing_skills)
+
+
+@api.route("POST", "/api/work-orders/{id}/unassign", summary="Take a work order back", tag=TAG,
+           body=UnassignIn, response=WorkOrderOut, errors=ASSIGN_ERRORS)
+async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
+    b = call.body
+    return await uc.unassign_work_order(
+        call.uow(), call.context(), work_order_id=_path_id(call),
+        expected_version=_expected(call, b.version), reason=b.reason)
+
+
+@api.route("POST", "/api/technicians/{id}/status", summary="Change a technician's status",
+           tag="technicians", body=TechnicianStatusIn, response=TechnicianStateOut,
+           errors=(403, 404, 409, 422))
+async def technician_status(call: Call[TechnicianStatusIn, Any]) -> dict[str, Any]:
+    """A technician changes their own status; a dispatcher that of any technician in scope."""
+    return await uc.change_technician_status(
+        call.uow(), call.context(), technician_id=_path_id(call, "technician"),
+        status=call.body.status, reason=call.body.reason)
+
