@@ -152,7 +152,8 @@ def _if_match(call: Call[Any, Any]) -> int | None:
 
 
 @api.route("POST", "/api/dispatch", summary="Create a dispatch", tag=TAG, body=DispatchIn,
-           response=DispatchDetailOut, status=201, errors=(403, 409, 422), idempotent=True)
+           response=DispatchDetailOut, status=201, errors=(403, 409, 422), idempotent=True,
+           permissions=(Permission.DISPATCH_CREATE,))
 async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
     """Trip ticket, datetime and unit are required; invoices may be attached or created."""
     b = call.body
@@ -166,9 +167,8 @@ async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
 
 
 @api.route("GET", "/api/dispatch", summary="List dispatches", tag=TAG, query=DispatchQuery,
-           response=DispatchPage, errors=(403,))
+           response=DispatchPage, errors=(403,), permissions=(Permission.DISPATCH_VIEW,))
 async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
-    call.principal.require(Permission.DISPATCH_VIEW)
     q = call.query
     async with call.services.engine.connect() as conn:
         items, total = await list_dispatches(
@@ -181,14 +181,15 @@ async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
 
 
 @api.route("GET", "/api/dispatch/{id}", summary="A dispatch with its trip ticket and invoices",
-           tag=TAG, response=DispatchDetailOut, errors=(403, 404))
+           tag=TAG, response=DispatchDetailOut, errors=(403, 404),
+           permissions=(Permission.DISPATCH_VIEW,))
 async def get_dispatch(call: Call[Any, Any]) -> dict[str, Any]:
-    call.principal.require(Permission.DISPATCH_VIEW)
     return await _detail(call, call.path["id"])
 
 
 @api.route("PATCH", "/api/dispatch/{id}", summary="Change the datetime and/or the unit", tag=TAG,
-           body=DispatchPatch, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422))
+           body=DispatchPatch, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422),
+           permissions=(Permission.DISPATCH_EDIT,))
 async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
     """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile."""
     changes = {k: getattr(call.body, k) for k in call.body.model_fields_set}
@@ -198,13 +199,15 @@ async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
 
 
 @api.route("DELETE", "/api/dispatch/{id}", summary="Delete a dispatch (soft)", tag=TAG,
-           status=204, errors=(403, 404, 409, 422))
+           status=204, errors=(403, 404, 409, 422),
+           permissions=(Permission.DISPATCH_DELETE, Permission.DISPATCH_DELETE_OWN_DRAFT))
 async def delete_dispatch(call: Call[Any, Any]) -> None:
     await uc.delete_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"])
 
 
 @api.route("POST", "/api/dispatch/{id}/status", summary="Move a dispatch through its lifecycle",
-           tag=TAG, body=StatusIn, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422))
+           tag=TAG, body=StatusIn, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422),
+           permissions=(Permission.DISPATCH_CHANGE_STATUS,))
 async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
     await uc.change_dispatch_status(call.uow(), call.context(), dispatch_id=call.path["id"],
                                     status=call.body.status, expected_version=_if_match(call))
@@ -213,7 +216,8 @@ async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
 
 @api.route("POST", "/api/dispatch/{id}/invoices", summary="Attach an invoice to a dispatch",
            tag=TAG, body=InvoiceAttachIn, response=InvoiceOut, status=201,
-           errors=(403, 404, 409, 422), idempotent=True)
+           errors=(403, 404, 409, 422), idempotent=True,
+           permissions=(Permission.DISPATCH_ADD_INVOICE,))
 async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
     b = call.body
     new = (uc.NewInvoice(b.sales_order_id, b.amount_cents or 0, b.number)
@@ -224,7 +228,7 @@ async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
 
 @api.route("DELETE", "/api/dispatch/{id}/invoices/{invoice_id}",
            summary="Remove an invoice from a dispatch", tag=TAG, status=204,
-           errors=(403, 404, 409, 422))
+           errors=(403, 404, 409, 422), permissions=(Permission.DISPATCH_REMOVE_INVOICE,))
 async def remove_invoice(call: Call[Any, Any]) -> None:
     await uc.remove_invoice(call.uow(), call.context(), dispatch_id=call.path["id"],
                             invoice_id=call.path["invoice_id"])

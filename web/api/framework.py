@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.errors import DomainError
-from domain.roles import Principal
+from domain.errors import DomainError, PermissionDenied
+from domain.roles import Permission, Principal
 from domain.services.context import Context
 from web.api.problems import ApiError, from_domain, from_validation, problem
 
@@ -77,6 +77,8 @@ class Endpoint:
     idempotent: bool = False
     description: str = ""
     name: str = field(default="")
+    #: The caller needs any one of these (checked before the body is read); () = any logged-in user.
+    permissions: tuple[Permission, ...] = ()
 
 
 class Api:
@@ -88,13 +90,14 @@ class Api:
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None, status: int = 200,
         errors: tuple[int, ...] = (), auth: bool = True, idempotent: bool = False,
+        permissions: tuple[Permission, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(
                 method=method, path=path, handler=handler, summary=summary, tag=tag, body=body,
                 query=query, response=response, status=status, errors=errors, auth=auth,
                 idempotent=idempotent, description=(handler.__doc__ or "").strip(),
-                name=handler.__name__,
+                name=handler.__name__, permissions=permissions,
             ))
             return handler
         return register
@@ -166,6 +169,9 @@ async def run_endpoint(ep: Endpoint, request: Request) -> Response:
     instance = request.url.path
     try:
         principal = authenticate(request) if ep.auth else _anonymous()
+        if ep.permissions and not any(principal.can(p) for p in ep.permissions):
+            needed = " or ".join(p.value for p in ep.permissions)
+            raise PermissionDenied(f"{principal.username} may not do this (needs {needed})")
         try:
             query = _parse_query(request, ep.query)
         except ValidationError as error:

@@ -74,6 +74,8 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
     }
     if ep.description:
         op["description"] = ep.description
+    if ep.permissions:
+        op["x-permissions"] = [p.value for p in ep.permissions]
     for name in _PARAM.findall(ep.path):
         op["parameters"].append({"name": name, "in": "path", "required": True,
                                  "schema": {"type": "string", "minLength": 1}})
@@ -104,6 +106,10 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
         errors.add(401)
     if ep.body is not None or ep.query is not None:
         errors.add(422)
+    if ep.body is not None:
+        errors |= {400, 413, 415}
+    if ep.idempotent:
+        errors |= {400, 409, 422}
     for status in sorted(errors):
         op["responses"][str(status)] = {
             "description": "Problem",

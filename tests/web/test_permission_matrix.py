@@ -1,0 +1,63 @@
+"""The whole role x endpoint matrix, generated from the declarative role table.
+
+For every endpoint that declares the permissions it needs, every role is tried: a role the table
+(``domain.roles.ROLE_PERMISSIONS``) does not allow must get 403; a role it allows must get past the
+gate (any answer but 401/403: the request is deliberately empty, so 404 or 422 are expected).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from domain.roles import ROLE_PERMISSIONS, Role
+from tests.web.api_helpers import auth, seeded_client
+from web.app import build_api
+
+#: One demo login per role.
+LOGIN_FOR_ROLE = {
+    Role.ADMIN: "admin", Role.DISPATCHER: "dispatcher", Role.EMERGENCY_COORDINATOR: "coordinator",
+    Role.OPERATIONS_MANAGER: "operations", Role.STORE_MANAGER: "manager",
+    Role.BILLING_CLERK: "billing", Role.CUSTOMER_SERVICE: "service", Role.FLEET_MANAGER: "fleet",
+    Role.TECHNICIAN: "tech1",
+}
+#: Endpoints open to any logged-in user (their handlers scope what each user sees).
+OPEN_TO_ANY_USER = {("GET", "/api/auth/me"), ("POST", "/api/auth/login")}
+
+
+def test_every_role_has_a_demo_login() -> None:
+    assert set(LOGIN_FOR_ROLE) == set(Role)
+
+
+def test_every_authenticated_endpoint_declares_its_permissions() -> None:
+    undeclared = [f"{ep.method} {ep.path}" for ep in build_api().endpoints
+                  if ep.auth and not ep.permissions
+                  and (ep.method, ep.path) not in OPEN_TO_ANY_USER]
+    assert not undeclared, undeclared
+
+
+def _url(path: str) -> str:
+    return re.sub(r"{\w+(?::\w+)?}", "no-such-id", path)
+
+
+@pytest.mark.slow
+def test_each_role_gets_exactly_what_the_role_table_allows(database_url: str) -> None:
+    endpoints = [ep for ep in build_api().endpoints if ep.permissions]
+    assert endpoints
+    wrong = []
+    with seeded_client(database_url) as client:
+        headers = {role: auth(client, login) for role, login in LOGIN_FOR_ROLE.items()}
+        for ep in endpoints:
+            for role in Role:
+                allowed = any(p in ROLE_PERMISSIONS[role] for p in ep.permissions)
+                response = client.request(ep.method, _url(ep.path), headers=headers[role],
+                                          json={} if ep.body is not None else None)
+                got = response.status_code
+                if allowed and got in {401, 403}:
+                    wrong.append(f"{role.value} {ep.method} {ep.path}: {got}, should pass")
+                if not allowed and got != 403:
+                    wrong.append(f"{role.value} {ep.method} {ep.path}: {got}, should be 403")
+                if got >= 500:
+                    wrong.append(f"{role.value} {ep.method} {ep.path}: server error {got}")
+    assert not wrong, "\n".join(wrong)
