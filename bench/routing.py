@@ -27,10 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from routing.candidates import CandidateState, candidates  # noqa: E402
-from routing.dispatch_model import plan  # noqa: E402
-from routing.matrix import GreatCircleProvider  # noqa: E402
-from routing.problem import (  # noqa: E402
+from routing.candidates import CandidateState, candidates
+from routing.dispatch_model import plan
+from routing.matrix import GreatCircleProvider
+from routing.problem import (
     PRIORITIES,
     CurrentAssignment,
     DispatchProblem,
@@ -40,9 +40,9 @@ from routing.problem import (  # noqa: E402
     Priority,
     Vehicle,
 )
-from routing.solomon import VrptwInstance, read_solomon  # noqa: E402
-from routing.validator import check_plan, check_vrptw  # noqa: E402
-from routing.vrptw import SCALE, VEHICLE_FIXED_COST, solve  # noqa: E402
+from routing.solomon import VrptwInstance, read_solomon
+from routing.validator import check_plan, check_vrptw
+from routing.vrptw import SCALE, VEHICLE_FIXED_COST, solve
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench"
 INSTANCES = ["C101", "C201", "R101", "R112", "R201", "R211", "RC101", "RC208", "R1_2_1", "RC2_2_1"]
@@ -78,8 +78,7 @@ def solve_pyvrp(instance: VrptwInstance, seconds: float) -> list[list[int]] | No
         return None
     model = Model()
     points = [model.add_location(x, y) for x, y in zip(instance.x, instance.y, strict=True)]
-    depot = model.add_depot(points[0], tw_early=instance.ready[0] * SCALE,
-                            tw_late=instance.due[0] * SCALE)
+    model.add_depot(points[0], tw_early=instance.ready[0] * SCALE, tw_late=instance.due[0] * SCALE)
     model.add_vehicle_type(
         num_available=instance.fleet_size,
         capacity=instance.capacity,
@@ -102,16 +101,16 @@ def solve_pyvrp(instance: VrptwInstance, seconds: float) -> list[list[int]] | No
     result = model.solve(stop=MaxRuntime(seconds), seed=0, display=False)
     if not result.best.is_feasible():
         return None
-    return [list(route.visits()) for route in result.best.routes()]
+    # A route is a list of scheduled activities; a client's idx counts clients from 0.
+    routes: list[Any] = result.best.routes()
+    return [[a.idx + 1 for a in route if a.is_client()] for route in routes]
 
 
 def gap(distance: float, bks: float) -> float:
     return (distance - bks) / bks * 100.0
 
 
-def run_vrptw(
-    data: Path, names: list[str], seconds: float, with_pyvrp: bool
-) -> list[dict[str, Any]]:
+def run_vrptw(data: Path, names: list[str], seconds: float, with_pyvrp: bool) -> list[dict[str, Any]]:
     bks = best_known(data)
     rows: list[dict[str, Any]] = []
     for name in names:
@@ -122,34 +121,43 @@ def run_vrptw(
         ours = solve(instance, seconds)
         row["ours_wall_s"] = round(time.monotonic() - started, 2)
         check = check_vrptw(instance, ours.routes)
-        row.update(ours_vehicles=check.vehicles, ours_distance=round(check.distance, 2),
-                   ours_gap=round(gap(check.distance, bks_d), 2), ours_valid=check.ok,
-                   ours_errors=list(check.errors[:3]))
+        row.update(
+            ours_vehicles=check.vehicles,
+            ours_distance=round(check.distance, 2),
+            ours_gap=round(gap(check.distance, bks_d), 2),
+            ours_valid=check.ok,
+            ours_errors=list(check.errors[:3]),
+        )
         if with_pyvrp:
             started = time.monotonic()
             routes = solve_pyvrp(instance, seconds)
             row["pyvrp_wall_s"] = round(time.monotonic() - started, 2)
             if routes is not None:
                 pcheck = check_vrptw(instance, routes)
-                row.update(pyvrp_vehicles=pcheck.vehicles,
-                           pyvrp_distance=round(pcheck.distance, 2),
-                           pyvrp_gap=round(gap(pcheck.distance, bks_d), 2),
-                           pyvrp_valid=pcheck.ok)
+                row.update(
+                    pyvrp_vehicles=pcheck.vehicles,
+                    pyvrp_distance=round(pcheck.distance, 2),
+                    pyvrp_gap=round(gap(pcheck.distance, bks_d), 2),
+                    pyvrp_valid=pcheck.ok,
+                )
         rows.append(row)
         print(_vrptw_line(row), file=sys.stderr, flush=True)
     return rows
 
 
 def _vrptw_line(row: dict[str, Any]) -> str:
-    ours = (f"{row['ours_vehicles']:>3} {row['ours_distance']:>9.2f} {row['ours_gap']:>+6.2f}"
-            f" {'ok' if row['ours_valid'] else 'INVALID'}")
+    ours = (
+        f"{row['ours_vehicles']:>3} {row['ours_distance']:>9.2f} {row['ours_gap']:>+6.2f}"
+        f" {'ok' if row['ours_valid'] else 'INVALID'}"
+    )
     if "pyvrp_vehicles" in row:
-        theirs = (f"{row['pyvrp_vehicles']:>3} {row['pyvrp_distance']:>9.2f}"
-                  f" {row['pyvrp_gap']:>+6.2f} {'ok' if row['pyvrp_valid'] else 'INVALID'}")
+        theirs = (
+            f"{row['pyvrp_vehicles']:>3} {row['pyvrp_distance']:>9.2f}"
+            f" {row['pyvrp_gap']:>+6.2f} {'ok' if row['pyvrp_valid'] else 'INVALID'}"
+        )
     else:
         theirs = "-"
-    return (f"{row['instance']:<8} {row['bks_vehicles']:>3} {row['bks_distance']:>9.2f} | "
-            f"{ours} | {theirs}")
+    return f"{row['instance']:<8} {row['bks_vehicles']:>3} {row['bks_distance']:>9.2f} | {ours} | {theirs}"
 
 
 def _summary(rows: list[dict[str, Any]], who: str) -> str:
@@ -158,8 +166,10 @@ def _summary(rows: list[dict[str, Any]], who: str) -> str:
     extra = sum(r[f"{who}_vehicles"] - r["bks_vehicles"] for r in have)
     mean_all = statistics.fmean(r[f"{who}_gap"] for r in have) if have else float("nan")
     mean_bks = statistics.fmean(r[f"{who}_gap"] for r in at_bks) if at_bks else float("nan")
-    return (f"{who}: BKS fleet on {len(at_bks)}/{len(have)}, extra vehicles {extra:+d}, "
-            f"mean gap {mean_all:+.2f} % (all), {mean_bks:+.2f} % (at BKS fleet)")
+    return (
+        f"{who}: BKS fleet on {len(at_bks)}/{len(have)}, extra vehicles {extra:+d}, "
+        f"mean gap {mean_all:+.2f} % (all), {mean_bks:+.2f} % (at BKS fleet)"
+    )
 
 
 # --- dispatch scenario -------------------------------------------------------------------------
@@ -203,8 +213,7 @@ def scenario(n_techs: int = 200, n_jobs: int = 1000, seed: int = 7) -> DispatchP
                 window_end=start + width - HOUR // 2,
                 service_s=rng.choice((30, 45, 60, 90)) * 60,
                 priority=rng.choice(PRIORITY_MIX),
-                required_skills=frozenset(rng.sample(SKILLS, 1)) if rng.random() < 0.8 else
-                frozenset(),
+                required_skills=frozenset(rng.sample(SKILLS, 1)) if rng.random() < 0.8 else frozenset(),
             )
         )
     return DispatchProblem(now=8 * HOUR, vehicles=techs, jobs=tuple(jobs))
@@ -219,26 +228,35 @@ def run_scenario(seconds: float, queries: int = 300) -> dict[str, Any]:
     wall = time.monotonic() - started
     errors = check_plan(problem, first.plan, provider)
     out: dict[str, Any] = {
-        "technicians": len(problem.vehicles), "jobs": len(problem.jobs),
-        "time_limit_s": seconds, "plan_wall_s": round(wall, 2), "valid": not errors,
+        "technicians": len(problem.vehicles),
+        "jobs": len(problem.jobs),
+        "time_limit_s": seconds,
+        "plan_wall_s": round(wall, 2),
+        "valid": not errors,
         "served": first.kpis_after.jobs_served,
         "unassigned": dict(Counter(u.reason for u in first.plan.unassigned)),
-        "unassigned_by_priority": dict(Counter(
-            next(j.priority for j in problem.jobs if j.id == u.job_id)
-            for u in first.plan.unassigned)),
+        "unassigned_by_priority": dict(
+            Counter(next(j.priority for j in problem.jobs if j.id == u.job_id) for u in first.plan.unassigned)
+        ),
         "lateness_min": first.kpis_after.lateness_minutes,
         "drive_km": first.kpis_after.drive_km,
     }
     # One-job change: the plan becomes the current assignment, one new job arrives.
     where = first.plan.assignment()
     current = tuple(
-        replace(j, current=CurrentAssignment(*where[j.id]) if j.id in where else None)
-        for j in problem.jobs
+        replace(j, current=CurrentAssignment(*where[j.id]) if j.id in where else None) for j in problem.jobs
     )
     rng = random.Random(11)
     anchor = problem.vehicles[rng.randrange(len(problem.vehicles))].start
-    new = Job("wo-new", Location(anchor.lat + 0.03, anchor.lon - 0.04), 11 * HOUR, 14 * HOUR,
-              45 * 60, "high", frozenset({SKILLS[0]}))
+    new = Job(
+        "wo-new",
+        Location(anchor.lat + 0.03, anchor.lon - 0.04),
+        11 * HOUR,
+        14 * HOUR,
+        45 * 60,
+        "high",
+        frozenset({SKILLS[0]}),
+    )
     changed = replace(problem, jobs=(*current, new))
     started = time.monotonic()
     second = plan(changed, provider=provider)
@@ -255,9 +273,15 @@ def run_scenario(seconds: float, queries: int = 300) -> dict[str, Any]:
     for q in range(queries):
         base = problem.vehicles[rng.randrange(len(problem.vehicles))].start
         ws = 9 * HOUR + rng.randrange(0, 6 * HOUR, 900)
-        job = Job(f"q{q}", Location(base.lat + rng.uniform(-0.1, 0.1), base.lon +
-                  rng.uniform(-0.1, 0.1)), ws, ws + 2 * HOUR, 3600,
-                  PRIORITIES[q % 4], frozenset({rng.choice(SKILLS)}))
+        job = Job(
+            f"q{q}",
+            Location(base.lat + rng.uniform(-0.1, 0.1), base.lon + rng.uniform(-0.1, 0.1)),
+            ws,
+            ws + 2 * HOUR,
+            3600,
+            PRIORITIES[q % 4],
+            frozenset({rng.choice(SKILLS)}),
+        )
         t0 = time.perf_counter()
         candidates(job, state, 5)
         latencies.append((time.perf_counter() - t0) * 1000)
@@ -280,8 +304,10 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"time_limit_s": args.time_limit}
     if args.instances:
-        print(f"{'instance':<8} BKS veh/dist    | ours veh/dist/gap%      | PyVRP veh/dist/gap%",
-              file=sys.stderr)
+        print(
+            f"{'instance':<8} BKS veh/dist    | ours veh/dist/gap%      | PyVRP veh/dist/gap%",
+            file=sys.stderr,
+        )
         rows = run_vrptw(args.data, args.instances, args.time_limit, not args.no_pyvrp)
         report["vrptw"] = rows
         report["summary"] = [_summary(rows, "ours")]

@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from routing.matrix import Coords, IntArray, TravelTimeProvider, square_matrix
-from routing.problem import DispatchProblem, Job, Kpis, Location, Route, Stop, Vehicle
+from routing.problem import DispatchProblem, Job, Kpis, Route, Stop, Vehicle
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +153,3 @@ def current_sequences(layout: Layout) -> list[list[int]]:
         if v is not None:
             keyed[v].append((job.current.sequence, j))
     return [[j for _, j in sorted(seq)] for seq in keyed]
-
-
-def location_of(layout: Layout, node: int) -> Location:
-    problem, n_v = layout.problem, layout.n_vehicles
-    if node >= 2 * n_v:
-        return problem.jobs[node - 2 * n_v].location
-    vehicle = problem.vehicles[node % n_v]
-    return vehicle.start if node < n_v else (vehicle.end or vehicle.start)
-
-
-def as_int_array(values: Sequence[int]) -> IntArray:
-    return np.asarray(values, dtype=np.int64)

@@ -103,7 +103,7 @@ def _check_route(
     latest_finish = vehicle.shift_end
     for position, stop in enumerate(stops):
         job = jobs[stop.job_id]
-        if not job.required_skills <= vehicle.skills:
+        if job.started_by is None and not job.required_skills <= vehicle.skills:
             missing = sorted(job.required_skills - vehicle.skills)
             errors.append(f"{tech}: job {job.id} needs skills {missing}")
         if job.pinned_to is not None and job.pinned_to != tech:

@@ -29,7 +29,7 @@ from domain.roles import Role
 from domain.users import User
 from domain.work_orders import Comment, Priority, ProofOfWork, WorkOrder, WorkOrderStatus
 
-Row = Mapping[str, Any]
+Row = Mapping[Any, Any]
 
 
 def _time(text: str) -> dt.time:

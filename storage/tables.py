@@ -274,3 +274,32 @@ role_delegations = Table(
     Column("ends_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+#: The latest fix per unit: the map's markers. Never moved back to an older fix (device time).
+positions_latest = Table(
+    "positions_latest", metadata,
+    Column("unit_id", IdType, ForeignKey("units.id"), primary_key=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("speed_kmh", Float, nullable=False),
+    Column("bearing", Float, nullable=True),
+    Column("device_time", UTCDateTime, nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("source", String(16), nullable=False),
+)
+
+#: The breadcrumb trail. A re-sent record (same source and id) is stored once.
+position_history = Table(
+    "position_history", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("unit_id", IdType, ForeignKey("units.id"), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("speed_kmh", Float, nullable=False),
+    Column("bearing", Float, nullable=True),
+    Column("device_time", UTCDateTime, nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("source", String(16), nullable=False),
+    Index("uq_position_history_record", "source", "record_id", unique=True),
+    Index("ix_position_history_unit_time", "unit_id", "device_time"),
+)

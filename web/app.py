@@ -12,12 +12,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from web.api import auth, dispatch
 from web.api.framework import Api
 from web.api.openapi import build_openapi
 from web.api.problems import problem
+from web.live import websocket_endpoint
 from web.services import Services, build_services
 from web.settings import Settings
 
@@ -43,7 +44,8 @@ def build_api() -> Api:
 async def health(request: Request) -> Response:
     services: Services = request.app.state.services
     ok = await services.database_ok()
-    return JSONResponse({"status": "ok" if ok else "degraded", "database": ok},
+    return JSONResponse({"status": "ok" if ok else "degraded", "database": ok,
+                         "live": services.live.stats()},
                         status_code=200 if ok else 503)
 
 
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", health),
         Route("/api/openapi.json", openapi_json),
         Route("/api/docs", docs),
+        WebSocketRoute("/ws", websocket_endpoint),
         *api.routes(),
     ]
 

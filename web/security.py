@@ -56,18 +56,22 @@ class TokenService:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        return self.verify_with_expiry(token)[0]
+
+    def verify_with_expiry(self, token: str) -> tuple[Principal, dt.datetime]:
         try:
             claims = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM],
                 options={"require": ["sub", "exp", "iat", "jti"]},
             )
             stores = claims.get("stores")
-            return Principal(
+            principal = Principal(
                 user_id=str(claims["sub"]),
                 username=str(claims.get("name", "")),
                 roles=frozenset(Role(r) for r in claims.get("roles", [])),
                 store_ids=frozenset(stores) if stores is not None else None,
                 technician_id=claims.get("tech"),
             )
+            return principal, dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
             raise InvalidToken(str(error)) from error

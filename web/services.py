@@ -13,6 +13,7 @@ from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from web.api.auth import LoginThrottle
+from web.live import Live, build_live, start_demo_feed
 from web.security import TokenService
 from web.settings import Settings
 
@@ -23,13 +24,19 @@ class Services:
     engine: AsyncEngine
     tokens: TokenService
     login_throttle: LoginThrottle
+    live: Live
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     async def start(self) -> None:
-        pass
+        await self.live.start()
+        if self.settings.demo:
+            await start_demo_feed(self.live, self.engine)
 
     async def stop(self) -> None:
-        await self.engine.dispose()
+        try:
+            await self.live.stop()
+        finally:
+            await self.engine.dispose()
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
@@ -38,7 +45,7 @@ class Services:
         self, actor: Principal | None = None, correlation_id: str | None = None
     ) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, actor=actor, correlation_id=correlation_id,
-                             clock=self.now)
+                             clock=self.now, after_commit=self.live.relay.notify)
 
     async def active_delegations(self, uow: SqlUnitOfWork, user_id: str) -> list[Delegation]:
         d = t.role_delegations
@@ -69,9 +76,11 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    engine = create_engine(settings.database_url)
     return Services(
         settings=settings,
-        engine=create_engine(settings.database_url),
+        engine=engine,
+        live=build_live(settings, engine),
         tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
         login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from domain.roles import Delegation, Role
 from storage import tables as t
 from storage.queries.common import fetch_page
+from storage.uow import SqlUnitOfWork
 
 
 async def list_audit(
@@ -78,10 +79,15 @@ async def delegation_detail(conn: AsyncConnection, delegation_id: str) -> dict[s
 
 
 class SqlDelegationStore:
-    """Delegations on an open unit of work's connection (its transaction, its commit)."""
+    """Delegations on the unit of work's connection (its transaction, its commit), looked up when
+    used, so the store can be made before the use case opens the unit of work."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    @property
+    def conn(self) -> AsyncConnection:
+        return self.uow.connection
 
     async def add(self, delegation: Delegation, *, created_at: dt.datetime) -> None:
         await self.conn.execute(insert(t.role_delegations).values(

@@ -157,4 +157,5 @@ def _condition(kind: str, table: Table, name: str, value: Any) -> ColumnElement[
         so = t.sales_orders
         return c.sales_order_id.in_(select(so.c.id).where(so.c.customer_id == value))
     column: ColumnElement[Any] = c[name]
-    return column == value
+    equal: ColumnElement[bool] = column == value
+    return equal

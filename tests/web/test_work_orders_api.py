@@ -442,3 +442,40 @@ def test_requests_without_a_valid_token_are_refused(client: TestClient) -> None:
     assert_problem(client.get("/api/work-orders",
                               headers={"Authorization": "Bearer nonsense"}), 401)
     assert token(client, "dispatcher")
+
+
+FAR_FUTURE = "9999-12-31T23:59:59-05:00"
+FAR_PAST = "0001-01-01T00:00:00+05:00"
+HOSTILE: list[tuple[str, str, Any]] = [
+    ("POST", "/api/work-orders", new_order(time_window={"start": FAR_PAST, "end": FAR_FUTURE})),
+    ("POST", "/api/work-orders", b'{"store_id": "store-0001", "description": "\\ud800"}'),
+    ("POST", "/api/work-orders", b'{"location": {"lat": 1e400, "lon": 2}}'),
+    ("POST", "/api/work-orders", b"[1, 2]"),
+    ("POST", "/api/work-orders", new_order(estimated_minutes=10**30)),
+    ("POST", "/api/work-orders", new_order(required_skills=["x" * 65], address="a" * 301)),
+    ("GET", "/api/work-orders/%00", None),
+    ("GET", "/api/work-orders/" + "a" * 300, None),
+    ("GET", f"/api/work-orders?date_from={FAR_FUTURE}", None),
+    ("GET", "/api/work-orders?date_to=0001-01-01T00:00:00%2B05:00", None),
+    ("GET", "/api/work-orders?store_id=%00&technician_id=%00", None),
+    ("GET", "/api/work-orders?unassigned=maybe&offset=-1", None),
+    ("PATCH", "/api/work-orders/wo-000001", {"time_window": {"start": FAR_PAST, "end": FAR_FUTURE}}),
+    ("PATCH", "/api/work-orders/wo-000001", {"customer_id": "x" * 64}),
+    ("POST", "/api/work-orders/wo-000001/status", {"step": "complete", "device_time": FAR_FUTURE,
+                                                   "technician_id": "tech-0001"}),
+    ("POST", "/api/work-orders/wo-000001/assign", {"technician_id": "t", "version": 2**40}),
+    ("POST", "/api/work-orders/wo-000001/comments", {"text": "a" * 4001}),
+    ("POST", "/api/technicians/%00/status", {"status": "available"}),
+]
+
+
+def test_nothing_a_client_sends_produces_a_server_error(
+        client: TestClient, dispatcher: dict[str, str]) -> None:
+    before = total(client, dispatcher)
+    for method, path, body in HOSTILE:
+        kwargs: dict[str, Any] = {"headers": {**dispatcher, "content-type": "application/json"}}
+        kwargs["content" if isinstance(body, bytes) else "json"] = body
+        response = client.request(method, path, **kwargs)
+        assert 400 <= response.status_code < 500, (method, path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert total(client, dispatcher) == before

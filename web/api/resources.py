@@ -19,9 +19,9 @@ from domain.resources import OpeningHours, Shift, TechnicianStatus
 from domain.roles import Permission
 from domain.services import resources as uc
 from storage.queries.resources import list_resources, resource_detail
-from web.api import resources_billing
 from web.api.framework import Api, Call, Handler
 from web.api.problems import ApiError
+from web.api.resources_billing import api as billing_api
 from web.api.schemas import LocationIn, LocationOut, Out, Page, PageQuery, Strict, page
 
 api = Api()
@@ -84,9 +84,13 @@ class StorePatch(Patch, TimeZoneField):
     hours: HoursIn | None = None
     address: str | None = Field(default=None, max_length=300)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
+    active: bool | None = Field(default=None, description="true reactivates it")
 
 
-Skills = list[str]
+def _check_skills(value: list[str] | None) -> list[str] | None:
+    if value is not None and any(not 1 <= len(s.strip()) <= 40 for s in value):
+        raise ValueError("each skill is 1 to 40 characters")
+    return value
 
 
 class ShiftIn(Strict):
@@ -102,12 +106,7 @@ class TechnicianIn(Strict):
     unit_id: str | None = Field(default=None, min_length=1, max_length=64)
     phone: str = Field(default="", max_length=32)
 
-    @field_validator("skills")
-    @classmethod
-    def _skills(cls, value: list[str]) -> list[str]:
-        if any(not 1 <= len(s.strip()) <= 40 for s in value):
-            raise ValueError("each skill is 1 to 40 characters")
-        return value
+    _skills = field_validator("skills")(_check_skills)
 
 
 class TechnicianPatch(Patch):
@@ -118,8 +117,9 @@ class TechnicianPatch(Patch):
     shift: ShiftIn | None = None
     unit_id: str | None = Field(default=None, min_length=1, max_length=64)
     phone: str | None = Field(default=None, max_length=32)
+    active: bool | None = Field(default=None, description="true reactivates it")
 
-    _skills = field_validator("skills")(TechnicianIn._skills.__func__)  # type: ignore[attr-defined]
+    _skills = field_validator("skills")(_check_skills)
 
 
 class UnitIn(Strict):
@@ -159,6 +159,7 @@ class CustomerPatch(Patch):
     location: LocationIn | None = None
     sms_opt_in: bool | None = None
     home_store_id: str | None = Field(default=None, min_length=1, max_length=64)
+    active: bool | None = Field(default=None, description="true reactivates it")
 
 
 class HoursOut(BaseModel):
@@ -336,7 +337,6 @@ def _register(s: Spec) -> None:
     words = s.kind.replace("_", " ")
 
     async def list_(call: Call[Any, Any]) -> dict[str, Any]:
-        call.principal.require(Permission.RESOURCE_VIEW)
         q = call.query
         async with call.services.engine.connect() as conn:
             items, total = await list_resources(conn, call.principal, s.kind,
@@ -345,7 +345,6 @@ def _register(s: Spec) -> None:
         return page(items, total, q)
 
     async def get(call: Call[Any, Any]) -> dict[str, Any]:
-        call.principal.require(Permission.RESOURCE_VIEW)
         return await detail(call, s.kind, call.path["id"])
 
     async def create(call: Call[Any, Any]) -> dict[str, Any]:
@@ -362,25 +361,28 @@ def _register(s: Spec) -> None:
     async def deactivate(call: Call[Any, Any]) -> None:
         await uc.deactivate_resource(call.uow(), call.context(), s.kind, call.path["id"])
 
+    view = (Permission.RESOURCE_VIEW,)
+    manage = tuple(sorted(uc.MANAGE[s.kind]))
     api.route("GET", path, summary=f"List {s.plural}", tag=TAG, query=s.query,
-              response=s.page, errors=(403,))(
+              response=s.page, errors=(403,), permissions=view)(
         _named(list_, f"list_{s.plural}", f"The {s.plural} of the caller's stores."))
-    api.route("GET", item, summary=f"A {words}", tag=TAG, response=s.out, errors=(403, 404))(
+    api.route("GET", item, summary=f"A {words}", tag=TAG, response=s.out, errors=(403, 404),
+              permissions=view)(
         _named(get, f"get_{s.kind}", f"Another store's {words} answers 404."))
     api.route("POST", path, summary=f"Create a {words}", tag=TAG, body=s.body, response=s.out,
-              status=201, errors=(403, 409, 422), idempotent=True)(
+              status=201, errors=(403, 409, 422), idempotent=True, permissions=manage)(
         _named(create, f"create_{s.kind}", "Audited."))
     api.route("PATCH", item, summary=f"Change a {words}", tag=TAG, body=s.patch,
-              response=s.out, errors=(400, 403, 404, 409, 422))(
+              response=s.out, errors=(400, 403, 404, 409, 422), permissions=manage)(
         _named(update, f"update_{s.kind}",
                "Send ``If-Match: \"<version>\"`` to refuse the change when someone changed it "
                "meanwhile. Audited."))
     api.route("DELETE", item, summary=f"Deactivate a {words} (soft)", tag=TAG, status=204,
-              errors=(403, 404))(
+              errors=(403, 404), permissions=manage)(
         _named(deactivate, f"deactivate_{s.kind}",
                "The record stays for history but is no longer active. Audited."))
 
 
 for _spec in SPECS:
     _register(_spec)
-api.include(resources_billing.api)
+api.include(billing_api)

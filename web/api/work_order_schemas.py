@@ -24,7 +24,6 @@ from web.api.schemas import (
     Page,
     PageQuery,
     Strict,
-    TimeWindowIn,
     TimeWindowOut,
 )
 
@@ -59,11 +58,28 @@ Reason = Annotated[str, _c(1000), _CLEAN]
 RequiredReason = Annotated[str, _c(1000, 1), _CLEAN]
 Ref = Annotated[str, _c(500, 1), _CLEAN]
 Skill = Annotated[str, _c(64, 1), _CLEAN]
+def _plausible(value: dt.datetime) -> dt.datetime:
+    """An aware instant the databases can hold in UTC (years 1900 to 2199)."""
+    if not MIN_INSTANT <= value <= MAX_INSTANT:
+        raise ValueError("must be between the years 1900 and 2199")
+    return value
+
+
+MIN_INSTANT = dt.datetime(1900, 1, 2, tzinfo=dt.UTC)
+MAX_INSTANT = dt.datetime(2199, 12, 31, tzinfo=dt.UTC)
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
 Version = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
 
 
 # -- requests --------------------------------------------------------------------------------
+
+
+class WindowIn(Strict):
+    """A time window: ``start`` and ``end`` are ISO times with a zone offset."""
+
+    start: Instant
+    end: Instant
 
 
 class WorkOrderIn(Strict):
@@ -79,7 +95,7 @@ class WorkOrderIn(Strict):
     customer_email: Email | None = None
     sms_opt_in: bool | None = None
     address: Address = ""
-    time_window: TimeWindowIn | None = None
+    time_window: WindowIn | None = None
     required_skills: list[Skill] = Field(default_factory=list, max_length=20)
     estimated_minutes: Minutes = 60
 
@@ -104,7 +120,7 @@ class WorkOrderPatch(Strict):
     location: LocationIn | None = None
     address: Address | None = None
     description: Description | None = None
-    time_window: TimeWindowIn | None = None
+    time_window: WindowIn | None = None
     required_skills: list[Skill] | None = Field(default=None, max_length=20)
     estimated_minutes: Minutes | None = None
     customer_id: Id | None = None
@@ -146,7 +162,7 @@ class StepIn(Strict):
 
     step: Step
     reason: Reason = ""
-    device_time: AwareDatetime | None = None
+    device_time: Instant | None = None
     proof: ProofIn | None = None
     technician_id: Id | None = None
 
@@ -198,8 +214,8 @@ class WorkOrderQuery(PageQuery):
         default_factory=list, max_length=8)
     store_id: Id | None = None
     priority: Priority | None = None
-    date_from: AwareDatetime | None = None
-    date_to: AwareDatetime | None = None
+    date_from: Instant | None = None
+    date_to: Instant | None = None
     technician_id: Id | None = None
     unassigned: bool | None = None
     sort: WorkOrderSort = WorkOrderSort.PRIORITY

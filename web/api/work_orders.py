@@ -19,7 +19,7 @@ from domain.work_orders import ProofOfWork
 from storage.queries.work_orders import list_work_orders, work_order_detail
 from web.api.framework import Api, Call
 from web.api.problems import ApiError
-from web.api.schemas import LocationIn, PageQuery, TimeWindowIn, page
+from web.api.schemas import LocationIn, PageQuery, page
 from web.api.work_order_schemas import (
     AssignIn,
     CancelIn,
@@ -30,6 +30,7 @@ from web.api.work_order_schemas import (
     TechnicianStateOut,
     TechnicianStatusIn,
     UnassignIn,
+    WindowIn,
     WorkOrderIn,
     WorkOrderOut,
     WorkOrderPage,
@@ -72,7 +73,7 @@ def _location(loc: LocationIn) -> Location:
     return Location(loc.lat, loc.lon)
 
 
-def _window(window: TimeWindowIn | None) -> TimeWindow | None:
+def _window(window: WindowIn | None) -> TimeWindow | None:
     return TimeWindow(window.start, window.end) if window is not None else None
 
 

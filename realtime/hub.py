@@ -1,0 +1,156 @@
+"""The per-worker hub: takes events and positions off the bus and fans them out to sessions.
+
+Events are delivered in ``seq`` order, exactly once per session. The bus is at-most-once, so the
+hub checks every sequence number: a gap (``seq`` > last + 1), a heartbeat announcing a later
+``seq``, or a bus reconnect makes it read the missing events back from the log before going on.
+Positions are coalesced per vehicle and flushed to the sessions every ``flush_interval``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from realtime.bus import Bus
+from realtime.events import LogEvent, PositionUpdate
+from realtime.ports import EventLog
+
+if TYPE_CHECKING:
+    from realtime.session import Session
+
+log = logging.getLogger("dispatch.hub")
+
+
+class Hub:
+    def __init__(self, event_log: EventLog, bus: Bus, *, events_channel: str,
+                 positions_channel: str, flush_interval: float = 0.25) -> None:
+        self.log = event_log
+        self.bus = bus
+        self.events_channel = events_channel
+        self.positions_channel = positions_channel
+        self.flush_interval = flush_interval
+        self.sessions: set[Session] = set()
+        self.last_seq = 0
+        self.repairs = 0
+        self.delivered = 0
+        self._lock = asyncio.Lock()
+        self._pending: dict[str, PositionUpdate] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self.latest_positions: dict[str, PositionUpdate] = {}
+        self._initialized = False
+
+    async def start(self) -> None:
+        await self._initialize()
+        self.bus.subscribe(self.events_channel, self._on_event_message)
+        self.bus.subscribe(self.positions_channel, self._on_positions_message)
+        self.bus.on_reconnect(self.repair)
+        self._flusher = asyncio.create_task(self._flush_loop(), name="hub-positions")
+
+    async def _initialize(self) -> bool:
+        """Start from the log's latest sequence; retried until the database answers."""
+        if self._initialized:
+            return True
+        try:
+            self.last_seq = await self.log.latest_seq()
+        except Exception as error:  # the database may be down at start; try again later
+            log.warning("event log unavailable at start (%s); will retry", error)
+            return False
+        self._initialized = True
+        return True
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+
+    def add(self, session: Session) -> None:
+        self.sessions.add(session)
+
+    def remove(self, session: Session) -> None:
+        self.sessions.discard(session)
+
+    async def _on_event_message(self, raw: str) -> None:
+        try:
+            msg = json.loads(raw)
+            kind = msg.get("kind")
+            if kind == "heartbeat":
+                if int(msg["seq"]) > self.last_seq:
+                    await self.repair()
+                return
+            event = LogEvent.from_wire(msg)
+        except (ValueError, KeyError, TypeError):
+            log.warning("dropping a malformed bus message")
+            return
+        if not await self._initialize():
+            return
+        async with self._lock:
+            if event.seq <= self.last_seq:
+                return  # a duplicate, or already repaired from the log
+            if event.seq > self.last_seq + 1:
+                await self._repair_locked(until=event.seq - 1)
+            if event.seq == self.last_seq + 1:
+                self._deliver(event)
+
+    async def repair(self) -> None:
+        """Read every event after ``last_seq`` from the log and deliver it."""
+        if not await self._initialize():
+            return
+        async with self._lock:
+            await self._repair_locked(until=None)
+
+    async def _repair_locked(self, until: int | None) -> None:
+        self.repairs += 1
+        while True:
+            events = await self.log.read_since(self.last_seq, 1000)
+            for event in events:
+                if until is not None and event.seq > until:
+                    return
+                if event.seq == self.last_seq + 1:
+                    self._deliver(event)
+            if len(events) < 1000:
+                return
+
+    def _deliver(self, event: LogEvent) -> None:
+        self.last_seq = event.seq
+        self.delivered += 1
+        for session in list(self.sessions):
+            try:
+                session.offer_event(event)
+            except Exception:  # one broken session must not starve the others
+                log.exception("delivery to a session failed")
+
+    async def _on_positions_message(self, raw: str) -> None:
+        try:
+            items = json.loads(raw)["items"]
+            updates = [PositionUpdate.from_item(i) for i in items]
+        except (ValueError, KeyError, TypeError):
+            log.warning("dropping a malformed positions message")
+            return
+        for update in updates:
+            current = self.latest_positions.get(update.unit_id)
+            if current is None or update.at >= current.at:
+                self.latest_positions[update.unit_id] = update
+                self._pending[update.unit_id] = update
+
+    def flush_positions(self) -> int:
+        if not self._pending:
+            return 0
+        updates = list(self._pending.values())
+        self._pending.clear()
+        frame = json.dumps({"type": "positions", "items": [u.item() for u in updates]},
+                           separators=(",", ":"))
+        for session in list(self.sessions):
+            try:
+                session.offer_positions(updates, frame)
+            except Exception:
+                log.exception("position delivery to a session failed")
+        return len(updates)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            self.flush_positions()

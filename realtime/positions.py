@@ -1,0 +1,161 @@
+"""The positions fast lane: validate, keep the newest per vehicle, store in batches, fan out.
+
+Sources are the GeoTab feed and technicians' phones. A fix is validated (ranges, NaN, device
+time from the future), mapped from its GeoTab device to a unit, its technician and store, and kept
+only when newer than the unit's current fix (device time decides, so re-sent and late records
+never move a marker back). Accepted fixes go to the bus every ``publish_interval`` and to the
+database (latest + breadcrumb history) in batches every ``store_interval``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import math
+from dataclasses import replace
+from typing import Any, NamedTuple, Protocol
+
+from domain.positions import InvalidPosition, LatestPositions, PositionFix, freshness, validate_fix
+from domain.roles import Principal
+from realtime.bus import Bus
+from realtime.events import PositionUpdate, StoredFix, positions_to_wire
+from realtime.ports import PositionStore
+
+log = logging.getLogger("dispatch.positions")
+MAX_PENDING = 50_000
+
+
+class UnitInfo(NamedTuple):
+    unit_id: str
+    technician_id: str | None
+    store_id: str | None
+
+
+class UnitDirectory(Protocol):
+    async def units(self) -> dict[str, UnitInfo]:
+        """Every unit, keyed by unit id and by GeoTab device id; and each technician's unit,
+        keyed ``technician:<id>``."""
+        ...
+
+
+class PositionPipeline:
+    def __init__(self, bus: Bus, store: PositionStore, directory: UnitDirectory, *,
+                 channel: str, publish_interval: float = 0.25, store_interval: float = 1.0,
+                 directory_refresh: float = 60.0) -> None:
+        self.bus = bus
+        self.store = store
+        self.directory = directory
+        self.channel = channel
+        self.publish_interval = publish_interval
+        self.store_interval = store_interval
+        self.directory_refresh = directory_refresh
+        self.latest = LatestPositions()
+        self.units: dict[str, UnitInfo] = {}
+        self._to_publish: dict[str, PositionUpdate] = {}
+        self._to_store: list[StoredFix] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.accepted = self.rejected = self.superseded = self.unknown = self.dropped = 0
+
+    async def start(self) -> None:
+        try:
+            self.units = await self.directory.units()
+        except Exception as error:  # retried by the loop; positions wait for the directory
+            log.warning("unit directory unavailable at start (%s)", error)
+        self._tasks = [asyncio.create_task(self._loop(), name="positions-pipeline")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+    async def ingest(self, fixes: list[PositionFix]) -> int:
+        """Take a batch of fixes (GeoTab ``on_fixes`` handler). Returns how many were kept."""
+        now = dt.datetime.now(dt.UTC)
+        kept = 0
+        for fix in fixes:
+            try:
+                validate_fix(fix, now=now)
+            except InvalidPosition as error:
+                self.rejected += 1
+                log.debug("position rejected: %s", error)
+                continue
+            info = self.units.get(fix.unit_id)
+            if info is None:
+                self.unknown += 1
+                continue
+            fix = replace(fix, unit_id=info.unit_id)
+            if not self.latest.offer(fix):
+                self.superseded += 1
+                continue
+            if len(self._to_store) >= MAX_PENDING:
+                self.dropped += 1  # bounded: the database is behind; the newest fix still shows
+            else:
+                self._to_store.append(StoredFix(info.unit_id, fix.lat, fix.lon, fix.speed_kmh,
+                                                fix.bearing, fix.device_time, fix.record_id,
+                                                fix.source))
+            self._to_publish[info.unit_id] = PositionUpdate(
+                unit_id=info.unit_id, technician_id=info.technician_id, store_id=info.store_id,
+                lat=fix.lat, lon=fix.lon, speed_kmh=fix.speed_kmh, bearing=fix.bearing,
+                at=fix.device_time, freshness=freshness(fix, now))
+            kept += 1
+        self.accepted += kept
+        return kept
+
+    async def phone_position(self, principal: Principal, msg: dict[str, Any]) -> None:
+        """A technician's phone shares its position (the van has no tracker)."""
+        info = self.units.get(f"technician:{principal.technician_id}")
+        if info is None:
+            raise ValueError("no unit is linked to your technician record")
+        lat, lon = msg.get("lat"), msg.get("lon")
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in (lat, lon)):
+            raise ValueError("position needs numeric lat and lon")
+        try:
+            when = dt.datetime.fromisoformat(str(msg.get("device_time")))
+        except ValueError as error:
+            raise ValueError("device_time must be an ISO time with an offset") from error
+        speed = msg.get("speed_kmh") or 0.0
+        bearing = msg.get("bearing")
+        fix = PositionFix(
+            unit_id=info.unit_id, lat=float(lat), lon=float(lon),  # type: ignore[arg-type]
+            speed_kmh=float(speed) if isinstance(speed, int | float) else 0.0,
+            bearing=float(bearing) if isinstance(bearing, int | float) else None,
+            device_time=when, record_id=f"phone:{principal.user_id}:{when.isoformat()}",
+            source="phone")
+        try:
+            validate_fix(fix, now=dt.datetime.now(dt.UTC))
+        except InvalidPosition as error:
+            raise ValueError(str(error)) from error
+        await self.ingest([fix])
+
+    async def flush(self, *, store: bool = True) -> None:
+        if self._to_publish:
+            updates = list(self._to_publish.values())
+            self._to_publish.clear()
+            await self.bus.publish(self.channel, positions_to_wire(updates))
+        if store and self._to_store:
+            batch, self._to_store = self._to_store, []
+            await self.store.save(batch)
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_store = loop.time() + self.store_interval
+        next_refresh = loop.time() + self.directory_refresh
+        while True:
+            await asyncio.sleep(self.publish_interval)
+            try:
+                due = loop.time() >= next_store
+                await self.flush(store=due)
+                if due:
+                    next_store = loop.time() + self.store_interval
+                if loop.time() >= next_refresh:
+                    self.units = await self.directory.units()
+                    next_refresh = loop.time() + (self.directory_refresh if self.units else 5.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # supervised: keep the fast lane running
+                log.exception("positions flush failed")

@@ -1,0 +1,92 @@
+"""Who may subscribe to what, and which events and positions each session may receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.roles import Permission, Principal
+from realtime.events import LogEvent, PositionUpdate
+
+TOPIC_KINDS = ("board", "store", "technician", "alerts")
+
+
+class BadTopic(ValueError):
+    pass
+
+
+def parse_topic(topic: str) -> tuple[str, str | None]:
+    if not isinstance(topic, str) or len(topic) > 100:
+        raise BadTopic("a topic is a short string")
+    kind, _, arg = topic.partition(":")
+    if kind in {"board", "alerts"} and not arg:
+        return kind, None
+    if kind in {"store", "technician"} and arg:
+        return kind, arg
+    raise BadTopic(f"unknown topic {topic!r}")
+
+
+def may_subscribe(principal: Principal, topic: str) -> bool:
+    kind, arg = parse_topic(topic)
+    if kind == "board":
+        return principal.can(Permission.BOARD_VIEW)
+    if kind == "store":
+        return principal.can(Permission.BOARD_VIEW) and principal.sees_store(arg)
+    if kind == "technician":
+        return arg == principal.technician_id or principal.can(Permission.BOARD_VIEW)
+    return principal.can(Permission.ALERT_VIEW)
+
+
+def _sees(principal: Principal, store_id: str | None, technician_id: str | None) -> bool:
+    if principal.is_technician_only:
+        return technician_id is not None and technician_id == principal.technician_id
+    if store_id is None:
+        return principal.store_ids is None
+    return principal.sees_store(store_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        if not self.south <= lat <= self.north:
+            return False
+        if self.west <= self.east:
+            return self.west <= lon <= self.east
+        return lon >= self.west or lon <= self.east  # crosses the antimeridian
+
+
+def event_matches(principal: Principal, topics: frozenset[str], event: LogEvent) -> bool:
+    if not _sees(principal, event.store_id, event.technician_id):
+        return False
+    for topic in topics:
+        kind, arg = parse_topic(topic)
+        if kind == "board":
+            return True
+        if kind == "store" and event.store_id == arg:
+            return True
+        if kind == "technician" and event.technician_id == arg:
+            return True
+        if kind == "alerts" and event.aggregate_type == "alert":
+            return True
+    return False
+
+
+def position_matches(principal: Principal, topics: frozenset[str], update: PositionUpdate,
+                     bounds: Bounds | None) -> bool:
+    if not _sees(principal, update.store_id, update.technician_id):
+        return False
+    if bounds is not None and not bounds.contains(update.lat, update.lon):
+        return False
+    for topic in topics:
+        kind, arg = parse_topic(topic)
+        if kind == "board":
+            return True
+        if kind == "store" and update.store_id == arg:
+            return True
+        if kind == "technician" and update.technician_id == arg:
+            return True
+    return False

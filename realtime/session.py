@@ -1,0 +1,355 @@
+"""One websocket session: authentication, subscriptions, replay or snapshot, then live delivery.
+
+Transport-agnostic: the web layer adapts its websocket to ``Transport``. Outbound traffic has two
+lanes. State messages (events, snapshots, replies) queue in order and are never dropped: when more
+than ``max_pending`` wait, the session is closed with 4008 and the client resumes with ``since``.
+Positions are coalesced per vehicle and superseded while the client is behind, so a slow reader
+costs bounded memory and never delays anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from domain.roles import Principal
+from realtime.events import LogEvent, PositionUpdate
+from realtime.ports import EventLog, SnapshotSource
+from realtime.scope import BadTopic, Bounds, event_matches, may_subscribe, position_matches
+
+if TYPE_CHECKING:
+    from realtime.hub import Hub
+
+log = logging.getLogger("dispatch.ws")
+
+CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_TOO_BIG, CLOSE_INTERNAL = 1000, 1001, 1009, 1011
+CLOSE_AUTH_TIMEOUT, CLOSE_AUTH_FAILED, CLOSE_TOKEN_EXPIRED = 4001, 4003, 4004
+CLOSE_TOO_SLOW, CLOSE_DEAD_PEER = 4008, 4009
+
+
+class Transport(Protocol):
+    async def receive_text(self) -> str: ...
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int, reason: str = "") -> None: ...
+
+
+class Disconnected(Exception):
+    """The peer went away (raised by transports on receive/send)."""
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    auth_timeout: float = 5.0
+    max_frame: int = 64 * 1024
+    max_pending: int = 2_000
+    max_replay: int = 5_000
+    heartbeat_interval: float = 15.0
+    messages_per_second: float = 20.0
+
+
+Authenticator = Callable[[str], tuple[Principal, dt.datetime]]
+PhonePosition = Callable[[Principal, dict[str, Any]], Awaitable[None]]
+
+
+class Session:
+    def __init__(
+        self, transport: Transport, *, hub: Hub, event_log: EventLog, snapshots: SnapshotSource,
+        authenticate: Authenticator, on_phone_position: PhonePosition | None = None,
+        config: SessionConfig | None = None,
+    ) -> None:
+        self.transport = transport
+        self.hub = hub
+        self.log = event_log
+        self.snapshots = snapshots
+        self.authenticate = authenticate
+        self.on_phone_position = on_phone_position
+        self.config = config or SessionConfig()
+        self.principal: Principal | None = None
+        self.topics: frozenset[str] = frozenset()
+        self.bounds: Bounds | None = None
+        self.last_sent_seq = 0
+        self._out: deque[str] = deque()
+        self._positions: dict[str, PositionUpdate] = {}
+        self._positions_frame: str | None = None
+        self._wake = asyncio.Event()
+        self._syncing = False
+        self._held: list[LogEvent] = []
+        self._closing: tuple[int, str] | None = None
+        self._tokens = self.config.messages_per_second
+        self._last_refill = 0.0
+
+    # -- lanes fed by the hub --------------------------------------------------------------------
+
+    def offer_event(self, event: LogEvent) -> None:
+        if self.principal is None or self._closing or event.seq <= self.last_sent_seq:
+            return
+        if not event_matches(self.principal, self.topics, event):
+            return
+        if self._syncing:
+            self._held.append(event)
+            return
+        self.last_sent_seq = event.seq
+        self._send(event.message())
+
+    def offer_positions(self, updates: list[PositionUpdate], frame_for_all: str) -> None:
+        p = self.principal
+        if p is None or self._closing or self._syncing or not self.topics:
+            return
+        sees_all = (p.store_ids is None and not p.is_technician_only and self.bounds is None
+                    and "board" in self.topics)
+        if sees_all and not self._positions:
+            self._positions_frame = frame_for_all  # serialized once by the hub for everyone
+        else:
+            if self._positions_frame is not None:
+                self._positions.update({u.unit_id: u for u in json_items(self._positions_frame)})
+                self._positions_frame = None
+            for u in updates:
+                if position_matches(p, self.topics, u, self.bounds):
+                    self._positions[u.unit_id] = u  # superseded if the client is behind
+        self._wake.set()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if len(self._out) >= self.config.max_pending:
+            self.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect with since")
+            return
+        self._out.append(json.dumps(message, separators=(",", ":"), default=str))
+        self._wake.set()
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self._closing is None:
+            self._closing = (code, reason)
+            self._out.clear()
+            self._wake.set()
+
+    # -- the session's life ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        expires = await self._authenticate()
+        if expires is None:
+            return
+        self.hub.add(self)
+        writer = asyncio.create_task(self._writer(), name="ws-writer")
+        expiry = asyncio.create_task(self._expire_at(expires), name="ws-expiry")
+        try:
+            reader = asyncio.create_task(self._reader(), name="ws-reader")
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (reader, writer):
+                if task not in done:
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Disconnected):
+                    await task
+        finally:
+            expiry.cancel()
+            self.hub.remove(self)
+
+    async def _authenticate(self) -> dt.datetime | None:
+        try:
+            raw = await asyncio.wait_for(self.transport.receive_text(), self.config.auth_timeout)
+        except TimeoutError:
+            await self.transport.close(CLOSE_AUTH_TIMEOUT, "authenticate within 5 s")
+            return None
+        except Disconnected:
+            return None
+        msg = _parse(raw)
+        if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(
+                msg.get("token"), str):
+            await self.transport.close(CLOSE_AUTH_FAILED, "the first message must be auth")
+            return None
+        try:
+            self.principal, expires = self.authenticate(msg["token"])
+        except Exception:
+            await self.transport.close(CLOSE_AUTH_FAILED, "invalid token")
+            return None
+        p = self.principal
+        await self.transport.send_text(json.dumps({
+            "type": "ready", "seq": self.hub.last_seq,
+            "server_time": dt.datetime.now(dt.UTC).isoformat(),
+            "user": {"id": p.user_id, "username": p.username,
+                     "roles": sorted(r.value for r in p.roles),
+                     "store_ids": sorted(p.store_ids) if p.store_ids is not None else None,
+                     "technician_id": p.technician_id},
+        }))
+        return expires
+
+    async def _expire_at(self, expires: dt.datetime) -> None:
+        await asyncio.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()))
+        self.close_soon(CLOSE_TOKEN_EXPIRED, "token expired")
+
+    async def _writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_heartbeat = loop.time() + self.config.heartbeat_interval
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.01, next_heartbeat - loop.time()))
+            self._wake.clear()
+            if self._closing is not None:
+                await self.transport.close(*self._closing)
+                return
+            while self._out:
+                await self.transport.send_text(self._out.popleft())
+                if self._closing is not None:
+                    break
+            if self._positions_frame is not None:
+                frame, self._positions_frame = self._positions_frame, None
+                await self.transport.send_text(frame)
+            elif self._positions:
+                items = [u.item() for u in self._positions.values()]
+                self._positions.clear()
+                await self.transport.send_text(json.dumps({"type": "positions", "items": items}))
+            if loop.time() >= next_heartbeat:
+                await self.transport.send_text(json.dumps({
+                    "type": "heartbeat", "seq": self.hub.last_seq,
+                    "server_time": dt.datetime.now(dt.UTC).isoformat()}))
+                next_heartbeat = loop.time() + self.config.heartbeat_interval
+
+    async def _reader(self) -> None:
+        while self._closing is None:
+            raw = await self.transport.receive_text()
+            if len(raw) > self.config.max_frame:
+                self.close_soon(CLOSE_TOO_BIG, "frame too big")
+                return
+            if not self._take_token():
+                self._error("rate_limited", "slow down: at most 20 messages per second")
+                continue
+            msg = _parse(raw)
+            if not isinstance(msg, dict):
+                self._error("bad_json", "send one JSON object per frame")
+                continue
+            await self._handle(msg)
+
+    def _take_token(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        rate = self.config.messages_per_second
+        self._tokens = min(rate, self._tokens + (now - self._last_refill) * rate)
+        self._last_refill = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def _error(self, code: str, message: str) -> None:
+        self._send({"type": "error", "code": code, "message": message})
+
+    async def _handle(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "ping":
+            self._send({"type": "pong"})
+        elif kind == "subscribe":
+            await self._subscribe(msg)
+        elif kind == "unsubscribe":
+            topics = msg.get("topics")
+            if not isinstance(topics, list):
+                self._error("bad_message", "topics must be a list")
+                return
+            self.topics = self.topics - {t for t in topics if isinstance(t, str)}
+            self._send({"type": "subscribed", "topics": sorted(self.topics)})
+        elif kind == "bounds":
+            self._set_bounds(msg)
+        elif kind == "position":
+            await self._phone_position(msg)
+        elif kind == "auth":
+            self._error("bad_message", "already authenticated")
+        else:
+            self._error("unknown_type", f"unknown message type {kind!r}")
+
+    def _set_bounds(self, msg: dict[str, Any]) -> None:
+        keys = ("south", "west", "north", "east")
+        values = [msg.get(k) for k in keys]
+        if all(v is None for v in values):
+            self.bounds = None
+            return
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+            self._error("bad_message", "bounds need numeric south, west, north, east")
+            return
+        south, west, north, east = (float(v) for v in values)  # type: ignore[arg-type]
+        if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
+            self._error("bad_message", "bounds are out of range")
+            return
+        self.bounds = Bounds(south, west, north, east)
+
+    async def _phone_position(self, msg: dict[str, Any]) -> None:
+        p = self.principal
+        if p is None or p.technician_id is None or self.on_phone_position is None:
+            self._error("forbidden", "only a technician shares a phone position")
+            return
+        try:
+            await self.on_phone_position(p, msg)
+        except ValueError as error:
+            self._error("bad_message", str(error))
+
+    async def _subscribe(self, msg: dict[str, Any]) -> None:
+        assert self.principal is not None
+        topics, since = msg.get("topics"), msg.get("since")
+        if not isinstance(topics, list) or not topics or len(topics) > 50:
+            self._error("bad_message", "topics must be a non-empty list")
+            return
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)
+                                  or since < 0):
+            self._error("bad_message", "since must be a sequence number or null")
+            return
+        accepted = set()
+        for topic in topics:
+            try:
+                if may_subscribe(self.principal, topic):
+                    accepted.add(topic)
+                else:
+                    self._error("forbidden_topic", f"{topic} is outside your scope")
+            except BadTopic as error:
+                self._error("bad_topic", str(error))
+        if not accepted:
+            return
+        self.topics = self.topics | accepted
+        self._send({"type": "subscribed", "topics": sorted(self.topics)})
+        await self._sync(since)
+
+    async def _sync(self, since: int | None) -> None:
+        """Replay what was missed, or send a snapshot, while holding live events back."""
+        assert self.principal is not None
+        self._syncing = True
+        self._held = []
+        try:
+            target = self.hub.last_seq
+            replay: list[LogEvent] | None = None
+            if since is not None and since >= await self.log.oldest_seq() - 1:
+                if target - since <= self.config.max_replay:
+                    replay = await self.log.read_since(since, self.config.max_replay)
+            if replay is None:
+                snap = await self.snapshots.snapshot(self.principal, self.topics)
+                self._send({"type": "snapshot", "seq": target, "topics": sorted(self.topics),
+                            **snap})
+                self.last_sent_seq = max(self.last_sent_seq, target)
+            else:
+                self.last_sent_seq = max(self.last_sent_seq, since or 0)
+                for event in replay:
+                    if event.seq > self.last_sent_seq and event_matches(self.principal,
+                                                                        self.topics, event):
+                        self._send(event.message())
+                        self.last_sent_seq = event.seq
+                self.last_sent_seq = max(self.last_sent_seq,
+                                         replay[-1].seq if replay else self.last_sent_seq)
+        finally:
+            self._syncing = False
+        held, self._held = self._held, []
+        for event in held:
+            self.offer_event(event)
+
+
+def _parse(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+
+
+def json_items(frame: str) -> list[PositionUpdate]:
+    return [PositionUpdate.from_item(i) for i in json.loads(frame)["items"]]

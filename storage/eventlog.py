@@ -1,0 +1,135 @@
+"""The outbox as the durable event log: sequence assignment, reads, and the relay's leader lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage import tables as t
+from storage.engine import SQLITE_WRITE
+
+#: The PostgreSQL advisory lock key of the relay leader ("DSPR").
+RELAY_LOCK_KEY = 0x44535052
+
+
+class SqlEventLog:
+    """Implements ``realtime.ports.EventLog``; ``event_factory`` builds its event objects (the
+    composition root passes ``realtime.events.LogEvent``, so storage need not import realtime)."""
+
+    def __init__(self, engine: AsyncEngine, event_factory: Any) -> None:
+        self.engine = engine
+        self.make = event_factory
+
+    def _event(self, row: Any) -> Any:
+        payload = dict(row["payload"])
+        return self.make(
+            seq=row["seq"], name=row["name"], at=row["occurred_at"],
+            aggregate_type=row["aggregate_type"], aggregate_id=row["aggregate_id"],
+            store_id=row["store_id"], technician_id=row["technician_id"], data=payload,
+        )
+
+    async def _write_conn(self) -> AsyncConnection:
+        conn = await self.engine.connect()
+        if self.engine.dialect.name == "sqlite":
+            conn = await conn.execution_options(**{SQLITE_WRITE: True})
+        return conn
+
+    async def publish_pending(self, limit: int) -> list[Any]:
+        o = t.outbox
+        conn = await self._write_conn()
+        try:
+            async with conn.begin():
+                query = select(o).where(o.c.seq.is_(None)).order_by(o.c.id).limit(limit)
+                if self.engine.dialect.name == "postgresql":
+                    query = query.with_for_update()
+                rows = (await conn.execute(query)).mappings().all()
+                if not rows:
+                    return []
+                top = (await conn.execute(select(func.coalesce(func.max(o.c.seq), 0)))).scalar()
+                now = dt.datetime.now(dt.UTC)
+                assigned = [{"row_id": r["id"], "new_seq": int(top or 0) + i + 1, "now": now}
+                            for i, r in enumerate(rows)]
+                await conn.execute(
+                    update(o).where(o.c.id == bindparam("row_id"))
+                    .values(seq=bindparam("new_seq"), published_at=bindparam("now")),
+                    assigned,
+                )
+            return [self._event({**r, "seq": a["new_seq"]}) for r, a in zip(rows, assigned,
+                                                                             strict=True)]
+        finally:
+            await conn.close()
+
+    async def read_since(self, seq: int, limit: int) -> list[Any]:
+        o = t.outbox
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(o).where(o.c.seq > seq).order_by(o.c.seq).limit(limit)
+            )).mappings().all()
+        return [self._event(r) for r in rows]
+
+    async def latest_seq(self) -> int:
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(select(func.max(t.outbox.c.seq)))).scalar()
+        return int(value or 0)
+
+    async def oldest_seq(self) -> int:
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(select(func.min(t.outbox.c.seq)))).scalar()
+        return int(value or 0)
+
+    async def prune(self, older_than: dt.datetime) -> int:
+        """Drop published events older than the retention window (clients then get snapshots)."""
+        o = t.outbox
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                o.delete().where(o.c.seq.is_not(None), o.c.published_at < older_than))
+        return int(result.rowcount or 0)
+
+
+class PostgresLeaderLock:
+    """Leadership is a session-level advisory lock held on one dedicated connection."""
+
+    def __init__(self, engine: AsyncEngine, key: int = RELAY_LOCK_KEY) -> None:
+        self.engine = engine
+        self.key = key
+        self._conn: AsyncConnection | None = None
+
+    async def acquire(self) -> bool:
+        if self._conn is not None:
+            try:
+                await self._conn.execute(text("SELECT 1"))
+                await self._conn.commit()
+                return True
+            except Exception:  # the connection died, and the lock with it
+                self._conn = None
+        conn = await self.engine.connect()
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
+               ).scalar()
+        await conn.commit()
+        if got:
+            self._conn = conn
+            return True
+        await conn.close()
+        return False
+
+    async def release(self) -> None:
+        if self._conn is not None:
+            try:
+                await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                await self._conn.commit()
+            finally:
+                await self._conn.close()
+                self._conn = None
+
+
+class LocalLeaderLock:
+    """Embedded mode (SQLite): one process, so it always leads."""
+
+    async def acquire(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None

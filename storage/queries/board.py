@@ -1,0 +1,114 @@
+"""The board snapshot: what a session needs to draw the board from scratch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import false, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.roles import Principal
+from domain.work_orders import OPEN_STATUSES
+from storage import mapping as m
+from storage import tables as t
+from storage.queries.common import scope_filter
+
+STALE_AFTER = dt.timedelta(minutes=5)
+OFFLINE_AFTER = dt.timedelta(minutes=30)
+
+
+def freshness(device_time: dt.datetime, speed_kmh: float, now: dt.datetime) -> str:
+    age = now - device_time
+    if age > OFFLINE_AFTER:
+        return "offline"
+    if age > STALE_AFTER:
+        return "stale"
+    return "moving" if speed_kmh > 3 else "stopped"
+
+
+class SqlSnapshotSource:
+    """Implements ``realtime.ports.SnapshotSource``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def snapshot(self, principal: Principal, topics: frozenset[str]) -> dict[str, Any]:
+        stores_in = {topic.split(":", 1)[1] for topic in topics if topic.startswith("store:")}
+        techs_in = {topic.split(":", 1)[1] for topic in topics if topic.startswith("technician:")}
+        board = "board" in topics
+        now = dt.datetime.now(dt.UTC)
+        tech, wo, p = t.technicians, t.work_orders, t.positions_latest
+
+        def narrow(query: Any, store_col: Any, tech_col: Any) -> Any:
+            query = query.where(scope_filter(principal, store_col))
+            if principal.is_technician_only:
+                return query.where(tech_col == principal.technician_id)
+            if board:
+                return query
+            conditions = []
+            if stores_in:
+                conditions.append(store_col.in_(sorted(stores_in)))
+            if techs_in:
+                conditions.append(tech_col.in_(sorted(techs_in)))
+            return query.where(or_(*conditions) if conditions else false())
+
+        async with self.engine.connect() as conn:
+            tech_rows = (await conn.execute(narrow(
+                select(tech, p.c.lat, p.c.lon, p.c.speed_kmh, p.c.bearing, p.c.device_time)
+                .outerjoin(p, p.c.unit_id == tech.c.unit_id).where(tech.c.active.is_(True)),
+                tech.c.home_store_id, tech.c.id))).mappings().all()
+            wo_rows = (await conn.execute(narrow(
+                select(wo).where(wo.c.status.in_([s.value for s in OPEN_STATUSES])),
+                wo.c.store_id, wo.c.technician_id))).mappings().all()
+            store_rows = (await conn.execute(
+                select(t.stores).where(scope_filter(principal, t.stores.c.id),
+                                       t.stores.c.active.is_(True)))).mappings().all()
+            proposal_rows = [] if principal.store_ids is not None else (await conn.execute(
+                select(t.proposals).where(t.proposals.c.status == "proposed"))).mappings().all()
+        technicians = []
+        for r in tech_rows:
+            item = m.technician_from_row(r).snapshot()
+            if r["lat"] is not None:
+                item["position"] = {
+                    "unit_id": r["unit_id"], "lat": r["lat"], "lon": r["lon"],
+                    "speed_kmh": r["speed_kmh"], "bearing": r["bearing"],
+                    "at": r["device_time"].isoformat(),
+                    "freshness": freshness(r["device_time"], r["speed_kmh"], now),
+                }
+            else:
+                item["position"] = None
+            technicians.append(item)
+        if principal.is_technician_only:
+            store_rows = []
+        return {
+            "technicians": technicians,
+            "work_orders": [m.work_order_from_row(r).snapshot() for r in wo_rows],
+            "stores": [m.store_from_row(r).snapshot() for r in store_rows],
+            "proposals": [m.proposal_from_row(r).snapshot() for r in proposal_rows],
+            "alerts": [],
+        }
+
+
+class SqlUnitDirectory:
+    """Implements ``realtime.positions.UnitDirectory`` (values built by ``info_factory``)."""
+
+    def __init__(self, engine: AsyncEngine, info_factory: Any) -> None:
+        self.engine = engine
+        self.make = info_factory
+
+    async def units(self) -> dict[str, Any]:
+        u, tech = t.units, t.technicians
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(u.c.id, u.c.geotab_device_id, u.c.home_store_id, tech.c.id.label("tech"))
+                .outerjoin(tech, tech.c.unit_id == u.c.id))).mappings().all()
+        out: dict[str, Any] = {}
+        for r in rows:
+            info = self.make(r["id"], r["tech"], r["home_store_id"])
+            out[r["id"]] = info
+            if r["geotab_device_id"]:
+                out[r["geotab_device_id"]] = info
+            if r["tech"]:
+                out[f"technician:{r['tech']}"] = info
+        return out

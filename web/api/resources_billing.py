@@ -1,0 +1,245 @@
+"""Trip tickets, sales orders and invoices: list and detail for those who see dispatches or
+billing, scoped by store; creation as the permission table allows; an invoice is processed, and a
+sales order cancelled (its soft delete), through endpoints of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+
+from domain.dispatch import SalesOrderStatus
+from domain.errors import NotFound
+from domain.roles import Permission
+from domain.services import resources as uc
+from storage.queries.resources import list_resources, resource_detail
+from web.api.framework import Api, Call
+from web.api.schemas import Out, Page, PageQuery, Strict, page
+
+api = Api()
+TAG = "billing"
+Ref = Field(min_length=1, max_length=64)
+OptRef = Field(default=None, min_length=1, max_length=64)
+Number = Field(default=None, min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+VIEW = (Permission.BILLING_VIEW, Permission.DISPATCH_VIEW)
+MANAGE = (Permission.BILLING_MANAGE,)
+Search = Field(default=None, min_length=1, max_length=100)
+
+
+class TripTicketIn(Strict):
+    store_id: str = Ref
+    number: str | None = Number
+    description: str = Field(default="", max_length=2000)
+    work_order_id: str | None = OptRef
+    customer_id: str | None = OptRef
+
+
+class SalesOrderIn(Strict):
+    store_id: str = Ref
+    customer_id: str = Ref
+    number: str | None = Number
+    total_cents: int = Field(default=0, ge=0, le=10**11)
+
+
+class InvoiceIn(Strict):
+    sales_order_id: str = Ref
+    amount_cents: int = Field(ge=0, le=10**11)
+    number: str | None = Number
+
+
+class TripTicketOut(Out):
+    id: str
+    number: str
+    store_id: str
+    created_at: dt.datetime
+    description: str
+    work_order_id: str | None
+    customer_id: str | None
+    dispatch_id: str | None = Field(description="the live dispatch using it, if any")
+    version: int
+
+
+class SalesOrderOut(Out):
+    id: str
+    number: str
+    customer_id: str
+    store_id: str
+    created_at: dt.datetime
+    status: str
+    total_cents: int
+    invoice_count: int
+    version: int
+
+
+class BillingInvoiceOut(Out):
+    id: str
+    number: str
+    sales_order_id: str
+    customer_id: str | None
+    store_id: str
+    amount_cents: int
+    created_at: dt.datetime
+    processed: bool
+    dispatch_id: str | None
+    version: int
+
+
+class TripTicketPage(Page[TripTicketOut]):
+    pass
+
+
+class SalesOrderPage(Page[SalesOrderOut]):
+    pass
+
+
+class InvoicePage(Page[BillingInvoiceOut]):
+    pass
+
+
+class TripTicketQuery(PageQuery):
+    store_id: str | None = OptRef
+    customer_id: str | None = OptRef
+    work_order_id: str | None = OptRef
+    unused: bool | None = Field(default=None, description="true: only tickets no dispatch uses")
+    q: str | None = Search
+
+
+class SalesOrderQuery(PageQuery):
+    store_id: str | None = OptRef
+    customer_id: str | None = OptRef
+    status: SalesOrderStatus | None = None
+    q: str | None = Search
+
+
+class InvoiceQuery(PageQuery):
+    store_id: str | None = OptRef
+    sales_order_id: str | None = OptRef
+    dispatch_id: str | None = OptRef
+    customer_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                    description="through the invoice's sales order")
+    processed: bool | None = None
+    q: str | None = Search
+
+
+async def _detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str, Any]:
+    async with call.services.engine.connect() as conn:
+        found = await resource_detail(conn, call.principal, kind, resource_id)
+    if found is None:
+        raise NotFound(kind.replace("_", " "), resource_id)
+    return found
+
+
+async def _list(call: Call[Any, Any], kind: str, filters: dict[str, Any]) -> dict[str, Any]:
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        items, total = await list_resources(conn, call.principal, kind, filters=filters,
+                                            q=q.q, limit=q.limit, offset=q.offset)
+    return page(items, total, q)
+
+
+@api.route("GET", "/api/trip-tickets", summary="List trip tickets", tag=TAG,
+           query=TripTicketQuery, response=TripTicketPage, errors=(403,),
+           permissions=VIEW)
+async def list_trip_tickets(call: Call[Any, TripTicketQuery]) -> dict[str, Any]:
+    q = call.query
+    return await _list(call, "trip_ticket", {
+        "store_id": q.store_id, "customer_id": q.customer_id, "work_order_id": q.work_order_id,
+        "unused": q.unused})
+
+
+@api.route("GET", "/api/trip-tickets/{id}", summary="A trip ticket", tag=TAG,
+           response=TripTicketOut, errors=(403, 404),
+           permissions=VIEW)
+async def get_trip_ticket(call: Call[Any, Any]) -> dict[str, Any]:
+    return await _detail(call, "trip_ticket", call.path["id"])
+
+
+@api.route("POST", "/api/trip-tickets", summary="Create a trip ticket", tag=TAG,
+           body=TripTicketIn, response=TripTicketOut, status=201, errors=(403, 409, 422),
+           idempotent=True,
+           permissions=(Permission.DISPATCH_CREATE,))
+async def create_trip_ticket(call: Call[TripTicketIn, Any]) -> dict[str, Any]:
+    """For those who create dispatches; the number is generated when not given. Audited."""
+    b = call.body
+    created = await uc.create_trip_ticket(
+        call.uow(), call.context(), store_id=b.store_id, number=b.number,
+        description=b.description, work_order_id=b.work_order_id, customer_id=b.customer_id)
+    return await _detail(call, "trip_ticket", created["id"])
+
+
+@api.route("GET", "/api/sales-orders", summary="List sales orders", tag=TAG,
+           query=SalesOrderQuery, response=SalesOrderPage, errors=(403,),
+           permissions=VIEW)
+async def list_sales_orders(call: Call[Any, SalesOrderQuery]) -> dict[str, Any]:
+    q = call.query
+    return await _list(call, "sales_order", {
+        "store_id": q.store_id, "customer_id": q.customer_id,
+        "status": q.status.value if q.status else None})
+
+
+@api.route("GET", "/api/sales-orders/{id}", summary="A sales order", tag=TAG,
+           response=SalesOrderOut, errors=(403, 404),
+           permissions=VIEW)
+async def get_sales_order(call: Call[Any, Any]) -> dict[str, Any]:
+    return await _detail(call, "sales_order", call.path["id"])
+
+
+@api.route("POST", "/api/sales-orders", summary="Create a sales order", tag=TAG,
+           body=SalesOrderIn, response=SalesOrderOut, status=201, errors=(403, 409, 422),
+           idempotent=True,
+           permissions=MANAGE)
+async def create_sales_order(call: Call[SalesOrderIn, Any]) -> dict[str, Any]:
+    """For billing; the customer must exist (within the caller's stores). Audited."""
+    b = call.body
+    created = await uc.create_sales_order(
+        call.uow(), call.context(), store_id=b.store_id, customer_id=b.customer_id,
+        number=b.number, total_cents=b.total_cents)
+    return await _detail(call, "sales_order", created["id"])
+
+
+@api.route("DELETE", "/api/sales-orders/{id}", summary="Cancel a sales order (soft)", tag=TAG,
+           status=204, errors=(403, 404),
+           permissions=MANAGE)
+async def cancel_sales_order(call: Call[Any, Any]) -> None:
+    """A cancelled sales order stays on record and can no longer be invoiced. Audited."""
+    await uc.cancel_sales_order(call.uow(), call.context(), sales_order_id=call.path["id"])
+
+
+@api.route("GET", "/api/invoices", summary="List invoices", tag=TAG, query=InvoiceQuery,
+           response=InvoicePage, errors=(403,),
+           permissions=VIEW)
+async def list_invoices(call: Call[Any, InvoiceQuery]) -> dict[str, Any]:
+    q = call.query
+    return await _list(call, "invoice", {
+        "store_id": q.store_id, "sales_order_id": q.sales_order_id, "dispatch_id": q.dispatch_id,
+        "customer_id": q.customer_id, "processed": q.processed})
+
+
+@api.route("GET", "/api/invoices/{id}", summary="An invoice", tag=TAG,
+           response=BillingInvoiceOut, errors=(403, 404),
+           permissions=VIEW)
+async def get_invoice(call: Call[Any, Any]) -> dict[str, Any]:
+    return await _detail(call, "invoice", call.path["id"])
+
+
+@api.route("POST", "/api/invoices", summary="Create an invoice for a sales order", tag=TAG,
+           body=InvoiceIn, response=BillingInvoiceOut, status=201, errors=(403, 409, 422),
+           idempotent=True,
+           permissions=MANAGE)
+async def create_invoice(call: Call[InvoiceIn, Any]) -> dict[str, Any]:
+    """The sales order must exist and be open (not cancelled). Audited."""
+    b = call.body
+    created = await uc.create_invoice(call.uow(), call.context(), sales_order_id=b.sales_order_id,
+                                      amount_cents=b.amount_cents, number=b.number)
+    return await _detail(call, "invoice", created["id"])
+
+
+@api.route("POST", "/api/invoices/{id}/process", summary="Mark an invoice processed", tag=TAG,
+           response=BillingInvoiceOut, errors=(403, 404),
+           permissions=MANAGE)
+async def process_invoice(call: Call[Any, Any]) -> dict[str, Any]:
+    """Processing again changes nothing. A processed invoice keeps its dispatch from deletion."""
+    await uc.process_invoice(call.uow(), call.context(), invoice_id=call.path["id"])
+    return await _detail(call, "invoice", call.path["id"])

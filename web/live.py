@@ -1,0 +1,187 @@
+"""Wiring of the live stream: bus, relay, hub, positions pipeline, websocket endpoint, demo feed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from realtime.bus import Bus, MemoryBus, RedisBus
+from realtime.events import LogEvent
+from realtime.hub import Hub
+from realtime.positions import PositionPipeline, UnitInfo
+from realtime.relay import OutboxRelay
+from realtime.session import Disconnected, Session
+from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
+from storage.positions import SqlPositionStore
+from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
+
+log = logging.getLogger("dispatch.live")
+
+
+class StarletteTransport:
+    """Adapts Starlette's websocket to ``realtime.session.Transport``."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+
+    async def receive_text(self) -> str:
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise Disconnected()
+        if message.get("text") is not None:
+            return str(message["text"])
+        data = message.get("bytes") or b""
+        return data.decode("utf-8", errors="replace")
+
+    async def send_text(self, data: str) -> None:
+        try:
+            await self.ws.send_text(data)
+        except (WebSocketDisconnect, RuntimeError, OSError) as error:
+            raise Disconnected() from error
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.ws.close(code, reason)
+
+
+@dataclass
+class Live:
+    bus: Bus
+    event_log: SqlEventLog
+    relay: OutboxRelay
+    hub: Hub
+    snapshots: SqlSnapshotSource
+    positions: PositionPipeline
+    demo_tasks: list[Any] = field(default_factory=list)
+
+    async def start(self) -> None:
+        await self.hub.start()
+        await self.bus.start()
+        await self.relay.start()
+        await self.positions.start()
+
+    def stats(self) -> dict[str, Any]:
+        p = self.positions
+        return {
+            "relay": {"leader": self.relay.is_leader, "published": self.relay.published},
+            "hub": {"seq": self.hub.last_seq, "sessions": len(self.hub.sessions),
+                    "repairs": self.hub.repairs},
+            "positions": {"accepted": p.accepted, "rejected": p.rejected,
+                          "superseded": p.superseded, "unknown_unit": p.unknown,
+                          "units": len({i.unit_id for i in p.units.values()})},
+        }
+
+    async def stop(self) -> None:
+        for stopper in self.demo_tasks:
+            with contextlib.suppress(Exception):
+                await stopper()
+        await self.positions.stop()
+        await self.relay.stop()
+        await self.hub.stop()
+        await self.bus.stop()
+
+
+def build_live(settings: Any, engine: Any) -> Live:
+    prefix = settings.redis_prefix
+    bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+    event_log = SqlEventLog(engine, LogEvent)
+    lock = PostgresLeaderLock(engine) if engine.dialect.name == "postgresql" else LocalLeaderLock()
+    relay = OutboxRelay(event_log, bus, lock, channel=f"{prefix}:events")
+    hub = Hub(event_log, bus, events_channel=f"{prefix}:events",
+              positions_channel=f"{prefix}:positions")
+    positions = PositionPipeline(bus, SqlPositionStore(engine), SqlUnitDirectory(engine, UnitInfo),
+                                 channel=f"{prefix}:positions")
+    return Live(bus=bus, event_log=event_log, relay=relay, hub=hub,
+                snapshots=SqlSnapshotSource(engine), positions=positions)
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    services = ws.app.state.services
+    live: Live = services.live
+    await ws.accept()
+    session = Session(
+        StarletteTransport(ws), hub=live.hub, event_log=live.event_log,
+        snapshots=live.snapshots, authenticate=services.tokens.verify_with_expiry,
+        on_phone_position=live.positions.phone_position,
+    )
+    try:
+        await session.run()
+    except Disconnected:
+        pass
+    except Exception:
+        log.exception("websocket session failed")
+        await StarletteTransport(ws).close(1011, "internal error")
+
+
+async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -> None:
+    """Demo mode: a MyGeotab simulator on a loopback port, and the real client reading it."""
+    from sqlalchemy import select
+
+    from realtime.geotab import (
+        Fleet,
+        GeotabFeedClient,
+        GeotabLogin,
+        GeotabSimulator,
+        InMemoryFeedCursorStore,
+        MyGeotabApi,
+        WallClock,
+    )
+    from storage import tables as t
+
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(t.units.c.geotab_device_id, t.stores.c.lat, t.stores.c.lon)
+            .join(t.stores, t.stores.c.id == t.units.c.home_store_id)
+            .where(t.units.c.geotab_device_id.is_not(None)).limit(vans or 10_000))).all()
+    if not rows:
+        return
+    lats = sorted(r[1] for r in rows)
+    lons = sorted(r[2] for r in rows)
+    center = (lats[len(lats) // 2], lons[len(lons) // 2])
+    fleet = Fleet(vans=0, seed=3, clock=WallClock(), center=center, radius_km=35)
+    for index, (device, lat, lon) in enumerate(rows):
+        fleet.add_van(device, lat, lon, roaming=True)
+        if index % 5 < 3:  # most vans are out on the road when the demo starts
+            fleet.resume(device)
+    sim = GeotabSimulator(fleet, database="demo", users={"dispatch-service": "demo"})
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(sim, lifespan="off", ws="none", log_config=None,
+                                           access_log=False))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
+                              name="geotab-simulator", daemon=True)
+    thread.start()
+    api = MyGeotabApi(GeotabLogin(f"http://127.0.0.1:{port}", "demo", "dispatch-service", "demo"))
+
+    async def on_fixes(fixes: list[Any]) -> None:
+        await live.positions.ingest(fixes)
+
+    async def on_status(statuses: list[Any]) -> None:
+        await live.positions.ingest([s.to_fix() for s in statuses])
+
+    client = GeotabFeedClient(api, cursor_store=InMemoryFeedCursorStore(), on_fixes=on_fixes,
+                              on_status=on_status, poll_interval=1.0, catch_up_interval=0.0)
+    task = asyncio.create_task(client.run(), name="geotab-feed")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 5)
+
+    live.demo_tasks.append(stop)
+    log.info("demo GeoTab simulator on 127.0.0.1:%s with %s vans", port, len(rows))

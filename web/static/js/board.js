@@ -1,0 +1,97 @@
+// The dispatcher / store-manager board: loads what the user may see over REST, then stays live
+// over the websocket (snapshot or replay from the last seq, events, positions per frame).
+import { fetchAll, logout, requireLogin, isTechnicianOnly } from "./api.js";
+import { bindIndicator, Live } from "./live.js";
+import { BoardMap } from "./map.js";
+import { Model } from "./model.js";
+import { Queue } from "./queue.js";
+import { Details } from "./details.js";
+import { renderKpis } from "./kpi.js";
+import { Alerts } from "./alerts.js";
+
+const model = new Model();
+window.dispatchBoard = { model }; // for tests and the curious
+
+async function main() {
+  const user = await requireLogin();
+  if (isTechnicianOnly(user)) { location.replace("/tech"); return; }
+  document.getElementById("who").textContent = `${user.display_name} · ${user.roles.join(", ")}`;
+  document.getElementById("logout").onclick = logout;
+  const scoped = Array.isArray(user.store_ids);
+  document.body.classList.toggle("store-view", scoped);
+  const canAssign = user.roles.some((r) => ["admin", "dispatcher", "emergency_coordinator",
+    "store_manager", "operations_manager"].includes(r));
+
+  const details = new Details(document.getElementById("details"), model, {
+    canAssign, onFocus: (loc) => map.focus(loc),
+  });
+  const queue = new Queue(document.getElementById("queue"), model, (id) => select(id));
+  const map = new BoardMap(document.getElementById("map"), model, {
+    onSelectOrder: (id) => select(id),
+    onSelectTechnician: (id) => details.showTechnician(id),
+  });
+  const alerts = new Alerts(document.getElementById("alerts"));
+  function select(id) {
+    queue.selected = id;
+    details.showOrder(id);
+    queue.render();
+  }
+
+  let fullRedraw = true;
+  queue.onChange = () => { fullRedraw = true; model.notify(); };
+  model.subscribe((changed) => {
+    if (changed.stores) { map.renderStores(); queue.fillPickers(); }
+    const f = queue.filters();
+    if (fullRedraw) {
+      map.renderOrders(new Set([...model.workOrders.keys(), ...map.orderMarkers.keys()]),
+        (wo) => queue.visible(wo, f));
+      fullRedraw = false;
+    } else if (changed.workOrders.size) {
+      map.renderOrders(changed.workOrders, (wo) => queue.visible(wo, f));
+    }
+    const vans = new Set([...changed.positions, ...changed.technicians]);
+    if (vans.size) map.renderVans(vans);
+    queue.render();
+    details.refresh(changed);
+    if (scoped) renderKpis(document.getElementById("kpis"), model, user);
+    if (changed.alerts) alerts.render(model);
+  });
+
+  const status = document.getElementById("load-status");
+  try {
+    const [stores, technicians, orders] = await Promise.all([
+      fetchAll("/api/stores"),
+      fetchAll("/api/technicians", { active: "true" }),
+      fetchAll("/api/work-orders", { status: "new,assigned,accepted,en_route,on_site" }),
+    ]);
+    model.setStores(stores);
+    technicians.forEach((t) => model.applyTechnician(t));
+    orders.forEach((wo) => model.applyWorkOrder(wo));
+    queue.fillPickers();
+    status.textContent = "";
+  } catch (error) {
+    status.textContent = `Could not load the board: ${error.message}`;
+  }
+
+  const topics = ["board"];
+  if (user.roles.some((r) => ["admin", "dispatcher", "emergency_coordinator", "operations_manager"].includes(r))) topics.push("alerts");
+  const live = new Live(topics, {
+    onState: bindIndicator(document.getElementById("connection")),
+    onSnapshot: (msg) => model.applySnapshot(msg),
+    onEvent: (msg) => { model.applyEvent(msg); if (/^Alert/.test(msg.event)) alerts.flash(msg); },
+    onPositions: (items) => model.applyPositions(items),
+    onError: (msg) => console.warn("ws error", msg.code, msg.message),
+  }).start();
+  window.dispatchBoard.live = live;
+  let boundsTimer = 0;
+  map.map.on("moveend", () => {
+    clearTimeout(boundsTimer);
+    boundsTimer = setTimeout(() => live.send(map.boundsMessage()), 300);
+  });
+  setInterval(() => { map.refreshFreshness(); queue.render(); }, 30_000);
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") details.close(); });
+}
+
+main().catch((error) => {
+  document.getElementById("load-status").textContent = `Error: ${error.message}`;
+});

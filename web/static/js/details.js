@@ -1,0 +1,166 @@
+// The details panel: a job with "assign to…" (with the version the client saw; a 409 shows who
+// changed it), unassign; or a technician with their jobs.
+import { api, escapeHtml } from "./api.js";
+import { freshness, isLate, OPEN, technicianName } from "./model.js";
+import { timeText } from "./queue.js";
+
+export class Details {
+  constructor(root, model, { canAssign, onFocus }) {
+    this.root = root;
+    this.model = model;
+    this.canAssign = canAssign;
+    this.onFocus = onFocus;
+    this.current = null; // { kind: "order" | "technician", id }
+  }
+
+  close() {
+    this.current = null;
+    this.root.hidden = true;
+    this.root.innerHTML = "";
+  }
+
+  showOrder(id) {
+    this.current = { kind: "order", id };
+    this.render();
+    const wo = this.model.workOrders.get(id);
+    if (wo) this.onFocus?.(wo.location);
+  }
+
+  showTechnician(id) {
+    this.current = { kind: "technician", id };
+    this.render();
+  }
+
+  // Re-render when what is shown changed (called by the board on each model change).
+  refresh(changed) {
+    if (!this.current) return;
+    if (this.current.kind === "order" && changed.workOrders.has(this.current.id)) this.render(true);
+    if (this.current.kind === "technician" && (changed.technicians.has(this.current.id)
+      || changed.workOrders.size)) this.render(true);
+  }
+
+  render(keepMessage = false) {
+    const message = keepMessage ? this.root.querySelector(".message")?.outerHTML || "" : "";
+    this.root.hidden = false;
+    if (this.current.kind === "order") this.renderOrder(message);
+    else this.renderTechnician();
+    this.root.querySelector(".close").onclick = () => this.close();
+  }
+
+  renderOrder(message) {
+    const wo = this.model.workOrders.get(this.current.id);
+    if (!wo) {
+      this.root.innerHTML = `<header><h2>${escapeHtml(this.current.id)}</h2><button class="close" aria-label="Close">×</button></header><p>Not visible any more.</p>`;
+      return;
+    }
+    const store = this.model.stores.get(wo.store_id);
+    const win = wo.time_window ? `${timeText(wo.time_window.start)}–${timeText(wo.time_window.end)}` : "any time";
+    const tech = wo.technician_id ? escapeHtml(technicianName(this.model, wo.technician_id)) : "—";
+    const canChange = this.canAssign && ["new", "assigned", "accepted"].includes(wo.status);
+    this.root.innerHTML = `
+      <header><h2><span class="badge prio-${wo.priority}">${wo.priority}</span> ${escapeHtml(wo.id)}</h2>
+        <button class="close" aria-label="Close">×</button></header>
+      <p class="what">${escapeHtml(wo.description)}</p>
+      <dl>
+        <dt>Status</dt><dd class="status st-${wo.status}">${wo.status.replace("_", " ")}${isLate(wo) ? ' <b class="late-tag">late</b>' : ""}</dd>
+        <dt>Technician</dt><dd class="assigned-to">${tech}</dd>
+        <dt>Store</dt><dd>${escapeHtml(store ? store.name : wo.store_id)}</dd>
+        <dt>Address</dt><dd>${escapeHtml(wo.address || "")}</dd>
+        <dt>Window</dt><dd>${win}</dd>
+        <dt>Skills</dt><dd>${escapeHtml((wo.required_skills || []).join(", ") || "—")}</dd>
+        <dt>Estimate</dt><dd>${wo.estimated_minutes} min</dd>
+        ${wo.planned_arrival ? `<dt>ETA</dt><dd>${timeText(wo.planned_arrival)}</dd>` : ""}
+        <dt>Version</dt><dd>${wo.version}</dd>
+      </dl>
+      ${canChange ? `<form class="assign">
+        <label>Assign to… <select name="technician" required>${this.technicianOptions(wo)}</select></label>
+        <div class="row"><button class="primary" type="submit">${wo.technician_id ? "Reassign" : "Assign"}</button>
+        ${wo.technician_id ? '<button type="button" class="unassign">Unassign</button>' : ""}</div>
+      </form>` : ""}
+      ${message}`;
+    const form = this.root.querySelector("form.assign");
+    if (form) {
+      const seen = wo.version;
+      form.onsubmit = (e) => {
+        e.preventDefault();
+        this.act(wo.id, "assign", { technician_id: form.technician.value, version: seen });
+      };
+      const un = form.querySelector(".unassign");
+      if (un) un.onclick = () => this.act(wo.id, "unassign", { version: seen });
+    }
+  }
+
+  // Available technicians with the skills first, then the others; the current one excluded.
+  technicianOptions(wo) {
+    const skills = wo.required_skills || [];
+    const rank = (t) => (t.status === "available" ? 0 : 2)
+      + (skills.every((s) => (t.skills || []).includes(s)) ? 0 : 1)
+      + (t.home_store_id === wo.store_id ? 0 : 0.5);
+    const techs = [...this.model.technicians.values()]
+      .filter((t) => t.active !== false && t.id !== wo.technician_id)
+      .sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
+    return `<option value="">Choose a technician</option>` + techs.map((t) => {
+      const fit = skills.every((s) => (t.skills || []).includes(s)) ? "" : " · missing skill";
+      return `<option value="${escapeHtml(t.id)}">${escapeHtml(t.name)} (${escapeHtml(t.id)}) · ${t.status}${fit}</option>`;
+    }).join("");
+  }
+
+  say(text, kind = "info") {
+    this.root.querySelector(".message")?.remove();
+    this.root.insertAdjacentHTML("beforeend", `<p class="message ${kind}" role="status">${text}</p>`);
+  }
+
+  async act(id, action, body) {
+    const buttons = this.root.querySelectorAll("form.assign button");
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      const wo = await api(`/api/work-orders/${encodeURIComponent(id)}/${action}`, { method: "POST", body });
+      this.model.applyWorkOrder(wo);
+      this.render();
+      this.say(action === "assign" ? `Assigned to ${escapeHtml(technicianName(this.model, wo.technician_id))}.` : "Unassigned.", "ok");
+    } catch (error) {
+      const p = error.problem || {};
+      if (error.status === 409 && p.current) {
+        this.model.applyWorkOrder(p.current);
+        const who = await whoChanged(id);
+        this.render();
+        const tech = p.current.technician_id ? ` to ${escapeHtml(technicianName(this.model, p.current.technician_id))}` : "";
+        this.say(`Someone changed this job first${who ? ` — <b>${escapeHtml(who.actor)}</b> (${escapeHtml(who.action)}, ${timeText(who.at)})` : ""}: it is now <b>${escapeHtml(p.current.status)}</b>${tech}, version ${p.current.version}. Check and try again.`, "warn");
+      } else {
+        this.render();
+        this.say(escapeHtml(error.message), "error");
+      }
+    }
+  }
+
+  renderTechnician() {
+    const t = this.model.technicians.get(this.current.id);
+    const fix = this.model.positions.get(this.current.id);
+    const f = freshness(fix);
+    const jobs = [...this.model.workOrders.values()]
+      .filter((wo) => wo.technician_id === this.current.id && OPEN.has(wo.status))
+      .sort((a, b) => (a.sequence ?? 99) - (b.sequence ?? 99));
+    this.root.hidden = false;
+    this.root.innerHTML = `
+      <header><h2>${escapeHtml(t ? t.name : this.current.id)}</h2><button class="close" aria-label="Close">×</button></header>
+      <dl><dt>Status</dt><dd>${escapeHtml(t?.status || "unknown")}</dd>
+      <dt>Position</dt><dd class="fresh-${f.look}">${escapeHtml(f.label)}</dd>
+      <dt>Skills</dt><dd>${escapeHtml((t?.skills || []).join(", "))}</dd>
+      <dt>Van</dt><dd>${escapeHtml(t?.unit_id || "—")}</dd></dl>
+      <h3>Jobs (${jobs.length})</h3>
+      <ol class="tech-jobs">${jobs.map((wo) => `<li><button class="link" data-order="${escapeHtml(wo.id)}">${escapeHtml(wo.id)} · ${wo.priority} · ${wo.status.replace("_", " ")}</button></li>`).join("") || "<li>none</li>"}</ol>`;
+    this.root.querySelectorAll("[data-order]").forEach((b) => { b.onclick = () => this.showOrder(b.dataset.order); });
+  }
+}
+
+// The latest audit entry of a work order, when the user may read the audit log.
+async function whoChanged(id) {
+  try {
+    const page = await api(`/api/audit?entity_id=${encodeURIComponent(id)}&limit=50`);
+    const items = page.items || [];
+    items.sort((a, b) => b.at.localeCompare(a.at));
+    return items[0] || null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,141 @@
+// The board's state: stores, technicians, work orders and positions, updated idempotently
+// (a snapshot is applied only when its version is newer than the one held).
+export const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);
+export const PRIORITY_RANK = { emergency: 0, high: 1, normal: 2, low: 3 };
+
+export class Model {
+  constructor() {
+    this.stores = new Map();
+    this.technicians = new Map();
+    this.workOrders = new Map();
+    this.positions = new Map();   // technician id (or unit id) -> newest fix
+    this.alerts = new Map();
+    this.listeners = new Set();
+    this.changed = { workOrders: new Set(), technicians: new Set(), positions: new Set(),
+      stores: false, alerts: false };
+    this.scheduled = false;
+  }
+
+  subscribe(fn) { this.listeners.add(fn); }
+
+  // Listeners run once per animation frame with what changed since the last run.
+  notify() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      const changed = this.changed;
+      this.changed = { workOrders: new Set(), technicians: new Set(), positions: new Set(),
+        stores: false, alerts: false };
+      for (const fn of this.listeners) fn(changed);
+    });
+  }
+
+  setStores(items) {
+    for (const s of items) this.stores.set(s.id, s);
+    this.changed.stores = true;
+    this.notify();
+  }
+
+  applyWorkOrder(wo) {
+    if (!wo || !wo.id) return false;
+    const held = this.workOrders.get(wo.id);
+    if (held && (held.version ?? 0) >= (wo.version ?? 0)) return false;
+    this.workOrders.set(wo.id, wo);
+    this.changed.workOrders.add(wo.id);
+    this.notify();
+    return true;
+  }
+
+  applyTechnician(tech) {
+    if (!tech || !tech.id) return false;
+    const held = this.technicians.get(tech.id);
+    if (held && (held.version ?? 0) > (tech.version ?? 0)) return false;
+    const merged = { ...held, ...tech };
+    this.technicians.set(tech.id, merged);
+    if (tech.position) this.applyPositions([{ ...tech.position, technician_id: tech.id,
+      unit_id: tech.unit_id }]);
+    this.changed.technicians.add(tech.id);
+    this.notify();
+    return true;
+  }
+
+  applyPositions(items) {
+    for (const p of items) {
+      const key = p.technician_id || p.unit_id;
+      if (!key || typeof p.lat !== "number" || typeof p.lon !== "number") continue;
+      const held = this.positions.get(key);
+      if (held && held.at && p.at && held.at > p.at) continue;
+      this.positions.set(key, p);
+      this.changed.positions.add(key);
+    }
+    this.notify();
+  }
+
+  applyAlert(alert) {
+    if (!alert || !alert.id) return;
+    this.alerts.set(alert.id, alert);
+    this.changed.alerts = true;
+    this.notify();
+  }
+
+  applySnapshot(msg) {
+    if (msg.stores) this.setStores(msg.stores);
+    for (const t of msg.technicians || []) this.applyTechnician(t);
+    const open = new Set();
+    for (const wo of msg.work_orders || []) { open.add(wo.id); this.applyWorkOrder(wo); }
+    // Open orders we hold that the snapshot no longer lists closed while we were away: refresh
+    // them on the next REST read; meanwhile they leave the open views.
+    for (const [id, wo] of this.workOrders) {
+      if (OPEN.has(wo.status) && !open.has(id) && msg.work_orders) {
+        this.workOrders.delete(id);
+        this.changed.workOrders.add(id);
+      }
+    }
+    for (const a of msg.alerts || []) this.applyAlert(a);
+    this.notify();
+  }
+
+  applyEvent(msg) {
+    const d = msg.data || {};
+    if (d.work_order) this.applyWorkOrder(d.work_order);
+    if (d.technician) this.applyTechnician(d.technician);
+    if (d.store) this.setStores([d.store]);
+    if (d.alert) this.applyAlert(d.alert);
+  }
+}
+
+export function technicianName(model, id) {
+  const t = model.technicians.get(id);
+  return t ? t.name : id;
+}
+
+// Freshness of a position fix: moving / stopped / stale (with its age) / offline.
+export function freshness(fix, now = Date.now()) {
+  if (!fix) return { look: "offline", label: "no position" };
+  if (fix.freshness && fix.freshness !== "live") {
+    // The server's word wins when it gives one.
+    return { look: fix.freshness, label: fix.freshness + ageText(fix, now) };
+  }
+  const age = fix.at ? (now - Date.parse(fix.at)) / 1000 : 0;
+  if (age > 30 * 60) return { look: "offline", label: `offline${ageText(fix, now)}` };
+  if (age > 5 * 60) return { look: "stale", label: `stale${ageText(fix, now)}` };
+  if ((fix.speed_kmh || 0) > 3) return { look: "moving", label: `moving ${Math.round(fix.speed_kmh)} km/h` };
+  return { look: "stopped", label: "stopped" };
+}
+
+export function ageText(fix, now = Date.now()) {
+  if (!fix || !fix.at) return "";
+  const s = Math.max(0, Math.round((now - Date.parse(fix.at)) / 1000));
+  if (s < 90) return ` · ${s}s ago`;
+  if (s < 5400) return ` · ${Math.round(s / 60)} min ago`;
+  return ` · ${Math.round(s / 3600)} h ago`;
+}
+
+export function isLate(wo, now = Date.now()) {
+  if (!OPEN.has(wo.status)) return false;
+  const end = wo.time_window && Date.parse(wo.time_window.end);
+  if (end && end < now && wo.status !== "on_site") return true;
+  const eta = wo.planned_arrival && Date.parse(wo.planned_arrival);
+  return Boolean(end && eta && eta > end);
+}

@@ -1,0 +1,122 @@
+// The queue panel: work orders filtered (store, region, skill, status), searched and sorted
+// (priority, window, age). Rendered at most once per frame by the board.
+import { escapeHtml } from "./api.js";
+import { isLate, OPEN, PRIORITY_RANK } from "./model.js";
+
+const MAX_ROWS = 300;
+
+const SORTS = {
+  priority: (a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]
+    || windowEnd(a) - windowEnd(b) || a.created_at.localeCompare(b.created_at),
+  window: (a, b) => windowEnd(a) - windowEnd(b)
+    || PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority],
+  age: (a, b) => a.created_at.localeCompare(b.created_at),
+};
+
+function windowEnd(wo) {
+  return wo.time_window ? Date.parse(wo.time_window.end) : Number.MAX_SAFE_INTEGER;
+}
+
+export function timeText(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function ageOf(iso, now = Date.now()) {
+  const min = Math.max(0, Math.round((now - Date.parse(iso)) / 60000));
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+export class Queue {
+  constructor(root, model, onSelect) {
+    this.root = root;
+    this.model = model;
+    this.onSelect = onSelect;
+    this.form = root.querySelector("form.filters");
+    this.list = root.querySelector(".queue-list");
+    this.count = root.querySelector(".queue-count");
+    this.selected = null;
+    this.form.addEventListener("input", () => this.onChange?.());
+    this.form.addEventListener("submit", (e) => e.preventDefault());
+    this.list.addEventListener("click", (e) => {
+      const row = e.target.closest("[data-order]");
+      if (row) this.onSelect(row.dataset.order);
+    });
+  }
+
+  filters() {
+    const f = this.form;
+    return {
+      store: f.store.value, region: f.region.value, skill: f.skill.value,
+      status: f.status.value, q: f.q.value.trim().toLowerCase(), sort: f.sort.value,
+    };
+  }
+
+  // Whether a work order passes the store/region/skill filters (the map uses this too).
+  visible(wo, f = this.filters()) {
+    if (f.store && wo.store_id !== f.store) return false;
+    if (f.region) {
+      const store = this.model.stores.get(wo.store_id);
+      if (!store || store.region !== f.region) return false;
+    }
+    if (f.skill && !(wo.required_skills || []).includes(f.skill)) return false;
+    return true;
+  }
+
+  matches(wo, f) {
+    if (!this.visible(wo, f)) return false;
+    if (f.status === "unassigned") { if (wo.status !== "new") return false; }
+    else if (f.status === "open") { if (!OPEN.has(wo.status)) return false; }
+    else if (f.status === "late") { if (!isLate(wo)) return false; }
+    else if (f.status && wo.status !== f.status) return false;
+    if (f.q) {
+      const text = `${wo.id} ${wo.description} ${wo.address} ${wo.store_id}`.toLowerCase();
+      if (!text.includes(f.q)) return false;
+    }
+    return true;
+  }
+
+  // Fill the store / region / skill pickers from the data the user may see.
+  fillPickers() {
+    const f = this.form;
+    const stores = [...this.model.stores.values()].sort((a, b) => a.name.localeCompare(b.name));
+    fill(f.store, stores.map((s) => [s.id, `${s.name} (${s.code})`]), "All stores");
+    const regions = [...new Set(stores.map((s) => s.region))].sort();
+    fill(f.region, regions.map((r) => [r, r]), "All regions");
+    const skills = new Set();
+    for (const wo of this.model.workOrders.values()) (wo.required_skills || []).forEach((s) => skills.add(s));
+    for (const t of this.model.technicians.values()) (t.skills || []).forEach((s) => skills.add(s));
+    fill(f.skill, [...skills].sort().map((s) => [s, s]), "All skills");
+  }
+
+  render() {
+    const f = this.filters();
+    const rows = [...this.model.workOrders.values()].filter((wo) => this.matches(wo, f))
+      .sort(SORTS[f.sort] || SORTS.priority);
+    this.count.textContent = String(rows.length);
+    const now = Date.now();
+    const html = rows.slice(0, MAX_ROWS).map((wo) => {
+      const store = this.model.stores.get(wo.store_id);
+      const tech = wo.technician_id ? this.model.technicians.get(wo.technician_id) : null;
+      const win = wo.time_window ? `${timeText(wo.time_window.start)}–${timeText(wo.time_window.end)}` : "any time";
+      const late = isLate(wo, now) ? " late" : "";
+      const sel = wo.id === this.selected ? " selected" : "";
+      return `<li class="job prio-${wo.priority}${late}${sel}" data-order="${escapeHtml(wo.id)}"`
+        + ` data-store="${escapeHtml(wo.store_id)}" tabindex="0">`
+        + `<span class="prio">${wo.priority}</span>`
+        + `<span class="what">${escapeHtml(wo.description)}</span>`
+        + `<span class="meta">${escapeHtml(wo.id)} · ${escapeHtml(store ? store.name : wo.store_id)}`
+        + ` · ${win} · ${ageOf(wo.created_at, now)} old${tech ? ` · ${escapeHtml(tech.name)}` : ""}</span>`
+        + `<span class="status st-${wo.status}">${wo.status.replace("_", " ")}</span></li>`;
+    }).join("");
+    const more = rows.length > MAX_ROWS ? `<li class="more">… ${rows.length - MAX_ROWS} more: narrow the filters</li>` : "";
+    this.list.innerHTML = html + more || `<li class="empty">No work orders match.</li>`;
+  }
+}
+
+function fill(select, options, allLabel) {
+  const value = select.value;
+  select.innerHTML = `<option value="">${allLabel}</option>` + options
+    .map(([v, label]) => `<option value="${escapeHtml(v)}">${escapeHtml(label)}</option>`).join("");
+  select.value = value;
+}
