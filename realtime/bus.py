@@ -106,8 +106,10 @@ class RedisBus:
     """Redis pub/sub with a supervised listener: on any error it logs, backs off, reconnects,
     resubscribes and tells the ``on_reconnect`` callbacks (which repair gaps from the log)."""
 
-    def __init__(self, url: str, *, maxsize: int = 10_000, backoff_cap: float = 5.0) -> None:
+    def __init__(self, url: str, *, maxsize: int = 10_000, backoff_cap: float = 5.0,
+                 client_name: str = "dispatch") -> None:
         self.url = url
+        self.client_name = client_name
         self.maxsize = maxsize
         self.backoff_cap = backoff_cap
         self.channels: dict[str, _Channel] = {}
@@ -169,7 +171,8 @@ class RedisBus:
     async def _listen(self, first: bool) -> None:
         import redis.asyncio as redis
 
-        client = redis.from_url(self.url, health_check_interval=10)
+        client = redis.from_url(self.url, health_check_interval=10,
+                                client_name=f"{self.client_name}-listener")
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(*self.channels)

@@ -320,9 +320,12 @@ class Session:
         try:
             target = self.hub.last_seq
             replay: list[LogEvent] | None = None
-            if since is not None and since >= await self.log.oldest_seq() - 1:
-                if target - since <= self.config.max_replay:
-                    replay = await self.log.read_since(since, self.config.max_replay)
+            # Replay when the log still holds everything after ``since``; a ``since`` from the
+            # future (another server's log) or too far behind gets a snapshot instead.
+            if (since is not None and since <= target
+                    and target - since <= self.config.max_replay
+                    and since >= await self.log.oldest_seq() - 1):
+                replay = await self.log.read_since(since, self.config.max_replay)
             if replay is None:
                 snap = await self.snapshots.snapshot(self.principal, self.topics)
                 self._send({"type": "snapshot", "seq": target, "topics": sorted(self.topics),

@@ -26,12 +26,12 @@ def _drop_reason(job: Job) -> Unassigned:
     )
 
 
-def _current_owner(layout: Layout, job: Job) -> str | None:
+def _current_owner(job: Job) -> str | None:
+    """Who has the job now; may be a technician absent from the problem (marked unavailable),
+    whose jobs then all show up as moves."""
     if job.started_by is not None:
         return job.started_by
-    if job.current is not None and job.current.technician_id in layout.vehicle_index:
-        return job.current.technician_id
-    return None
+    return job.current.technician_id if job.current is not None else None
 
 
 def current_routes(layout: Layout) -> list[Route]:
@@ -60,7 +60,7 @@ def build_proposal(
     }
     moves: list[Move] = []
     for job in problem.jobs:
-        before = _current_owner(layout, job)
+        before = _current_owner(job)
         after = where.get(job.id)
         if before == (after[0] if after else None):
             continue

@@ -17,7 +17,7 @@ from realtime.events import LogEvent
 from realtime.hub import Hub
 from realtime.positions import PositionPipeline, UnitInfo
 from realtime.relay import OutboxRelay
-from realtime.session import Disconnected, Session
+from realtime.session import Disconnected, Session, SessionConfig
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
 from storage.positions import SqlPositionStore
 from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
@@ -91,7 +91,8 @@ class Live:
 
 def build_live(settings: Any, engine: Any) -> Live:
     prefix = settings.redis_prefix
-    bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else MemoryBus()
+    bus: Bus = (RedisBus(settings.redis_url, client_name=prefix) if settings.redis_url
+                else MemoryBus())
     event_log = SqlEventLog(engine, LogEvent)
     lock = PostgresLeaderLock(engine) if engine.dialect.name == "postgresql" else LocalLeaderLock()
     relay = OutboxRelay(event_log, bus, lock, channel=f"{prefix}:events")
@@ -107,10 +108,14 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     services = ws.app.state.services
     live: Live = services.live
     await ws.accept()
+    settings = services.settings
     session = Session(
         StarletteTransport(ws), hub=live.hub, event_log=live.event_log,
         snapshots=live.snapshots, authenticate=services.tokens.verify_with_expiry,
         on_phone_position=live.positions.phone_position,
+        config=SessionConfig(auth_timeout=settings.ws_auth_timeout,
+                             max_pending=settings.ws_max_pending,
+                             heartbeat_interval=settings.ws_heartbeat_seconds),
     )
     try:
         await session.run()

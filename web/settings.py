@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     allow_past_dispatch: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    ws_auth_timeout: float = 5.0
+    ws_max_pending: int = 2_000
+    ws_heartbeat_seconds: float = 15.0
+    event_retention_days: int = 7
+    position_history_days: int = 30
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_level: str = "info"
     log_json: bool = False

@@ -204,3 +204,18 @@ def test_soft_windows_allow_lateness_at_a_cost_and_report_it() -> None:
     proposal = solve(problem([technician("t")], [far], settings))
     assert owner(proposal, "far") == "t"
     assert proposal.kpis_after.lateness_minutes > 0
+
+
+def test_the_jobs_of_a_technician_marked_unavailable_move_to_others_and_show_in_the_diff() -> None:
+    # "sick" is no longer in the problem; their jobs still say they are assigned to them.
+    p = problem(
+        [technician("a"), technician("b", where=at(5, 0))],
+        [job("j1", at(1, 0), current=("sick", 0)), job("j2", at(5, 1), current=("sick", 1))],
+    )
+    proposal = solve(p)
+    assert {(m.job_id, m.from_technician) for m in proposal.moves} == {
+        ("j1", "sick"),
+        ("j2", "sick"),
+    }
+    assert all(m.to_technician in {"a", "b"} for m in proposal.moves)
+    assert proposal.kpis_after.jobs_moved == 2

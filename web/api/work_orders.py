@@ -86,7 +86,8 @@ async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
 
 
 @api.route("POST", "/api/work-orders", summary="Create a work order", tag=TAG, body=WorkOrderIn,
-           response=WorkOrderOut, status=201, errors=(400, 403, 409, 422), idempotent=True)
+           response=WorkOrderOut, status=201, errors=(400, 403, 409, 422), idempotent=True,
+           permissions=(Permission.WORK_ORDER_CREATE, Permission.EMERGENCY_CREATE))
 async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
     """``store_id``, ``priority``, ``location`` and ``description`` are required. Give
     ``customer_id`` for a known customer, or ``customer_name`` (with ``customer_phone``,
@@ -106,7 +107,8 @@ async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
 
 
 @api.route("GET", "/api/work-orders", summary="List work orders", tag=TAG, query=WorkOrderQuery,
-           response=WorkOrderPage, errors=(403,))
+           response=WorkOrderPage, errors=(403,),
+           permissions=(Permission.WORK_ORDER_VIEW,))
 async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
     """Filters: ``status`` (repeat it, or a comma list), ``store_id``, ``priority``,
     ``date_from``/``date_to`` (creation time), ``technician_id``, ``unassigned``. Sort by
@@ -125,14 +127,16 @@ async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
 
 
 @api.route("GET", "/api/work-orders/{id}", summary="A work order", tag=TAG,
-           response=WorkOrderOut, errors=(403, 404))
+           response=WorkOrderOut, errors=(403, 404),
+           permissions=(Permission.WORK_ORDER_VIEW,))
 async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
     call.principal.require(Permission.WORK_ORDER_VIEW)
     return await _detail(call, _path_id(call))
 
 
 @api.route("PATCH", "/api/work-orders/{id}", summary="Edit a work order's descriptive fields",
-           tag=TAG, body=WorkOrderPatch, response=WorkOrderOut, errors=(400, 403, 404, 409, 422))
+           tag=TAG, body=WorkOrderPatch, response=WorkOrderOut, errors=(400, 403, 404, 409, 422),
+           permissions=(Permission.WORK_ORDER_EDIT,))
 async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
     """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile
     (409 with the current work order)."""
@@ -152,7 +156,8 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
 
 
 @api.route("POST", "/api/work-orders/{id}/cancel", summary="Cancel a work order", tag=TAG,
-           body=CancelIn, response=WorkOrderOut, errors=ASSIGN_ERRORS)
+           body=CancelIn, response=WorkOrderOut, errors=ASSIGN_ERRORS,
+           permissions=(Permission.WORK_ORDER_CANCEL,))
 async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
     return await uc.cancel_work_order(
         call.uow(), call.context(), work_order_id=_path_id(call), reason=call.body.reason,
@@ -160,7 +165,8 @@ async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
 
 
 @api.route("POST", "/api/work-orders/{id}/status", summary="Report a technician's step", tag=TAG,
-           body=StepIn, response=WorkOrderOut, errors=(403, 404, 409, 422))
+           body=StepIn, response=WorkOrderOut, errors=(403, 404, 409, 422),
+           permissions=(Permission.WORK_ORDER_WORK, Permission.WORK_ORDER_ASSIGN))
 async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
     """``accept``, ``decline`` (with a reason), ``en_route``, ``on_site``, ``complete`` (with
     optional proof) or ``fail`` (with a reason). ``device_time`` is when it happened on the phone.
@@ -182,14 +188,16 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
 
 @api.route("POST", "/api/work-orders/{id}/comments", summary="Comment on a work order", tag=TAG,
            body=CommentIn, response=CommentOut, status=201, errors=(403, 404, 409, 422),
-           idempotent=True)
+           idempotent=True,
+           permissions=(Permission.WORK_ORDER_COMMENT,))
 async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
     return await uc.comment_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
                                        text=call.body.text)
 
 
 @api.route("GET", "/api/work-orders/{id}/comments", summary="A work order's comments, oldest first",
-           tag=TAG, query=PageQuery, response=CommentPage, errors=(403, 404))
+           tag=TAG, query=PageQuery, response=CommentPage, errors=(403, 404),
+           permissions=(Permission.WORK_ORDER_VIEW,))
 async def list_comments(call: Call[Any, PageQuery]) -> dict[str, Any]:
     call.principal.require(Permission.WORK_ORDER_VIEW)
     comments = (await _detail(call, _path_id(call)))["comments"]
@@ -199,7 +207,8 @@ async def list_comments(call: Call[Any, PageQuery]) -> dict[str, Any]:
 
 @api.route("POST", "/api/work-orders/{id}/assign",
            summary="Assign or reassign a work order by hand", tag=TAG, body=AssignIn,
-           response=WorkOrderOut, errors=ASSIGN_ERRORS)
+           response=WorkOrderOut, errors=ASSIGN_ERRORS,
+           permissions=(Permission.WORK_ORDER_ASSIGN,))
 async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
     """``version`` is the version the client saw; if the work order changed since, the answer is
     409 with the current work order. ``pinned`` keeps the optimizer from moving it."""
@@ -211,7 +220,8 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
 
 
 @api.route("POST", "/api/work-orders/{id}/unassign", summary="Take a work order back", tag=TAG,
-           body=UnassignIn, response=WorkOrderOut, errors=ASSIGN_ERRORS)
+           body=UnassignIn, response=WorkOrderOut, errors=ASSIGN_ERRORS,
+           permissions=(Permission.WORK_ORDER_ASSIGN,))
 async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
     b = call.body
     return await uc.unassign_work_order(
@@ -221,7 +231,8 @@ async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
 
 @api.route("POST", "/api/technicians/{id}/status", summary="Change a technician's status",
            tag="technicians", body=TechnicianStatusIn, response=TechnicianStateOut,
-           errors=(403, 404, 409, 422))
+           errors=(403, 404, 409, 422),
+           permissions=(Permission.TECHNICIAN_STATUS,))
 async def technician_status(call: Call[TechnicianStatusIn, Any]) -> dict[str, Any]:
     """A technician changes their own status; a dispatcher that of any technician in scope."""
     return await uc.change_technician_status(
