@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from contextlib import ExitStack
+
 from starlette.testclient import TestClient
 
 from tests.realtime.ws_helpers import FUTURE, close_code, connect, make_dispatches, receive_until
@@ -15,7 +17,7 @@ ODD_TICKETS = [f"tt-{n:06d}" for n in range(1, 60, 2)]
 
 
 def app_client(database_url: str, **settings: object) -> TestClient:
-    seed_small(database_url)
+    seed_small(database_url, orders=120)  # 60 trip tickets, the odd ones still free
     return TestClient(create_app(Settings(database_url=database_url, **settings)))  # type: ignore[arg-type]
 
 
@@ -24,8 +26,8 @@ def is_event(m: dict[str, object]) -> bool:
 
 
 def test_a_dispatcher_gets_a_snapshot_then_live_events_in_order(database_url: str) -> None:
-    with app_client(database_url) as client:
-        ws = connect(client, "dispatcher", ["board"])
+    with app_client(database_url) as client, ExitStack() as stack:
+        ws = stack.enter_context(connect(client, "dispatcher", ["board"]))
         first = receive_until(ws, lambda m: m["type"] == "snapshot")
         snapshot = first[-1]
         assert {"technicians", "work_orders", "stores", "proposals", "alerts"} <= set(snapshot)
@@ -33,55 +35,59 @@ def test_a_dispatcher_gets_a_snapshot_then_live_events_in_order(database_url: st
         assert all(w["status"] not in {"completed", "cancelled"} for w in snapshot["work_orders"])
         h = auth(client, "dispatcher")
         for n, ticket in enumerate(ODD_TICKETS[:3]):
-            response = client.post("/api/dispatch", headers=h, json={
-                "trip_ticket_id": ticket, "unit": "unit-0002",
-                "datetime": (FUTURE + dt.timedelta(hours=n)).isoformat()})
+            response = client.post(
+                "/api/dispatch",
+                headers=h,
+                json={
+                    "trip_ticket_id": ticket,
+                    "unit": "unit-0002",
+                    "datetime": (FUTURE + dt.timedelta(hours=n)).isoformat(),
+                },
+            )
             assert response.status_code == 201
         events = [m for m in receive_until(ws, lambda m: is_event(m) and m["seq"] >= 3) if is_event(m)]
         assert [e["seq"] for e in events] == [1, 2, 3]
         assert {e["event"] for e in events} == {"DispatchCreated"}
         assert events[0]["data"]["unit"] == "unit-0002"
-        ws.close()
 
 
 def test_reconnecting_with_since_replays_exactly_the_missed_events(database_url: str) -> None:
-    with app_client(database_url) as client:
-        ws = connect(client, "operations", ["board"])
+    with app_client(database_url) as client, ExitStack() as stack:
+        ws = stack.enter_context(connect(client, "operations", ["board"]))
         receive_until(ws, lambda m: m["type"] == "snapshot")
         make_dispatches(database_url, ODD_TICKETS[:2])
         seen = receive_until(ws, lambda m: is_event(m) and m["seq"] == 2)
         last = max(m["seq"] for m in seen if is_event(m))
-        ws.close()
         make_dispatches(database_url, ODD_TICKETS[2:27], unit="unit-0003")  # 25 while away
-        ws = connect(client, "operations", ["board"], since=last)
-        replay = [m for m in receive_until(ws, lambda m: is_event(m) and m["seq"] == 27)
-                  if m["type"] in {"event", "snapshot"}]
+        ws = stack.enter_context(connect(client, "operations", ["board"], since=last))
+        replay = [
+            m
+            for m in receive_until(ws, lambda m: is_event(m) and m["seq"] == 27)
+            if m["type"] in {"event", "snapshot"}
+        ]
         assert [m["seq"] for m in replay] == list(range(3, 28))
         ws.send_json({"type": "ping"})
         assert receive_until(ws, lambda m: m["type"] == "pong")
-        ws.close()
 
 
 def test_a_since_older_than_the_log_gets_a_fresh_snapshot(database_url: str) -> None:
-    with app_client(database_url) as client:
+    with app_client(database_url) as client, ExitStack() as stack:
         make_dispatches(database_url, ODD_TICKETS[:3])
-        ws = connect(client, "operations", ["board"])
+        ws = stack.enter_context(connect(client, "operations", ["board"]))
         receive_until(ws, lambda m: m["type"] == "snapshot")
-        ws.close()
         # a since from the future (another server's log) is not trusted either
-        ws = connect(client, "operations", ["board"], since=10_000)
+        ws = stack.enter_context(connect(client, "operations", ["board"], since=10_000))
         got = receive_until(ws, lambda m: m["type"] in {"snapshot", "event"})
         assert got[-1]["type"] == "snapshot"
-        ws.close()
 
 
 def test_a_store_manager_never_receives_another_stores_event(database_url: str) -> None:
-    with app_client(database_url) as client:
-        manager = connect(client, "manager", ["board"])
+    with app_client(database_url) as client, ExitStack() as stack:
+        manager = stack.enter_context(connect(client, "manager", ["board"]))
         snap = receive_until(manager, lambda m: m["type"] == "snapshot")[-1]
         assert {s["id"] for s in snap["stores"]} == {"store-0001", "store-0002"}
         assert all(w["store_id"] in {"store-0001", "store-0002"} for w in snap["work_orders"])
-        ops = connect(client, "operations", ["board"])
+        ops = stack.enter_context(connect(client, "operations", ["board"]))
         receive_until(ops, lambda m: m["type"] == "snapshot")
         # trip tickets of store-0003/4 first, then one of store-0001 (tt n -> store by seed)
         h = auth(client, "operations")
@@ -89,18 +95,14 @@ def test_a_store_manager_never_receives_another_stores_event(database_url: str) 
         assert tickets  # the seed has dispatches
         outside, inside = _tickets_by_store(client, h)
         make_dispatches(database_url, [outside, inside])
-        ops_events = [m for m in receive_until(ops, lambda m: is_event(m) and m["seq"] == 2)
-                      if is_event(m)]
+        ops_events = [m for m in receive_until(ops, lambda m: is_event(m) and m["seq"] == 2) if is_event(m)]
         assert len(ops_events) == 2
         got = receive_until(manager, is_event)
         assert got[-1]["seq"] == 2 and got[-1]["data"]["store_id"] == "store-0001"
-        manager.close()
-        ops.close()
 
 
 def _tickets_by_store(client: TestClient, h: dict[str, str]) -> tuple[str, str]:
-    used = {d["trip_ticket_id"] for d in client.get("/api/dispatch?limit=500",
-                                                     headers=h).json()["items"]}
+    used = {d["trip_ticket_id"] for d in client.get("/api/dispatch?limit=500", headers=h).json()["items"]}
     outside = inside = None
     for n in range(1, 200):
         ticket = f"tt-{n:06d}"
@@ -122,8 +124,8 @@ def _tickets_by_store(client: TestClient, h: dict[str, str]) -> tuple[str, str]:
 def test_topics_outside_the_scope_are_refused_and_bad_messages_answered(
     database_url: str,
 ) -> None:
-    with app_client(database_url) as client:
-        ws = connect(client, "manager", ["store:store-0003", "store:store-0001"])
+    with app_client(database_url) as client, ExitStack() as stack:
+        ws = stack.enter_context(connect(client, "manager", ["store:store-0003", "store:store-0001"]))
         got = receive_until(ws, lambda m: m["type"] == "snapshot")
         errors = [m for m in got if m["type"] == "error"]
         assert errors[0]["code"] == "forbidden_topic"
@@ -138,33 +140,34 @@ def test_topics_outside_the_scope_are_refused_and_bad_messages_answered(
         assert receive_until(ws, lambda m: m["type"] == "error")[-1]["code"] == "bad_message"
         ws.send_json({"type": "ping"})
         assert receive_until(ws, lambda m: m["type"] == "pong")
-        ws.close()
 
 
 def test_a_technician_cannot_watch_the_board_or_another_technician(database_url: str) -> None:
-    with app_client(database_url) as client:
-        ws = connect(client, "tech1", ["board", "technician:tech-0002", "technician:tech-0001"])
+    with app_client(database_url) as client, ExitStack() as stack:
+        ws = stack.enter_context(
+            connect(client, "tech1", ["board", "technician:tech-0002", "technician:tech-0001"])
+        )
         got = receive_until(ws, lambda m: m["type"] == "snapshot")
         assert sum(1 for m in got if m.get("code") == "forbidden_topic") == 2
         snap = got[-1]
         assert [t["id"] for t in snap["technicians"]] == ["tech-0001"]
         assert all(w["technician_id"] == "tech-0001" for w in snap["work_orders"])
         assert snap["stores"] == []
-        ws.close()
 
 
 def test_the_first_message_must_be_a_valid_auth(database_url: str) -> None:
-    with app_client(database_url, ws_auth_timeout=0.3) as client:
-        ws = client.websocket_connect("/ws").__enter__()
+    with app_client(database_url, ws_auth_timeout=0.3) as client, ExitStack() as stack:
+        ws = stack.enter_context(client.websocket_connect("/ws"))
         ws.send_json({"type": "subscribe", "topics": ["board"]})
         assert close_code(ws) == 4003
-        ws = client.websocket_connect("/ws").__enter__()
+        ws = stack.enter_context(client.websocket_connect("/ws"))
         ws.send_json({"type": "auth", "token": "forged.token.value"})
         assert close_code(ws) == 4003
-        ws = client.websocket_connect("/ws").__enter__()
+        ws = stack.enter_context(client.websocket_connect("/ws"))
         assert close_code(ws) == 4001  # said nothing within the timeout
-        ws = client.websocket_connect("/ws").__enter__()
-        ws.send_json({"type": "auth", "token": token(client, "dispatcher")})
+        good = token(client, "dispatcher")  # log in first: the socket waits only 0.3 s here
+        ws = stack.enter_context(client.websocket_connect("/ws"))
+        ws.send_json({"type": "auth", "token": good})
         assert ws.receive_json()["type"] == "ready"
         ws.send_text("x" * 70_000)
         assert close_code(ws) == 1009

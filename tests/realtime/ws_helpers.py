@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -22,14 +24,16 @@ OPS = Principal(user_id="user-operations", username="operations",
                 roles=frozenset({Role.OPERATIONS_MANAGER}))
 
 
-def connect(client: TestClient, username: str, topics: list[str], since: int | None = None) -> Any:
-    """Open /ws, authenticate, subscribe; returns (websocket, first messages until sync)."""
-    ws = client.websocket_connect("/ws").__enter__()
-    ws.send_json({"type": "auth", "token": token(client, username)})
-    ready = ws.receive_json()
-    assert ready["type"] == "ready", ready
-    ws.send_json({"type": "subscribe", "topics": topics, "since": since})
-    return ws
+@contextmanager
+def connect(client: TestClient, username: str, topics: list[str],
+            since: int | None = None) -> Iterator[Any]:
+    """Open /ws, authenticate and subscribe; closes the socket on exit."""
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "auth", "token": token(client, username)})
+        ready = ws.receive_json()
+        assert ready["type"] == "ready", ready
+        ws.send_json({"type": "subscribe", "topics": topics, "since": since})
+        yield ws
 
 
 def receive_until(ws: Any, predicate: Any, limit: int = 500) -> list[dict[str, Any]]:

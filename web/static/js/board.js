@@ -93,5 +93,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  document.getElementById("load-status").textContent = `Error: ${error.message}`;
+  console.error(error);
+  document.getElementById("load-status").textContent = `Error: ${error?.message || error}`;
 });

@@ -126,6 +126,10 @@ export class Details {
         this.render();
         const tech = p.current.technician_id ? ` to ${escapeHtml(technicianName(this.model, p.current.technician_id))}` : "";
         this.say(`Someone changed this job first${who ? ` — <b>${escapeHtml(who.actor)}</b> (${escapeHtml(who.action)}, ${timeText(who.at)})` : ""}: it is now <b>${escapeHtml(p.current.status)}</b>${tech}, version ${p.current.version}. Check and try again.`, "warn");
+      } else if (p.code === "missing_skills" && action === "assign") {
+        this.render();
+        this.say(`${escapeHtml(error.message)} <button type="button" class="anyway">Assign anyway</button>`, "warn");
+        this.root.querySelector(".anyway").onclick = () => this.act(id, action, { ...body, allow_missing_skills: true });
       } else {
         this.render();
         this.say(escapeHtml(error.message), "error");

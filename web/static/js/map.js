@@ -12,7 +12,7 @@ export class BoardMap {
     this.model = model;
     this.onSelectOrder = onSelectOrder;
     this.onSelectTechnician = onSelectTechnician;
-    this.map = L.map(element, { zoomControl: true, preferCanvas: false, worldCopyJump: false })
+    this.map = L.map(element, { zoomControl: true, maxZoom: 19, minZoom: 3 })
       .setView(DFW, 10);
     if (config.tileUrl) {
       this.tiles = L.tileLayer(config.tileUrl, {

@@ -1,0 +1,155 @@
+"""Browser tests: the real app (seeded SQLite) under uvicorn in a thread, driven by Debian's
+Chromium through Playwright. Without /usr/bin/chromium the tests skip, unless CI=true (then fail).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from storage.migrate import upgrade
+from tests.conftest import IN_CI, free_port
+from tests.web.api_helpers import seed_small
+from web.app import create_app
+from web.pages import page_routes
+from web.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+
+def require_chromium() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if IN_CI:
+        pytest.fail(f"{CHROMIUM} is required when CI=true", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+
+
+def build_app(settings: Settings) -> Starlette:
+    """The app with the pages in front (until web/app.py mounts page_routes() itself)."""
+    app = create_app(settings)
+    paths = {getattr(r, "path", None) for r in app.router.routes}
+    if "/login" not in paths:
+        app.router.routes[0:0] = page_routes()
+    return app
+
+
+def has_websocket() -> bool:
+    return any(getattr(r, "path", None) == "/ws" for r in create_app(Settings()).router.routes)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: Starlette
+
+    def token(self, username: str) -> str:
+        r = httpx.post(f"{self.url}/api/auth/login", json={"username": username, "password": "demo"})
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def call(self, method: str, path: str, username: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token(username)}"}
+        r = httpx.request(method, f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
+        assert r.status_code < 400, r.text
+        return r.json()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LiveServer]:
+    require_chromium()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'board.db'}"
+    _in_thread(lambda: (upgrade(url), seed_small(url, stores=4, technicians=6, orders=24)))
+    app = build_app(Settings(database_url=url, tile_url=""))
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            ws="websockets-sansio" if _has_sansio() else "auto")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def _in_thread(work: Any) -> None:
+    """Run blocking set-up that uses asyncio.run() away from Playwright's event loop."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised in the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
+def _has_sansio() -> bool:
+    try:
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def login(browser: Any, server: LiveServer, username: str, *, mobile: bool = False) -> Any:
+    """A new browser context logged in as ``username``; answers its page, on its landing page."""
+    size = {"width": 412, "height": 860} if mobile else {"width": 1440, "height": 900}
+    context = browser.new_context(viewport=size, is_mobile=mobile, has_touch=mobile)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/tech" if username.startswith("tech") else f"{server.url}/")
+    page.errors = errors
+    return page
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
