@@ -38,7 +38,8 @@ class Aggregate:
         return self.is_new or self.version != self.loaded_version
 
     def touch(self) -> None:
-        """Mark a change that records no event (it still takes the next version)."""
+        """Take the next version (once per unit of work). Called before a snapshot is put into an
+        event, so the event shows the version the change creates."""
         if self.version == self.loaded_version:
             self.version = self.loaded_version + 1
 

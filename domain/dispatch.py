@@ -148,6 +148,7 @@ class Invoice(Aggregate):
             amount_cents=amount_cents,
             created_at=at,
         )
+        invoice.touch()
         invoice._record(ev.InvoiceCreated, store_id=invoice.store_id, data=invoice.snapshot())
         return invoice
 
@@ -155,6 +156,7 @@ class Invoice(Aggregate):
         if self.processed:
             return
         self.processed = True
+        self.touch()
         self._record(ev.InvoiceProcessed, store_id=self.store_id, data=self.snapshot())
 
     def snapshot(self) -> dict[str, Any]:
@@ -272,6 +274,7 @@ class Dispatch(Aggregate):
             date_created=now,
             created_by=created_by,
         )
+        dispatch.touch()
         dispatch._record(ev.DispatchCreated, store_id=dispatch.store_id, data=dispatch.snapshot())
         return dispatch
 
@@ -336,6 +339,7 @@ class Dispatch(Aggregate):
             raise RuleViolation(
                 "the unit is already booked at that datetime", field="unit", code="unit_double_booked"
             )
+        self.touch()
         self._record(
             ev.DispatchUpdated,
             store_id=self.store_id,
@@ -350,6 +354,7 @@ class Dispatch(Aggregate):
             raise RuleViolation("a dispatch needs at least one invoice before completion")
         previous = self.status
         self.status = target
+        self.touch()
         self._record(
             ev.DispatchStatusChanged,
             store_id=self.store_id,
@@ -369,8 +374,10 @@ class Dispatch(Aggregate):
                 code="invoice_already_linked",
             )
         invoice.dispatch_id = self.id
+        invoice.touch()
         invoice._record(ev.InvoiceAttached, store_id=invoice.store_id, data=invoice.snapshot())
         self.invoice_ids.append(invoice.id)
+        self.touch()
         self._record(
             ev.InvoiceAttached,
             store_id=self.store_id,
@@ -386,8 +393,10 @@ class Dispatch(Aggregate):
         if self.status in {_D.COMPLETED, _D.CLOSED} and len(self.invoice_ids) == 1:
             raise RuleViolation("a completed dispatch must keep at least one invoice")
         invoice.dispatch_id = None
+        invoice.touch()
         invoice._record(ev.InvoiceDetached, store_id=invoice.store_id, data=invoice.snapshot())
         self.invoice_ids.remove(invoice.id)
+        self.touch()
         self._record(
             ev.InvoiceDetached,
             store_id=self.store_id,
@@ -408,10 +417,12 @@ class Dispatch(Aggregate):
         for invoice in invoices:
             if invoice.dispatch_id == self.id:
                 invoice.dispatch_id = None
+                invoice.touch()
                 invoice._record(
                     ev.InvoiceDetached, store_id=invoice.store_id, data=invoice.snapshot()
                 )
         self.invoice_ids.clear()
+        self.touch()
         self._record(ev.DispatchDeleted, store_id=self.store_id, data=self.snapshot())
 
     def _require_live(self) -> None:

@@ -122,6 +122,7 @@ class Proposal(Aggregate):
         self.status_reason = status_reason
 
     def record_created(self) -> None:
+        self.touch()
         self._record(ev.ProposalCreated, data={"proposal": self.snapshot()})
 
     def snapshot(self) -> dict[str, Any]:
@@ -161,12 +162,14 @@ class Proposal(Aggregate):
         target = _P.CONFIRMED if len(moves) == len(self.moves) else _P.PARTIALLY_CONFIRMED
         self.status = target
         self.confirmed_moves = tuple(m.work_order_id for m in moves)
+        self.touch()
         self._record(ev.ProposalConfirmed, data={"proposal": self.snapshot()})
 
     def reject(self, reason: str, now: dt.datetime) -> None:
         self._require_open(now)
         self.status = _P.REJECTED
         self.status_reason = reason
+        self.touch()
         self._record(ev.ProposalRejected, data={"proposal": self.snapshot()})
 
     def expire(self, reason: str) -> None:
@@ -174,6 +177,7 @@ class Proposal(Aggregate):
             raise InvalidTransition("proposal", self.status.value, _P.EXPIRED.value)
         self.status = _P.EXPIRED
         self.status_reason = reason
+        self.touch()
         self._record(ev.ProposalExpired, data={"proposal": self.snapshot()})
 
     def _require_open(self, now: dt.datetime) -> None:

@@ -82,6 +82,7 @@ class Store(Aggregate):
             if key in {"code", "name", "region"}:
                 value = _require_text(value, key)
             setattr(self, key, value)
+        self.touch()
         self._record(ev.StoreUpdated, store_id=self.id, data={"store": self.snapshot()})
 
 
@@ -156,6 +157,7 @@ class Technician(Aggregate):
             raise InvalidTransition("technician", self.status.value, target.value)
         previous = self.status
         self.status = target
+        self.touch()
         self._record(
             ev.TechnicianStatusChanged,
             store_id=self.home_store_id,
@@ -184,6 +186,7 @@ class Technician(Aggregate):
             elif key == "name":
                 value = _require_text(value, key)
             setattr(self, key, value)
+        self.touch()
         self._record(
             ev.TechnicianUpdated,
             store_id=self.home_store_id,
@@ -233,6 +236,7 @@ class Unit(Aggregate):
             if key == "name":
                 value = _require_text(value, key, 64)
             setattr(self, key, value)
+        self.touch()
         self._record(ev.UnitUpdated, store_id=self.home_store_id, data={"unit": self.snapshot()})
 
 
@@ -281,6 +285,7 @@ class Customer(Aggregate):
             if key == "name":
                 value = _require_text(value, key)
             setattr(self, key, value)
+        self.touch()
         self._record(
             ev.CustomerUpdated, store_id=self.home_store_id, data={"customer": self.snapshot()}
         )

@@ -201,6 +201,7 @@ class WorkOrder(Aggregate):
         self.status = target
         self.status_reason = reason
         self.status_changed_at = ensure_aware(at, "at")
+        self.touch()
         self._record(
             event,
             store_id=self.store_id,
@@ -213,6 +214,7 @@ class WorkOrder(Aggregate):
         )
 
     def record_created(self) -> None:
+        self.touch()
         self._record(
             ev.WorkOrderCreated,
             store_id=self.store_id,
@@ -337,6 +339,7 @@ class WorkOrder(Aggregate):
             if key == "estimated_minutes" and not 1 <= value <= 24 * 60:
                 raise ValidationFailed("estimated_minutes must be between 1 and 1440", field=key)
             setattr(self, key, value)
+        self.touch()
         self._record(
             ev.WorkOrderUpdated,
             store_id=self.store_id,
@@ -352,6 +355,7 @@ class WorkOrder(Aggregate):
             raise ValidationFailed("a comment is limited to 4000 characters", field="text")
         comment = Comment(author=author, text=text, at=ensure_aware(at, "at"))
         self.comments.append(comment)
+        self.touch()
         self._record(
             ev.WorkOrderCommented,
             store_id=self.store_id,

@@ -262,19 +262,24 @@ def plan(
     layout = build_layout(problem, provider or GreatCircleProvider())
     elig = eligibility(layout)
     manager, model = _model(layout, elig)
-    budget = max(0.05, limit - (time.monotonic() - started_at))
-    params = _search_parameters(budget)
 
     warm = _warm_routes(layout, elig) if problem.settings.warm_start else []
     status = "warm" if any(warm) else "cold"
-    todo = [j for j in range(len(problem.jobs)) if j not in elig.excluded]
+    todo = [
+        j
+        for j, job in enumerate(problem.jobs)
+        if j not in elig.excluded and job.started_by is None  # started: folded into the start
+    ]
     first = complete_routes(layout, elig.allowed, warm or [[] for _ in problem.vehicles], todo)
     # Close with *our* parameters first: ReadAssignmentFromRoutes would otherwise close the model
     # with defaults and silently drop the metaheuristic.
+    params = _search_parameters(limit)
     model.CloseModelWithParameters(params)
     start = model.ReadAssignmentFromRoutes(
         [[manager.NodeToIndex(layout.job_node(j)) for j in seq] for seq in first], True
     )
+    budget = max(0.05, limit - (time.monotonic() - started_at))
+    params.time_limit.FromMilliseconds(int(budget * 1000))
     if start is not None:
         solution = model.SolveFromAssignmentWithParameters(start, params)
     else:  # should not happen: the first routes are checked feasible; fall back to OR-Tools

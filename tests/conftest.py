@@ -110,3 +110,9 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API holds an event loop in the main thread
+    while it is open, which the other tests' ``asyncio.run`` calls must not meet."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -19,6 +19,7 @@ from web.api.framework import Api
 from web.api.openapi import build_openapi
 from web.api.problems import problem
 from web.live import websocket_endpoint
+from web.pages import page_routes
 from web.services import Services, build_services
 from web.settings import Settings
 
@@ -49,7 +50,7 @@ async def health(request: Request) -> Response:
                         status_code=200 if ok else 503)
 
 
-async def home(request: Request) -> Response:
+async def status_page(request: Request) -> Response:
     services: Services = request.app.state.services
     counts = await services.counts()
     rows = "".join(f"<tr><th>{name}</th><td>{n}</td></tr>" for name, n in counts.items())
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return HTMLResponse(_docs_page(document))
 
     routes: list[BaseRoute] = [
-        Route("/", home),
+        *page_routes(),
+        Route("/status", status_page),
         Route("/healthz", health),
         Route("/api/openapi.json", openapi_json),
         Route("/api/docs", docs),

@@ -21,7 +21,6 @@ from storage.migrate import upgrade
 from tests.conftest import IN_CI, free_port
 from tests.web.api_helpers import seed_small
 from web.app import create_app
-from web.pages import page_routes
 from web.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,12 +39,7 @@ def require_chromium() -> None:
 
 
 def build_app(settings: Settings) -> Starlette:
-    """The app with the pages in front (until web/app.py mounts page_routes() itself)."""
-    app = create_app(settings)
-    paths = {getattr(r, "path", None) for r in app.router.routes}
-    if "/login" not in paths:
-        app.router.routes[0:0] = page_routes()
-    return app
+    return create_app(settings)
 
 
 def has_websocket() -> bool:
@@ -118,7 +112,7 @@ def _has_sansio() -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_chromium()
     from playwright.sync_api import sync_playwright

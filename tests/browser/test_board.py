@@ -106,7 +106,9 @@ def test_stale_version_shows_who_changed_it(server: LiveServer, browser: Any) ->
     board.fill("form.filters input[name=q]", job["id"])
     board.click(f".queue-list li[data-order='{job['id']}']")
     board.wait_for_selector("#details select[name=technician]")
-    # Someone else assigns it meanwhile.
+    # The board stops listening (as if its network hiccuped), and someone else assigns the job.
+    board.evaluate("() => { const live = window.dispatchBoard.live;"
+                   " if (live) { live.stopped = true; live.ws?.close(); } }")
     server.call("POST", f"/api/work-orders/{job['id']}/assign", "coordinator",
                 json={"technician_id": technician_id(server, "tech2"), "version": job["version"],
                       "allow_missing_skills": True})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from contextlib import ExitStack
 
 from starlette.testclient import TestClient
@@ -129,7 +128,7 @@ def test_topics_outside_the_scope_are_refused_and_bad_messages_answered(
         got = receive_until(ws, lambda m: m["type"] == "snapshot")
         errors = [m for m in got if m["type"] == "error"]
         assert errors[0]["code"] == "forbidden_topic"
-        assert [m for m in got if m["type"] == "subscribed"][0]["topics"] == ["store:store-0001"]
+        assert next(m for m in got if m["type"] == "subscribed")["topics"] == ["store:store-0001"]
         ws.send_text("not json")
         assert receive_until(ws, lambda m: m["type"] == "error")[-1]["code"] == "bad_json"
         ws.send_json({"type": "teleport"})

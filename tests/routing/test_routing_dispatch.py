@@ -15,6 +15,7 @@ GAS = frozenset({"gas"})
 
 def solve(p: DispatchProblem, time_limit: float = 1.0) -> Proposal:
     proposal = plan(p, time_limit=time_limit)
+    assert proposal.status in {"cold", "warm"}  # the greedy start was accepted by OR-Tools
     assert check_plan(p, proposal.plan, GreatCircleProvider()) == []
     return proposal
 

@@ -190,3 +190,10 @@ def test_the_version_moves_once_per_unit_of_work() -> None:
 def test_priorities_rank_emergencies_first() -> None:
     ranked = sorted(Priority, key=lambda p: p.rank)
     assert ranked == [Priority.EMERGENCY, Priority.HIGH, Priority.NORMAL, Priority.LOW]
+
+
+def test_an_event_shows_the_version_its_change_creates() -> None:
+    order = work_order(version=2)
+    order.assign("tech-1", NOW)
+    order.accept("tech-1", NOW)
+    assert [e.payload()["work_order"]["version"] for e in order.events] == [3, 3]

@@ -16,9 +16,12 @@ def test_the_home_page_and_health_check_answer(database_url: str) -> None:
         assert health.json()["status"] == "ok"
         assert health.json()["database"] is True
         assert health.json()["live"]["relay"]["leader"] is True
-        page = client.get("/")
+        page = client.get("/status")
         assert page.status_code == 200
         assert "Dispatch Board" in page.text
+        board = client.get("/")
+        assert board.status_code == 200
+        assert "leaflet" in board.text.lower()
 
 
 def test_the_health_check_reports_a_missing_database(tmp_path: object) -> None:

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from storage.tables import metadata
 from tests.conftest import _truncate, free_port
 from tests.web.api_helpers import seed_small
-from storage.tables import metadata
 from web.api.openapi import build_openapi
 from web.app import build_api, create_app
 from web.settings import Settings

@@ -41,9 +41,12 @@ export class Details {
 
   render(keepMessage = false) {
     const message = keepMessage ? this.root.querySelector(".message")?.outerHTML || "" : "";
+    const choice = this.root.querySelector("select[name=technician]")?.value;
     this.root.hidden = false;
     if (this.current.kind === "order") this.renderOrder(message);
     else this.renderTechnician();
+    const select = this.root.querySelector("select[name=technician]");
+    if (select && choice) select.value = choice;
     this.root.querySelector(".close").onclick = () => this.close();
   }
 

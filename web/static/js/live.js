@@ -1,6 +1,7 @@
 // The websocket client of docs/realtime-protocol.md: auth, subscribe with `since`, automatic
 // reconnect with backoff, `event`s applied in seq order once, `positions` coalesced per frame.
 import { token, logout } from "./api.js";
+import { nextFrame } from "./model.js";
 
 const RELOGIN = new Set([4003, 4004]);
 const HEARTBEAT_TIMEOUT_MS = 40_000;
@@ -124,7 +125,8 @@ export class Live {
   queuePositions(items) {
     for (const p of items) this.pending.set(p.unit_id || p.technician_id, p);
     if (!this.frame) {
-      this.frame = requestAnimationFrame(() => {
+      this.frame = 1;
+      nextFrame(() => {
         this.frame = 0;
         const batch = [...this.pending.values()];
         this.pending.clear();

@@ -158,8 +158,14 @@ export class BoardMap {
   // Freshness changes with time alone: refresh every van's look now and then.
   refreshFreshness() { this.renderVans([...this.vanMarkers.keys()]); }
 
-  focus(location, zoom = 14) {
-    if (location) this.map.setView([location.lat, location.lon], Math.max(zoom, this.map.getZoom()));
+  // Centre a job left of the details panel (which covers the map's right side on wide screens).
+  focus(location, zoom = 12) {
+    if (!location) return;
+    const z = Math.max(zoom, this.map.getZoom());
+    const size = this.map.getSize();
+    const shift = size.x > 800 ? 190 : 0;
+    const point = this.map.project([location.lat, location.lon], z).add([shift, 0]);
+    this.map.setView(this.map.unproject(point, z), z);
   }
 
   boundsMessage() {

@@ -3,6 +3,15 @@
 export const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);
 export const PRIORITY_RANK = { emergency: 0, high: 1, normal: 2, low: 3 };
 
+// Run fn once on the next animation frame, or after 250 ms when frames do not come (a hidden
+// tab gets no frames; its model must still be current when it is shown).
+export function nextFrame(fn) {
+  let done = false;
+  const run = () => { if (!done) { done = true; fn(); } };
+  requestAnimationFrame(run);
+  setTimeout(run, 250);
+}
+
 export class Model {
   constructor() {
     this.stores = new Map();
@@ -22,7 +31,7 @@ export class Model {
   notify() {
     if (this.scheduled) return;
     this.scheduled = true;
-    requestAnimationFrame(() => {
+    nextFrame(() => {
       this.scheduled = false;
       const changed = this.changed;
       this.changed = { workOrders: new Set(), technicians: new Set(), positions: new Set(),
@@ -37,10 +46,14 @@ export class Model {
     this.notify();
   }
 
-  applyWorkOrder(wo) {
+  // `live`: the snapshot comes from an event, delivered in seq order; an equal version is then
+  // applied too (a duplicate is harmless, and an event may carry the version it was taken at).
+  applyWorkOrder(wo, live = false) {
     if (!wo || !wo.id) return false;
     const held = this.workOrders.get(wo.id);
-    if (held && (held.version ?? 0) >= (wo.version ?? 0)) return false;
+    const have = held ? (held.version ?? 0) : -1;
+    const got = wo.version ?? 0;
+    if (got < have || (got === have && (!live || sameOrder(held, wo)))) return false;
     this.workOrders.set(wo.id, wo);
     this.changed.workOrders.add(wo.id);
     this.notify();
@@ -98,11 +111,17 @@ export class Model {
 
   applyEvent(msg) {
     const d = msg.data || {};
-    if (d.work_order) this.applyWorkOrder(d.work_order);
+    if (d.work_order) this.applyWorkOrder(d.work_order, true);
     if (d.technician) this.applyTechnician(d.technician);
     if (d.store) this.setStores([d.store]);
     if (d.alert) this.applyAlert(d.alert);
   }
+}
+
+function sameOrder(a, b) {
+  return a.status === b.status && a.technician_id === b.technician_id
+    && a.status_changed_at === b.status_changed_at && a.sequence === b.sequence
+    && (a.comments || []).length === (b.comments || []).length;
 }
 
 export function technicianName(model, id) {

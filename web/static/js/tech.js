@@ -49,11 +49,11 @@ function beep() {
   } catch { /* no audio */ }
 }
 
-function applyOrder(wo) {
+function applyOrder(wo, live = false) {
   const before = model.workOrders.get(wo.id);
   const mineNow = wo.technician_id === me.technician_id && wo.status === "assigned";
   const wasMine = before && before.technician_id === me.technician_id && before.status !== "new";
-  if (model.applyWorkOrder(wo) && mineNow && !wasMine) notifyAssignment(wo);
+  if (model.applyWorkOrder(wo, live) && mineNow && !wasMine) notifyAssignment(wo);
 }
 
 const outbox = new Outbox({
@@ -113,8 +113,8 @@ async function main() {
   render();
   const live = new Live([`technician:${me.technician_id}`], {
     onState: bindIndicator(document.getElementById("connection")),
-    onSnapshot: (msg) => (msg.work_orders || []).forEach(applyOrder),
-    onEvent: (msg) => { if (msg.data?.work_order) applyOrder(msg.data.work_order); },
+    onSnapshot: (msg) => (msg.work_orders || []).forEach((wo) => applyOrder(wo)),
+    onEvent: (msg) => { if (msg.data?.work_order) applyOrder(msg.data.work_order, true); },
     onError: (msg) => console.warn("ws error", msg.code, msg.message),
   }).start();
   window.dispatchTech.live = live;
