@@ -73,16 +73,22 @@ class ProposalStatus(enum.StrEnum):
     PARTIALLY_CONFIRMED = "partially_confirmed"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    UNDONE = "undone"
 
 
 _P = ProposalStatus
 PROPOSAL_TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
     _P.PROPOSED: frozenset({_P.CONFIRMED, _P.PARTIALLY_CONFIRMED, _P.REJECTED, _P.EXPIRED}),
-    _P.CONFIRMED: frozenset(),
-    _P.PARTIALLY_CONFIRMED: frozenset(),
+    _P.CONFIRMED: frozenset({_P.UNDONE}),
+    _P.PARTIALLY_CONFIRMED: frozenset({_P.UNDONE}),
     _P.REJECTED: frozenset(),
     _P.EXPIRED: frozenset(),
+    _P.UNDONE: frozenset(),
 }
+
+
+class ProposalUndone(ev.ProposalEvent):
+    """A confirmed proposal was reverted in one step (its jobs back where they were)."""
 
 
 class Proposal(Aggregate):
@@ -179,6 +185,19 @@ class Proposal(Aggregate):
         self.status_reason = reason
         self.touch()
         self._record(ev.ProposalExpired, data={"proposal": self.snapshot()})
+
+    def undo(self, reason: str) -> None:
+        if _P.UNDONE not in PROPOSAL_TRANSITIONS[self.status]:
+            raise InvalidTransition("proposal", self.status.value, _P.UNDONE.value)
+        self.status = _P.UNDONE
+        self.status_reason = reason
+        self.touch()
+        self._record(ProposalUndone, data={"proposal": self.snapshot()})
+
+    def confirmed(self) -> list[Move]:
+        """The moves a confirmation committed."""
+        chosen = set(self.confirmed_moves)
+        return [m for m in self.moves if m.work_order_id in chosen]
 
     def _require_open(self, now: dt.datetime) -> None:
         if self.status != _P.PROPOSED:

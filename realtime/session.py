@@ -55,6 +55,7 @@ class SessionConfig:
     max_replay: int = 5_000
     heartbeat_interval: float = 15.0
     messages_per_second: float = 20.0
+    close_grace: float = 2.0
 
 
 Authenticator = Callable[[str], tuple[Principal, dt.datetime]]
@@ -87,6 +88,8 @@ class Session:
         self._closing: tuple[int, str] | None = None
         self._tokens = self.config.messages_per_second
         self._last_refill = 0.0
+        self._tasks: tuple[asyncio.Task[None], ...] = ()
+        self._watchdog: asyncio.TimerHandle | None = None
 
     # -- lanes fed by the hub --------------------------------------------------------------------
 
@@ -130,6 +133,14 @@ class Session:
             self._closing = (code, reason)
             self._out.clear()
             self._wake.set()
+            # A writer stuck on a peer that stopped reading never reaches the close: drop the
+            # session after a grace period so its memory is freed either way.
+            self._watchdog = asyncio.get_running_loop().call_later(
+                self.config.close_grace, self._abort)
+
+    def _abort(self) -> None:
+        for task in self._tasks:
+            task.cancel()
 
     # -- the session's life ----------------------------------------------------------------------
 
@@ -142,6 +153,7 @@ class Session:
         expiry = asyncio.create_task(self._expire_at(expires), name="ws-expiry")
         try:
             reader = asyncio.create_task(self._reader(), name="ws-reader")
+            self._tasks = (reader, writer)
             done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
             for task in (reader, writer):
                 if task not in done:
@@ -150,6 +162,8 @@ class Session:
                     await task
         finally:
             expiry.cancel()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
             self.hub.remove(self)
 
     async def _authenticate(self) -> dt.datetime | None:

@@ -1,0 +1,168 @@
+"""The event path without sockets: sequence assignment, gap repair, slow consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.roles import Principal, Role
+from realtime.bus import MemoryBus
+from realtime.events import LogEvent
+from realtime.hub import Hub
+from realtime.session import CLOSE_TOO_SLOW, Session, SessionConfig
+from storage import tables as t
+from storage.engine import create_engine
+from storage.eventlog import SqlEventLog
+
+CHANNEL = "test:events"
+
+
+def outbox_row(n: int) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "name": "WorkOrderUpdated",
+            "aggregate_type": "work_order", "aggregate_id": f"wo-{n}", "store_id": "store-1",
+            "technician_id": None, "payload": {"n": n}, "occurred_at": dt.datetime.now(dt.UTC)}
+
+
+@pytest.mark.postgres
+async def test_insert_order_is_not_commit_order_yet_the_sequence_has_no_holes(
+    postgres_url: str,
+) -> None:
+    """A transaction that inserted first but committed last gets the later sequence number.
+
+    PostgreSQL only: SQLite serializes writers (BEGIN IMMEDIATE), so it cannot interleave so."""
+    engine = create_engine(postgres_url)
+    async with engine.begin() as conn:
+        await conn.execute(t.outbox.delete())
+    log = SqlEventLog(engine, LogEvent)
+    slow = await engine.connect()
+    await slow.begin()
+    await slow.execute(insert(t.outbox).values(**outbox_row(1)))  # inserted first, not committed
+    async with engine.begin() as fast:
+        await fast.execute(insert(t.outbox).values(**outbox_row(2)))
+    first = await log.publish_pending(100)
+    await slow.commit()
+    await slow.close()
+    second = await log.publish_pending(100)
+    assert [(e.seq, e.data["n"]) for e in first] == [(1, 2)]
+    assert [(e.seq, e.data["n"]) for e in second] == [(2, 1)]
+    assert [e.seq for e in await log.read_since(0, 10)] == [1, 2]
+    await engine.dispose()
+
+
+class Collector:
+    """Stands in for a session: records what the hub offers."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def offer_event(self, event: LogEvent) -> None:
+        self.seqs.append(event.seq)
+
+    def offer_positions(self, updates: list[Any], frame: str) -> None:
+        pass
+
+
+async def _published(engine: AsyncEngine, log: SqlEventLog, count: int) -> list[LogEvent]:
+    async with engine.begin() as conn:
+        await conn.execute(insert(t.outbox), [outbox_row(n) for n in range(count)])
+    return await log.publish_pending(1000)
+
+
+async def test_a_lost_bus_message_is_repaired_from_the_log(engine: AsyncEngine) -> None:
+    log = SqlEventLog(engine, LogEvent)
+    bus = MemoryBus()
+    hub = Hub(log, bus, events_channel=CHANNEL, positions_channel="test:positions")
+    await hub.start()
+    await bus.start()
+    sink = Collector()
+    hub.add(sink)  # type: ignore[arg-type]
+    try:
+        events = await _published(engine, log, 5)
+        for event in (events[0], events[2], events[2], events[1]):  # 2 lost, 3 twice, 2 late
+            await bus.publish(CHANNEL, event.to_wire())
+        await asyncio.sleep(0.2)
+        assert sink.seqs == [1, 2, 3]
+        # 4 and 5 never reach the bus: the relay's heartbeat tells the hub they exist
+        await bus.publish(CHANNEL, json.dumps({"kind": "heartbeat", "seq": 5}))
+        await asyncio.sleep(0.2)
+        assert sink.seqs == [1, 2, 3, 4, 5]
+        assert hub.repairs >= 2
+    finally:
+        await hub.stop()
+        await bus.stop()
+
+
+class StuckTransport:
+    """A peer that stopped reading: every send blocks forever."""
+
+    def __init__(self) -> None:
+        self.closed: list[int] = []
+        self.inbox: asyncio.Queue[str] = asyncio.Queue()
+
+    async def receive_text(self) -> str:
+        return await self.inbox.get()
+
+    async def send_text(self, data: str) -> None:
+        if '"ready"' in data:
+            return
+        await asyncio.Event().wait()
+
+    async def close(self, code: int, reason: str = "") -> None:
+        self.closed.append(code)
+
+
+class ReadingTransport(StuckTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[dict[str, Any]] = []
+
+    async def send_text(self, data: str) -> None:
+        self.sent.append(json.loads(data))
+
+
+class NoSnapshots:
+    async def snapshot(self, principal: Principal, topics: frozenset[str]) -> dict[str, Any]:
+        return {"technicians": [], "work_orders": [], "stores": [], "proposals": [], "alerts": []}
+
+
+def _auth(token: str) -> tuple[Principal, dt.datetime]:
+    p = Principal(user_id=token, username=token, roles=frozenset({Role.DISPATCHER}))
+    return p, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_delays_no_one(
+    engine: AsyncEngine,
+) -> None:
+    log = SqlEventLog(engine, LogEvent)
+    bus = MemoryBus()
+    hub = Hub(log, bus, events_channel=CHANNEL, positions_channel="test:positions")
+    await hub.start()
+    config = SessionConfig(max_pending=20, close_grace=0.2)
+    stuck, reading = StuckTransport(), ReadingTransport()
+    sessions = [Session(tr, hub=hub, event_log=log, snapshots=NoSnapshots(),
+                        authenticate=_auth, config=config) for tr in (stuck, reading)]
+    tasks = [asyncio.create_task(s.run()) for s in sessions]
+    for tr in (stuck, reading):
+        await tr.inbox.put(json.dumps({"type": "auth", "token": "u"}))
+        await tr.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None}))
+    await asyncio.sleep(0.2)
+    events = await _published(engine, log, 100)
+    for event in events:
+        hub._deliver(event)
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.5)
+    assert [m["seq"] for m in reading.sent if m["type"] == "event"] == list(range(1, 101))
+    assert tasks[0].done(), "the stuck session is gone"
+    assert len(sessions[0]._out) == 0 and sessions[0]._closing == (CLOSE_TOO_SLOW,
+                                                                    "too slow: reconnect with since")
+    assert sessions[0] not in hub.sessions and sessions[1] in hub.sessions
+    tasks[1].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await hub.stop()
