@@ -88,14 +88,14 @@ async def _create(url: str, token: str, tickets: list[str], unit: str, start: in
             assert response.status_code == 201, response.text
 
 
-async def _collect(url: str, token: str, want: int, timeout: float) -> list[dict[str, Any]]:
+async def _collect(url: str, token: str, want: int, within_s: float) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     async with websockets.connect(f"ws://{url}/ws") as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         ready = json.loads(await ws.recv())
         await ws.send(json.dumps({"type": "subscribe", "topics": ["board"],
                                   "since": ready["seq"]}))
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within_s
         while len(events) < want and time.monotonic() < deadline:
             try:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
@@ -124,7 +124,7 @@ def test_an_event_committed_through_one_worker_reaches_a_client_of_the_other(
 
     async def scenario() -> list[dict[str, Any]]:
         token = await _token(a)
-        collector = asyncio.create_task(_collect(b, token, want=1, timeout=15))
+        collector = asyncio.create_task(_collect(b, token, want=1, within_s=15))
         await asyncio.sleep(1.0)
         await _create(a, token, ["tt-000001"], unit="unit-0001")
         return await collector
@@ -142,8 +142,8 @@ def test_after_redis_drops_the_subscribers_every_client_has_every_event_once_in_
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
         token = await _token(a)
-        on_b = asyncio.create_task(_collect(b, token, want=100, timeout=60))
-        on_a = asyncio.create_task(_collect(a, token, want=100, timeout=60))
+        on_b = asyncio.create_task(_collect(b, token, want=100, within_s=60))
+        on_a = asyncio.create_task(_collect(a, token, want=100, within_s=60))
         await asyncio.sleep(1.0)
         first, rest = tickets[:40], tickets[40:]
         await _create(a, token, first, unit="unit-0002")
