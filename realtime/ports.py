@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Protocol
 
 from domain.roles import Principal
@@ -45,4 +46,8 @@ class SnapshotSource(Protocol):
 class PositionStore(Protocol):
     async def save(self, fixes: list[StoredFix]) -> None:
         """Upsert the latest fix per unit (never backwards) and append the breadcrumb history."""
+        ...
+
+    async def prune(self, older_than: dt.datetime) -> int:
+        """Drop breadcrumbs older than the retention window."""
         ...

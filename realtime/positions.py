@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
@@ -33,6 +34,20 @@ class UnitInfo(NamedTuple):
     store_id: str | None
 
 
+FreshnessSink = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+def heading(lat1: float, lon1: float, lat2: float, lon2: float) -> float | None:
+    """Initial bearing from one fix to the next (degrees), or None when the van did not move."""
+    if abs(lat2 - lat1) < 1e-5 and abs(lon2 - lon1) < 1e-5:
+        return None
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    x = math.sin(dl) * math.cos(p2)
+    y = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return (math.degrees(math.atan2(x, y)) + 360.0) % 360.0
+
+
 class UnitDirectory(Protocol):
     async def units(self) -> dict[str, UnitInfo]:
         """Every unit, keyed by unit id and by GeoTab device id; and each technician's unit,
@@ -43,7 +58,8 @@ class UnitDirectory(Protocol):
 class PositionPipeline:
     def __init__(self, bus: Bus, store: PositionStore, directory: UnitDirectory, *,
                  channel: str, publish_interval: float = 0.25, store_interval: float = 1.0,
-                 directory_refresh: float = 60.0) -> None:
+                 directory_refresh: float = 60.0, freshness_interval: float = 30.0,
+                 on_freshness: FreshnessSink | None = None) -> None:
         self.bus = bus
         self.store = store
         self.directory = directory
@@ -51,6 +67,9 @@ class PositionPipeline:
         self.publish_interval = publish_interval
         self.store_interval = store_interval
         self.directory_refresh = directory_refresh
+        self.freshness_interval = freshness_interval
+        self.on_freshness = on_freshness
+        self.freshness_state: dict[str, str] = {}
         self.latest = LatestPositions()
         self.units: dict[str, UnitInfo] = {}
         self._to_publish: dict[str, PositionUpdate] = {}
@@ -89,6 +108,10 @@ class PositionPipeline:
                 self.unknown += 1
                 continue
             fix = replace(fix, unit_id=info.unit_id)
+            previous = self.latest.get(info.unit_id)
+            if fix.bearing is None and previous is not None:
+                fix = replace(fix, bearing=heading(previous.lat, previous.lon, fix.lat, fix.lon)
+                              if fix.device_time > previous.device_time else None)
             if not self.latest.offer(fix):
                 self.superseded += 1
                 continue
@@ -141,8 +164,30 @@ class PositionPipeline:
             batch, self._to_store = self._to_store, []
             await self.store.save(batch)
 
+    def freshness_changes(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Units whose freshness (moving / stopped / stale / offline) changed, as events."""
+        changes = []
+        for fix in self.latest.all().values():
+            state = freshness(fix, now)
+            before = self.freshness_state.get(fix.unit_id)
+            self.freshness_state[fix.unit_id] = state
+            # moving <-> stopped flips with every traffic light: only report the quiet states
+            quiet = {"stale", "offline"}
+            if before is None or before == state or (before not in quiet and state not in quiet):
+                continue
+            info = self.units.get(fix.unit_id)
+            changes.append({
+                "name": "UnitFreshnessChanged", "aggregate_type": "unit",
+                "aggregate_id": fix.unit_id, "store_id": info.store_id if info else None,
+                "technician_id": info.technician_id if info else None,
+                "data": {"unit_id": fix.unit_id, "previous": before, "freshness": state,
+                         "last_fix_at": fix.device_time.isoformat()},
+            })
+        return changes
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
+        next_freshness = loop.time() + self.freshness_interval
         next_store = loop.time() + self.store_interval
         next_refresh = loop.time() + self.directory_refresh
         while True:
@@ -152,6 +197,11 @@ class PositionPipeline:
                 await self.flush(store=due)
                 if due:
                     next_store = loop.time() + self.store_interval
+                if loop.time() >= next_freshness:
+                    next_freshness = loop.time() + self.freshness_interval
+                    changes = self.freshness_changes(dt.datetime.now(dt.UTC))
+                    if changes and self.on_freshness is not None:
+                        await self.on_freshness(changes)
                 if loop.time() >= next_refresh:
                     self.units = await self.directory.units()
                     next_refresh = loop.time() + (self.directory_refresh if self.units else 5.0)

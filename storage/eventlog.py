@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import tables as t
@@ -59,6 +60,26 @@ class SqlEventLog:
                 )
             return [self._event({**r, "seq": a["new_seq"]}) for r, a in zip(rows, assigned,
                                                                              strict=True)]
+        finally:
+            await conn.close()
+
+    async def append(self, events: list[dict[str, Any]]) -> None:
+        """Write system events (not tied to an aggregate's version), e.g. a van going stale.
+
+        Each item has ``name``, ``aggregate_type``, ``aggregate_id``, ``store_id``,
+        ``technician_id`` and ``data``; the relay publishes them like any other event.
+        """
+        if not events:
+            return
+        now = dt.datetime.now(dt.UTC)
+        rows = [{"event_id": str(uuid.uuid4()), "name": e["name"],
+                 "aggregate_type": e["aggregate_type"], "aggregate_id": e["aggregate_id"],
+                 "store_id": e.get("store_id"), "technician_id": e.get("technician_id"),
+                 "payload": e.get("data", {}), "occurred_at": now} for e in events]
+        conn = await self._write_conn()
+        try:
+            async with conn.begin():
+                await conn.execute(insert(t.outbox), rows)
         finally:
             await conn.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import socket
 import threading
@@ -61,12 +62,31 @@ class Live:
     snapshots: SqlSnapshotSource
     positions: PositionPipeline
     demo_tasks: list[Any] = field(default_factory=list)
+    event_retention: dt.timedelta = dt.timedelta(days=7)
+    position_retention: dt.timedelta = dt.timedelta(days=30)
+    _maintenance: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.hub.start()
         await self.bus.start()
         await self.relay.start()
         await self.positions.start()
+        self._maintenance = asyncio.create_task(self._maintain(), name="retention")
+
+    async def _maintain(self) -> None:
+        """Hourly: drop published events and breadcrumbs older than their retention."""
+        while True:
+            try:
+                now = dt.datetime.now(dt.UTC)
+                events = await self.event_log.prune(now - self.event_retention)
+                crumbs = await self.positions.store.prune(now - self.position_retention)
+                if events or crumbs:
+                    log.info("retention: %s events, %s breadcrumbs removed", events, crumbs)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("retention pass failed")
+            await asyncio.sleep(3600)
 
     def stats(self) -> dict[str, Any]:
         p = self.positions
@@ -80,6 +100,10 @@ class Live:
         }
 
     async def stop(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
         for stopper in self.demo_tasks:
             with contextlib.suppress(Exception):
                 await stopper()
@@ -99,9 +123,11 @@ def build_live(settings: Any, engine: Any) -> Live:
     hub = Hub(event_log, bus, events_channel=f"{prefix}:events",
               positions_channel=f"{prefix}:positions")
     positions = PositionPipeline(bus, SqlPositionStore(engine), SqlUnitDirectory(engine, UnitInfo),
-                                 channel=f"{prefix}:positions")
+                                 channel=f"{prefix}:positions", on_freshness=event_log.append)
     return Live(bus=bus, event_log=event_log, relay=relay, hub=hub,
-                snapshots=SqlSnapshotSource(engine), positions=positions)
+                snapshots=SqlSnapshotSource(engine), positions=positions,
+                event_retention=dt.timedelta(days=settings.event_retention_days),
+                position_retention=dt.timedelta(days=settings.position_history_days))
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:

@@ -14,6 +14,7 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from web.api.auth import LoginThrottle
 from web.live import Live, build_live, start_demo_feed
+from web.planning.service import PlanningService
 from web.security import TokenService
 from web.settings import Settings
 
@@ -25,6 +26,7 @@ class Services:
     tokens: TokenService
     login_throttle: LoginThrottle
     live: Live
+    planning: PlanningService
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     async def start(self) -> None:
@@ -34,6 +36,7 @@ class Services:
 
     async def stop(self) -> None:
         try:
+            await self.planning.stop()
             await self.live.stop()
         finally:
             await self.engine.dispose()
@@ -81,6 +84,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         live=build_live(settings, engine),
+        planning=PlanningService(engine),
         tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
         login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

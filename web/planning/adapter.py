@@ -113,7 +113,7 @@ def _in_scope_techs(state: LiveState, scope: Scope) -> list[TechnicianRow]:
 def build_problem(
     state: LiveState, scope: Scope, now: dt.datetime, *,
     extra_jobs: Iterable[str] = (), settings: rp.DispatchSettings | None = None,
-    soft_windows: bool = False,
+    soft_windows: bool = False, orphans: bool = True,
 ) -> Built:
     """The problem for ``scope``: its workable technicians, their current jobs, and the
     unassigned (or orphaned: their technician cannot work) jobs of the stores in scope, plus
@@ -132,7 +132,7 @@ def build_problem(
         orphan = order.technician_id is None or order.technician_id not in all_working
         in_area = (scope.kind == "all" or order.store_id in stores
                    or (scope.kind == "region" and order.region in regions))
-        if not (mine or order.id in extra or (orphan and in_area)):
+        if not (mine or order.id in extra or (orphans and orphan and in_area)):
             continue
         built = job(order, now, workable=set(vehicles), soft_windows=soft_windows)
         if built is not None and (built.started_by is None or built.started_by in vehicles):

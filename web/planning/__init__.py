@@ -1,0 +1,1 @@
+"""Planning in the web process: the domain <-> routing adapter and the planning service."""

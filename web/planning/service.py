@@ -1,0 +1,249 @@
+"""The planning service of a web worker: candidates in process, plans in a solver process.
+
+* ``candidates`` answers from a ``routing.candidates.CandidateState`` cached per event-log mark
+  (rebuilt when any change was committed, or after ``STATE_TTL_S`` for moving vans).
+* ``plan`` loads the live state, builds the problem and runs ``routing.dispatch_model.plan`` in a
+  lazily created ``ProcessPoolExecutor`` (one worker, "spawn"), time-limited through
+  ``routing.runner.solve_in_pool``; a timeout or a cancelled request kills the worker so the CPU
+  is freed at once. While it runs, a 10 ms ticker measures the event loop's lag, reported in the
+  answer's ``solve`` block and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import multiprocessing
+import time
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.aggregate import new_id
+from domain.errors import NotFound, RuleViolation
+from domain.planning import Proposal
+from domain.ports import UnitOfWork
+from domain.roles import Principal, Role
+from domain.services import planning as uc
+from domain.services.context import Context
+from routing import problem as rp
+from routing.candidates import CandidateState, candidates
+from routing.runner import SolveTimeout, solve_in_pool
+from storage.queries.planning import LiveState, event_mark, load_live_state
+from web.planning import worker
+from web.planning.adapter import Built, Scope, build_problem, job, to_domain
+
+log = logging.getLogger("dispatch.planning")
+STATE_TTL_S = 30.0
+EXPIRES_AFTER = dt.timedelta(minutes=10)
+SYSTEM = Principal(user_id="system", username="planner", roles=frozenset({Role.ADMIN}))
+
+
+@dataclass
+class _Cached:
+    mark: int
+    built_at: float
+    reference: dt.datetime
+    state: LiveState
+    built: Built
+    candidates: CandidateState
+
+
+class LagProbe:
+    """Samples how late a 10 ms sleep wakes up: the event loop's lag while something runs."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.samples: list[float] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.interval)
+            self.samples.append(max(0.0, loop.time() - start - self.interval))
+
+    def __enter__(self) -> LagProbe:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.samples) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return {"loop_lag_max_ms": round(ordered[-1] * 1000, 2),
+                "loop_lag_p99_ms": round(p99 * 1000, 2), "loop_lag_samples": len(self.samples)}
+
+
+class PlanningService:
+    def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32) -> None:
+        self.engine = engine
+        self._pool: ProcessPoolExecutor | None = None
+        self._cache: _Cached | None = None
+        self._lock = asyncio.Lock()
+        self.keep_solutions = keep_solutions
+        #: proposal id -> (problem, routing proposal), for re-checks (tests, diagnostics).
+        self.solutions: OrderedDict[str, tuple[rp.DispatchProblem, rp.Proposal]] = OrderedDict()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def _kill(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+
+    async def stop(self) -> None:
+        self._kill()
+
+    # -- candidates ------------------------------------------------------------------------------
+
+    async def _state(self, now: dt.datetime) -> _Cached:
+        async with self.engine.connect() as conn:
+            mark = await event_mark(conn)
+        cached = self._cache
+        if cached and cached.mark == mark and time.monotonic() - cached.built_at < STATE_TTL_S:
+            return cached
+        async with self._lock:
+            cached = self._cache
+            if cached and cached.mark == mark and time.monotonic() - cached.built_at < STATE_TTL_S:
+                return cached
+            async with self.engine.connect() as conn:
+                state = await load_live_state(conn, SYSTEM)
+            built = build_problem(state, Scope("all"), now)
+            cand = await asyncio.to_thread(CandidateState.build, built.problem)
+            self._cache = _Cached(state.mark, time.monotonic(), now, state, built, cand)
+            return self._cache
+
+    async def candidates(self, principal: Principal, work_order_id: str, k: int,
+                         now: dt.datetime) -> dict[str, Any]:
+        cached = await self._state(now)
+        order = next((o for o in cached.state.orders if o.id == work_order_id), None)
+        if order is None or not principal.sees_store(order.store_id):
+            raise NotFound("work order", work_order_id)
+        workable = {v.technician_id for v in cached.built.problem.vehicles}
+        target = job(order, cached.reference, workable=workable)
+        if target is None or target.started_by is not None:
+            raise RuleViolation("the job has started; it stays with its technician",
+                                code="job_started")
+        state = cached.candidates
+        if target.current is not None:  # already on a route: rank it as if it were not
+            problem = dataclasses.replace(
+                cached.built.problem,
+                jobs=tuple(j for j in cached.built.problem.jobs if j.id != work_order_id))
+            state = await asyncio.to_thread(CandidateState.build, problem)
+            target = dataclasses.replace(target, current=None)
+        ranked = candidates(target, state, k=k + 20 if principal.store_ids is not None else k)
+        techs = cached.built.technicians
+        items = []
+        for c in ranked:
+            tech = techs[c.technician_id]
+            if not principal.sees_store(tech.home_store_id):
+                continue
+            items.append({
+                "technician_id": c.technician_id, "name": tech.name,
+                "home_store_id": tech.home_store_id, "position": c.position,
+                "arrival": cached.built.at(c.arrival), "eta": cached.built.at(c.eta),
+                "added_drive_seconds": c.added_drive_s, "added_drive_km": round(
+                    c.added_drive_m / 1000, 2),
+                "slack_seconds": c.slack_s, "lateness_seconds": c.lateness_s,
+                "lateness_risk": c.lateness_risk, "binding": list(c.binding),
+                "currently_assigned": c.technician_id == order.technician_id,
+            })
+        return {"work_order_id": work_order_id, "items": items[:k],
+                "computed_at": cached.reference, "state_mark": cached.mark}
+
+    # -- plans -----------------------------------------------------------------------------------
+
+    async def _solve(self, problem: rp.DispatchProblem, time_limit: float
+                     ) -> tuple[rp.Proposal, dict[str, Any]]:
+        started = time.monotonic()
+        with LagProbe() as probe:
+            try:
+                result = await solve_in_pool(self._executor(), worker.solve, problem, time_limit,
+                                             limit_s=time_limit + 30.0)
+            except (SolveTimeout, asyncio.CancelledError):
+                self._kill()
+                raise
+        block = {"seconds": round(time.monotonic() - started, 3),
+                 "solver_seconds": result.solve_seconds, "status": result.status,
+                 "time_limit_seconds": time_limit, "technicians": len(problem.vehicles),
+                 "jobs": len(problem.jobs), **probe.summary()}
+        log.info("plan solved: %s", block)
+        return result, block
+
+    async def plan(
+        self, ctx: Context, uow: UnitOfWork, scope: Scope, time_limit: float, *,
+        extra_jobs: tuple[str, ...] = (), orphans: bool = True, proposal_id: str | None = None,
+        extra: dict[str, Any] | None = None, allow_lateness: bool = False,
+    ) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            state = await load_live_state(conn, ctx.principal)
+        built = build_problem(state, scope, ctx.now, extra_jobs=extra_jobs, orphans=orphans,
+                              soft_windows=allow_lateness)
+        result, block = await self._solve(built.problem, time_limit)
+        moves, unassigned, before, after = to_domain(result, built)
+        touched = [m.work_order_id for m in moves] + [u.work_order_id for u in unassigned]
+        proposal = Proposal(
+            id=proposal_id or new_id(), scope=scope.label(), moves=moves, unassigned=unassigned,
+            kpis_before=before, kpis_after=after, created_at=ctx.now,
+            created_by=ctx.principal.user_id, expires_at=ctx.now + EXPIRES_AFTER,
+            store_ids=frozenset(built.store_of[w] for w in touched),
+        )
+        stored = await uc.store_proposal(uow, ctx, proposal, extra={"solve": block, **(extra or {})})
+        self.solutions[proposal.id] = (built.problem, result)
+        while len(self.solutions) > self.keep_solutions:
+            self.solutions.popitem(last=False)
+        return {**stored, "solve": block}
+
+    async def affected_jobs(self, ctx: Context, technician_ids: list[str]) -> tuple[str, ...]:
+        """Open, not started work orders of these technicians."""
+        async with self.engine.connect() as conn:
+            state = await load_live_state(conn, ctx.principal)
+        ids = set(technician_ids)
+        return tuple(o.id for o in state.orders
+                     if o.technician_id in ids and o.status not in {"en_route", "on_site"})
+
+    async def technicians_in_area(self, ctx: Context, south: float, west: float, north: float,
+                                  east: float) -> tuple[list[str], list[str]]:
+        """Technicians whose van (or, without a position, home store) is inside the box, and
+        the regions of their home stores."""
+        async with self.engine.connect() as conn:
+            state = await load_live_state(conn, ctx.principal)
+        inside = []
+        regions = set()
+        for tech in state.technicians:
+            lat, lon = tech.position or (tech.store_lat, tech.store_lon)
+            if south <= lat <= north and west <= lon <= east:
+                inside.append(tech.id)
+                regions.add(tech.region)
+        return inside, sorted(regions)
+
+    async def regions_of(self, ctx: Context, technician_ids: list[str]) -> list[str]:
+        async with self.engine.connect() as conn:
+            state = await load_live_state(conn, ctx.principal)
+        ids = set(technician_ids)
+        found = {t.id: t.region for t in state.technicians if t.id in ids}
+        missing = [t for t in technician_ids if t not in found]
+        if missing:
+            raise NotFound("technician", missing[0])
+        return sorted(set(found.values()))
