@@ -205,8 +205,9 @@ def run_baseline(args: argparse.Namespace) -> int:
                 sub = json.loads(await asyncio.wait_for(ws.recv(), 5))
                 await ws.send(json.dumps({"type": "subscribed", "topics": sub.get("topics")}))
                 conns.add(ws)
-                async for _ in ws:
-                    pass
+                async for message in ws:
+                    if '"ping"' in message:
+                        await ws.send('{"type":"pong"}')
             except Exception:
                 pass
             finally:
@@ -298,7 +299,7 @@ def run_clients(args: argparse.Namespace) -> int:
         name = "connect"
         clients: list[dict[str, Any]] = []
         closes: dict[str, int] = {}
-        sem = asyncio.Semaphore(25)
+        sem = asyncio.Semaphore(10)
 
         async def one(index: int) -> None:
             nonlocal phase
@@ -317,10 +318,13 @@ def run_clients(args: argparse.Namespace) -> int:
                 state["since"] = since
                 await ws.send(json.dumps({"type": "subscribe", "topics": ["board"],
                                           "since": since}))
+                # the session handles messages one at a time: "pong" means the replay is done
+                await ws.send(json.dumps({"type": "ping"}))
                 while True:
-                    msg = json.loads(await asyncio.wait_for(ws.recv(), 30))
-                    if msg.get("type") == "subscribed":
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                    if msg.get("type") == "pong":
                         break
+                state["synced"] = True
             seqs = state["seqs"]
             try:
                 while True:
@@ -351,6 +355,8 @@ def run_clients(args: argparse.Namespace) -> int:
             except ConnectionClosed as error:
                 code = str(error.rcvd.code if error.rcvd else "none")
                 closes[code] = closes.get(code, 0) + 1
+            except Exception as error:  # counted, never silent
+                closes[type(error).__name__] = closes.get(type(error).__name__, 0) + 1
 
         def close_phase() -> dict[str, Any]:
             per = [phase.per_client_items.get(c["index"], 0) for c in clients]
@@ -363,14 +369,14 @@ def run_clients(args: argparse.Namespace) -> int:
         started = time.time()
         tasks = [asyncio.create_task(one(args.first + i)) for i in range(args.n)]
         deadline = started + 180
-        while (sum(1 for c in clients if c["since"] is not None) < args.n
+        while (sum(1 for c in clients if c.get("synced")) < args.n
                and time.time() < deadline):
             failed = [t for t in tasks if t.done() and t.exception() is not None]
             if failed:
                 raise SystemExit(f"client failed to connect: {failed[0].exception()!r}")
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # let the "subscribed" replies land
-        print(json.dumps({"ready": sum(1 for c in clients if c["since"] is not None),
+        print(json.dumps({"ready": sum(1 for c in clients if c.get("synced")),
                           "connect_s": time.time() - started}), flush=True)
         loop = asyncio.get_running_loop()
         while True:
@@ -396,13 +402,12 @@ def run_clients(args: argparse.Namespace) -> int:
                            "contiguous": all(b == a + 1 for a, b in zip(seqs, seqs[1:])),
                            "before": before[-1] if before else None,
                            "dups": len(seqs) - len(set(seqs))})
+        print(json.dumps({"phases": phases, "checks": checks, "closes": closes}), flush=True)
         for t in tasks:
             t.cancel()
-        for c in clients:
-            if c["ws"] is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(c["ws"].close(), 2)
-        print(json.dumps({"phases": phases, "checks": checks, "closes": closes}), flush=True)
+        await asyncio.wait([asyncio.create_task(asyncio.wait_for(c["ws"].close(), 2))
+                            for c in clients if c["ws"] is not None] or [asyncio.sleep(0)],
+                           timeout=5)
 
     asyncio.run(main())
     return 0
@@ -571,7 +576,7 @@ def measure(server: str, n: int, url: str, pid: int, token: str, args: argparse.
                  "rate": items / args.duration, "ideal": args.vehicles * n,
                  "p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "max": max(samples, default=float("nan")),
                  "server_cpu": w["server_cpu"], "clients_cpu": w["clients_cpu"],
-                 "machine": w["machine_busy_cores"], "load": w["load"], "connect_s": connect_s,
+                 "machine": w["machine_busy_cores"], "loadavg": w["load"], "connect_s": connect_s,
                  "min_client_share": min_client / (args.vehicles * args.duration),
                  "publisher": extra.get("publisher"),
                  "closes": {k: v for r in reports for k, v in r["closes"].items()}})
@@ -600,7 +605,7 @@ def measure(server: str, n: int, url: str, pid: int, token: str, args: argparse.
                  "rate": received / args.duration, "ideal": args.event_rate * n,
                  "p50": pct(lat, 0.5), "p99": pct(lat, 0.99), "max": max(lat, default=float("nan")),
                  "server_cpu": w["server_cpu"], "clients_cpu": w["clients_cpu"],
-                 "machine": w["machine_busy_cores"], "load": w["load"], "connect_s": connect_s,
+                 "machine": w["machine_busy_cores"], "loadavg": w["load"], "connect_s": connect_s,
                  "clients_ok": ok, "clients_bad": bad, "events_per_client":
                  expected_total / max(1, ok + bad), "problems": problems,
                  "posts": extra.get("posts")})
@@ -700,23 +705,28 @@ def orchestrate(args: argparse.Namespace) -> int:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     app = baseline = None
+    app_log = None
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"rtbench_{pid}_app.log"
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     try:
         upgrade(url)
         asyncio.run(seed_db())
         app_port, base_port = free_port(), free_port()
+        app_log = open(log_path, "w")  # noqa: SIM115 -- closed in the finally below
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
                "REDIS_PREFIX": prefix, "SECRET_KEY": secrets.token_hex(32),
                "LOG_LEVEL": "warning"}
         app = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host",
              "127.0.0.1", "--port", str(app_port), "--ws-per-message-deflate", "false",
-             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env)
+             "--log-level", "warning", "--no-access-log"], cwd=ROOT, env=env,
+            stdout=app_log, stderr=subprocess.STDOUT)
         baseline = subprocess.Popen(
             [sys.executable, __file__, "_baseline", "--port", str(base_port), "--redis", REDIS_URL,
              "--channel-prefix", f"{prefix}:base", "--tick", str(BASELINE_TICK)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        _readline(baseline, 60)  # "listening"
         wait_port(app_port, app)
         wait_port(base_port, baseline)
         base = f"http://127.0.0.1:{app_port}"
@@ -730,6 +740,8 @@ def orchestrate(args: argparse.Namespace) -> int:
         login.raise_for_status()
         token = login.json()["access_token"]
         for n in counts:
+            if time.monotonic() - started > args.time_cap:
+                break
             for server in ("app", "baseline"):
                 if time.monotonic() - started > args.time_cap:
                     print(f"time cap of {args.time_cap:.0f} s reached; stopping", flush=True)
@@ -760,6 +772,11 @@ def orchestrate(args: argparse.Namespace) -> int:
             baseline.stdin.flush()
             with contextlib.suppress(Exception):
                 print(f"baseline stats: {_readline(baseline, 5).strip()}")
+        with contextlib.suppress(OSError):
+            text = log_path.read_text(errors="replace")
+            marks = {m: text.count(m) for m in ("redis listener lost", "websocket session failed",
+                                                "QueuePool limit", "unhandled error on")}
+            print(f"app log {log_path}: {json.dumps(marks)}")
         print(f"\nresults ({time.monotonic() - started:.0f} s, load average now {loadavg()})\n")
         print_table(rows)
         print_ratios(rows, args)
@@ -774,6 +791,8 @@ def orchestrate(args: argparse.Namespace) -> int:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
+        if app_log is not None:
+            app_log.close()
         if not args.keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return 0

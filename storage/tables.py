@@ -303,3 +303,16 @@ position_history = Table(
     Index("uq_position_history_record", "source", "record_id", unique=True),
     Index("ix_position_history_unit_time", "unit_id", "device_time"),
 )
+
+#: Orders taken from the external intake (partner feed, signed webhooks): one work order per
+#: partner order, and each webhook message (``webhook_id``) handled once. Written in the same
+#: transaction as the work order (before it is flushed, hence no foreign key).
+intake_orders = Table(
+    "intake_orders", metadata,
+    Column("source", String(64), primary_key=True),
+    Column("external_id", String(128), primary_key=True),
+    Column("work_order_id", IdType, nullable=False, index=True),
+    Column("webhook_id", String(255), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("uq_intake_orders_webhook_id", "webhook_id", unique=True),
+)

@@ -31,7 +31,7 @@ def build_api() -> Api:
     api = Api()
     for module in API_MODULES:
         api.include(module.api)
-    for name in ("work_orders", "resources", "audit", "delegations", "proposals"):
+    for name in ("work_orders", "resources", "audit", "delegations", "proposals", "intake"):
         try:
             module = __import__(f"web.api.{name}", fromlist=["api"])
         except ModuleNotFoundError as error:

@@ -13,6 +13,7 @@ from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from web.api.auth import LoginThrottle
+from web.intake_wiring import start_intake
 from web.live import Live, build_live, start_demo_feed
 from web.planning.service import PlanningService
 from web.security import TokenService
@@ -33,6 +34,7 @@ class Services:
         await self.live.start()
         if self.settings.demo:
             await start_demo_feed(self.live, self.engine)
+        await start_intake(self)
 
     async def stop(self) -> None:
         try:

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = 15.0
     event_retention_days: int = 7
     position_history_days: int = 30
+    intake_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Order-intake webhook secret(s), whsec_<base64>, space-separated; unset: off.")
+    intake_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    intake_partner: str = Field(default="partner", min_length=1, max_length=48)
+    partner_feed_url: str | None = Field(
+        default=None,
+        description="Partner order feed base URL; unset: no poller (demo: a local simulator).")
+    partner_feed_token: SecretStr | None = None
+    partner_feed_interval_seconds: float = Field(default=30.0, gt=0)
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_level: str = "info"
     log_json: bool = False

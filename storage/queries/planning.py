@@ -8,7 +8,9 @@ turns them into the routing package's problem.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +73,16 @@ async def event_mark(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.max(t.outbox.c.id)))).scalar() or 0)
 
 
+async def _rows(conn: AsyncConnection, query: Any) -> AsyncIterator[Any]:
+    """Rows in slices, yielding to the event loop between them (thousands of rows convert for
+    tens of milliseconds; other requests should not wait that long)."""
+    result = (await conn.execute(query)).mappings()
+    for part in result.partitions(500):
+        for row in part:
+            yield row
+        await asyncio.sleep(0)
+
+
 async def load_live_state(conn: AsyncConnection, principal: Principal) -> LiveState:
     mark = await event_mark(conn)
     tc, s, u, p = t.technicians, t.stores, t.units, t.positions_latest
@@ -86,7 +98,7 @@ async def load_live_state(conn: AsyncConnection, principal: Principal) -> LiveSt
         .where(tc.c.active.is_(True), scope_filter(principal, tc.c.home_store_id))
         .order_by(tc.c.id)
     )
-    techs = tuple(
+    techs = tuple([
         TechnicianRow(
             id=r["id"], name=r["name"], home_store_id=r["home_store_id"], region=r["region"],
             store_lat=r["store_lat"], store_lon=r["store_lon"],
@@ -95,8 +107,8 @@ async def load_live_state(conn: AsyncConnection, principal: Principal) -> LiveSt
             position=(r["pos_lat"], r["pos_lon"]) if r["pos_lat"] is not None else None,
             position_at=r["pos_at"], version=r["version"],
         )
-        for r in (await conn.execute(tech_q)).mappings()
-    )
+        async for r in _rows(conn, tech_q)
+    ])
     w = t.work_orders
     order_q = (
         select(w.c.id, w.c.store_id, w.c.priority, w.c.lat, w.c.lon, w.c.window_start,
@@ -107,7 +119,7 @@ async def load_live_state(conn: AsyncConnection, principal: Principal) -> LiveSt
         .where(w.c.status.in_(sorted(OPEN_STATUSES)), scope_filter(principal, w.c.store_id))
         .order_by(w.c.id)
     )
-    orders = tuple(
+    orders = tuple([
         OrderRow(
             id=r["id"], store_id=r["store_id"], region=r["region"], priority=r["priority"],
             lat=r["lat"], lon=r["lon"], window_start=r["window_start"],
@@ -116,8 +128,8 @@ async def load_live_state(conn: AsyncConnection, principal: Principal) -> LiveSt
             status_changed_at=r["status_changed_at"], technician_id=r["technician_id"],
             sequence=r["sequence"], pinned=bool(r["pinned"]), version=r["version"],
         )
-        for r in (await conn.execute(order_q)).mappings()
-    )
+        async for r in _rows(conn, order_q)
+    ])
     return LiveState(technicians=techs, orders=orders, mark=mark)
 
 

@@ -149,10 +149,26 @@ async def _parse_body(request: Request, model: type[BaseModel] | None) -> BaseMo
         data = json.loads(raw) if raw else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}", code="malformed_json") from error
+    if _has_nul(data):
+        raise ApiError(422, "text may not contain NUL characters", code="validation_failed")
     return model.model_validate(data)
 
 
+def _has_nul(value: Any) -> bool:
+    """Text with NUL characters cannot be stored (PostgreSQL refuses it): refuse it at the edge."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _parse_query(request: Request, model: type[BaseModel] | None) -> BaseModel:
+    if _has_nul(dict(request.query_params)):
+        raise ApiError(422, "query parameters may not contain NUL characters",
+                       code="validation_failed")
     if model is None:
         return Empty()
     data: dict[str, Any] = {}
@@ -168,6 +184,8 @@ async def run_endpoint(ep: Endpoint, request: Request) -> Response:
     correlation_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     instance = request.url.path
     try:
+        if any(_has_nul(v) or len(v) > 200 for v in request.path_params.values()):
+            raise ApiError(404, "no such resource", code="not_found")
         principal = authenticate(request) if ep.auth else _anonymous()
         if ep.permissions and not any(principal.can(p) for p in ep.permissions):
             needed = " or ".join(p.value for p in ep.permissions)

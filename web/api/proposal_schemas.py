@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from domain.work_orders import Priority
 from web.api.schemas import Out, Page, PageQuery, Strict
 from web.api.work_order_schemas import WorkOrderIn, WorkOrderOut
 
@@ -145,6 +146,9 @@ class EmergencyOut(ProposalOut):
 
 
 class EmergencyJobIn(WorkOrderIn):
+    """A work order created as an emergency whatever ``priority`` says."""
+
+    priority: Priority = Priority.EMERGENCY
     k: int = Field(default=5, ge=1, le=50)
 
 

@@ -19,6 +19,7 @@ import multiprocessing
 import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,15 @@ from domain.services.context import Context
 from routing import problem as rp
 from routing.candidates import CandidateState, candidates
 from routing.runner import SolveTimeout, solve_in_pool
-from storage.queries.planning import LiveState, event_mark, load_live_state
+from storage.queries.planning import LiveState, OrderRow, event_mark, load_live_state
+from web.api.problems import ApiError
 from web.planning import worker
 from web.planning.adapter import Built, Scope, build_problem, job, to_domain
 
 log = logging.getLogger("dispatch.planning")
 STATE_TTL_S = 30.0
+#: How often the event log is asked whether anything changed (bounds how stale candidates are).
+MARK_CHECK_S = 0.25
 EXPIRES_AFTER = dt.timedelta(minutes=10)
 SYSTEM = Principal(user_id="system", username="planner", roles=frozenset({Role.ADMIN}))
 
@@ -52,6 +56,8 @@ class _Cached:
     state: LiveState
     built: Built
     candidates: CandidateState
+    orders: dict[str, OrderRow]
+    checked_at: float = 0.0
 
 
 class LagProbe:
@@ -82,6 +88,27 @@ class LagProbe:
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         return {"loop_lag_max_ms": round(ordered[-1] * 1000, 2),
                 "loop_lag_p99_ms": round(p99 * 1000, 2), "loop_lag_samples": len(self.samples)}
+
+
+def _build_cache(state: LiveState, now: dt.datetime) -> _Cached:
+    """Off the event loop: the problem over everything and its candidate state."""
+    built = build_problem(state, Scope("all"), now)
+    cand = CandidateState.build(built.problem)
+    clock = time.monotonic()
+    return _Cached(state.mark, clock, now, state, built, cand, {o.id: o for o in state.orders},
+                   clock)
+
+
+def _nobody(problem: rp.DispatchProblem) -> rp.Proposal:
+    """The answer without a solve: no technician (or no job) in scope."""
+    left = tuple(rp.Unassigned(j.id, "no_capacity", "no technician in the plan's scope can work")
+                 for j in problem.jobs)
+    moves = tuple(rp.Move(j.id, j.current.technician_id, None, None, None)
+                  for j in problem.jobs if j.current is not None)
+    after = rp.Kpis(0.0, 0.0, 0, len(moves))
+    before = rp.Kpis(0.0, 0.0, len(moves), 0)
+    return rp.Proposal(plan=rp.Plan((), left, after), moves=moves, kpis_before=before,
+                       kpis_after=after, solve_seconds=0.0, status="empty")
 
 
 class PlanningService:
@@ -117,27 +144,36 @@ class PlanningService:
 
     # -- candidates ------------------------------------------------------------------------------
 
+    def invalidate(self) -> None:
+        self._cache = None
+
     async def _state(self, now: dt.datetime) -> _Cached:
-        async with self.engine.connect() as conn:
-            mark = await event_mark(conn)
         cached = self._cache
-        if cached and cached.mark == mark and time.monotonic() - cached.built_at < STATE_TTL_S:
-            return cached
-        async with self._lock:
-            cached = self._cache
-            if cached and cached.mark == mark and time.monotonic() - cached.built_at < STATE_TTL_S:
+        clock = time.monotonic()
+        if cached and clock - cached.built_at < STATE_TTL_S:
+            if clock - cached.checked_at < MARK_CHECK_S:
                 return cached
             async with self.engine.connect() as conn:
+                mark = await event_mark(conn)
+            if mark == cached.mark:
+                cached.checked_at = clock
+                return cached
+        async with self._lock:
+            if self._cache is not cached and self._cache is not None:
+                return self._cache
+            async with self.engine.connect() as conn:
                 state = await load_live_state(conn, SYSTEM)
-            built = build_problem(state, Scope("all"), now)
-            cand = await asyncio.to_thread(CandidateState.build, built.problem)
-            self._cache = _Cached(state.mark, time.monotonic(), now, state, built, cand)
+            self._cache = await asyncio.to_thread(_build_cache, state, now)
             return self._cache
 
     async def candidates(self, principal: Principal, work_order_id: str, k: int,
                          now: dt.datetime) -> dict[str, Any]:
         cached = await self._state(now)
-        order = next((o for o in cached.state.orders if o.id == work_order_id), None)
+        order = cached.orders.get(work_order_id)
+        if order is None:  # created within the last mark check? ask the event log now
+            cached.checked_at = 0.0
+            cached = await self._state(now)
+            order = cached.orders.get(work_order_id)
         if order is None or not principal.sees_store(order.store_id):
             raise NotFound("work order", work_order_id)
         workable = {v.technician_id for v in cached.built.problem.vehicles}
@@ -178,12 +214,19 @@ class PlanningService:
                      ) -> tuple[rp.Proposal, dict[str, Any]]:
         started = time.monotonic()
         with LagProbe() as probe:
-            try:
-                result = await solve_in_pool(self._executor(), worker.solve, problem, time_limit,
-                                             limit_s=time_limit + 30.0)
-            except (SolveTimeout, asyncio.CancelledError):
-                self._kill()
-                raise
+            if not problem.vehicles or not problem.jobs:
+                result = _nobody(problem)
+            else:
+                try:
+                    result = await solve_in_pool(self._executor(), worker.solve, problem,
+                                                 time_limit, limit_s=time_limit + 30.0)
+                except (SolveTimeout, BrokenProcessPool, asyncio.CancelledError) as error:
+                    self._kill()
+                    if isinstance(error, asyncio.CancelledError):
+                        raise
+                    log.exception("plan failed")
+                    raise ApiError(503, "the optimizer did not answer; try again",
+                                   code="solver_unavailable") from error
         block = {"seconds": round(time.monotonic() - started, 3),
                  "solver_seconds": result.solve_seconds, "status": result.status,
                  "time_limit_seconds": time_limit, "technicians": len(problem.vehicles),
@@ -198,10 +241,11 @@ class PlanningService:
     ) -> dict[str, Any]:
         async with self.engine.connect() as conn:
             state = await load_live_state(conn, ctx.principal)
-        built = build_problem(state, scope, ctx.now, extra_jobs=extra_jobs, orphans=orphans,
-                              soft_windows=allow_lateness)
+        built = await asyncio.to_thread(
+            build_problem, state, scope, ctx.now, extra_jobs=extra_jobs, orphans=orphans,
+            soft_windows=allow_lateness)
         result, block = await self._solve(built.problem, time_limit)
-        moves, unassigned, before, after = to_domain(result, built)
+        moves, unassigned, before, after = await asyncio.to_thread(to_domain, result, built)
         touched = [m.work_order_id for m in moves] + [u.work_order_id for u in unassigned]
         proposal = Proposal(
             id=proposal_id or new_id(), scope=scope.label(), moves=moves, unassigned=unassigned,

@@ -1,0 +1,104 @@
+"""Wiring of the order intake into the app lifespan.
+
+With ``PARTNER_FEED_URL`` set, a `PartnerFeedPoller` reads the partner's order feed every
+``PARTNER_FEED_INTERVAL_SECONDS`` (30 s), its cursor kept in ``feed_cursors``, and hands each page
+to `OrderIntake.take_feed` (one work order per partner order). In demo mode without a URL, a local
+partner feed simulator runs on a free loopback port in a daemon thread, trickling plausible orders
+for the demo stores, and the same poller reads it. The webhook needs no wiring beyond its route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from realtime.geotab.cursor import FeedCursorStore, InMemoryFeedCursorStore
+from realtime.intake import DemoStore, PartnerFeedPoller, PartnerFeedSimulator, Trickle
+from storage import tables as t
+from storage.feed_cursors import SqlFeedCursorStore
+from web.api.intake import order_intake, setting
+
+log = logging.getLogger("dispatch.intake")
+Stopper = Callable[[], Awaitable[None]]
+
+
+async def start_intake(services: Any) -> PartnerFeedPoller | None:
+    """Start the partner feed poller (and the demo simulator) if configured; its stopper joins
+    ``services.live.demo_tasks``, which `Live.stop` awaits at shutdown."""
+    settings = services.settings
+    url: str | None = setting(settings, "partner_feed_url", None)
+    interval = float(setting(settings, "partner_feed_interval_seconds", 30.0))
+    partner = str(setting(settings, "intake_partner", "partner"))
+    store: FeedCursorStore = SqlFeedCursorStore(services.engine)
+    stop_sim: Stopper | None = None
+    if url is None and settings.demo:
+        started = await start_demo_partner(services.engine)
+        if started is None:
+            return None
+        url, stop_sim = started
+        # The simulator starts afresh on every run, so its cursor must not outlive the process.
+        store, interval = InMemoryFeedCursorStore(), min(interval, 10.0)
+    if url is None:
+        return None
+    intake = order_intake(services)
+
+    async def on_orders(orders: list[dict[str, Any]]) -> None:
+        counts = await intake.take_feed(orders)
+        log.info("partner feed %s: %s", partner, counts)
+
+    token = setting(settings, "partner_feed_token", None)
+    poller = PartnerFeedPoller(
+        url, cursor_store=store, on_orders=on_orders, partner=partner, poll_interval=interval,
+        headers={"Authorization": f"Bearer {token}"} if token else None,
+    )
+    task = asyncio.create_task(poller.run(), name="partner-feed")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if stop_sim is not None:
+            await stop_sim()
+
+    services.live.demo_tasks.append(stop)
+    log.info("partner feed poller for %s at %s every %.0fs", partner, url, interval)
+    return poller
+
+
+async def start_demo_partner(engine: Any, *, every: float = 60.0) -> tuple[str, Stopper] | None:
+    """Serve a `PartnerFeedSimulator` on a free loopback port; return its URL and a stopper."""
+    s = t.stores
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(s.c.code, s.c.lat, s.c.lon).where(s.c.active.is_(True)).order_by(s.c.code)
+        )).all()
+    if not rows:
+        return None
+    stores = [DemoStore(code, lat, lon) for code, lat, lon in rows]
+    sim = PartnerFeedSimulator(trickle=Trickle(stores, every=every, seed=None))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(sim, lifespan="off", ws="none", log_config=None,
+                                           access_log=False))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
+                              name="partner-feed-simulator", daemon=True)
+    thread.start()
+
+    async def stop() -> None:
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 5)
+        sock.close()
+
+    log.info("demo partner order feed on 127.0.0.1:%s (%s stores)", port, len(stores))
+    return f"http://127.0.0.1:{port}", stop
