@@ -26,8 +26,12 @@ class Bus(Protocol):
 
     async def publish(self, channel: str, message: str) -> None: ...
 
-    def subscribe(self, channel: str, handler: Handler) -> None:
-        """Call ``handler`` with every message of the channel, in order, from one task."""
+    def subscribe(self, channel: str, handler: Handler, *, superseding: bool = False) -> None:
+        """Call ``handler`` with every message of the channel, in order, from one task.
+
+        ``superseding``: later messages replace earlier ones (positions), so a backlog keeps
+        only the newest few.
+        """
         ...
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -36,16 +40,24 @@ class Bus(Protocol):
 
 
 class _Channel:
-    """A bounded queue drained by one task that calls the channel's handlers in order."""
+    """A bounded queue drained by one task that calls the channel's handlers in order.
 
-    def __init__(self, name: str, maxsize: int) -> None:
+    ``drop_oldest`` suits superseding data (positions): a backlog never grows stale, the newest
+    messages win. Otherwise the newest are dropped and the consumer repairs from the log.
+    """
+
+    def __init__(self, name: str, maxsize: int, drop_oldest: bool = False) -> None:
         self.name = name
+        self.drop_oldest = drop_oldest
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=maxsize)
         self.handlers: list[Handler] = []
         self.task: asyncio.Task[None] | None = None
         self.dropped = 0
 
     def offer(self, message: str) -> None:
+        if self.drop_oldest and self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -61,6 +73,15 @@ class _Channel:
                     log.exception("bus handler failed on %s", self.name)
 
 
+SUPERSEDING_BACKLOG = 8
+
+
+def _channel(name: str, maxsize: int, superseding: bool) -> _Channel:
+    if superseding:
+        return _Channel(name, SUPERSEDING_BACKLOG, drop_oldest=True)
+    return _Channel(name, maxsize)
+
+
 class MemoryBus:
     """A real in-process implementation, used in embedded mode and in tests."""
 
@@ -70,10 +91,10 @@ class MemoryBus:
         self._reconnect: list[Callable[[], Awaitable[None]]] = []
         self._started = False
 
-    def subscribe(self, channel: str, handler: Handler) -> None:
+    def subscribe(self, channel: str, handler: Handler, *, superseding: bool = False) -> None:
         ch = self.channels.get(channel)
         if ch is None:
-            ch = self.channels[channel] = _Channel(channel, self.maxsize)
+            ch = self.channels[channel] = _channel(channel, self.maxsize, superseding)
             if self._started:
                 ch.task = asyncio.create_task(ch.drain(), name=f"bus:{channel}")
         ch.handlers.append(handler)
@@ -119,10 +140,10 @@ class RedisBus:
         self._connected = asyncio.Event()
         self.reconnects = 0
 
-    def subscribe(self, channel: str, handler: Handler) -> None:
+    def subscribe(self, channel: str, handler: Handler, *, superseding: bool = False) -> None:
         ch = self.channels.get(channel)
         if ch is None:
-            ch = self.channels[channel] = _Channel(channel, self.maxsize)
+            ch = self.channels[channel] = _channel(channel, self.maxsize, superseding)
         ch.handlers.append(handler)
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from typing import TYPE_CHECKING
 
 from realtime.bus import Bus
@@ -26,7 +27,8 @@ log = logging.getLogger("dispatch.hub")
 
 class Hub:
     def __init__(self, event_log: EventLog, bus: Bus, *, events_channel: str,
-                 positions_channel: str, flush_interval: float = 0.25) -> None:
+                 positions_channel: str, flush_interval: float = 0.25,
+                 recent_events: int = 10_000) -> None:
         self.log = event_log
         self.bus = bus
         self.events_channel = events_channel
@@ -41,11 +43,13 @@ class Hub:
         self._flusher: asyncio.Task[None] | None = None
         self.latest_positions: dict[str, PositionUpdate] = {}
         self._initialized = False
+        #: The latest delivered events, so most reconnects replay without touching the database.
+        self.recent: deque[LogEvent] = deque(maxlen=recent_events)
 
     async def start(self) -> None:
         await self._initialize()
         self.bus.subscribe(self.events_channel, self._on_event_message)
-        self.bus.subscribe(self.positions_channel, self._on_positions_message)
+        self.bus.subscribe(self.positions_channel, self._on_positions_message, superseding=True)
         self.bus.on_reconnect(self.repair)
         self._flusher = asyncio.create_task(self._flush_loop(), name="hub-positions")
 
@@ -66,6 +70,12 @@ class Hub:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+
+    def recent_since(self, since: int) -> list[LogEvent] | None:
+        """The delivered events after ``since`` from memory, or None if memory does not reach."""
+        if not self.recent or self.recent[0].seq > since + 1:
+            return None
+        return [e for e in self.recent if e.seq > since]
 
     def add(self, session: Session) -> None:
         self.sessions.add(session)
@@ -117,9 +127,11 @@ class Hub:
     def _deliver(self, event: LogEvent) -> None:
         self.last_seq = event.seq
         self.delivered += 1
+        self.recent.append(event)
+        text = json.dumps(event.message(), separators=(",", ":"), default=str)  # once for all
         for session in list(self.sessions):
             try:
-                session.offer_event(event)
+                session.offer_event(event, text)
             except Exception:  # one broken session must not starve the others
                 log.exception("delivery to a session failed")
 

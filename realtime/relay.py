@@ -69,6 +69,8 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         next_heartbeat = 0.0
         while True:
+            # Cleared before the pass: a commit that notifies during it triggers another pass.
+            self._wake.clear()
             try:
                 self.is_leader = await self.lock.acquire()
                 if self.is_leader:
@@ -85,6 +87,5 @@ class OutboxRelay:
             except Exception:  # supervised: a database or bus hiccup must not stop the relay
                 log.exception("relay pass failed; retrying")
                 timeout = 1.0
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)

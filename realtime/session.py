@@ -93,7 +93,8 @@ class Session:
 
     # -- lanes fed by the hub --------------------------------------------------------------------
 
-    def offer_event(self, event: LogEvent) -> None:
+    def offer_event(self, event: LogEvent, text: str | None = None) -> None:
+        """Queue an event (``text``: its message, serialized once by the hub for everyone)."""
         if self.principal is None or self._closing or event.seq <= self.last_sent_seq:
             return
         if not event_matches(self.principal, self.topics, event):
@@ -102,7 +103,10 @@ class Session:
             self._held.append(event)
             return
         self.last_sent_seq = event.seq
-        self._send(event.message())
+        if text is None:
+            self._send(event.message())
+        else:
+            self._send_text(text)
 
     def offer_positions(self, updates: list[PositionUpdate], frame_for_all: str) -> None:
         p = self.principal
@@ -122,10 +126,13 @@ class Session:
         self._wake.set()
 
     def _send(self, message: dict[str, Any]) -> None:
+        self._send_text(json.dumps(message, separators=(",", ":"), default=str))
+
+    def _send_text(self, text: str) -> None:
         if len(self._out) >= self.config.max_pending:
             self.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect with since")
             return
-        self._out.append(json.dumps(message, separators=(",", ":"), default=str))
+        self._out.append(text)
         self._wake.set()
 
     def close_soon(self, code: int, reason: str) -> None:
@@ -336,10 +343,10 @@ class Session:
             replay: list[LogEvent] | None = None
             # Replay when the log still holds everything after ``since``; a ``since`` from the
             # future (another server's log) or too far behind gets a snapshot instead.
-            if (since is not None and since <= target
-                    and target - since <= self.config.max_replay
-                    and since >= await self.log.oldest_seq() - 1):
-                replay = await self.log.read_since(since, self.config.max_replay)
+            if since is not None and since <= target and target - since <= self.config.max_replay:
+                replay = self.hub.recent_since(since)  # memory first: a reconnect storm is cheap
+                if replay is None and since >= await self.log.oldest_seq() - 1:
+                    replay = await self.log.read_since(since, self.config.max_replay)
             if replay is None:
                 snap = await self.snapshots.snapshot(self.principal, self.topics)
                 self._send({"type": "snapshot", "seq": target, "topics": sorted(self.topics),

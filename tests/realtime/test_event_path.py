@@ -62,7 +62,7 @@ class Collector:
     def __init__(self) -> None:
         self.seqs: list[int] = []
 
-    def offer_event(self, event: LogEvent) -> None:
+    def offer_event(self, event: LogEvent, text: str | None = None) -> None:
         self.seqs.append(event.seq)
 
     def offer_positions(self, updates: list[Any], frame: str) -> None:
@@ -94,6 +94,10 @@ async def test_a_lost_bus_message_is_repaired_from_the_log(engine: AsyncEngine) 
         await asyncio.sleep(0.2)
         assert sink.seqs == [1, 2, 3, 4, 5]
         assert hub.repairs >= 2
+        recent = hub.recent_since(3)
+        assert recent is not None and [e.seq for e in recent] == [4, 5]
+        fresh = Hub(log, MemoryBus(), events_channel=CHANNEL, positions_channel="x")
+        assert fresh.recent_since(3) is None  # a new worker falls back to the database
     finally:
         await hub.stop()
         await bus.stop()

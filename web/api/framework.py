@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -212,6 +212,8 @@ async def run_endpoint(ep: Endpoint, request: Request) -> Response:
                            headers=error.headers, extra=error.extra)
     except DomainError as error:
         response = from_domain(error, instance)
+    except ClientDisconnect:
+        return Response(status_code=400)  # the client left before its body arrived
     response.headers["X-Request-ID"] = correlation_id
     return response
 
