@@ -48,6 +48,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -399,7 +400,7 @@ def run_clients(args: argparse.Namespace) -> int:
             before = c["seqs"][:start_mark]
             checks.append({"since": c["since"], "n": len(seqs),
                            "first": seqs[0] if seqs else None, "last": seqs[-1] if seqs else None,
-                           "contiguous": all(b == a + 1 for a, b in zip(seqs, seqs[1:])),
+                           "contiguous": all(b == a + 1 for a, b in itertools.pairwise(seqs)),
                            "before": before[-1] if before else None,
                            "dups": len(seqs) - len(set(seqs))})
         print(json.dumps({"phases": phases, "checks": checks, "closes": closes}), flush=True)
@@ -574,7 +575,8 @@ def measure(server: str, n: int, url: str, pid: int, token: str, args: argparse.
     min_client = min(r["phases"]["positions"]["min_client_items"] for r in reports)
     rows.append({"load": "positions", "server": server, "n": n,
                  "rate": items / args.duration, "ideal": args.vehicles * n,
-                 "p50": pct(samples, 0.5), "p99": pct(samples, 0.99), "max": max(samples, default=float("nan")),
+                 "p50": pct(samples, 0.5), "p99": pct(samples, 0.99),
+                 "max": max(samples, default=float("nan")),
                  "server_cpu": w["server_cpu"], "clients_cpu": w["clients_cpu"],
                  "machine": w["machine_busy_cores"], "loadavg": w["load"], "connect_s": connect_s,
                  "min_client_share": min_client / (args.vehicles * args.duration),
