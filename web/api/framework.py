@@ -149,26 +149,40 @@ async def _parse_body(request: Request, model: type[BaseModel] | None) -> BaseMo
         data = json.loads(raw) if raw else {}
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}", code="malformed_json") from error
-    if _has_nul(data):
-        raise ApiError(422, "text may not contain NUL characters", code="validation_failed")
+    _refuse_nul(data, "text")
     return model.model_validate(data)
 
 
-def _has_nul(value: Any) -> bool:
-    """Text with NUL characters cannot be stored (PostgreSQL refuses it): refuse it at the edge."""
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    """Where text holds NUL characters, which cannot be stored (PostgreSQL refuses them)."""
     if isinstance(value, str):
-        return "\x00" in value
+        return [path or "body"] if "\x00" in value else []
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        found = []
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name] if "\x00" in str(key) else _nul_fields(item, name)
+        return found
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        return [f for i, item in enumerate(value) for f in _nul_fields(item, f"{path}.{i}")]
+    return []
+
+
+def _refuse_nul(value: Any, where: str) -> None:
+    fields = _nul_fields(value)
+    if fields:
+        raise ApiError(422, f"{where} may not contain NUL characters: {', '.join(fields)}",
+                       code="validation_failed",
+                       errors=[{"field": f, "message": "NUL characters are not allowed",
+                                "type": "nul_character"} for f in fields])
+
+
+def _has_nul(value: Any) -> bool:
+    return bool(_nul_fields(value))
 
 
 def _parse_query(request: Request, model: type[BaseModel] | None) -> BaseModel:
-    if _has_nul(dict(request.query_params)):
-        raise ApiError(422, "query parameters may not contain NUL characters",
-                       code="validation_failed")
+    _refuse_nul(dict(request.query_params), "query parameters")
     if model is None:
         return Empty()
     data: dict[str, Any] = {}

@@ -8,6 +8,9 @@ import { Queue } from "./queue.js";
 import { Details } from "./details.js";
 import { renderKpis } from "./kpi.js";
 import { Alerts } from "./alerts.js";
+import { Plans } from "./proposals.js";
+import { Emergency } from "./emergency.js";
+import { Timeline } from "./timeline.js";
 
 const model = new Model();
 window.dispatchBoard = { model }; // for tests and the curious
@@ -31,6 +34,24 @@ async function main() {
     onSelectTechnician: (id) => details.showTechnician(id),
   });
   const alerts = new Alerts(document.getElementById("alerts"));
+  const planners = ["admin", "dispatcher", "emergency_coordinator", "operations_manager"];
+  const canPlan = user.roles.some((r) => planners.includes(r));
+  const plans = new Plans(document.getElementById("plan"), model, map, {
+    canDecide: canPlan, onSelectOrder: (id) => select(id),
+  });
+  const emergency = new Emergency(document.getElementById("emergency"), model, map, { plans, details });
+  const timeline = new Timeline(document.getElementById("timeline"), model, {
+    onSelectOrder: (id) => select(id), onSelectTechnician: (id) => details.showTechnician(id),
+    filter: (wo) => queue.visible(wo),
+  });
+  const planButton = document.getElementById("open-plan");
+  planButton.hidden = !canPlan;
+  planButton.onclick = () => { emergency.close(); plans.open(); };
+  const emergencyButton = document.getElementById("open-emergency");
+  emergencyButton.hidden = !user.roles.some((r) => ["admin", "emergency_coordinator"].includes(r));
+  emergencyButton.onclick = () => emergency.open();
+  document.getElementById("open-timeline").onclick = () => timeline.toggle();
+  Object.assign(window.dispatchBoard, { plans, emergency, timeline, map });
   function select(id) {
     queue.selected = id;
     details.showOrder(id);
@@ -38,10 +59,14 @@ async function main() {
   }
 
   let fullRedraw = true;
-  queue.onChange = () => { fullRedraw = true; model.notify(); };
+  queue.onChange = () => { fullRedraw = true; model.notify(); if (timeline.visible) timeline.render(); };
   model.subscribe((changed) => {
     if (changed.stores) { map.renderStores(); queue.fillPickers(); }
     const f = queue.filters();
+    // Positions alone do not touch the queue (re-rendering 300 rows 4 times a second was the
+    // long task while vans streamed).
+    const queueChanged = fullRedraw || changed.workOrders.size || changed.technicians.size
+      || changed.stores;
     if (fullRedraw) {
       map.renderOrders(new Set([...model.workOrders.keys(), ...map.orderMarkers.keys()]),
         (wo) => queue.visible(wo, f));
@@ -51,8 +76,10 @@ async function main() {
     }
     const vans = new Set([...changed.positions, ...changed.technicians]);
     if (vans.size) map.renderVans(vans);
-    queue.render();
+    if (queueChanged) queue.render();
     details.refresh(changed);
+    plans.refresh(changed);
+    timeline.refresh(changed);
     if (scoped) renderKpis(document.getElementById("kpis"), model, user);
     if (changed.alerts) alerts.render(model);
   });

@@ -3,6 +3,7 @@
 import { api, escapeHtml } from "./api.js";
 import { freshness, isLate, OPEN, technicianName } from "./model.js";
 import { timeText } from "./queue.js";
+import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 export class Details {
   constructor(root, model, { canAssign, onFocus }) {
@@ -11,6 +12,7 @@ export class Details {
     this.canAssign = canAssign;
     this.onFocus = onFocus;
     this.current = null; // { kind: "order" | "technician", id }
+    this.candidates = null; // { id, version, loading, items, error } of the job shown
   }
 
   close() {
@@ -19,8 +21,9 @@ export class Details {
     this.root.innerHTML = "";
   }
 
-  showOrder(id) {
+  showOrder(id, { candidates = null } = {}) {
     this.current = { kind: "order", id };
+    this.candidates = candidates ? { id, ...candidates } : null;
     this.render();
     const wo = this.model.workOrders.get(id);
     if (wo) this.onFocus?.(wo.location);
@@ -80,7 +83,9 @@ export class Details {
         <div class="row"><button class="primary" type="submit">${wo.technician_id ? "Reassign" : "Assign"}</button>
         ${wo.technician_id ? '<button type="button" class="unassign">Unassign</button>' : ""}</div>
       </form>` : ""}
+      ${canChange ? `<section class="who-takes"><div class="row"><button type="button" class="ask">Who should take this?</button></div><div class="cands"></div></section>` : ""}
       ${message}`;
+    if (canChange) this.wireCandidates(wo);
     const form = this.root.querySelector("form.assign");
     if (form) {
       const seen = wo.version;
@@ -91,6 +96,31 @@ export class Details {
       const un = form.querySelector(".unassign");
       if (un) un.onclick = () => this.act(wo.id, "unassign", { version: seen });
     }
+  }
+
+  // "Who should take this?": candidates for the job, kept while the job's version is the same.
+  wireCandidates(wo) {
+    const box = this.root.querySelector(".who-takes .cands");
+    const seen = wo.version;
+    const show = () => renderCandidates(box, this.candidates,
+      (tech) => this.act(wo.id, "assign", { technician_id: tech, version: seen }));
+    if (this.candidates && this.candidates.id === wo.id && !this.candidates.loading
+      && this.candidates.version !== undefined && this.candidates.version !== wo.version) {
+      this.candidates = null; // the job changed: the ranking is out of date
+    }
+    const ask = async () => {
+      this.candidates = { id: wo.id, version: wo.version, loading: true };
+      show();
+      try {
+        const items = await fetchCandidates(wo.id);
+        if (this.candidates?.id === wo.id) this.candidates = { id: wo.id, version: wo.version, items };
+      } catch (error) {
+        if (this.candidates?.id === wo.id) this.candidates = { id: wo.id, error: error.message };
+      }
+      if (this.current?.id === wo.id) this.render(true);
+    };
+    this.root.querySelector(".who-takes .ask").onclick = ask;
+    if (this.candidates?.id === wo.id) show();
   }
 
   // Available technicians with the skills first, then the others; the current one excluded.

@@ -19,9 +19,10 @@ export class Model {
     this.workOrders = new Map();
     this.positions = new Map();   // technician id (or unit id) -> newest fix
     this.alerts = new Map();
+    this.proposals = new Map();   // id -> proposal (open ones, and the ones this tab acted on)
     this.listeners = new Set();
     this.changed = { workOrders: new Set(), technicians: new Set(), positions: new Set(),
-      stores: false, alerts: false };
+      stores: false, alerts: false, proposals: new Set() };
     this.scheduled = false;
   }
 
@@ -35,7 +36,7 @@ export class Model {
       this.scheduled = false;
       const changed = this.changed;
       this.changed = { workOrders: new Set(), technicians: new Set(), positions: new Set(),
-        stores: false, alerts: false };
+        stores: false, alerts: false, proposals: new Set() };
       for (const fn of this.listeners) fn(changed);
     });
   }
@@ -92,6 +93,17 @@ export class Model {
     this.notify();
   }
 
+  // A proposal snapshot (from REST or an event): newer versions win.
+  applyProposal(p) {
+    if (!p || !p.id) return false;
+    const held = this.proposals.get(p.id);
+    if (held && (held.version ?? 0) > (p.version ?? 0)) return false;
+    this.proposals.set(p.id, { ...held, ...p });
+    this.changed.proposals.add(p.id);
+    this.notify();
+    return true;
+  }
+
   applySnapshot(msg) {
     if (msg.stores) this.setStores(msg.stores);
     for (const t of msg.technicians || []) this.applyTechnician(t);
@@ -106,6 +118,7 @@ export class Model {
       }
     }
     for (const a of msg.alerts || []) this.applyAlert(a);
+    for (const p of msg.proposals || []) this.applyProposal(p);
     this.notify();
   }
 
@@ -115,6 +128,7 @@ export class Model {
     if (d.technician) this.applyTechnician(d.technician);
     if (d.store) this.setStores([d.store]);
     if (d.alert) this.applyAlert(d.alert);
+    if (d.proposal) this.applyProposal({ ...d.proposal, last_event: msg.event });
   }
 }
 

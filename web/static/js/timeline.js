@@ -1,0 +1,106 @@
+// Today's timeline (Gantt) per technician: planned jobs (planned arrival, else chained by
+// sequence, for estimated_minutes), travel between them, actual progress from the status
+// (en route, on site since status_changed_at), late in red, a "now" line. Plain DOM, no library.
+import { escapeHtml } from "./api.js";
+import { isLate, OPEN } from "./model.js";
+import { timeText } from "./queue.js";
+
+const HOUR = 3600_000;
+const MAX_ROWS = 150;
+const TRAVEL_GUESS = 20 * 60_000; // between chained jobs without a planned arrival
+
+export class Timeline {
+  constructor(root, model, { onSelectOrder, onSelectTechnician, filter }) {
+    this.root = root;
+    this.model = model;
+    this.onSelectOrder = onSelectOrder;
+    this.onSelectTechnician = onSelectTechnician;
+    this.filter = filter || (() => true);
+    this.last = 0;
+    this.timer = 0;
+    root.addEventListener("click", (e) => {
+      const bar = e.target.closest("[data-order]");
+      if (bar) { this.onSelectOrder(bar.dataset.order); return; }
+      const who = e.target.closest("[data-technician]");
+      if (who) this.onSelectTechnician(who.dataset.technician);
+    });
+  }
+
+  get visible() { return !this.root.hidden; }
+
+  toggle(show = this.root.hidden) {
+    this.root.hidden = !show;
+    document.body.classList.toggle("with-timeline", show);
+    window.dispatchEvent(new Event("resize")); // Leaflet re-measures the map
+    if (show) this.render();
+  }
+
+  // At most once a second while work orders or technicians change.
+  refresh(changed) {
+    if (!this.visible || !(changed.workOrders.size || changed.technicians.size)) return;
+    const wait = 1000 - (Date.now() - this.last);
+    if (wait <= 0) this.render();
+    else if (!this.timer) this.timer = setTimeout(() => { this.timer = 0; this.render(); }, wait);
+  }
+
+  // The planned blocks of one technician's open jobs, in route order.
+  plan(jobs, now) {
+    let cursor = now;
+    return jobs.map((wo) => {
+      let start = wo.planned_arrival ? Date.parse(wo.planned_arrival) : cursor + TRAVEL_GUESS;
+      if (wo.status === "on_site" && wo.status_changed_at) start = Date.parse(wo.status_changed_at);
+      const end = start + (wo.estimated_minutes || 60) * 60_000;
+      const travelFrom = cursor;
+      cursor = Math.max(end, now);
+      return { wo, start, end, travelFrom };
+    });
+  }
+
+  render() {
+    this.last = Date.now();
+    const now = Date.now();
+    const byTech = new Map();
+    for (const wo of this.model.workOrders.values()) {
+      if (!wo.technician_id || !OPEN.has(wo.status) || !this.filter(wo)) continue;
+      if (!byTech.has(wo.technician_id)) byTech.set(wo.technician_id, []);
+      byTech.get(wo.technician_id).push(wo);
+    }
+    const rows = [...byTech.entries()].map(([id, jobs]) => {
+      jobs.sort((a, b) => (a.sequence ?? 999) - (b.sequence ?? 999)
+        || (a.planned_arrival || "").localeCompare(b.planned_arrival || ""));
+      return { id, tech: this.model.technicians.get(id), blocks: this.plan(jobs, now) };
+    }).sort((a, b) => (a.tech?.name || a.id).localeCompare(b.tech?.name || b.id));
+    const day0 = new Date(now); day0.setHours(0, 0, 0, 0);
+    let from = now - 2 * HOUR;
+    let to = now + 6 * HOUR;
+    for (const r of rows) for (const b of r.blocks) { from = Math.min(from, b.start); to = Math.max(to, b.end); }
+    from = Math.max(day0.getTime(), Math.floor(from / HOUR) * HOUR);
+    to = Math.min(day0.getTime() + 24 * HOUR, Math.ceil(to / HOUR) * HOUR);
+    const span = to - from;
+    const x = (t) => `${(Math.min(Math.max(t, from), to) - from) / span * 100}%`;
+    const w = (a, b) => `${Math.max(0, Math.min(b, to) - Math.max(a, from)) / span * 100}%`;
+    const hours = [];
+    for (let t = from; t <= to; t += HOUR) hours.push(`<span class="tick" style="left:${x(t)}">${new Date(t).getHours()}:00</span>`);
+    const shown = rows.slice(0, MAX_ROWS);
+    const body = shown.map((r) => {
+      const blocks = r.blocks.map(({ wo, start, end, travelFrom }) => {
+        const late = isLate(wo, now);
+        let progress = "";
+        if (wo.status === "on_site") progress = `<i class="done" style="width:${Math.min(100, Math.max(0, (now - start) / (end - start) * 100))}%"></i>`;
+        const travel = wo.status === "on_site" || start <= travelFrom ? ""
+          : `<span class="travel${wo.status === "en_route" ? " driving" : ""}" style="left:${x(travelFrom)};width:${w(travelFrom, start)}"></span>`;
+        const title = `${wo.id} · ${wo.priority} · ${wo.status.replace("_", " ")} · ${timeText(new Date(start).toISOString())}–${timeText(new Date(end).toISOString())}${late ? " · LATE" : ""}`;
+        return `${travel}<span class="block st-${wo.status} prio-${wo.priority}${late ? " late" : ""}" data-order="${escapeHtml(wo.id)}" title="${escapeHtml(title)}" style="left:${x(start)};width:${w(start, end)}">${progress}<em>${escapeHtml(wo.id)}</em></span>`;
+      }).join("");
+      return `<div class="tl-row"><button type="button" class="tl-name link" data-technician="${escapeHtml(r.id)}" title="${escapeHtml(r.tech?.status || "")}">${escapeHtml(r.tech?.name || r.id)}</button><div class="tl-track">${blocks}</div></div>`;
+    }).join("");
+    this.root.innerHTML = `<header><h2>Today <span class="count">${rows.length}</span></h2>
+      <span class="tl-legend"><i class="block st-assigned"></i>planned <i class="block st-en_route"></i>en route <i class="block st-on_site"></i>on site <i class="block late"></i>late <i class="travel"></i>travel</span>
+      <button type="button" class="close" aria-label="Close timeline">×</button></header>
+      <div class="tl-grid"><div class="tl-row tl-axis"><span class="tl-name"></span><div class="tl-track">${hours.join("")}<span class="now" style="left:${x(now)}"></span></div></div>
+      ${body || '<p class="muted">No assigned jobs in view.</p>'}
+      ${rows.length > MAX_ROWS ? `<p class="muted">… ${rows.length - MAX_ROWS} more technicians: filter by store or region.</p>` : ""}
+      <div class="now-line" style="left:calc(160px + (100% - 160px) * ${(now - from) / span})"></div></div>`;
+    this.root.querySelector(".close").onclick = () => this.toggle(false);
+  }
+}
