@@ -37,6 +37,7 @@ from web.demo.seed import seed  # noqa: E402
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CONCURRENCY = (1, 16, 64)
 TIME_CAP_S = 60.0
+FREE_TICKETS = 2_000
 
 
 def free_port() -> int:
@@ -57,7 +58,7 @@ async def bulk_seed(url: str, dispatches: int, work_orders: int) -> float:
         stores = [f"store-{i:04d}" for i in range(1, 201)]
         units = [f"unit-{i:04d}" for i in range(1, 201)]
         tickets = [(f"btt-{i:07d}", f"BTT-{i:07d}", stores[i % 200], now, "bench", None, None, 1)
-                   for i in range(dispatches)]
+                   for i in range(dispatches + FREE_TICKETS)]  # the last ones stay free
         await conn.copy_records_to_table(
             "trip_tickets", records=tickets,
             columns=["id", "number", "store_id", "created_at", "description", "work_order_id",
@@ -134,7 +135,8 @@ async def run_load(base: str, requests: int) -> None:
         client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
         end = (dt.datetime.now(dt.UTC) + dt.timedelta(days=4)).isoformat()
-        free_tt = iter(range(1, 10**6, 2))  # odd demo tickets have no dispatch
+        free_tt = iter(range(100_000, 100_000 + FREE_TICKETS))  # tickets without a dispatch
+        created = iter(range(10**6))
 
         def health(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
             return c.get("/healthz")
@@ -148,8 +150,9 @@ async def run_load(base: str, requests: int) -> None:
             return c.get(f"/api/dispatch/bd-{(n * 7919) % 100_000:07d}")
 
         def create(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
-            ticket = f"tt-{next(free_tt):06d}"
-            when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30, minutes=n)).isoformat()
+            ticket = f"btt-{next(free_tt):07d}"
+            minutes = next(created)  # every create books the spare van at its own time
+            when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30, minutes=minutes)).isoformat()
             return c.post("/api/dispatch", json={"trip_ticket_id": ticket, "datetime": when,
                                                  "unit": "unit-spare-001"})
 
