@@ -1,4 +1,4 @@
-"""The ``dispatch`` command: serve, migrate, seed, simulate, users, bench."""
+"""The ``dispatch`` command: serve, demo, worker, migrate, seed, simulate, users, bench."""
 
 from __future__ import annotations
 
@@ -106,6 +106,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The background process: relay, positions pipeline, GeoTab feed, partner poller."""
+    import signal
+
+    from web.services import build_services
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        services = build_services(settings)
+        await services.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("worker running: relay, positions, feeds (Ctrl-C to stop)", file=sys.stderr)
+        await stop.wait()
+        await services.stop()
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Serve a MyGeotab simulator: the demo's vans, for a real feed client to read."""
+    import uvicorn
+
+    from realtime.geotab import Fleet, GeotabSimulator, WallClock
+
+    fleet = Fleet(vans=args.vans, seed=args.seed, clock=WallClock(),
+                  center=(args.lat, args.lon), radius_km=args.radius_km)
+    sim = GeotabSimulator(fleet, database=args.database,
+                          users={args.username: args.password})
+    print(f"MyGeotab simulator: http://{args.host}:{args.port}/apiv1 "
+          f"(database {args.database}, user {args.username}, {args.vans} vans)", file=sys.stderr)
+    uvicorn.run(sim, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from web.admin import run_users_command
 
@@ -164,6 +203,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve_args(p)
     seed_args(p)
     p.set_defaults(func=cmd_demo)
+
+    db(sub.add_parser("worker", help="relay, positions pipeline and feeds, without HTTP")
+       ).set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("simulate", help="serve a MyGeotab simulator for the feed client")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8900)
+    p.add_argument("--vans", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--lat", type=float, default=32.85)
+    p.add_argument("--lon", type=float, default=-96.95)
+    p.add_argument("--radius-km", type=float, default=35.0)
+    p.add_argument("--database", default="demo")
+    p.add_argument("--username", default="dispatch-service")
+    p.add_argument("--password", default="demo")
+    p.set_defaults(func=cmd_simulate)
 
     p = db(sub.add_parser("users", help="manage user accounts"))
     users = p.add_subparsers(dest="users_command", required=True)

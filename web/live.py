@@ -152,6 +152,34 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await StarletteTransport(ws).close(1011, "internal error")
 
 
+async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
+    """Production: read MyGeotab's feed with the version tokens kept in the database."""
+    from realtime.geotab import GeotabFeedClient, GeotabLogin, MyGeotabApi
+    from storage.feed_cursors import SqlFeedCursorStore
+
+    api = MyGeotabApi(GeotabLogin(settings.geotab_server, settings.geotab_database,
+                                  settings.geotab_username,
+                                  settings.geotab_password.get_secret_value()))
+
+    async def on_fixes(fixes: list[Any]) -> None:
+        await live.positions.ingest(fixes)
+
+    async def on_status(statuses: list[Any]) -> None:
+        await live.positions.ingest([s.to_fix() for s in statuses])
+
+    client = GeotabFeedClient(api, cursor_store=SqlFeedCursorStore(engine), on_fixes=on_fixes,
+                              on_status=on_status, poll_interval=settings.geotab_poll_seconds)
+    task = asyncio.create_task(client.run(), name="geotab-feed")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    live.demo_tasks.append(stop)
+    log.info("GeoTab feed from %s", settings.geotab_server)
+
+
 async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -> None:
     """Demo mode: a MyGeotab simulator on a loopback port, and the real client reading it."""
     from sqlalchemy import select

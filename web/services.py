@@ -14,7 +14,7 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from web.api.auth import LoginThrottle
 from web.intake_wiring import start_intake
-from web.live import Live, build_live, start_demo_feed
+from web.live import Live, build_live, start_demo_feed, start_geotab_feed
 from web.planning.service import PlanningService
 from web.security import TokenService
 from web.settings import Settings
@@ -32,7 +32,11 @@ class Services:
 
     async def start(self) -> None:
         await self.live.start()
-        if self.settings.demo:
+        if not self.settings.run_feeds:
+            return
+        if self.settings.geotab_server:
+            await start_geotab_feed(self.live, self.engine, self.settings)
+        elif self.settings.demo:
             await start_demo_feed(self.live, self.engine)
         await start_intake(self)
 

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
         description="Partner order feed base URL; unset: no poller (demo: a local simulator).")
     partner_feed_token: SecretStr | None = None
     partner_feed_interval_seconds: float = Field(default=30.0, gt=0)
+    geotab_server: str | None = Field(
+        default=None, description="MyGeotab server (host or URL); unset: no GeoTab feed.")
+    geotab_database: str = ""
+    geotab_username: str = ""
+    geotab_password: SecretStr = SecretStr("")
+    geotab_poll_seconds: float = Field(default=30.0, gt=0)
+    run_feeds: bool = Field(
+        default=True,
+        description="Run the GeoTab feed and the partner poller in this process (web processes "
+                    "may leave them to a `dispatch worker`).")
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_level: str = "info"
     log_json: bool = False
