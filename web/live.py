@@ -175,6 +175,7 @@ async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await api.aclose()
 
     live.demo_tasks.append(stop)
     log.info("GeoTab feed from %s", settings.geotab_server)
@@ -239,6 +240,7 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await api.aclose()
         server.should_exit = True
         await asyncio.to_thread(thread.join, 5)
 
