@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,23 @@ async def load_work_order(uow: UnitOfWork, ctx: Context, work_order_id: str) -> 
     if p.is_technician_only and order.technician_id != p.technician_id:
         raise NotFound("work order", work_order_id)
     return order
+
+
+async def _change_order(
+    uow: UnitOfWork, ctx: Context, *, work_order_id: str, action: str,
+    expected_version: int | None, change: Callable[[WorkOrder], Awaitable[None]],
+) -> dict[str, Any]:
+    """Load (in scope), check the version the client saw, change, audit and commit."""
+    async with uow:
+        order = await load_work_order(uow, ctx, work_order_id)
+        before = order.snapshot()
+        check_version("work order", work_order_id, order.version, expected_version, before)
+        await change(order)
+        after = order.snapshot()
+        uow.audit(action=f"work_order.{action}", entity_type="work_order", entity_id=order.id,
+                  before=before, after=after)
+        await uow.commit()
+        return after
 
 
 async def create_work_order(uow: UnitOfWork, ctx: Context, new: NewWorkOrder) -> dict[str, Any]:
@@ -93,10 +111,8 @@ async def update_work_order(
     expected_version: int | None = None,
 ) -> dict[str, Any]:
     ctx.principal.require(Permission.WORK_ORDER_EDIT)
-    async with uow:
-        order = await load_work_order(uow, ctx, work_order_id)
-        before = order.snapshot()
-        check_version("work order", work_order_id, order.version, expected_version, before)
+
+    async def change(order: WorkOrder) -> None:
         customer_id = changes.get("customer_id")
         if customer_id is not None and customer_id != order.customer_id:
             customer = await uow.customers.get(customer_id)
@@ -104,11 +120,9 @@ async def update_work_order(
                 raise RuleViolation(f"customer {customer_id} does not exist",
                                     field="customer_id", code="invalid_customer")
         order.update_details(**changes)
-        after = order.snapshot()
-        uow.audit(action="work_order.update", entity_type="work_order", entity_id=order.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+
+    return await _change_order(uow, ctx, work_order_id=work_order_id, action="update",
+                               expected_version=expected_version, change=change)
 
 
 async def _technician(uow: UnitOfWork, ctx: Context, technician_id: str) -> Technician:
@@ -126,10 +140,8 @@ async def assign_work_order(
 ) -> dict[str, Any]:
     """Assign (or reassign) by hand: the dispatcher's decision, checked against the rules."""
     ctx.principal.require(Permission.WORK_ORDER_ASSIGN)
-    async with uow:
-        order = await load_work_order(uow, ctx, work_order_id)
-        before = order.snapshot()
-        check_version("work order", work_order_id, order.version, expected_version, before)
+
+    async def change(order: WorkOrder) -> None:
         tech = await _technician(uow, ctx, technician_id)
         missing = order.required_skills - tech.skills
         if missing and not allow_missing_skills:
@@ -141,11 +153,9 @@ async def assign_work_order(
             raise RuleViolation(f"{tech.name} is {tech.status.value.replace('_', ' ')}",
                                 field="technician_id", code="technician_unavailable")
         order.assign(tech.id, ctx.now, pinned=pinned)
-        after = order.snapshot()
-        uow.audit(action="work_order.assign", entity_type="work_order", entity_id=order.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+
+    return await _change_order(uow, ctx, work_order_id=work_order_id, action="assign",
+                               expected_version=expected_version, change=change)
 
 
 async def unassign_work_order(
@@ -153,16 +163,12 @@ async def unassign_work_order(
     reason: str = "",
 ) -> dict[str, Any]:
     ctx.principal.require(Permission.WORK_ORDER_ASSIGN)
-    async with uow:
-        order = await load_work_order(uow, ctx, work_order_id)
-        before = order.snapshot()
-        check_version("work order", work_order_id, order.version, expected_version, before)
+
+    async def change(order: WorkOrder) -> None:
         order.unassign(ctx.now, reason=reason)
-        after = order.snapshot()
-        uow.audit(action="work_order.unassign", entity_type="work_order", entity_id=order.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+
+    return await _change_order(uow, ctx, work_order_id=work_order_id, action="unassign",
+                               expected_version=expected_version, change=change)
 
 
 async def cancel_work_order(
@@ -170,16 +176,12 @@ async def cancel_work_order(
     expected_version: int | None = None,
 ) -> dict[str, Any]:
     ctx.principal.require(Permission.WORK_ORDER_CANCEL)
-    async with uow:
-        order = await load_work_order(uow, ctx, work_order_id)
-        before = order.snapshot()
-        check_version("work order", work_order_id, order.version, expected_version, before)
+
+    async def change(order: WorkOrder) -> None:
         order.cancel(ctx.now, reason=reason)
-        after = order.snapshot()
-        uow.audit(action="work_order.cancel", entity_type="work_order", entity_id=order.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+
+    return await _change_order(uow, ctx, work_order_id=work_order_id, action="cancel",
+                               expected_version=expected_version, change=change)
 
 
 async def comment_work_order(

@@ -14,7 +14,6 @@ from domain.roles import Permission
 from domain.services import dispatches as uc
 from storage.queries.dispatches import dispatch_detail, list_dispatches
 from web.api.framework import Api, Call
-from web.api.problems import ApiError
 from web.api.schemas import Out, Page, PageQuery, Strict, page
 
 api = Api()
@@ -140,16 +139,6 @@ async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
     return found
 
 
-def _if_match(call: Call[Any, Any]) -> int | None:
-    header = call.request.headers.get("if-match")
-    if not header:
-        return None
-    try:
-        return int(header.strip().removeprefix("W/").strip('"'))
-    except ValueError as error:
-        raise ApiError(400, "If-Match must carry the version number, e.g. \"3\"",
-                       code="bad_if_match") from error
-
 
 @api.route("POST", "/api/dispatch", summary="Create a dispatch", tag=TAG, body=DispatchIn,
            response=DispatchDetailOut, status=201, errors=(403, 409, 422), idempotent=True,
@@ -194,7 +183,7 @@ async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
     """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile."""
     changes = {k: getattr(call.body, k) for k in call.body.model_fields_set}
     await uc.edit_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"],
-                           changes=changes, expected_version=_if_match(call))
+                           changes=changes, expected_version=call.if_match())
     return await _detail(call, call.path["id"])
 
 
@@ -210,7 +199,7 @@ async def delete_dispatch(call: Call[Any, Any]) -> None:
            permissions=(Permission.DISPATCH_CHANGE_STATUS,))
 async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
     await uc.change_dispatch_status(call.uow(), call.context(), dispatch_id=call.path["id"],
-                                    status=call.body.status, expected_version=_if_match(call))
+                                    status=call.body.status, expected_version=call.if_match())
     return await _detail(call, call.path["id"])
 
 

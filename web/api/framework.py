@@ -53,6 +53,20 @@ class Call(Generic[B, Q]):
     def uow(self) -> Any:
         return self.services.uow(actor=self.principal, correlation_id=self.correlation_id)
 
+    def if_match(self) -> int | None:
+        """The version the client saw, from ``If-Match: "<version>"`` (None when absent)."""
+        header = self.request.headers.get("if-match")
+        if not header:
+            return None
+        try:
+            value = int(header.strip().removeprefix("W/").strip('"'))
+        except ValueError as error:
+            raise ApiError(400, 'If-Match must carry the version number, e.g. "3"',
+                           code="bad_if_match") from error
+        if not 0 <= value < 2**31:
+            raise ApiError(400, "If-Match carries an impossible version", code="bad_if_match")
+        return value
+
 
 class Empty(BaseModel):
     model_config = {"extra": "forbid"}

@@ -20,7 +20,6 @@ from domain.roles import Permission
 from domain.services import resources as uc
 from storage.queries.resources import list_resources, resource_detail
 from web.api.framework import Api, Call, Handler
-from web.api.problems import ApiError
 from web.api.resources_billing import api as billing_api
 from web.api.schemas import LocationIn, LocationOut, Out, Page, PageQuery, Strict, page
 
@@ -280,16 +279,6 @@ def _domain_values(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def if_match(call: Call[Any, Any]) -> int | None:
-    header = call.request.headers.get("if-match")
-    if not header:
-        return None
-    try:
-        return int(header.strip().removeprefix("W/").strip('"'))
-    except ValueError as error:
-        raise ApiError(400, "If-Match must carry the version number, e.g. \"3\"",
-                       code="bad_if_match") from error
-
 
 async def detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str, Any]:
     async with call.services.engine.connect() as conn:
@@ -355,7 +344,7 @@ def _register(s: Spec) -> None:
     async def update(call: Call[Any, Any]) -> dict[str, Any]:
         changes = _domain_values(call.body.model_dump(include=call.body.model_fields_set))
         await uc.update_resource(call.uow(), call.context(), s.kind, call.path["id"], changes,
-                                 expected_version=if_match(call))
+                                 expected_version=call.if_match())
         return await detail(call, s.kind, call.path["id"])
 
     async def deactivate(call: Call[Any, Any]) -> None:

@@ -18,7 +18,6 @@ from domain.services import work_orders as uc
 from domain.work_orders import ProofOfWork
 from storage.queries.work_orders import list_work_orders, work_order_detail
 from web.api.framework import Api, Call
-from web.api.problems import ApiError
 from web.api.schemas import LocationIn, PageQuery, page
 from web.api.work_order_schemas import (
     AssignIn,
@@ -51,22 +50,9 @@ def _path_id(call: Call[Any, Any], entity: str = "work order") -> str:
     return value
 
 
-def _if_match(call: Call[Any, Any]) -> int | None:
-    header = call.request.headers.get("if-match")
-    if not header:
-        return None
-    try:
-        value = int(header.strip().removeprefix("W/").strip('"'))
-    except ValueError as error:
-        raise ApiError(400, 'If-Match must carry the version number, e.g. "3"',
-                       code="bad_if_match") from error
-    if not 0 <= value < 2**31:
-        raise ApiError(400, "If-Match carries an impossible version", code="bad_if_match")
-    return value
-
 
 def _expected(call: Call[Any, Any], body_version: int | None) -> int | None:
-    return body_version if body_version is not None else _if_match(call)
+    return body_version if body_version is not None else call.if_match()
 
 
 def _location(loc: LocationIn) -> Location:
@@ -152,7 +138,7 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
             value = frozenset(value)
         changes[name] = value
     return await uc.update_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
-                                      changes=changes, expected_version=_if_match(call))
+                                      changes=changes, expected_version=call.if_match())
 
 
 @api.route("POST", "/api/work-orders/{id}/cancel", summary="Cancel a work order", tag=TAG,
