@@ -12,11 +12,11 @@ from tests.web.api_helpers import auth, seed_small, token
 from web.app import create_app
 from web.settings import Settings
 
-ODD_TICKETS = [f"tt-{n:06d}" for n in range(1, 60, 2)]
+ODD_TICKETS = [f"tt-{n:06d}" for n in range(1, 210, 2)]
 
 
 def app_client(database_url: str, **settings: object) -> TestClient:
-    seed_small(database_url, orders=120)  # 60 trip tickets, the odd ones still free
+    seed_small(database_url, orders=420)  # 210 trip tickets, the odd ones still free
     return TestClient(create_app(Settings(database_url=database_url, **settings)))  # type: ignore[arg-type]
 
 
@@ -57,14 +57,14 @@ def test_reconnecting_with_since_replays_exactly_the_missed_events(database_url:
         make_dispatches(database_url, ODD_TICKETS[:2])
         seen = receive_until(ws, lambda m: is_event(m) and m["seq"] == 2)
         last = max(m["seq"] for m in seen if is_event(m))
-        make_dispatches(database_url, ODD_TICKETS[2:27], unit="unit-0003")  # 25 while away
+        make_dispatches(database_url, ODD_TICKETS[2:102], unit="unit-0003")  # 100 while away
         ws = stack.enter_context(connect(client, "operations", ["board"], since=last))
         replay = [
             m
-            for m in receive_until(ws, lambda m: is_event(m) and m["seq"] == 27)
+            for m in receive_until(ws, lambda m: is_event(m) and m["seq"] == 102)
             if m["type"] in {"event", "snapshot"}
         ]
-        assert [m["seq"] for m in replay] == list(range(3, 28))
+        assert [m["seq"] for m in replay] == list(range(3, 103))
         ws.send_json({"type": "ping"})
         assert receive_until(ws, lambda m: m["type"] == "pong")
 
