@@ -67,13 +67,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _print_banner(settings: Settings, host: str, port: int) -> None:
+def _print_banner(settings: Settings, host: str, port: int, technicians: int | None) -> None:
     from web.demo.seed import DEMO_USERS
 
     print(f"\n  Dispatch Board is starting at http://{host}:{port}/\n", file=sys.stderr)
     if settings.demo:
         names = ", ".join(DEMO_USERS)
-        print(f"  Demo logins (password 'demo'): {names}, tech1 ... techN\n", file=sys.stderr)
+        techs = f"tech1 ... tech{technicians}" if technicians else "tech1, tech2, ..."
+        print(f"  Demo logins (password 'demo'): {names}, {techs}\n", file=sys.stderr)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -88,7 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["DEMO"] = "true"
     if getattr(args, "database_url", None):
         os.environ["DATABASE_URL"] = args.database_url
-    _print_banner(settings, host, port)
+    _print_banner(settings, host, port, getattr(args, "technicians", None))
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
                 log_level=settings.log_level, ws_per_message_deflate=False,
                 workers=args.workers)
