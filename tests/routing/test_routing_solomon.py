@@ -17,10 +17,7 @@ def test_reader_gives_fleet_capacity_and_every_customer_of_c101(solomon_dir: Pat
 
 
 def test_reader_accepts_gehring_homberger_files(solomon_dir: Path) -> None:
-    path = solomon_dir.parents[1] / "homberger" / "instances" / "r1_2_1.txt"
-    if not path.exists():
-        pytest.skip("Gehring-Homberger data not present")
-    instance = read_solomon(path)
+    instance = read_solomon(solomon_dir.parents[1] / "homberger" / "instances" / "c1_2_1.txt")
     assert instance.n_customers == 200
     assert instance.fleet_size == 50
 

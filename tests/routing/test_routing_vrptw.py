@@ -42,8 +42,7 @@ def test_the_bench_cli_payload_has_exactly_the_documented_keys(solomon_dir: Path
 def test_validator_accepts_a_published_best_known_solution(solomon_dir: Path) -> None:
     folder = solomon_dir.parents[1] / "homberger"
     found = sorted((folder / "bks_solutions").glob("c1_2_1.*.txt"))
-    if not found:
-        pytest.skip("Gehring-Homberger solutions not present")
+    assert found, "the bundled Gehring-Homberger solution is missing"
     instance = read_solomon(folder / "instances" / "c1_2_1.txt")
     check = check_vrptw(instance, _bks_routes(found[0]))
     assert check.ok, check.errors
