@@ -59,34 +59,29 @@ class Bounds:
         return lon >= self.west or lon <= self.east  # crosses the antimeridian
 
 
-def event_matches(principal: Principal, topics: frozenset[str], event: LogEvent) -> bool:
-    if not _sees(principal, event.store_id, event.technician_id):
-        return False
+def _in_topics(topics: frozenset[str], store_id: str | None, technician_id: str | None,
+               *, is_alert: bool = False) -> bool:
     for topic in topics:
         kind, arg = parse_topic(topic)
         if kind == "board":
             return True
-        if kind == "store" and event.store_id == arg:
+        if kind == "store" and store_id == arg:
             return True
-        if kind == "technician" and event.technician_id == arg:
+        if kind == "technician" and technician_id == arg:
             return True
-        if kind == "alerts" and event.aggregate_type == "alert":
+        if kind == "alerts" and is_alert:
             return True
     return False
+
+
+def event_matches(principal: Principal, topics: frozenset[str], event: LogEvent) -> bool:
+    return _sees(principal, event.store_id, event.technician_id) and _in_topics(
+        topics, event.store_id, event.technician_id, is_alert=event.aggregate_type == "alert")
 
 
 def position_matches(principal: Principal, topics: frozenset[str], update: PositionUpdate,
                      bounds: Bounds | None) -> bool:
-    if not _sees(principal, update.store_id, update.technician_id):
-        return False
     if bounds is not None and not bounds.contains(update.lat, update.lon):
         return False
-    for topic in topics:
-        kind, arg = parse_topic(topic)
-        if kind == "board":
-            return True
-        if kind == "store" and update.store_id == arg:
-            return True
-        if kind == "technician" and update.technician_id == arg:
-            return True
-    return False
+    return _sees(principal, update.store_id, update.technician_id) and _in_topics(
+        topics, update.store_id, update.technician_id)

@@ -86,6 +86,7 @@ def _solve_with(
     *,
     start: int = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
     lns: bool = False,
+    fixed_cost: int = VEHICLE_FIXED_COST,
 ) -> tuple[list[list[int]], list[int]] | None:
     """One OR-Tools run with ``vehicles`` vehicles; returns (routes, unserved) or None.
 
@@ -98,7 +99,7 @@ def _solve_with(
     model = pywrapcp.RoutingModel(manager)
     cost_cb = model.RegisterTransitMatrix(data.cost)
     model.SetArcCostEvaluatorOfAllVehicles(cost_cb)
-    model.SetFixedCostOfAllVehicles(VEHICLE_FIXED_COST)
+    model.SetFixedCostOfAllVehicles(fixed_cost)
 
     horizon = data.due[0]
     time_cb = model.RegisterTransitMatrix(data.travel)
