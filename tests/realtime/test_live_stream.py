@@ -170,3 +170,30 @@ def test_the_first_message_must_be_a_valid_auth(database_url: str) -> None:
         assert ws.receive_json()["type"] == "ready"
         ws.send_text("x" * 70_000)
         assert close_code(ws) == 1009
+
+
+def test_a_store_manager_never_receives_another_stores_position(database_url: str) -> None:
+    import datetime as dt
+
+    from domain.positions import PositionFix
+
+    with app_client(database_url) as client, ExitStack() as stack:
+        manager = stack.enter_context(connect(client, "manager", ["board"]))
+        receive_until(manager, lambda m: m["type"] == "snapshot")
+        ops = stack.enter_context(connect(client, "operations", ["board"]))
+        receive_until(ops, lambda m: m["type"] == "snapshot")
+        now = dt.datetime.now(dt.UTC)
+        # seeded vans b1..b6 belong to technicians of store-0001..store-0004 in turn
+        fixes = [PositionFix(unit_id=f"b{n}", lat=32.7 + n / 100, lon=-96.8, speed_kmh=30.0,
+                             bearing=None, device_time=now, record_id=f"r{n}")
+                 for n in range(1, 7)]
+        pipeline = client.app.state.services.live.positions  # type: ignore[attr-defined]
+        assert client.portal.call(pipeline.ingest, fixes) == 6  # type: ignore[union-attr]
+        client.portal.call(pipeline.flush)  # type: ignore[union-attr]
+        everyone = receive_until(ops, lambda m: m["type"] == "positions")[-1]["items"]
+        assert {i["store_id"] for i in everyone} == {"store-0001", "store-0002", "store-0003",
+                                                     "store-0004"}
+        mine = receive_until(manager, lambda m: m["type"] == "positions")[-1]["items"]
+        assert mine and {i["store_id"] for i in mine} <= {"store-0001", "store-0002"}
+        assert len(mine) == sum(1 for i in everyone if i["store_id"] in {"store-0001",
+                                                                          "store-0002"})
