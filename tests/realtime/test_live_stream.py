@@ -197,3 +197,24 @@ def test_a_store_manager_never_receives_another_stores_position(database_url: st
         assert mine and {i["store_id"] for i in mine} <= {"store-0001", "store-0002"}
         assert len(mine) == sum(1 for i in everyone if i["store_id"] in {"store-0001",
                                                                           "store-0002"})
+
+
+def test_a_technician_receives_their_own_assignment_and_not_anothers(database_url: str) -> None:
+    with app_client(database_url) as client, ExitStack() as stack:
+        tech = stack.enter_context(connect(client, "tech1", ["technician:tech-0001"]))
+        receive_until(tech, lambda m: m["type"] == "snapshot")
+        h = auth(client, "dispatcher")
+        ids = []
+        for store, who in (("store-0002", "tech-0002"), ("store-0001", "tech-0001")):
+            created = client.post("/api/work-orders", headers=h, json={
+                "store_id": store, "priority": "high", "description": "Breaker trips",
+                "location": {"lat": 32.78, "lon": -96.8}})
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["id"])
+            assigned = client.post(f"/api/work-orders/{ids[-1]}/assign", headers=h,
+                                   json={"technician_id": who})
+            assert assigned.status_code == 200, assigned.text
+        got = receive_until(tech, lambda m: is_event(m) and m["event"] == "WorkOrderAssigned")
+        events = [m for m in got if is_event(m)]
+        assert [e["data"]["work_order"]["id"] for e in events] == [ids[1]]
+        assert events[0]["data"]["work_order"]["technician_id"] == "tech-0001"
