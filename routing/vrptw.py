@@ -13,7 +13,8 @@ solve has three phases (below that, phase 1 alone gets the whole budget):
 2. route elimination: with one vehicle fewer, warm-start from the best routes minus the shortest one
    (its customers left unserved) and let guided local search re-insert them; keep going while it
    succeeds, down to the capacity lower bound;
-3. guided local search on distance for the rest of the time, from the best solution.
+3. guided local search on distance for the rest of the time, from the best solution, with exactly
+   the vehicles it uses and no fixed cost (see ``fixed_cost`` in ``_solve_with``).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def _solve_with(
     ``lns`` adds the large-neighbourhood operators that are off by default (path LNS, cheapest
     re-insertion of close nodes and expensive chains): they help place left-out customers when
     eliminating a route, but slow the distance descent, so they are used only for that.
+    ``fixed_cost`` per used vehicle: OR-Tools adds it to the depot-start arc, where guided local
+    search sees it as the most expensive arc, so the distance-only phase passes 0.
     """
     n = instance.n_customers + 1
     manager = pywrapcp.RoutingIndexManager(n, vehicles, 0)
@@ -214,9 +217,10 @@ def solve(instance: VrptwInstance, time_limit: float) -> VrptwSolution:
     # 3. Guided local search on distance from the best solution for the time left.
     remaining = deadline - time.monotonic()
     if phased and remaining > 0.05:
-        # Spare (empty) vehicles give the local search room to move; the fixed cost keeps them
-        # empty unless a route really must be added (measured: clearly better than k vehicles).
-        polished = _solve_with(instance, data, instance.fleet_size, remaining, best)
+        # Exactly the vehicles in use and no fixed cost: the fixed cost sits on the depot-start
+        # arcs, and guided local search (which penalizes the arc of highest cost) likely keeps
+        # penalizing those instead of the long arcs. With k vehicles the count cannot grow.
+        polished = _solve_with(instance, data, len(best), remaining, best, fixed_cost=0)
         if (
             polished is not None
             and len(polished[1]) <= len(best_unserved)

@@ -67,3 +67,15 @@ def test_validator_reports_a_missing_customer_a_late_visit_and_an_overload(
 
     one_van = replace(instance, fleet_size=1)
     assert any("vehicles used" in e for e in check_vrptw(one_van, good).errors)
+
+
+def test_the_phased_solve_keeps_the_fleet_and_stays_valid(solomon_dir: Path) -> None:
+    # 10 s is the shortest budget that runs elimination and the distance phase (no fixed cost,
+    # exactly the vehicles in use): the result must still be valid and at the BKS fleet size.
+    instance = read_solomon(solomon_dir / "C201.txt")
+    solution = solve(instance, time_limit=10.0)
+    check = check_vrptw(instance, solution.routes)
+    assert check.ok, check.errors
+    assert check.vehicles == 3
+    assert not solution.unserved
+    assert solution.distance == pytest.approx(check.distance, abs=1e-6)
