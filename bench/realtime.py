@@ -58,6 +58,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -708,7 +709,7 @@ def orchestrate(args: argparse.Namespace) -> int:
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     app = baseline = None
     app_log = None
-    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"rtbench_{pid}_app.log"
+    log_path = Path(tempfile.gettempdir()) / f"rtbench_{pid}_app.log"
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
     try:
