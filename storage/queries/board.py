@@ -8,23 +8,12 @@ from typing import Any
 from sqlalchemy import false, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.positions import PositionFix, freshness
 from domain.roles import Principal
 from domain.work_orders import OPEN_STATUSES
 from storage import mapping as m
 from storage import tables as t
 from storage.queries.common import scope_filter
-
-STALE_AFTER = dt.timedelta(minutes=5)
-OFFLINE_AFTER = dt.timedelta(minutes=30)
-
-
-def freshness(device_time: dt.datetime, speed_kmh: float, now: dt.datetime) -> str:
-    age = now - device_time
-    if age > OFFLINE_AFTER:
-        return "offline"
-    if age > STALE_AFTER:
-        return "stale"
-    return "moving" if speed_kmh > 3 else "stopped"
 
 
 class SqlSnapshotSource:
@@ -74,7 +63,10 @@ class SqlSnapshotSource:
                     "unit_id": r["unit_id"], "lat": r["lat"], "lon": r["lon"],
                     "speed_kmh": r["speed_kmh"], "bearing": r["bearing"],
                     "at": r["device_time"].isoformat(),
-                    "freshness": freshness(r["device_time"], r["speed_kmh"], now),
+                    "freshness": freshness(PositionFix(
+                        unit_id=r["unit_id"], lat=r["lat"], lon=r["lon"],
+                        speed_kmh=r["speed_kmh"], bearing=r["bearing"],
+                        device_time=r["device_time"], record_id=""), now),
                 }
             else:
                 item["position"] = None
