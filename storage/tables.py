@@ -9,6 +9,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -315,4 +316,59 @@ intake_orders = Table(
     Column("webhook_id", String(255), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
     Index("uq_intake_orders_webhook_id", "webhook_id", unique=True),
+)
+
+#: Alerts (``domain/alerts.py``): raised by rules on events and on the clock, acknowledged by people,
+#: escalated while a critical one stays unacknowledged. ``dedup_key`` makes a rule raise one alert per
+#: subject while it is not resolved.
+alerts = Table(
+    "alerts", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("kind", String(48), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("dedup_key", String(200), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("store_id", IdType, ForeignKey("stores.id"), nullable=True, index=True),
+    Column("technician_id", IdType, ForeignKey("technicians.id"), nullable=True),
+    Column("work_order_id", IdType, ForeignKey("work_orders.id"), nullable=True),
+    Column("raised_at", UTCDateTime, nullable=False, index=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", IdType, nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    Column("next_escalation_at", UTCDateTime, nullable=True, index=True),
+    _version(),
+    Index("uq_alerts_dedup_live", "dedup_key", unique=True,
+          sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'")),
+)
+
+#: Each message sent (or tried) for an alert: the escalation ladder's SMS / voice deliveries.
+alert_notifications = Table(
+    "alert_notifications", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("alert_id", IdType, ForeignKey("alerts.id"), nullable=False, index=True),
+    Column("level", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("provider_id", String(128), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+)
+
+#: Proof-of-work files (photos, signatures), content-addressed per work order: the id a proof names
+#: is ``sha256-<hex>`` of the bytes, so a retried upload is the same row.
+attachments = Table(
+    "attachments", metadata,
+    Column("work_order_id", IdType, ForeignKey("work_orders.id"), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("content_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("uploaded_by", IdType, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
 )
