@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -34,13 +35,24 @@ class InvalidToken(Exception):
     pass
 
 
+@dataclass
+class EndedDelegations:
+    """Delegations that ended before their window's end (revoked) while a token naming them may
+    still be valid. Each web process refreshes it from the database (``Services``), so a revoked
+    role leaves tokens already issued within seconds, not at the token's expiry."""
+
+    ids: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class TokenService:
     secret: str
     ttl_seconds: int = 8 * 3600
+    ended: EndedDelegations = field(default_factory=EndedDelegations)
 
     def issue(self, principal: Principal, now: dt.datetime | None = None,
-              ttl_seconds: int | None = None) -> str:
+              ttl_seconds: int | None = None, delegated: Mapping[str, Role] | None = None) -> str:
+        """``delegated``: delegation id -> the role it lends (roles the user does not hold)."""
         now = now or dt.datetime.now(dt.UTC)
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         claims: dict[str, Any] = {
@@ -53,6 +65,8 @@ class TokenService:
             "exp": int(now.timestamp()) + ttl,
             "jti": str(uuid.uuid4()),
         }
+        if delegated:
+            claims["dlg"] = {key: role.value for key, role in delegated.items()}
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -65,13 +79,17 @@ class TokenService:
                 options={"require": ["sub", "exp", "iat", "jti"]},
             )
             stores = claims.get("stores")
+            roles = frozenset(Role(r) for r in claims.get("roles", []))
+            ended = self.ended.ids
+            lent = claims.get("dlg") or {}
+            roles -= {Role(role) for key, role in lent.items() if key in ended}
             principal = Principal(
                 user_id=str(claims["sub"]),
                 username=str(claims.get("name", "")),
-                roles=frozenset(Role(r) for r in claims.get("roles", [])),
+                roles=roles,
                 store_ids=frozenset(stores) if stores is not None else None,
                 technician_id=claims.get("tech"),
             )
             return principal, dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise InvalidToken(str(error)) from error

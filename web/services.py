@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, text
@@ -19,6 +21,8 @@ from web.planning.service import PlanningService
 from web.security import TokenService
 from web.settings import Settings
 
+log = logging.getLogger("dispatch.services")
+
 
 @dataclass
 class Services:
@@ -29,8 +33,11 @@ class Services:
     live: Live
     planning: PlanningService
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
+        await self.refresh_ended_delegations()
+        self._tasks.append(asyncio.create_task(self._ended_delegations_loop()))
         await self.live.start()
         if not self.settings.run_feeds:
             return
@@ -41,11 +48,31 @@ class Services:
         await start_intake(self)
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
         try:
             await self.planning.stop()
             await self.live.stop()
         finally:
             await self.engine.dispose()
+
+    async def refresh_ended_delegations(self) -> None:
+        """Delegations ended within a token's lifetime: their roles leave the tokens naming them."""
+        d = t.role_delegations
+        now = self.now()
+        since = now - dt.timedelta(seconds=self.settings.token_ttl_seconds)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(d.c.id).where(d.c.ends_at <= now, d.c.ends_at > since))).scalars().all()
+        self.tokens.ended.ids = frozenset(rows)
+
+    async def _ended_delegations_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.delegation_refresh_seconds)
+            try:
+                await self.refresh_ended_delegations()
+            except Exception:  # a database hiccup: keep the last set, try again next time
+                log.warning("could not refresh ended delegations", exc_info=True)
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
@@ -90,7 +117,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         live=build_live(settings, engine),
-        planning=PlanningService(engine),
+        planning=PlanningService(engine, cache_in_process=settings.planning_cache_process),
         tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
         login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     token_ttl_seconds: int = 8 * 3600
+    delegation_refresh_seconds: float = Field(
+        default=5.0, gt=0, description="How soon other processes see a revoked delegation.")
     allow_past_dispatch: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
@@ -40,6 +42,9 @@ class Settings(BaseSettings):
         description="Order-intake webhook secret(s), whsec_<base64>, space-separated; unset: off.")
     intake_webhook_tolerance_seconds: int = Field(default=300, ge=1)
     intake_partner: str = Field(default="partner", min_length=1, max_length=48)
+    attachment_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1,
+        description="Largest proof-of-work upload (photo, signature) in bytes; larger is 413.")
     partner_feed_url: str | None = Field(
         default=None,
         description="Partner order feed base URL; unset: no poller (demo: a local simulator).")
@@ -55,6 +60,9 @@ class Settings(BaseSettings):
         default=True,
         description="Run the GeoTab feed and the partner poller in this process (web processes "
                     "may leave them to a `dispatch worker`).")
+    planning_cache_process: bool = Field(
+        default=True,
+        description="Build the candidates cache in a process of its own (false: a thread).")
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_level: str = "info"
     log_json: bool = False

@@ -10,6 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.web.api_helpers import assert_problem, auth, seeded_client, token
+from web.app import create_app
+from web.settings import Settings
 
 
 def audit(client: TestClient, headers: dict[str, str], **params: Any) -> Any:
@@ -114,6 +116,11 @@ def test_a_delegated_role_is_granted_at_next_login_and_gone_after_revocation(
         listed = client.get("/api/delegations", headers=dispatcher).json()
         assert [x["id"] for x in listed["items"]] == [d["id"]]
         assert client.delete(f"/api/delegations/{d['id']}", headers=operations).status_code == 204
+        # the token issued while the delegation was in force loses the role at once
+        assert client.get("/api/audit", headers=dispatcher).status_code == 403
+        assert "operations_manager" not in client.get(
+            "/api/auth/me", headers=dispatcher).json()["roles"]
+        assert client.get("/api/work-orders", headers=dispatcher).status_code == 200  # own role
         again = auth(client, "dispatcher")
         assert "operations_manager" not in client.get("/api/auth/me", headers=again).json()["roles"]
         assert client.get("/api/audit", headers=again).status_code == 403
@@ -182,3 +189,24 @@ def test_only_the_giver_the_receiver_or_an_administrator_may_revoke(database_url
         admin = auth(client, "admin")
         assert client.delete(f"/api/delegations/{made['id']}", headers=admin).status_code == 204
         assert_problem(client.delete("/api/delegations/no-such-id", headers=admin), 404)
+
+
+def test_another_process_cuts_a_revoked_delegation_from_tokens_within_its_refresh(
+    database_url: str,
+) -> None:
+    """Two app instances on one database stand for two web processes."""
+    other = create_app(Settings(database_url=database_url, delegation_refresh_seconds=0.2))
+    with seeded_client(database_url) as first, TestClient(other) as second:
+        operations = auth(first, "operations")
+        made = first.post("/api/delegations", headers=operations, json={
+            "to_username": "dispatcher", "role": "operations_manager", "ends_at": soon(hours=1)})
+        assert made.status_code == 201, made.text
+        dispatcher = auth(first, "dispatcher")
+        assert second.get("/api/audit", headers=dispatcher).status_code == 200
+        assert first.delete(f"/api/delegations/{made.json()['id']}",
+                            headers=operations).status_code == 204
+        deadline = time.monotonic() + 10
+        while second.get("/api/audit", headers=dispatcher).status_code == 200:
+            assert time.monotonic() < deadline, "the other process never dropped the role"
+            time.sleep(0.1)
+        assert second.get("/api/audit", headers=dispatcher).status_code == 403

@@ -97,7 +97,8 @@ async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
     ttl = services.settings.token_ttl_seconds
     if delegations:  # a delegated role must not outlive its window inside a token
         ttl = min(ttl, int(min(d.ends_at for d in delegations).timestamp() - now.timestamp()))
-    token = services.tokens.issue(user.principal(roles), now=now, ttl_seconds=ttl)
+    lent = {d.id: d.role for d in delegations if d.role not in user.roles}
+    token = services.tokens.issue(user.principal(roles), now=now, ttl_seconds=ttl, delegated=lent)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 

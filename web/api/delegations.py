@@ -87,8 +87,9 @@ async def list_role_delegations(call: Call[Any, DelegationQuery]) -> dict[str, A
 async def revoke_delegation(call: Call[Any, Any]) -> None:
     """The giver, the receiver or an administrator ends it now; it stays listed. Audited.
 
-    A token issued while it was in force keeps the role until that token expires (never later
-    than the delegation's original end)."""
+    Tokens issued while it was in force lose the role at once in this process and within
+    ``DELEGATION_REFRESH_SECONDS`` (default 5 s) in the others."""
     uow = call.uow()
     await uc.revoke_delegation(uow, call.context(), SqlDelegationStore(uow),
                                delegation_id=call.path["id"])
+    await call.services.refresh_ended_delegations()
