@@ -1,10 +1,6 @@
 """Candidates through the API with 500 technicians x 10 jobs, and event-loop lag during a solve.
 
-    python bench/planning_api.py [--queries 1000] [--modes process,thread]
-
-Each mode is one server on the same database, one after the other: ``process`` builds the
-candidates cache in a process of its own (the default), ``thread`` in a thread of the web process
-(the baseline).
+    python bench/planning_api.py [--queries 1000]
 """
 
 from __future__ import annotations
@@ -75,24 +71,14 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--technicians", type=int, default=500)
     ap.add_argument("--solve-seconds", type=float, default=5.0)
-    ap.add_argument("--modes", default="process,thread")
     args = ap.parse_args()
     path = tempfile.mktemp(suffix=".db")
     url = f"sqlite+aiosqlite:///{path}"
     upgrade(url)
     assigned, free = asyncio.run(prepare(url, args.technicians, 10))
-    try:
-        for mode in args.modes.split(","):
-            run(args, url, mode, assigned, free)
-    finally:
-        os.unlink(path)
-
-
-def run(args: argparse.Namespace, url: str, mode: str, assigned: int, free: list[str]) -> None:
     port = free_port()
-    settings = f"Settings(database_url={url!r}, planning_cache_process={mode == 'process'})"
     code = ("import uvicorn; from web.app import create_app; from web.settings import Settings; "
-            f"uvicorn.run(create_app({settings}), host='127.0.0.1', "
+            f"uvicorn.run(create_app(Settings(database_url={url!r})), host='127.0.0.1', "
             f"port={port}, log_level='warning')")
     server = subprocess.Popen([sys.executable, "-c", code])
     base = f"http://127.0.0.1:{port}"
@@ -142,7 +128,7 @@ def run(args: argparse.Namespace, url: str, mode: str, assigned: int, free: list
             stop.set()
             th.join()
             out = {
-                "cache_build": mode, "technicians": args.technicians, "assigned_jobs": assigned,
+                "technicians": args.technicians, "assigned_jobs": assigned,
                 "unassigned_jobs": len(free), "first_call_build_ms": round(build_ms, 1),
                 "candidates_api_ms": {"p50": round(statistics.median(lat), 2),
                                       "p99": round(pct(lat, 0.99), 2),
@@ -159,6 +145,7 @@ def run(args: argparse.Namespace, url: str, mode: str, assigned: int, free: list
     finally:
         server.terminate()
         server.wait(timeout=20)
+        os.unlink(path)
 
 
 if __name__ == "__main__":

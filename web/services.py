@@ -117,7 +117,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         live=build_live(settings, engine),
-        planning=PlanningService(engine, cache_in_process=settings.planning_cache_process),
+        planning=PlanningService(engine),
         tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
         login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

@@ -60,9 +60,12 @@ class Settings(BaseSettings):
         default=True,
         description="Run the GeoTab feed and the partner poller in this process (web processes "
                     "may leave them to a `dispatch worker`).")
-    planning_cache_process: bool = Field(
-        default=True,
-        description="Build the candidates cache in a process of its own (false: a thread).")
+    alerts_enabled: bool = Field(
+        default=True, description="Evaluate the alert rules (where RUN_FEEDS is on).")
+    alerts_interval_seconds: float = Field(
+        default=15.0, gt=0, description="How often the alert rules run (and escalations happen).")
+    alert_escalation_minutes: float = Field(
+        default=5.0, gt=0, description="An unacknowledged critical alert climbs a level this often.")
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_level: str = "info"
     log_json: bool = False

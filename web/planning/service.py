@@ -1,9 +1,7 @@
 """The planning service of a web worker: candidates in process, plans in a solver process.
 
 * ``candidates`` answers from a ``routing.candidates.CandidateState`` cached per event-log mark
-  (rebuilt when any change was committed, or after ``STATE_TTL_S`` for moving vans). The rebuild
-  runs in a process of its own (``cache_worker``, one worker, "spawn"), so its CPU time does not
-  hold the web process's GIL (``cache_in_process=False``: a thread, the old way, for comparison).
+  (rebuilt when any change was committed, or after ``STATE_TTL_S`` for moving vans).
 * ``plan`` loads the live state, builds the problem and runs ``routing.dispatch_model.plan`` in a
   lazily created ``ProcessPoolExecutor`` (one worker, "spawn"), time-limited through
   ``routing.runner.solve_in_pool``; a timeout or a cancelled request kills the worker so the CPU
@@ -20,11 +18,10 @@ import logging
 import multiprocessing
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -40,10 +37,9 @@ from routing.candidates import CandidateState, candidates
 from routing.runner import SolveTimeout, solve_in_pool
 from storage.queries.planning import LiveState, OrderRow, event_mark, load_live_state
 from web.api.problems import ApiError
-from web.planning import cache_worker, worker
+from web.planning import worker
 from web.planning.adapter import Built, Scope, build_problem, job, to_domain
 
-T = TypeVar("T")
 log = logging.getLogger("dispatch.planning")
 STATE_TTL_S = 30.0
 #: How often the event log is asked whether anything changed (bounds how stale candidates are).
@@ -100,7 +96,10 @@ def effective_limit(requested: float, jobs: int) -> float:
     return min(requested, max(1.0, 0.05 * jobs))
 
 
-def _cached(state: LiveState, now: dt.datetime, built: Built, cand: CandidateState) -> _Cached:
+def _build_cache(state: LiveState, now: dt.datetime) -> _Cached:
+    """Off the event loop: the problem over everything and its candidate state."""
+    built = build_problem(state, Scope("all"), now)
+    cand = CandidateState.build(built.problem)
     clock = time.monotonic()
     return _Cached(state.mark, clock, now, state, built, cand, {o.id: o for o in state.orders},
                    clock)
@@ -119,12 +118,9 @@ def _nobody(problem: rp.DispatchProblem) -> rp.Proposal:
 
 
 class PlanningService:
-    def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32,
-                 cache_in_process: bool = True) -> None:
+    def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32) -> None:
         self.engine = engine
         self._pool: ProcessPoolExecutor | None = None
-        self._cache_pool: ProcessPoolExecutor | None = None
-        self.cache_in_process = cache_in_process
         self._cache: _Cached | None = None
         self._lock = asyncio.Lock()
         self.keep_solutions = keep_solutions
@@ -151,9 +147,6 @@ class PlanningService:
 
     async def stop(self) -> None:
         self._kill()
-        pool, self._cache_pool = self._cache_pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -176,25 +169,8 @@ class PlanningService:
                 return self._cache
             async with self.engine.connect() as conn:
                 state = await load_live_state(conn, SYSTEM)
-            self._cache = _cached(state, now, *await self._build(state, now))
+            self._cache = await asyncio.to_thread(_build_cache, state, now)
             return self._cache
-
-    async def _build(self, state: LiveState, now: dt.datetime) -> tuple[Built, CandidateState]:
-        return await self._offload(cache_worker.build, state, now)
-
-    async def _offload(self, fn: Callable[..., T], *args: Any) -> T:
-        """CPU-heavy candidate work: in the candidates process, else (or if it died) a thread."""
-        if self.cache_in_process:
-            if self._cache_pool is None:
-                self._cache_pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(self._cache_pool, fn, *args)
-            except BrokenProcessPool:  # killed from outside: start a new one next time
-                log.warning("the candidates process died; building in a thread this time")
-                self._cache_pool = None
-        return await asyncio.to_thread(fn, *args)
 
     async def candidates(self, principal: Principal, work_order_id: str, k: int,
                          now: dt.datetime) -> dict[str, Any]:
@@ -216,7 +192,7 @@ class PlanningService:
             problem = dataclasses.replace(
                 cached.built.problem,
                 jobs=tuple(j for j in cached.built.problem.jobs if j.id != work_order_id))
-            state = await self._offload(CandidateState.build, problem)
+            state = await asyncio.to_thread(CandidateState.build, problem)
             target = dataclasses.replace(target, current=None)
         ranked = candidates(target, state, k=k + 20 if principal.store_ids is not None else k)
         techs = cached.built.technicians
