@@ -214,3 +214,27 @@ class ProposalRejected(ProposalEvent):
 
 class ProposalExpired(ProposalEvent):
     pass
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertEvent(Event):
+    aggregate_type = "alert"
+
+
+class AlertRaised(AlertEvent):
+    pass
+
+
+class AlertAcknowledged(AlertEvent):
+    pass
+
+
+class AlertEscalated(AlertEvent):
+    pass
+
+
+class AlertResolved(AlertEvent):
+    pass

@@ -69,6 +69,7 @@ class Permission(enum.StrEnum):
     BOARD_VIEW = "board:view"
     ALERT_VIEW = "alert:view"
     ALERT_ACK = "alert:ack"
+    ALERT_SYSTEM = "alert:system"  # system (integration) alerts: admins
     # administration
     AUDIT_VIEW = "audit:view"
     USER_ADMIN = "user:admin"

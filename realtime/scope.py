@@ -74,7 +74,16 @@ def _in_topics(topics: frozenset[str], store_id: str | None, technician_id: str 
     return False
 
 
+def _sees_alert(principal: Principal, store_id: str | None) -> bool:
+    """Alerts need the alert view; system alerts (no store) the system-alert permission."""
+    if not principal.can(Permission.ALERT_VIEW):
+        return False
+    return store_id is not None or principal.can(Permission.ALERT_SYSTEM)
+
+
 def event_matches(principal: Principal, topics: frozenset[str], event: LogEvent) -> bool:
+    if event.aggregate_type == "alert" and not _sees_alert(principal, event.store_id):
+        return False
     return _sees(principal, event.store_id, event.technician_id) and _in_topics(
         topics, event.store_id, event.technician_id, is_alert=event.aggregate_type == "alert")
 

@@ -337,6 +337,7 @@ alerts = Table(
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("acknowledged_by", IdType, nullable=True),
     Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", IdType, nullable=True),  # null: the condition cleared by itself
     Column("escalation_level", Integer, nullable=False, server_default="0"),
     Column("next_escalation_at", UTCDateTime, nullable=True, index=True),
     _version(),
@@ -358,6 +359,7 @@ alert_notifications = Table(
     Column("error", Text, nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    Column("next_attempt_at", UTCDateTime, nullable=True),  # pending: when to try (again)
 )
 
 #: Proof-of-work files (photos, signatures), content-addressed per work order: the id a proof names

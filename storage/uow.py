@@ -17,6 +17,7 @@ from domain.errors import ConcurrencyConflict, Conflict
 from domain.roles import Principal
 from storage import mapping as m
 from storage import tables as t
+from storage.alerts import AlertRepository
 from storage.engine import SQLITE_WRITE
 from storage.repositories import (
     DispatchRepository,
@@ -45,6 +46,8 @@ _UNIQUE_RULES: tuple[tuple[str, str, str, str], ...] = (
      "a sales order with that number exists"),
     ("uq_technicians_unit_id", "technicians.unit_id", "unit_taken",
      "another technician drives that unit"),
+    ("uq_alerts_dedup_live", "alerts.dedup_key", "alert_exists",
+     "a live alert for that rule and subject exists"),
 )
 
 
@@ -102,10 +105,11 @@ class SqlUnitOfWork:
         self.dispatches = DispatchRepository(conn)
         self.invoices = InvoiceRepository(conn)
         self.proposals = SqlRepository(conn, t.proposals, m.proposal_from_row, m.proposal_to_row)
+        self.alerts = AlertRepository(conn)
         self._repos = [
             self.stores, self.customers, self.units, self.technicians, self.users,
             self.work_orders, self.trip_tickets, self.sales_orders, self.dispatches,
-            self.invoices, self.proposals,
+            self.invoices, self.proposals, self.alerts,
         ]
         return self
 

@@ -15,6 +15,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from web.api import (
+    alerts,
+    attachments,
     audit,
     auth,
     delegations,
@@ -33,7 +35,8 @@ from web.services import Services, build_services
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
-API_MODULES = (auth, dispatch, work_orders, resources, audit, delegations, proposals, intake)
+API_MODULES = (auth, dispatch, work_orders, attachments, resources, audit, delegations,
+               proposals, intake, alerts)
 
 
 def build_api() -> Api:

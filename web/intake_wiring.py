@@ -68,6 +68,7 @@ async def start_intake(services: Any) -> PartnerFeedPoller | None:
             await stop_sim()
 
     services.live.demo_tasks.append(stop)
+    services.live.feeds[f"intake:{partner}"] = poller  # watched by the alert rules (feed health)
     log.info("partner feed poller for %s at %s every %.0fs", partner, url, interval)
     return poller
 

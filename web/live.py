@@ -62,6 +62,8 @@ class Live:
     snapshots: SqlSnapshotSource
     positions: PositionPipeline
     demo_tasks: list[Any] = field(default_factory=list)
+    #: Feed clients running in this process, by name (their counters feed the health alerts).
+    feeds: dict[str, Any] = field(default_factory=dict)
     event_retention: dt.timedelta = dt.timedelta(days=7)
     position_retention: dt.timedelta = dt.timedelta(days=30)
     _maintenance: asyncio.Task[None] | None = None
@@ -169,6 +171,7 @@ async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
 
     client = GeotabFeedClient(api, cursor_store=SqlFeedCursorStore(engine), on_fixes=on_fixes,
                               on_status=on_status, poll_interval=settings.geotab_poll_seconds)
+    live.feeds["geotab"] = client
     task = asyncio.create_task(client.run(), name="geotab-feed")
 
     async def stop() -> None:
@@ -234,6 +237,7 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
 
     client = GeotabFeedClient(api, cursor_store=InMemoryFeedCursorStore(), on_fixes=on_fixes,
                               on_status=on_status, poll_interval=1.0, catch_up_interval=0.0)
+    live.feeds["geotab"] = client
     task = asyncio.create_task(client.run(), name="geotab-feed")
 
     async def stop() -> None:

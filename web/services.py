@@ -14,6 +14,7 @@ from domain.roles import Delegation, Principal, Role
 from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
+from web.alerts_wiring import AlertServices, start_alerts
 from web.api.auth import LoginThrottle
 from web.intake_wiring import start_intake
 from web.live import Live, build_live, start_demo_feed, start_geotab_feed
@@ -33,10 +34,14 @@ class Services:
     live: Live
     planning: PlanningService
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    alerts: AlertServices | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        await self.refresh_ended_delegations()
+        try:
+            await self.refresh_ended_delegations()
+        except Exception:  # no database yet: the process still starts (and /healthz says so)
+            log.warning("could not load ended delegations", exc_info=True)
         self._tasks.append(asyncio.create_task(self._ended_delegations_loop()))
         await self.live.start()
         if not self.settings.run_feeds:
@@ -46,11 +51,15 @@ class Services:
         elif self.settings.demo:
             await start_demo_feed(self.live, self.engine)
         await start_intake(self)
+        # after the feeds, whose health the rules watch; in `dispatch worker` too
+        self.alerts = await start_alerts(self)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         try:
+            if self.alerts is not None:
+                await self.alerts.stop()
             await self.planning.stop()
             await self.live.stop()
         finally:

@@ -66,6 +66,17 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="How often the alert rules run (and escalations happen).")
     alert_escalation_minutes: float = Field(
         default=5.0, gt=0, description="An unacknowledged critical alert climbs a level this often.")
+    genesys_base_url: str | None = Field(
+        default=None, description="Genesys Cloud API (https://api.<region>); unset: SMS only logged.")
+    genesys_login_url: str | None = Field(
+        default=None, description="Genesys Cloud login (https://login.<region>) for OAuth.")
+    genesys_client_id: str = ""
+    genesys_client_secret: SecretStr = SecretStr("")
+    genesys_from_number: str = Field(default="", description="The org's SMS number (E.164).")
+    alert_oncall_phones: str = Field(
+        default="", description="Escalation SMS numbers: '+1555..., 2=+1555..., 3=+1555...' (a "
+                                "bare number gets every level; users have no phone of their own).")
+    alert_notify_max_attempts: int = Field(default=5, ge=1, le=50)
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     log_level: str = "info"
     log_json: bool = False

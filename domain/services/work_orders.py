@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +197,47 @@ async def comment_work_order(
         return comment.as_dict()
 
 
+#: A proof's reference to a file uploaded for the same work order (``attachment:sha256-<hex>``).
+ATTACHMENT_REF = "attachment:sha256-"
+#: Which of the given SHA-256 hashes (hex) are uploaded as attachments of a work order.
+AttachmentLookup = Callable[[str, Sequence[str]], Awaitable[set[str]]]
+_HEX = frozenset("0123456789abcdef")
+
+
+def attachment_hashes(proof: ProofOfWork | None) -> list[str]:
+    """The hashes of the attachments a proof names, once each, in order; a malformed one is refused.
+
+    Other references (``device:...`` from phones that queued a completion before uploads existed)
+    name files that stayed on the phone and are kept as they are."""
+    if proof is None:
+        return []
+    refs = ([proof.signature_ref] if proof.signature_ref else []) + list(proof.photo_refs)
+    hashes: list[str] = []
+    for ref in refs:
+        if not ref.startswith("attachment:"):
+            continue
+        digest = ref.removeprefix(ATTACHMENT_REF)
+        if not ref.startswith(ATTACHMENT_REF) or len(digest) != 64 or not set(digest) <= _HEX:
+            raise RuleViolation(f"{ref[:90]!r} is not of the form attachment:sha256-<64 hex digits>",
+                                field="proof", code="bad_attachment_ref")
+        if digest not in hashes:
+            hashes.append(digest)
+    return hashes
+
+
+async def _require_attachments(lookup: AttachmentLookup | None, order: WorkOrder,
+                               hashes: list[str]) -> None:
+    if lookup is None or not hashes:
+        return
+    present = await lookup(order.id, hashes)
+    missing = [f"{ATTACHMENT_REF}{h}" for h in hashes if h not in present]
+    if missing:
+        raise RuleViolation(
+            f"work order {order.id} has no uploaded attachment {', '.join(missing)}: upload the "
+            "files before the completion that names them",
+            field="proof", code="missing_attachment", missing=missing)
+
+
 #: The technician's steps, and the status the technician takes with each.
 TECHNICIAN_STEPS = ("accept", "decline", "en_route", "on_site", "complete", "fail")
 _TECH_STATUS_AFTER = {
@@ -210,11 +251,13 @@ _TECH_STATUS_AFTER = {
 async def technician_step(
     uow: UnitOfWork, ctx: Context, *, work_order_id: str, step: str,
     device_time: dt.datetime | None = None, reason: str = "", proof: ProofOfWork | None = None,
-    technician_id: str | None = None,
+    technician_id: str | None = None, attachments: AttachmentLookup | None = None,
 ) -> dict[str, Any]:
     """A step reported from the technician view; ``device_time`` is when it happened on the phone.
 
-    A dispatcher may report a step on a technician's behalf (``technician_id``).
+    A dispatcher may report a step on a technician's behalf (``technician_id``). A completion's
+    proof may name uploaded attachments (``attachment:sha256-<hex>``); ``attachments`` tells which
+    the work order holds, and a missing one refuses the completion.
     """
     p = ctx.principal
     if p.can(Permission.WORK_ORDER_WORK) and p.technician_id is not None:
@@ -231,6 +274,7 @@ async def technician_step(
     at = device_time or ctx.now
     if at > ctx.now + dt.timedelta(minutes=5):
         raise RuleViolation("device time is in the future", field="device_time")
+    wanted = attachment_hashes(proof) if step == "complete" else []
     async with uow:
         order = await load_work_order(uow, ctx, work_order_id)
         before = order.snapshot()
@@ -243,6 +287,7 @@ async def technician_step(
         elif step == "on_site":
             order.arrive(tech_id, at)
         elif step == "complete":
+            await _require_attachments(attachments, order, wanted)
             order.complete(tech_id, at, proof)
         else:
             order.fail(tech_id, at, reason=reason)

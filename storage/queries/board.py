@@ -13,6 +13,7 @@ from domain.roles import Principal
 from domain.work_orders import OPEN_STATUSES
 from storage import mapping as m
 from storage import tables as t
+from storage.queries.alerts import live_alerts
 from storage.queries.common import scope_filter
 
 
@@ -55,6 +56,8 @@ class SqlSnapshotSource:
                                        t.stores.c.active.is_(True)))).mappings().all()
             proposal_rows = [] if principal.store_ids is not None else (await conn.execute(
                 select(t.proposals).where(t.proposals.c.status == "proposed"))).mappings().all()
+            alerts = await live_alerts(
+                conn, principal, None if board or "alerts" in topics else stores_in)
         technicians = []
         for r in tech_rows:
             item = m.technician_from_row(r).snapshot()
@@ -78,7 +81,7 @@ class SqlSnapshotSource:
             "work_orders": [m.work_order_from_row(r).snapshot() for r in wo_rows],
             "stores": [m.store_from_row(r).snapshot() for r in store_rows],
             "proposals": [m.proposal_from_row(r).snapshot() for r in proposal_rows],
-            "alerts": [],
+            "alerts": alerts,
         }
 
 

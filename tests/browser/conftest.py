@@ -4,6 +4,7 @@ Chromium through Playwright. Without /usr/bin/chromium the tests skip, unless CI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -69,6 +70,13 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'board.db'}"
     _in_thread(lambda: (upgrade(url), seed_small(url, stores=4, technicians=6, orders=24)))
     app = build_app(Settings(database_url=url, tile_url=""))
+    with run_server(app) as live:
+        yield live
+
+
+@contextlib.contextmanager
+def run_server(app: Any) -> Iterator[LiveServer]:
+    """Serve ``app`` under uvicorn in a thread on a free loopback port, until the block ends."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
                             ws="websockets-sansio" if _has_sansio() else "auto")

@@ -211,7 +211,7 @@ def test_offline_completion_synced_once(server: LiveServer, browser: Any) -> Non
     done = server.call("GET", f"/api/work-orders/{job['id']}", "dispatcher")
     assert done["status"] == "completed"
     assert done["proof"]["device_time"]
-    assert done["proof"]["signature_ref"].startswith("device:signature/")
+    assert done["proof"]["signature_ref"].startswith("attachment:sha256-")
     audit = server.call("GET", f"/api/audit?entity_id={job['id']}&limit=100", "admin")["items"]
     completions = [a for a in audit if a["action"] == "work_order.complete"]
     assert len(completions) == 1, audit

@@ -93,6 +93,10 @@ class Endpoint:
     name: str = field(default="")
     #: The caller needs any one of these (checked before the body is read); () = any logged-in user.
     permissions: tuple[Permission, ...] = ()
+    #: Media types of a raw (non-JSON) body; the framework leaves it unread for the handler.
+    raw_body: tuple[str, ...] = ()
+    #: Further documented answers (OpenAPI response objects by status), e.g. a binary one.
+    responses: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class Api:
@@ -104,14 +108,16 @@ class Api:
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None, status: int = 200,
         errors: tuple[int, ...] = (), auth: bool = True, idempotent: bool = False,
-        permissions: tuple[Permission, ...] = (),
+        permissions: tuple[Permission, ...] = (), raw_body: tuple[str, ...] = (),
+        responses: dict[int, dict[str, Any]] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(
                 method=method, path=path, handler=handler, summary=summary, tag=tag, body=body,
                 query=query, response=response, status=status, errors=errors, auth=auth,
                 idempotent=idempotent, description=(handler.__doc__ or "").strip(),
-                name=handler.__name__, permissions=permissions,
+                name=handler.__name__, permissions=permissions, raw_body=raw_body,
+                responses=dict(responses or {}),
             ))
             return handler
         return register

@@ -95,7 +95,12 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
     if ep.body is not None:
         op["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": refs[ep.body]}}}
-    if ep.status == 204 or (ep.response is None and ep.status in {200, 204}):
+    elif ep.raw_body:
+        op["requestBody"] = {"required": True, "content": {
+            t: {"schema": {"type": "string", "format": "binary"}} for t in ep.raw_body}}
+    if ep.status in ep.responses:
+        pass  # documented by the endpoint itself (below)
+    elif ep.status == 204 or (ep.response is None and ep.status in {200, 204}):
         op["responses"]["204" if ep.response is None else str(ep.status)] = {
             "description": "Done"}
     else:
@@ -106,8 +111,8 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
         errors.add(401)
     if ep.body is not None or ep.query is not None:
         errors.add(422)
-    if ep.body is not None:
-        errors |= {400, 413, 415}
+    if ep.body is not None or ep.raw_body:
+        errors |= {400, 413, 415, 422}
     if ep.idempotent:
         errors |= {400, 409, 422}
     for status in sorted(errors):
@@ -116,6 +121,8 @@ def _operation(ep: Endpoint, refs: dict[type[BaseModel], Any]) -> dict[str, Any]
             "content": {"application/problem+json": {
                 "schema": {"$ref": "#/components/schemas/Problem"}}},
         }
+    for status, answer in ep.responses.items():
+        op["responses"][str(status)] = answer
     if ep.auth:
         op["security"] = [{"bearer": []}]
     return op

@@ -17,6 +17,7 @@ from domain.roles import Permission
 from domain.services import work_orders as uc
 from domain.work_orders import ProofOfWork
 from storage.queries.work_orders import list_work_orders, work_order_detail
+from web.api.attachments import attachment_lookup
 from web.api.framework import Api, Call
 from web.api.schemas import LocationIn, PageQuery, page
 from web.api.work_order_schemas import (
@@ -156,7 +157,9 @@ async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
 async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
     """``accept``, ``decline`` (with a reason), ``en_route``, ``on_site``, ``complete`` (with
     optional proof) or ``fail`` (with a reason). ``device_time`` is when it happened on the phone.
-    A dispatcher reports a step on a technician's behalf by naming ``technician_id``."""
+    A dispatcher reports a step on a technician's behalf by naming ``technician_id``. Proof files
+    are uploaded first (``PUT .../attachments/sha256-<hex>``) and named
+    ``attachment:sha256-<hex>`` in ``signature_ref`` / ``photo_refs``; a missing one is 422."""
     b = call.body
     ctx = call.context()
     proof = None
@@ -167,9 +170,11 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
             signature_ref=b.proof.signature_ref, photo_refs=tuple(b.proof.photo_refs),
             notes=b.proof.notes,
         )
+    uow = call.uow()
     return await uc.technician_step(
-        call.uow(), ctx, work_order_id=_path_id(call), step=b.step.value,
-        device_time=b.device_time, reason=b.reason, proof=proof, technician_id=b.technician_id)
+        uow, ctx, work_order_id=_path_id(call), step=b.step.value,
+        device_time=b.device_time, reason=b.reason, proof=proof, technician_id=b.technician_id,
+        attachments=attachment_lookup(uow))
 
 
 @api.route("POST", "/api/work-orders/{id}/comments", summary="Comment on a work order", tag=TAG,

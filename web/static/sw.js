@@ -1,13 +1,14 @@
 // Service worker of the technician view: the app shell is cached so /tech opens offline.
 // Pages and assets: network first, the cache when offline. The API is never cached.
-const CACHE = "dispatch-shell-v1";
+// Proof photos and signatures wait in IndexedDB (proof-store.js), not here.
+const CACHE = "dispatch-shell-v2";
 const SHELL = [
   "/tech", "/login", "/config.js", "/manifest.webmanifest", "/static/icon.svg",
-  "/static/css/app.css", "/static/css/tech.css",
+  "/static/css/app.css", "/static/css/tech.css", "/static/css/proof.css",
   "/static/js/api.js", "/static/js/live.js", "/static/js/model.js", "/static/js/queue.js",
   "/static/js/outbox.js", "/static/js/signature.js", "/static/js/tech.js",
   "/static/js/tech-jobs.js", "/static/js/tech-proof.js", "/static/js/tech-position.js",
-  "/static/js/login.js",
+  "/static/js/proof-store.js", "/static/js/login.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_by', sa.String(length=36), nullable=True),
     sa.Column('resolved_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by', sa.String(length=36), nullable=True),
     sa.Column('escalation_level', sa.Integer(), server_default='0', nullable=False),
     sa.Column('next_escalation_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), server_default='1', nullable=False),
@@ -72,6 +73,7 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), server_default='', nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_notifications_alert_id_alerts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_notifications'))
     )

@@ -1,24 +1,143 @@
-// Alerts panel (placeholder): lists open alerts from the live snapshot and alert events. There is
-// no REST alerts endpoint yet, so acknowledging is not offered.
-import { escapeHtml } from "./api.js";
+// Alerts panel: the live alerts (open first, newest first; then the acknowledged ones), fed by the
+// snapshot and Alert* events. Severity colour, age, subject (click opens the job or technician),
+// escalation level, and "Acknowledge" (POST with the version seen; a 409 shows who was first).
+import { api, escapeHtml, me } from "./api.js";
+import { technicianName } from "./model.js";
+
+const ACK_ROLES = ["admin", "dispatcher", "emergency_coordinator", "operations_manager",
+  "store_manager"];
+const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
+const LEVELS = { 1: "store", 2: "operations", 3: "admins" };
+const STYLE = `
+#alerts li.alert { display: grid; gap: 2px; padding: 8px 0 8px 8px; border-left: 4px solid var(--muted); }
+#alerts li.sev-critical { border-left-color: var(--bad); }
+#alerts li.sev-warning { border-left-color: var(--warn); }
+#alerts li.sev-info { border-left-color: var(--accent); }
+#alerts li.status-acknowledged { opacity: .65; }
+#alerts .alert-head { display: flex; gap: 6px; align-items: baseline; }
+#alerts .sev { font-size: 11px; text-transform: uppercase; font-weight: 600; }
+#alerts .sev-critical .sev { color: var(--bad); } #alerts .sev-warning .sev { color: var(--warn); }
+#alerts .alert-msg, #alerts .alert-meta { font-size: 12px; color: var(--muted); }
+#alerts .alert-meta button.link { border: 0; background: none; padding: 0; color: var(--accent);
+  cursor: pointer; font: inherit; text-decoration: underline; }
+#alerts .level { font-weight: 600; color: var(--ink); }
+#alerts .alert-actions { display: flex; gap: 8px; align-items: center; }
+#alerts .alert-note { font-size: 12px; color: var(--bad); }`;
+
+export function ageText(iso, now = Date.now()) {
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+}
+
+// Live alerts in display order: open before acknowledged, then newest first, then severity.
+export function ordered(alerts) {
+  return [...alerts].filter((a) => a.status !== "resolved").sort((a, b) =>
+    (a.status === "open" ? 0 : 1) - (b.status === "open" ? 0 : 1)
+    || Date.parse(b.raised_at) - Date.parse(a.raised_at)
+    || (SEVERITY_RANK[a.severity] ?? 3) - (SEVERITY_RANK[b.severity] ?? 3));
+}
 
 export class Alerts {
   constructor(root) {
     this.root = root;
     this.list = root.querySelector("ul");
     this.count = root.querySelector(".alert-count");
+    this.model = null;
+    this.canAck = false;
+    this.notes = new Map(); // alert id -> message after a failed acknowledgement
+    if (!document.getElementById("alerts-style")) {
+      const style = document.createElement("style");
+      style.id = "alerts-style";
+      style.textContent = STYLE;
+      document.head.append(style);
+    }
+    me().then((user) => {
+      this.canAck = user.roles.some((r) => ACK_ROLES.includes(r));
+      if (this.model) this.render(this.model);
+    }).catch(() => {});
+    this.list.addEventListener("click", (e) => this.onClick(e));
+    setInterval(() => { if (this.model) this.render(this.model); }, 30_000); // ages
   }
 
   render(model) {
-    const open = [...model.alerts.values()].filter((a) => !a.acknowledged_at && a.status !== "closed");
+    this.model = model;
+    const live = ordered(model.alerts.values());
+    const open = live.filter((a) => a.status === "open");
     this.count.textContent = String(open.length);
+    this.count.title = `${open.length} open, ${live.length - open.length} acknowledged`;
     this.root.classList.toggle("has-alerts", open.length > 0);
-    this.list.innerHTML = open.slice(0, 50).map((a) => `<li class="sev-${escapeHtml(a.severity || "info")}">`
-      + `${escapeHtml(a.title || a.message || a.kind || a.id)}</li>`).join("")
+    this.list.innerHTML = live.slice(0, 100).map((a) => this.item(a)).join("")
       || '<li class="empty">No open alerts.</li>';
   }
 
-  flash() {
+  item(a) {
+    const m = this.model;
+    const store = a.store_id ? (m.stores.get(a.store_id)?.name || a.store_id) : "system";
+    const subject = [];
+    if (a.work_order_id) {
+      const wo = m.workOrders.get(a.work_order_id);
+      const label = wo ? wo.description : `job ${a.work_order_id.slice(0, 8)}`;
+      subject.push(`<button type="button" class="link" data-order="${escapeHtml(a.work_order_id)}">`
+        + `${escapeHtml(label)}</button>`);
+    }
+    if (a.technician_id) {
+      subject.push(`<button type="button" class="link" data-technician="${escapeHtml(a.technician_id)}">`
+        + `${escapeHtml(technicianName(m, a.technician_id))}</button>`);
+    }
+    const level = a.escalation_level > 0
+      ? ` · <span class="level" title="escalation level">L${a.escalation_level} ${LEVELS[a.escalation_level] || ""}</span>`
+      : "";
+    const acked = a.status === "acknowledged"
+      ? `<span>acknowledged ${escapeHtml(ageText(a.acknowledged_at))} ago</span>` : "";
+    const button = a.status === "open" && this.canAck
+      ? `<button type="button" class="ack" data-ack="${escapeHtml(a.id)}">Acknowledge</button>` : "";
+    const note = this.notes.get(a.id);
+    return `<li class="alert sev-${escapeHtml(a.severity)} status-${escapeHtml(a.status)}" data-id="${escapeHtml(a.id)}">`
+      + `<div class="alert-head"><span class="sev">${escapeHtml(a.severity)}</span>`
+      + `<strong>${escapeHtml(a.title)}</strong></div>`
+      + (a.message ? `<div class="alert-msg">${escapeHtml(a.message)}</div>` : "")
+      + `<div class="alert-meta"><span class="age" title="${escapeHtml(a.raised_at)}">${escapeHtml(ageText(a.raised_at))} ago</span>`
+      + ` · ${escapeHtml(store)}${level}${subject.length ? " · " + subject.join(" · ") : ""}</div>`
+      + `<div class="alert-actions">${button}${acked}`
+      + (note ? `<span class="alert-note">${escapeHtml(note)}</span>` : "") + `</div></li>`;
+  }
+
+  async onClick(e) {
+    const board = window.dispatchBoard || {};
+    const target = e.target.closest("button");
+    if (!target) return;
+    if (target.dataset.order) { board.timeline?.onSelectOrder?.(target.dataset.order); return; }
+    if (target.dataset.technician) {
+      board.timeline?.onSelectTechnician?.(target.dataset.technician);
+      return;
+    }
+    if (target.dataset.ack) await this.acknowledge(target.dataset.ack, target);
+  }
+
+  async acknowledge(id, button) {
+    const alert = this.model?.alerts.get(id);
+    if (!alert) return;
+    button.disabled = true;
+    button.textContent = "Acknowledging…";
+    try {
+      const updated = await api(`/api/alerts/${encodeURIComponent(id)}/acknowledge`,
+        { method: "POST", body: { version: alert.version } });
+      this.notes.delete(id);
+      this.model.applyAlert(updated);
+    } catch (error) {
+      const current = error.problem?.current;
+      if (current) this.model.applyAlert(current);
+      this.notes.set(id, error.status === 409
+        ? (current?.status === "acknowledged" ? "Someone else acknowledged it first." : error.message)
+        : `Could not acknowledge: ${error.message}`);
+      this.render(this.model);
+    }
+  }
+
+  flash(msg) {
+    if (msg && !["AlertRaised", "AlertEscalated"].includes(msg.event)) return;
     this.root.classList.remove("flash");
     void this.root.offsetWidth;
     this.root.classList.add("flash");

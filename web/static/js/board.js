@@ -11,6 +11,7 @@ import { Alerts } from "./alerts.js";
 import { Plans } from "./proposals.js";
 import { Emergency } from "./emergency.js";
 import { Timeline } from "./timeline.js";
+import { DragAssign } from "./dnd.js";
 
 const model = new Model();
 window.dispatchBoard = { model }; // for tests and the curious
@@ -29,9 +30,11 @@ async function main() {
     canAssign, onFocus: (loc) => map.focus(loc),
   });
   const queue = new Queue(document.getElementById("queue"), model, (id) => select(id));
+  queue.draggable = canAssign;
   const map = new BoardMap(document.getElementById("map"), model, {
     onSelectOrder: (id) => select(id),
     onSelectTechnician: (id) => details.showTechnician(id),
+    draggablePins: canAssign,
   });
   const alerts = new Alerts(document.getElementById("alerts"));
   const planners = ["admin", "dispatcher", "emergency_coordinator", "operations_manager"];
@@ -42,8 +45,15 @@ async function main() {
   const emergency = new Emergency(document.getElementById("emergency"), model, map, { plans, details });
   const timeline = new Timeline(document.getElementById("timeline"), model, {
     onSelectOrder: (id) => select(id), onSelectTechnician: (id) => details.showTechnician(id),
-    filter: (wo) => queue.visible(wo),
+    filter: (wo) => queue.visible(wo), technicianFilter: (t) => queue.technicianVisible(t),
+    canDrop: canAssign,
   });
+  if (canAssign) {
+    new DragAssign({ model, details, map,
+      sources: [document.querySelector("#queue .queue-list"), map.map.getContainer()],
+      targets: [document.getElementById("timeline"), document.getElementById("details")],
+      onHold: (on) => { queue.hold(on); timeline.hold(on); } });
+  }
   const planButton = document.getElementById("open-plan");
   planButton.hidden = !canPlan;
   planButton.onclick = () => { emergency.close(); plans.open(); };
@@ -61,12 +71,17 @@ async function main() {
   let fullRedraw = true;
   queue.onChange = () => { fullRedraw = true; model.notify(); if (timeline.visible) timeline.render(); };
   model.subscribe((changed) => {
-    if (changed.stores) { map.renderStores(); queue.fillPickers(); }
+    if (changed.stores) queue.fillPickers();
     const f = queue.filters();
-    // Positions alone do not touch the queue (re-rendering 300 rows 4 times a second was the
-    // long task while vans streamed).
+    // The queue first (the first thing a dispatcher reads); the map's work is queued and done in
+    // slices (map.js). Positions alone do not touch the queue (re-rendering 300 rows 4 times a
+    // second was the long task while vans streamed).
     const queueChanged = fullRedraw || changed.workOrders.size || changed.technicians.size
       || changed.stores;
+    if (queueChanged) queue.render();
+    if (changed.stores) map.renderStores();
+    const vans = new Set([...changed.positions, ...changed.technicians]);
+    if (vans.size) map.renderVans(vans);
     if (fullRedraw) {
       map.renderOrders(new Set([...model.workOrders.keys(), ...map.orderMarkers.keys()]),
         (wo) => queue.visible(wo, f));
@@ -74,9 +89,6 @@ async function main() {
     } else if (changed.workOrders.size) {
       map.renderOrders(changed.workOrders, (wo) => queue.visible(wo, f));
     }
-    const vans = new Set([...changed.positions, ...changed.technicians]);
-    if (vans.size) map.renderVans(vans);
-    if (queueChanged) queue.render();
     details.refresh(changed);
     plans.refresh(changed);
     timeline.refresh(changed);

@@ -1,6 +1,7 @@
 // The details panel: a job with "assign to…" (with the version the client saw; a 409 shows who
 // changed it), unassign; or a technician with their jobs.
-import { api, escapeHtml } from "./api.js";
+import { api, escapeHtml, token } from "./api.js";
+import { renderProofThumbnails } from "./proof-view.js";
 import { freshness, isLate, OPEN, technicianName } from "./model.js";
 import { timeText } from "./queue.js";
 import { fetchCandidates, renderCandidates } from "./candidates.js";
@@ -17,16 +18,17 @@ export class Details {
 
   close() {
     this.current = null;
+    delete this.root.dataset.dropTechnician;
     this.root.hidden = true;
     this.root.innerHTML = "";
   }
 
-  showOrder(id, { candidates = null } = {}) {
+  showOrder(id, { candidates = null, focus = true } = {}) {
     this.current = { kind: "order", id };
     this.candidates = candidates ? { id, ...candidates } : null;
     this.render();
     const wo = this.model.workOrders.get(id);
-    if (wo) this.onFocus?.(wo.location);
+    if (wo && focus) this.onFocus?.(wo.location);
   }
 
   showTechnician(id) {
@@ -46,6 +48,9 @@ export class Details {
     const message = keepMessage ? this.root.querySelector(".message")?.outerHTML || "" : "";
     const choice = this.root.querySelector("select[name=technician]")?.value;
     this.root.hidden = false;
+    // A technician shown here is a drop zone for a dragged job (dnd.js).
+    if (this.current.kind === "technician") this.root.dataset.dropTechnician = this.current.id;
+    else delete this.root.dataset.dropTechnician;
     if (this.current.kind === "order") this.renderOrder(message);
     else this.renderTechnician();
     const select = this.root.querySelector("select[name=technician]");
@@ -83,8 +88,10 @@ export class Details {
         <div class="row"><button class="primary" type="submit">${wo.technician_id ? "Reassign" : "Assign"}</button>
         ${wo.technician_id ? '<button type="button" class="unassign">Unassign</button>' : ""}</div>
       </form>` : ""}
+      ${wo.proof ? this.proofSection(wo.proof) : ""}
       ${canChange ? `<section class="who-takes"><div class="row"><button type="button" class="ask">Who should take this?</button></div><div class="cands"></div></section>` : ""}
       ${message}`;
+    if (wo.proof) renderProofThumbnails(this.root.querySelector(".proof .thumbs"), wo, token());
     if (canChange) this.wireCandidates(wo);
     const form = this.root.querySelector("form.assign");
     if (form) {
@@ -96,6 +103,16 @@ export class Details {
       const un = form.querySelector(".unassign");
       if (un) un.onclick = () => this.act(wo.id, "unassign", { version: seen });
     }
+  }
+
+  // A completed job's proof: where and when the phone said it was done, notes, the files.
+  proofSection(proof) {
+    const at = proof.device_time ? timeText(proof.device_time) : "—";
+    const where = proof.location ? `${proof.location.lat.toFixed(5)}, ${proof.location.lon.toFixed(5)}` : "no GPS";
+    return `<section class="proof"><h3>Proof of work</h3>
+      <p class="stamp">Done at ${at} (device time) · ${where}</p>
+      ${proof.notes ? `<p class="notes">${escapeHtml(proof.notes)}</p>` : ""}
+      <div class="thumbs"></div></section>`;
   }
 
   // "Who should take this?": candidates for the job, kept while the job's version is the same.

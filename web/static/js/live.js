@@ -21,6 +21,14 @@ export class Live {
     this.stopped = false;
     this.state = "offline";
     addEventListener("online", () => this.reconnectSoon(0));
+    // The device lost its network: say so now rather than after the socket times out.
+    addEventListener("offline", () => {
+      const ws = this.ws;
+      this.ws = null; // its close event, whenever it comes, is ignored
+      clearTimeout(this.watchdog);
+      ws?.close();
+      this.setState("offline", "no network");
+    });
   }
 
   start() { this.connect(); return this; }
@@ -37,6 +45,10 @@ export class Live {
   connect() {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
+    if (navigator.onLine === false) { // the "online" event reconnects
+      this.setState("offline", "no network");
+      return;
+    }
     this.setState("connecting");
     let ws;
     try {

@@ -1,39 +1,75 @@
 // The Leaflet map: stores (canvas dots), work-order pins clustered at low zoom, technician vans
-// with heading and freshness. Leaflet and MarkerCluster are the globals of /vendor/*.
+// on a canvas of their own (vans.js). Leaflet and MarkerCluster are the globals of /vendor/*.
+// Map work is queued and done in slices of ~10 ms (chunks.js): the first render of thousands of
+// stores, pins and vans never blocks the page in one long task, and a positions batch costs one
+// pass over the moved vans plus one canvas redraw.
 import config from "/config.js";
 import { escapeHtml } from "./api.js";
-import { freshness, isLate, OPEN } from "./model.js";
+import { isLate, MOVABLE, OPEN } from "./model.js";
+import { Slicer } from "./chunks.js";
+import { VanLayer } from "./vans.js";
 
 const L = window.L;
 const DFW = [32.85, -96.95];
+const CHECK_EVERY = 32; // items between two looks at the clock
 
 export class BoardMap {
-  constructor(element, model, { onSelectOrder, onSelectTechnician }) {
+  constructor(element, model, { onSelectOrder, onSelectTechnician, draggablePins = false }) {
     this.model = model;
     this.onSelectOrder = onSelectOrder;
     this.onSelectTechnician = onSelectTechnician;
+    this.draggablePins = draggablePins;
+    this.fitted = false;
+    // Pending map work, drained in slices.
+    this.todo = { stores: false, orders: new Set(), vans: new Set() };
+    this.visible = () => true;
+    this.staged = new Map(); // id -> marker made, not yet in the cluster group
+    this.unstaged = [];      // markers to take out of the cluster group
+    this.clusterBusy = false;
+    this.slicer = new Slicer((deadline) => this.work(deadline), { sliceMs: 10 });
     this.map = L.map(element, { zoomControl: true, maxZoom: 19, minZoom: 3 })
       .setView(DFW, 10);
-    if (config.tileUrl) {
-      this.tiles = L.tileLayer(config.tileUrl, {
-        maxZoom: 19, attribution: "&copy; OpenStreetMap contributors",
-      }).addTo(this.map);
-      this.tiles.on("tileerror", () => element.classList.add("tiles-missing"));
-    } else {
-      element.classList.add("tiles-missing");
-    }
+    // Tiles come after the first fit to the stores (or after a second without stores): tiles
+    // loaded for the default view and dropped at the fit cost a ~50 ms task at first load.
+    this.tilesTimer = setTimeout(() => this.addTiles(), 1000);
     this.canvas = L.canvas({ padding: 0.3 });
     this.storeLayer = L.layerGroup().addTo(this.map);
     this.orderLayer = L.markerClusterGroup({
       maxClusterRadius: 45, showCoverageOnHover: false, zoomToBoundsOnClick: false,
-      chunkedLoading: true, iconCreateFunction: (c) => this.clusterIcon(c),
+      chunkedLoading: true, chunkInterval: 20, chunkDelay: 1,
+      chunkProgress: (done, total) => this.addDone(done, total),
+      iconCreateFunction: (c) => this.clusterIcon(c),
     }).addTo(this.map);
     this.orderLayer.on("clusterclick", (e) => this.clusterList(e.layer));
-    this.vanLayer = L.layerGroup().addTo(this.map);
+    this.vans = new VanLayer(this.map, model, (id) => this.onSelectTechnician(id));
+    this.vanCanvas = this.vans.canvas;
     this.orderMarkers = new Map();
     this.storeMarkers = new Map();
-    this.vanMarkers = new Map();
-    this.fitted = false;
+  }
+
+  // Whether map work is still queued or under way (the benchmark waits for it).
+  get busy() {
+    return this.slicer.running || this.pending() || this.clusterBusy || this.todo.orders.size > 0;
+  }
+
+  // One slice: stores, then vans, then pins, until the deadline; answers whether work is left.
+  work(deadline) {
+    if (this.todo.stores && !this.fitted) {
+      this.fit(); // a view change lays the page out: in a slice of its own
+      return true;
+    }
+    if (this.todo.stores) this.todo.stores = !this.addStores(deadline);
+    if (this.todo.vans.size && performance.now() < deadline) {
+      drainSet(this.todo.vans, (key) => this.vans.update(key), deadline);
+    }
+    if (this.todo.orders.size && performance.now() < deadline) this.addOrders(deadline);
+    return this.pending();
+  }
+
+  // Work a slice can do now (pins wait while the cluster group is still adding).
+  pending() {
+    return this.todo.stores || this.todo.vans.size > 0 || (!this.clusterBusy
+      && (this.todo.orders.size > 0 || this.staged.size > 0 || this.unstaged.length > 0));
   }
 
   clusterIcon(cluster) {
@@ -64,6 +100,13 @@ export class BoardMap {
   }
 
   renderStores() {
+    this.todo.stores = true;
+    this.slicer.run();
+  }
+
+  // Add the stores not on the map yet, until the deadline; answers whether all are there.
+  addStores(deadline) {
+    let n = 0;
     for (const s of this.model.stores.values()) {
       if (this.storeMarkers.has(s.id) || !s.location) continue;
       const m = L.circleMarker([s.location.lat, s.location.lon], {
@@ -72,8 +115,21 @@ export class BoardMap {
       }).bindTooltip(`${escapeHtml(s.name)} (${escapeHtml(s.code)})`);
       m.addTo(this.storeLayer);
       this.storeMarkers.set(s.id, m);
+      if (++n % CHECK_EVERY === 0 && performance.now() > deadline) return false;
     }
-    this.fit();
+    return true;
+  }
+
+  addTiles() {
+    clearTimeout(this.tilesTimer);
+    const element = this.map.getContainer();
+    if (this.tiles !== undefined) return;
+    this.tiles = null;
+    if (!config.tileUrl) { element.classList.add("tiles-missing"); return; }
+    this.tiles = L.tileLayer(config.tileUrl, {
+      maxZoom: 19, attribution: "&copy; OpenStreetMap contributors",
+    }).addTo(this.map);
+    this.tiles.on("tileerror", () => element.classList.add("tiles-missing"));
   }
 
   fit() {
@@ -81,8 +137,9 @@ export class BoardMap {
     const points = [...this.model.stores.values()].filter((s) => s.location)
       .map((s) => [s.location.lat, s.location.lon]);
     if (points.length) {
-      this.map.fitBounds(L.latLngBounds(points).pad(0.08), { maxZoom: 13 });
+      this.map.fitBounds(L.latLngBounds(points).pad(0.08), { maxZoom: 13, animate: false });
       this.fitted = true;
+      this.addTiles();
     }
   }
 
@@ -96,67 +153,71 @@ export class BoardMap {
     });
   }
 
-  // Redraw the given work orders (ids); the others stay as they are.
+  // Redraw the given work orders (ids); the others stay as they are. `visible` (the queue's
+  // store / region / skill filter) applies to all the pins drawn from now on.
   renderOrders(ids, visible) {
-    const add = [];
-    const remove = [];
-    for (const id of ids) {
-      const wo = this.model.workOrders.get(id);
-      const old = this.orderMarkers.get(id);
-      if (old) { remove.push(old); this.orderMarkers.delete(id); }
-      if (!wo || !OPEN.has(wo.status) || !visible(wo) || !wo.location) continue;
-      const m = L.marker([wo.location.lat, wo.location.lon], {
-        icon: this.orderIcon(wo), orderId: id, priority: wo.priority, keyboard: false,
-        title: `${wo.id} ${wo.priority} ${wo.status}`,
-      });
-      m.on("click", () => this.onSelectOrder(id));
-      this.orderMarkers.set(id, m);
-      add.push(m);
-    }
-    if (remove.length) this.orderLayer.removeLayers(remove);
-    if (add.length) this.orderLayer.addLayers(add);
+    this.visible = visible;
+    for (const id of ids) this.todo.orders.add(id);
+    this.slicer.run();
   }
 
-  vanIcon(tech, fix) {
-    const f = freshness(fix);
-    const bearing = Number.isFinite(fix?.bearing) ? fix.bearing : null;
-    const arrow = bearing === null ? "" :
-      `<i class="heading" style="transform:rotate(${Math.round(bearing)}deg)"></i>`;
-    return L.divIcon({
-      className: `van status-${tech?.status || "unknown"} fresh-${f.look}`,
-      html: `${arrow}<b></b>`, iconSize: [22, 22], iconAnchor: [11, 11],
-    });
+  // Pins: queued ids become markers in slices (staged), then go to the cluster group in one
+  // chunked add, so that cluster icons are refreshed and what is in view is put on the map once,
+  // at its end. While such an add runs, removals wait: a removal meanwhile would miss a pin not
+  // added yet, which would then come back.
+  addOrders(deadline) {
+    if (this.clusterBusy) return;
+    let n = 0;
+    for (const id of this.todo.orders) {
+      this.todo.orders.delete(id);
+      const wo = this.model.workOrders.get(id);
+      const old = this.orderMarkers.get(id);
+      if (old) {
+        if (this.staged.get(id) === old) this.staged.delete(id);
+        else this.unstaged.push(old);
+        this.orderMarkers.delete(id);
+      }
+      if (wo && OPEN.has(wo.status) && wo.location && this.visible(wo)) {
+        const m = L.marker([wo.location.lat, wo.location.lon], {
+          icon: this.orderIcon(wo), orderId: id, priority: wo.priority, keyboard: false,
+          title: `${wo.id} ${wo.priority} ${wo.status}`,
+        });
+        m.on("click", () => this.onSelectOrder(id));
+        if (this.draggablePins && MOVABLE.has(wo.status)) m.on("add", () => pinDraggable(m, id));
+        this.orderMarkers.set(id, m);
+        this.staged.set(id, m);
+      }
+      if (++n % CHECK_EVERY === 0 && performance.now() > deadline) return;
+    }
+    if (this.unstaged.length) this.orderLayer.removeLayers(this.unstaged.splice(0));
+    if (this.staged.size) {
+      const add = [...this.staged.values()];
+      this.staged.clear();
+      this.clusterBusy = true; // until chunkProgress reports the end (at once for a small add)
+      this.orderLayer.addLayers(add);
+    }
+  }
+
+  addDone(processed, total) {
+    if (processed < total) return;
+    this.clusterBusy = false;
+    if (this.pending()) this.slicer.run();
   }
 
   // Technicians/vans that moved or changed (keys are technician ids or unit ids).
   renderVans(keys) {
-    for (const key of keys) {
-      const fix = this.model.positions.get(key);
-      const tech = this.model.technicians.get(key)
-        || (fix && this.model.technicians.get(fix.technician_id));
-      const id = tech ? tech.id : key;
-      const pos = this.model.positions.get(id) || fix;
-      let m = this.vanMarkers.get(id);
-      if (!pos) { if (m) { m.remove(); this.vanMarkers.delete(id); } continue; }
-      const sig = `${tech?.status}|${freshness(pos).look}|${Math.round((pos.bearing || 0) / 10)}`;
-      if (!m) {
-        m = L.marker([pos.lat, pos.lon], { icon: this.vanIcon(tech, pos), zIndexOffset: 500,
-          keyboard: false });
-        m.on("click", () => this.onSelectTechnician(id));
-        m.bindTooltip("");
-        m.addTo(this.vanLayer);
-        this.vanMarkers.set(id, m);
-      } else {
-        m.setLatLng([pos.lat, pos.lon]);
-      }
-      if (m.options.sig !== sig) { m.setIcon(this.vanIcon(tech, pos)); m.options.sig = sig; }
-      m.setTooltipContent(`${escapeHtml(tech?.name || id)} · ${escapeHtml(tech?.status || "")}`
-        + ` · ${escapeHtml(freshness(pos).label)}`);
-    }
+    for (const key of keys) this.todo.vans.add(key);
+    this.slicer.run();
   }
 
   // Freshness changes with time alone: refresh every van's look now and then.
-  refreshFreshness() { this.renderVans([...this.vanMarkers.keys()]); }
+  refreshFreshness() { this.renderVans(this.vans.keys()); }
+
+  // The technician whose van is under a page point (clientX/Y), or null.
+  technicianAt(clientX, clientY) {
+    const box = this.map.getContainer().getBoundingClientRect();
+    return this.vans.nearest(L.point(clientX - box.left, clientY - box.top));
+  }
 
   // Centre a job left of the details panel (which covers the map's right side on wide screens).
   focus(location, zoom = 12) {
@@ -173,4 +234,24 @@ export class BoardMap {
     return { type: "bounds", south: b.getSouth(), west: b.getWest(), north: b.getNorth(),
       east: b.getEast() };
   }
+}
+
+// Take items out of a set and hand them to fn until the deadline (checked every few items).
+function drainSet(set, fn, deadline) {
+  let n = 0;
+  for (const item of set) {
+    set.delete(item);
+    fn(item);
+    if (++n % CHECK_EVERY === 0 && performance.now() > deadline) return;
+  }
+}
+
+// A pin's icon as a native drag source: its id goes with the drag; mousedown stays on the pin so
+// that the map does not start panning (which would cancel the drag).
+function pinDraggable(marker, id) {
+  const el = marker.getElement();
+  if (!el || el.draggable) return;
+  el.draggable = true;
+  el.dataset.order = id;
+  L.DomEvent.on(el, "mousedown", L.DomEvent.stopPropagation);
 }

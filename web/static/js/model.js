@@ -1,6 +1,8 @@
 // The board's state: stores, technicians, work orders and positions, updated idempotently
 // (a snapshot is applied only when its version is newer than the one held).
 export const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);
+// Statuses in which a job can still be assigned or reassigned.
+export const MOVABLE = new Set(["new", "assigned", "accepted"]);
 export const PRIORITY_RANK = { emergency: 0, high: 1, normal: 2, low: 3 };
 
 // Run fn once on the next animation frame, or after 250 ms when frames do not come (a hidden
@@ -65,10 +67,12 @@ export class Model {
     if (!tech || !tech.id) return false;
     const held = this.technicians.get(tech.id);
     if (held && (held.version ?? 0) > (tech.version ?? 0)) return false;
-    const merged = { ...held, ...tech };
-    this.technicians.set(tech.id, merged);
     if (tech.position) this.applyPositions([{ ...tech.position, technician_id: tech.id,
       unit_id: tech.unit_id }]);
+    // A snapshot repeats every technician: an unchanged one does not redraw the board.
+    if (held && sameTechnician(held, tech)) return false;
+    const merged = { ...held, ...tech };
+    this.technicians.set(tech.id, merged);
     this.changed.technicians.add(tech.id);
     this.notify();
     return true;
@@ -79,18 +83,23 @@ export class Model {
       const key = p.technician_id || p.unit_id;
       if (!key || typeof p.lat !== "number" || typeof p.lon !== "number") continue;
       const held = this.positions.get(key);
-      if (held && held.at && p.at && held.at > p.at) continue;
+      if (held && held.at && p.at && (held.at > p.at
+        || (held.at === p.at && held.freshness === p.freshness))) continue; // older, or the same
       this.positions.set(key, p);
       this.changed.positions.add(key);
     }
     this.notify();
   }
 
+  // An alert snapshot (snapshot, event or REST answer): newer versions win; resolved ones leave.
   applyAlert(alert) {
-    if (!alert || !alert.id) return;
+    if (!alert || !alert.id) return false;
+    const held = this.alerts.get(alert.id);
+    if (held && (held.version ?? 0) > (alert.version ?? 0)) return false;
     this.alerts.set(alert.id, alert);
     this.changed.alerts = true;
     this.notify();
+    return true;
   }
 
   // A proposal snapshot (from REST or an event): newer versions win.
@@ -117,6 +126,13 @@ export class Model {
         this.changed.workOrders.add(id);
       }
     }
+    if (msg.alerts) {
+      // Live alerts the snapshot no longer lists were resolved while we were away.
+      const live = new Set(msg.alerts.map((a) => a.id));
+      for (const [id, a] of this.alerts) {
+        if (a.status !== "resolved" && !live.has(id)) { this.alerts.delete(id); this.changed.alerts = true; }
+      }
+    }
     for (const a of msg.alerts || []) this.applyAlert(a);
     for (const p of msg.proposals || []) this.applyProposal(p);
     this.notify();
@@ -130,6 +146,13 @@ export class Model {
     if (d.alert) this.applyAlert(d.alert);
     if (d.proposal) this.applyProposal({ ...d.proposal, last_event: msg.event });
   }
+}
+
+function sameTechnician(held, t) {
+  return (held.version ?? 0) === (t.version ?? 0) && held.status === t.status
+    && held.active === t.active && held.unit_id === t.unit_id && held.name === t.name
+    && held.home_store_id === t.home_store_id
+    && (held.skills || []).join() === (t.skills || []).join();
 }
 
 function sameOrder(a, b) {

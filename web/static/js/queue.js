@@ -1,20 +1,33 @@
 // The queue panel: work orders filtered (store, region, skill, status), searched and sorted
 // (priority, window, age). Rendered at most once per frame by the board.
 import { escapeHtml } from "./api.js";
-import { isLate, OPEN, PRIORITY_RANK } from "./model.js";
+import { isLate, MOVABLE, OPEN, PRIORITY_RANK } from "./model.js";
 
 const MAX_ROWS = 300;
 
 const SORTS = {
   priority: (a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority]
-    || windowEnd(a) - windowEnd(b) || a.created_at.localeCompare(b.created_at),
+    || windowEnd(a) - windowEnd(b) || byText(a.created_at, b.created_at),
   window: (a, b) => windowEnd(a) - windowEnd(b)
     || PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority],
-  age: (a, b) => a.created_at.localeCompare(b.created_at),
+  age: (a, b) => byText(a.created_at, b.created_at),
 };
 
+// ISO timestamps sort as plain strings (localeCompare was half the sort of 3,000 jobs).
+function byText(a, b) {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// A work order snapshot is replaced, never changed, when it updates: its parsed window end is
+// kept (Date.parse in the comparator ran ~70,000 times per sort of 3,000 jobs).
+const ENDS = new WeakMap();
 function windowEnd(wo) {
-  return wo.time_window ? Date.parse(wo.time_window.end) : Number.MAX_SAFE_INTEGER;
+  let end = ENDS.get(wo);
+  if (end === undefined) {
+    end = wo.time_window ? Date.parse(wo.time_window.end) : Number.MAX_SAFE_INTEGER;
+    ENDS.set(wo, end);
+  }
+  return end;
 }
 
 // One formatter for all (toLocaleTimeString builds a new one per call: ~0.1 ms each, which
@@ -39,6 +52,7 @@ export class Queue {
     this.list = root.querySelector(".queue-list");
     this.count = root.querySelector(".queue-count");
     this.selected = null;
+    this.draggable = false; // rows of jobs that can be (re)assigned are drag sources (dnd.js)
     this.form.addEventListener("input", () => this.onChange?.());
     this.form.addEventListener("submit", (e) => e.preventDefault());
     this.list.addEventListener("click", (e) => {
@@ -79,6 +93,18 @@ export class Queue {
     return true;
   }
 
+  // Whether a technician passes the store (home store) / region / skill filters (the timeline's
+  // rows of technicians without jobs).
+  technicianVisible(t, f = this.filters()) {
+    if (f.store && t.home_store_id !== f.store) return false;
+    if (f.region) {
+      const store = this.model.stores.get(t.home_store_id);
+      if (!store || store.region !== f.region) return false;
+    }
+    if (f.skill && !(t.skills || []).includes(f.skill)) return false;
+    return true;
+  }
+
   // Fill the store / region / skill pickers from the data the user may see.
   fillPickers() {
     const f = this.form;
@@ -92,7 +118,15 @@ export class Queue {
     fill(f.skill, [...skills].sort().map((s) => [s, s]), "All skills");
   }
 
+  // While a job is dragged (dnd.js) the list stays as it is: rewriting it would drop the row
+  // being dragged (which ends the drag) and move rows under the pointer. Rendered on release.
+  hold(on) {
+    this.held = on;
+    if (!on && this.stale) { this.stale = false; this.render(); }
+  }
+
   render() {
+    if (this.held) { this.stale = true; return; }
     const f = this.filters();
     const rows = [...this.model.workOrders.values()].filter((wo) => this.matches(wo, f))
       .sort(SORTS[f.sort] || SORTS.priority);
@@ -104,8 +138,9 @@ export class Queue {
       const win = wo.time_window ? `${timeText(wo.time_window.start)}–${timeText(wo.time_window.end)}` : "any time";
       const late = isLate(wo, now) ? " late" : "";
       const sel = wo.id === this.selected ? " selected" : "";
+      const drag = this.draggable && MOVABLE.has(wo.status) ? ' draggable="true"' : "";
       return `<li class="job prio-${wo.priority}${late}${sel}" data-order="${escapeHtml(wo.id)}"`
-        + ` data-store="${escapeHtml(wo.store_id)}" tabindex="0">`
+        + ` data-store="${escapeHtml(wo.store_id)}" tabindex="0"${drag}>`
         + `<span class="prio">${wo.priority}</span>`
         + `<span class="what">${escapeHtml(wo.description)}</span>`
         + `<span class="meta">${escapeHtml(wo.id)} · ${escapeHtml(store ? store.name : wo.store_id)}`
@@ -118,9 +153,14 @@ export class Queue {
   }
 }
 
+const filled = new WeakMap(); // select -> the options' HTML it holds
+
 function fill(select, options, allLabel) {
-  const value = select.value;
-  select.innerHTML = `<option value="">${allLabel}</option>` + options
+  const html = `<option value="">${allLabel}</option>` + options
     .map(([v, label]) => `<option value="${escapeHtml(v)}">${escapeHtml(label)}</option>`).join("");
+  if (filled.get(select) === html) return; // 2,000 stores: no need to rebuild the same list
+  const value = select.value;
+  select.innerHTML = html;
+  filled.set(select, html);
   select.value = value;
 }

@@ -48,24 +48,15 @@ export class SignaturePad {
   }
 
   clear() {
-    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    // White paper, so the PNG reads the same on any background it is shown on.
+    this.ctx.fillStyle = "#ffffff";
+    this.ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     this.empty = true;
   }
 
-  dataUrl() { return this.canvas.toDataURL("image/png"); }
-}
-
-// A reference for captured proof until an upload endpoint exists: kind + SHA-256 of the content.
-export async function proofRef(kind, data) {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
-  let digest = "";
-  if (crypto.subtle) {
-    const hash = await crypto.subtle.digest("SHA-256", bytes);
-    digest = [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  } else {
-    let h = 2166136261;
-    for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-    digest = h.toString(16);
+  // The signature as a PNG blob (what is uploaded).
+  toBlob() {
+    return new Promise((resolve, reject) => this.canvas.toBlob(
+      (blob) => (blob ? resolve(blob) : reject(new Error("the signature could not be saved"))), "image/png"));
   }
-  return `device:${kind}/sha256-${digest}`;
 }

@@ -32,10 +32,23 @@ function navLinks(wo) {
     + `<a class="nav geo" href="geo:${lat},${lon}?q=${lat},${lon}">Open in maps app</a>`;
 }
 
+const FILE_STATE = { waiting: "waiting", sending: "uploading…", sent: "uploaded", refused: "refused" };
+
+// Thumbnails of the proof files a queued step will send, each with its upload state; the
+// pictures are filled in from the phone's storage after rendering (proof-store.js fillThumbs).
+export function proofThumbs(pending) {
+  const files = pending.flatMap((p) => p.uploads || []);
+  if (!files.length) return "";
+  return `<ul class="proof-thumbs queued-files">${files.map((f) => `<li class="proof-thumb" data-state="${escapeHtml(f.state)}">
+    <img data-hash="${escapeHtml(f.hash)}" alt="${escapeHtml(f.kind)}">
+    <span class="up-kind">${escapeHtml(f.kind)}</span>
+    <span class="up-state">${FILE_STATE[f.state] || escapeHtml(f.state)}</span></li>`).join("")}</ul>`;
+}
+
 export function jobCard(wo, index, pending, fresh) {
   const win = wo.time_window ? `${timeText(wo.time_window.start)}–${timeText(wo.time_window.end)}` : "any time";
   const queued = pending.length
-    ? `<p class="queued">⏳ ${pending.map((p) => STEP_LABEL[p.body.step]).join(", ")} — waiting for network</p>` : "";
+    ? `<p class="queued">${pending.map((p) => STEP_LABEL[p.body.step]).join(", ")} — waiting for network</p>${proofThumbs(pending)}` : "";
   const steps = pending.length ? [] : nextSteps(wo.status);
   const buttons = steps.map((s, i) => `<button type="button" class="${i === 0 ? "primary" : ""} step-${s}" data-step="${s}">${STEP_LABEL[s]}</button>`).join("");
   return `<li class="card prio-${wo.priority}${fresh ? " fresh" : ""}" data-order="${escapeHtml(wo.id)}" data-status="${wo.status}">

@@ -6,6 +6,7 @@ import { Model } from "./model.js";
 import { Outbox } from "./outbox.js";
 import { jobCard, ordered } from "./tech-jobs.js";
 import { openProof, askReason } from "./tech-proof.js";
+import { fillThumbs, keepStored } from "./proof-store.js";
 import { PositionSharing } from "./tech-position.js";
 
 const model = new Model();
@@ -19,9 +20,12 @@ function render() {
   const jobs = ordered([...model.workOrders.values()].filter((wo) => wo.technician_id === me.technician_id));
   list.innerHTML = jobs.map((wo, i) => jobCard(wo, i, outbox.pendingFor(wo.id), fresh.has(wo.id))).join("")
     || '<li class="empty">No jobs for now. New assignments appear here.</li>';
+  fillThumbs(list);
   document.getElementById("job-count").textContent = String(jobs.length);
   const queued = outbox.items().length;
-  document.getElementById("sync").textContent = queued ? `${queued} to sync` : "";
+  const files = outbox.filesWaiting();
+  document.getElementById("sync").textContent = queued
+    ? `${queued} to sync${files ? ` · ${files} file${files > 1 ? "s" : ""} to upload` : ""}` : "";
 }
 
 function notifyAssignment(wo) {
@@ -72,16 +76,18 @@ list.addEventListener("click", async (e) => {
   const id = button.closest("[data-order]").dataset.order;
   const step = button.dataset.step;
   let body = { step };
+  let uploads = [];
   if (step === "decline" || step === "fail") {
     const reason = await askReason(step === "decline" ? "Why decline this job?" : "What stopped the job?");
     if (!reason) return;
     body.reason = reason;
   } else if (step === "complete") {
-    const proof = await openProof(model.workOrders.get(id));
-    if (!proof) return;
-    body.proof = proof;
+    const captured = await openProof(model.workOrders.get(id));
+    if (!captured) return;
+    body.proof = captured.proof;
+    uploads = captured.uploads;
   }
-  outbox.add(id, body);
+  outbox.add(id, body, uploads);
   render();
 });
 
@@ -119,7 +125,8 @@ async function main() {
   }).start();
   window.dispatchTech.live = live;
   new PositionSharing(document.getElementById("share"), live);
-  outbox.flush();
+  keepStored();
+  outbox.sweep().finally(() => outbox.flush());
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
   }

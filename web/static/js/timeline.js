@@ -10,12 +10,15 @@ const MAX_ROWS = 150;
 const TRAVEL_GUESS = 20 * 60_000; // between chained jobs without a planned arrival
 
 export class Timeline {
-  constructor(root, model, { onSelectOrder, onSelectTechnician, filter }) {
+  constructor(root, model, { onSelectOrder, onSelectTechnician, filter, technicianFilter,
+    canDrop = false }) {
     this.root = root;
     this.model = model;
     this.onSelectOrder = onSelectOrder;
     this.onSelectTechnician = onSelectTechnician;
     this.filter = filter || (() => true);
+    this.technicianFilter = technicianFilter || (() => true);
+    this.canDrop = canDrop;
     this.last = 0;
     this.timer = 0;
     root.addEventListener("click", (e) => {
@@ -56,7 +59,14 @@ export class Timeline {
     });
   }
 
+  // While a job is dragged over the rows they stay as they are (re-rendered on release).
+  hold(on) {
+    this.held = on;
+    if (!on && this.stale) { this.stale = false; if (this.visible) this.render(); }
+  }
+
   render() {
+    if (this.held) { this.stale = true; return; }
     this.last = Date.now();
     const now = Date.now();
     const byTech = new Map();
@@ -70,6 +80,16 @@ export class Timeline {
         || (a.planned_arrival || "").localeCompare(b.planned_arrival || ""));
       return { id, tech: this.model.technicians.get(id), blocks: this.plan(jobs, now) };
     }).sort((a, b) => (a.tech?.name || a.id).localeCompare(b.tech?.name || b.id));
+    // Then the technicians without open jobs (as filtered): somewhere to drop a job (dnd.js).
+    if (rows.length < MAX_ROWS) {
+      const free = [];
+      for (const t of this.model.technicians.values()) {
+        if (byTech.has(t.id) || t.active === false || !this.technicianFilter(t)) continue;
+        free.push({ id: t.id, tech: t, blocks: [] });
+      }
+      free.sort((a, b) => (a.tech.name || a.id).localeCompare(b.tech.name || b.id));
+      rows.push(...free);
+    }
     const day0 = new Date(now); day0.setHours(0, 0, 0, 0);
     let from = now - 2 * HOUR;
     let to = now + 6 * HOUR;
@@ -92,9 +112,10 @@ export class Timeline {
         const title = `${wo.id} · ${wo.priority} · ${wo.status.replace("_", " ")} · ${timeText(new Date(start).toISOString())}–${timeText(new Date(end).toISOString())}${late ? " · LATE" : ""}`;
         return `${travel}<span class="block st-${wo.status} prio-${wo.priority}${late ? " late" : ""}" data-order="${escapeHtml(wo.id)}" title="${escapeHtml(title)}" style="left:${x(start)};width:${w(start, end)}">${progress}<em>${escapeHtml(wo.id)}</em></span>`;
       }).join("");
-      return `<div class="tl-row"><button type="button" class="tl-name link" data-technician="${escapeHtml(r.id)}" title="${escapeHtml(r.tech?.status || "")}">${escapeHtml(r.tech?.name || r.id)}</button><div class="tl-track">${blocks}</div></div>`;
+      return `<div class="tl-row${r.blocks.length ? "" : " free"}" data-drop-technician="${escapeHtml(r.id)}"><button type="button" class="tl-name link" data-technician="${escapeHtml(r.id)}" title="${escapeHtml(r.tech?.status || "")}">${escapeHtml(r.tech?.name || r.id)}</button><div class="tl-track">${blocks}</div></div>`;
     }).join("");
     this.root.innerHTML = `<header><h2>Today <span class="count">${rows.length}</span></h2>
+      ${this.canDrop ? '<span class="tl-hint muted">Drag a job onto a technician to assign it</span>' : ""}
       <span class="tl-legend"><i class="block st-assigned"></i>planned <i class="block st-en_route"></i>en route <i class="block st-on_site"></i>on site <i class="block late"></i>late <i class="travel"></i>travel</span>
       <button type="button" class="close" aria-label="Close timeline">×</button></header>
       <div class="tl-grid"><div class="tl-row tl-axis"><span class="tl-name"></span><div class="tl-track">${hours.join("")}<span class="now" style="left:${x(now)}"></span></div></div>

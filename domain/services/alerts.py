@@ -1,0 +1,188 @@
+"""Use cases for alerts: acknowledge and resolve by hand, and the rules' evaluation pass.
+
+The evaluation pass reads the world (``AlertFacts``), asks ``domain.alert_rules.reconcile`` what
+to do and applies each change in a unit of work of its own, so one conflict (a concurrent
+acknowledgement, another process raising the same key) costs only that change; the next pass
+tries again. The outbox publishes every change, so the board sees it live.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+from domain.alert_rules import World, reconcile
+from domain.alerts import Alert, AlertCandidate, AlertPolicy
+from domain.errors import Conflict, NotFound
+from domain.roles import Permission, Principal
+from domain.services.context import Context, check_version
+
+log = logging.getLogger("dispatch.alerts")
+
+
+class AlertRepository(Protocol):
+    async def get(self, id: str) -> Alert | None: ...
+
+    def add(self, item: Alert) -> None: ...
+
+    async def live(self) -> list[Alert]:
+        """Every open or acknowledged alert."""
+        ...
+
+
+class AlertUnitOfWork(Protocol):
+    """The part of the unit of work (``domain.ports.UnitOfWork``) the alert use cases need."""
+
+    alerts: AlertRepository
+
+    async def __aenter__(self) -> AlertUnitOfWork: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def audit(self, *, action: str, entity_type: str, entity_id: str,
+              before: dict[str, Any] | None, after: dict[str, Any] | None) -> None: ...
+
+
+class AlertFacts(Protocol):
+    """Reads what the rules need."""
+
+    async def world(self, now: dt.datetime) -> World: ...
+
+    async def snoozed_keys(self, since: dt.datetime) -> frozenset[str]:
+        """Dedup keys a person resolved by hand since ``since``."""
+        ...
+
+
+def may_see_alert(principal: Principal, store_id: str | None) -> bool:
+    """Alert view permission, the store scope, and system alerts (no store) for admins only."""
+    if not principal.can(Permission.ALERT_VIEW):
+        return False
+    if store_id is None:
+        return principal.can(Permission.ALERT_SYSTEM)
+    return principal.sees_store(store_id)
+
+
+async def _load(uow: AlertUnitOfWork, ctx: Context, alert_id: str) -> Alert:
+    alert = await uow.alerts.get(alert_id)
+    if alert is None or not may_see_alert(ctx.principal, alert.store_id):
+        raise NotFound("alert", alert_id)
+    return alert
+
+
+async def acknowledge_alert(uow: AlertUnitOfWork, ctx: Context, *, alert_id: str,
+                            expected_version: int | None = None) -> dict[str, Any]:
+    """Take it: escalation stops. Twice is a conflict (409 with the current alert)."""
+    ctx.principal.require(Permission.ALERT_ACK)
+    async with uow:
+        alert = await _load(uow, ctx, alert_id)
+        before = alert.snapshot()
+        check_version("alert", alert_id, alert.version, expected_version, before)
+        alert.acknowledge(ctx.principal.user_id, ctx.now)
+        after = alert.snapshot()
+        uow.audit(action="alert.acknowledge", entity_type="alert", entity_id=alert.id,
+                  before=before, after=after)
+        await uow.commit()
+        return after
+
+
+async def resolve_alert(uow: AlertUnitOfWork, ctx: Context, *, alert_id: str,
+                        expected_version: int | None = None, note: str = "") -> dict[str, Any]:
+    """Close by hand. The rule does not raise the same key again for a while (the snooze)."""
+    ctx.principal.require(Permission.ALERT_ACK)
+    async with uow:
+        alert = await _load(uow, ctx, alert_id)
+        before = alert.snapshot()
+        check_version("alert", alert_id, alert.version, expected_version, before)
+        alert.resolve(ctx.now, by=ctx.principal.user_id, reason=note.strip() or "closed by hand")
+        after = alert.snapshot()
+        uow.audit(action="alert.resolve", entity_type="alert", entity_id=alert.id,
+                  before=before, after=after)
+        await uow.commit()
+        return after
+
+
+@dataclass
+class PassResult:
+    raised: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    escalated: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: int = 0
+
+    @property
+    def changed(self) -> int:
+        return len(self.raised) + len(self.resolved) + len(self.escalated)
+
+
+async def evaluate_alerts(new_uow: Callable[[], AlertUnitOfWork], facts: AlertFacts,
+                          now: dt.datetime, policy: AlertPolicy | None = None) -> PassResult:
+    """One pass of every rule: raise, resolve (condition cleared) and escalate.
+
+    Safe to run in several processes at once: a duplicate raise hits the live dedup key's unique
+    index, a stale resolve or escalation the version check; either is skipped and counted.
+    """
+    policy = policy or AlertPolicy()
+    world = await facts.world(now)
+    snoozed = await facts.snoozed_keys(now - policy.manual_resolve_snooze)
+    async with new_uow() as uow:
+        live = await uow.alerts.live()
+    plan = reconcile(live, world, now, policy, snoozed=snoozed)
+    result = PassResult()
+    for candidate in plan.raise_:
+        await _apply(new_uow, result, result.raised, _raise(candidate, now, policy))
+    for alert_id in plan.resolve:
+        await _apply(new_uow, result, result.resolved, _resolve(alert_id, now))
+    for alert_id in plan.escalate:
+        await _apply(new_uow, result, result.escalated, _escalate(alert_id, now, policy))
+    return result
+
+
+Change = Callable[[AlertUnitOfWork], Any]
+
+
+def _raise(candidate: AlertCandidate, now: dt.datetime, policy: AlertPolicy) -> Change:
+    async def change(uow: AlertUnitOfWork) -> dict[str, Any] | None:
+        alert = Alert.raise_for(candidate, now, policy)
+        uow.alerts.add(alert)
+        return alert.snapshot()
+    return change
+
+
+def _resolve(alert_id: str, now: dt.datetime) -> Change:
+    async def change(uow: AlertUnitOfWork) -> dict[str, Any] | None:
+        alert = await uow.alerts.get(alert_id)
+        if alert is None or not alert.is_live:
+            return None
+        alert.resolve(now, reason="the condition cleared")
+        return alert.snapshot()
+    return change
+
+
+def _escalate(alert_id: str, now: dt.datetime, policy: AlertPolicy) -> Change:
+    async def change(uow: AlertUnitOfWork) -> dict[str, Any] | None:
+        alert = await uow.alerts.get(alert_id)
+        if alert is None or not alert.escalate(now, policy):
+            return None
+        return alert.snapshot()
+    return change
+
+
+async def _apply(new_uow: Callable[[], AlertUnitOfWork], result: PassResult,
+                 into: list[dict[str, Any]], change: Change) -> None:
+    try:
+        async with new_uow() as uow:
+            snapshot = await change(uow)
+            if snapshot is None:
+                return
+            await uow.commit()
+    except Conflict as error:
+        result.conflicts += 1
+        log.debug("alert change skipped: %s", error)
+        return
+    into.append(snapshot)

@@ -1,0 +1,57 @@
+"""The ``Notifier`` port: send one text to one address, or say why it could not."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("dispatch.notify")
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    provider_id: str
+    channel: str = "sms"
+
+
+class DeliveryFailed(Exception):
+    """The provider did not take the message.
+
+    ``permanent``: trying again will not help (a refused number, a bad request). ``retry_after``:
+    the provider asked us to wait (HTTP 429 ``Retry-After``), in seconds.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Notifier(Protocol):
+    channel: str
+
+    async def send(self, to: str, text: str) -> SendReceipt:
+        """Deliver ``text`` to ``to`` (E.164); raise ``DeliveryFailed`` when the provider refuses."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class LoggingNotifier:
+    """No provider configured: the message is logged (and recorded as ``logged``), nothing sent."""
+
+    channel = "log"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, to: str, text: str) -> SendReceipt:
+        self.sent.append((to, text))
+        log.warning("alert SMS (no Genesys configured) to %s: %s", to, text)
+        return SendReceipt(provider_id=f"log-{uuid.uuid4().hex[:12]}", channel=self.channel)
+
+    async def aclose(self) -> None:
+        return None

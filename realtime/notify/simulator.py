@@ -1,0 +1,169 @@
+"""A local stand-in for Genesys Cloud's OAuth and agentless SMS endpoints (plain ASGI).
+
+It speaks the same wire protocol as ``genesys.py`` expects: ``POST /oauth/token`` with Basic client
+credentials and the form ``grant_type=client_credentials``; ``POST /api/v2/conversations/messages/
+agentless`` with a bearer token it issued and the JSON body. It checks both, records every message
+it accepts, and can be told to answer the next requests with a failure (429 with ``Retry-After``,
+500, ...) or to revoke its tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from domain.alert_delivery import SMS_LIMIT, normalize_phone
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Reply = tuple[int, dict[str, Any], dict[str, str]]
+MESSENGER_TYPES = {"sms", "whatsapp", "open", "webmessaging", "apple"}
+
+
+@dataclass
+class _Fault:
+    status: int
+    on: str  # "send" | "token"
+    retry_after: float | None
+
+
+class GenesysSimulator:
+    def __init__(self, *, client_id: str, client_secret: str, token_ttl: int = 86_400,
+                 from_numbers: frozenset[str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_ttl = token_ttl
+        self.from_numbers = from_numbers
+        self.clock = clock
+        self.tokens: dict[str, float] = {}
+        self.messages: list[dict[str, Any]] = []
+        self.token_requests = 0
+        self.send_requests = 0
+        self._faults: list[_Fault] = []
+
+    def fail_next(self, status: int, *, times: int = 1, on: str = "send",
+                  retry_after: float | None = None) -> None:
+        """The next ``times`` requests to ``on`` (``send`` or ``token``) answer ``status``."""
+        self._faults += [_Fault(status, on, retry_after) for _ in range(times)]
+
+    def revoke_tokens(self) -> None:
+        self.tokens.clear()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers") or []}
+        status, payload, extra = self._answer(scope["method"], scope["path"], headers, body)
+        raw = json.dumps(payload).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+            *((k.encode(), v.encode()) for k, v in extra.items())]})
+        await send({"type": "http.response.body", "body": raw})
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        if method != "POST":
+            return _error(405, "method not allowed")
+        if path == "/oauth/token":
+            self.token_requests += 1
+            return self._fault("token") or self._token(headers, body)
+        if path == "/api/v2/conversations/messages/agentless":
+            self.send_requests += 1
+            return self._fault("send") or self._send(headers, body)
+        return _error(404, "not found")
+
+    def _fault(self, on: str) -> Reply | None:
+        for index, fault in enumerate(self._faults):
+            if fault.on == on:
+                del self._faults[index]
+                extra = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+                return fault.status, {"message": "simulated failure", "status": fault.status}, extra
+        return None
+
+    def _token(self, headers: dict[str, str], body: bytes) -> Reply:
+        scheme, _, encoded = headers.get("authorization", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            user, password = "", ""
+        if scheme.lower() != "basic" or not secrets.compare_digest(
+                f"{user}:{password}", f"{self.client_id}:{self.client_secret}"):
+            return _error(401, "invalid client credentials", code="invalid_client")
+        if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return _error(400, "send the form urlencoded", code="invalid_request")
+        form = parse_qs(body.decode(errors="replace"))
+        if form.get("grant_type") != ["client_credentials"]:
+            return _error(400, "grant_type must be client_credentials", code="unsupported_grant_type")
+        token = secrets.token_urlsafe(24)
+        self.tokens[token] = self.clock() + self.token_ttl
+        return 200, {"access_token": token, "token_type": "bearer",
+                     "expires_in": self.token_ttl}, {}
+
+    def _send(self, headers: dict[str, str], body: bytes) -> Reply:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        expires = self.tokens.get(token)
+        if scheme.lower() != "bearer" or expires is None or self.clock() >= expires:
+            return _error(401, "authentication required", code="bad.credentials")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return _error(400, "the body is not JSON", code="bad.request")
+        problem = _invalid(data, self.from_numbers)
+        if problem:
+            return _error(400, problem, code="bad.request")
+        message = {
+            "id": uuid.uuid4().hex, "conversationId": str(uuid.uuid4()),
+            "fromAddress": data["fromAddress"], "toAddress": data["toAddress"],
+            "messengerType": data["toAddressMessengerType"], "textBody": data["textBody"],
+            "useExistingActiveConversation": bool(data.get("useExistingActiveConversation")),
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        message["selfUri"] = f"/api/v2/conversations/messages/agentless/{message['id']}"
+        self.messages.append(message)
+        return 200, message, {}
+
+
+def _invalid(data: Any, from_numbers: frozenset[str] | None) -> str:
+    if not isinstance(data, dict):
+        return "the body must be an object"
+    for name in ("fromAddress", "toAddress", "toAddressMessengerType"):
+        if not isinstance(data.get(name), str) or not data[name]:
+            return f"{name} is required"
+    if data["toAddressMessengerType"] not in MESSENGER_TYPES:
+        return "unknown toAddressMessengerType"
+    if data["toAddressMessengerType"] == "sms":
+        text = data.get("textBody")
+        if not isinstance(text, str) or not text:
+            return "textBody is required for sms"
+        if len(text) > SMS_LIMIT:
+            return f"textBody is limited to {SMS_LIMIT} characters for sms"
+        if normalize_phone(data["toAddress"]) != data["toAddress"]:
+            return "toAddress must be an E.164 number"
+        if from_numbers is not None and data["fromAddress"] not in from_numbers:
+            return "fromAddress is not an SMS number of this organization"
+    return ""
+
+
+def _error(status: int, message: str, code: str = "error") -> Reply:
+    return status, {"message": message, "code": code, "status": status}, {}

@@ -1,0 +1,102 @@
+"""The ``alert_notifications`` table: queued and attempted deliveries of alert escalations.
+
+Status: ``pending`` (``next_attempt_at`` says when), ``sent`` (the provider took it; its id in
+``provider_id``), ``logged`` (no provider configured: only logged), ``failed`` (given up; ``error``
+says why), ``cancelled`` (the alert was acknowledged or resolved before it went out).
+Implements ``realtime.notify.NotificationStore``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.alert_delivery import PendingNotification, Recipient
+from storage import tables as t
+from storage.alerts import alert_from_row
+from storage.engine import SQLITE_WRITE
+
+N = t.alert_notifications
+
+
+class SqlNotificationStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn = await conn.execution_options(**{SQLITE_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+    async def enqueue(self, alert_id: str, level: int, recipients: Sequence[Recipient],
+                      channel: str, now: dt.datetime) -> int:
+        """Queue one notification per recipient for this level (once: a repeat is ignored)."""
+        if not recipients:
+            return 0
+        async with self._write() as conn:
+            have = set((await conn.execute(select(N.c.recipient).where(
+                N.c.alert_id == alert_id, N.c.level == level))).scalars().all())
+            rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "level": level,
+                     "channel": channel, "recipient": r.address, "status": "pending",
+                     "attempts": 0, "error": "", "created_at": now, "next_attempt_at": now}
+                    for r in recipients if r.address not in have]
+            if rows:
+                await conn.execute(N.insert(), rows)
+        return len(rows)
+
+    async def technician_phone(self, technician_id: str | None) -> str | None:
+        if technician_id is None:
+            return None
+        async with self.engine.connect() as conn:
+            phone = (await conn.execute(select(t.technicians.c.phone).where(
+                t.technicians.c.id == technician_id))).scalar()
+        return str(phone) if phone else None
+
+    async def due(self, now: dt.datetime, limit: int) -> list[PendingNotification]:
+        a, s = t.alerts, t.stores
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(N.c.id.label("n_id"), N.c.level, N.c.recipient, N.c.attempts, a,
+                       s.c.name.label("store_name"))
+                .join(a, a.c.id == N.c.alert_id).outerjoin(s, s.c.id == a.c.store_id)
+                .where(N.c.status == "pending", N.c.next_attempt_at <= now)
+                .order_by(N.c.next_attempt_at, N.c.created_at).limit(limit)
+            )).mappings().all()
+        return [PendingNotification(
+            id=r["n_id"], alert=alert_from_row(r).snapshot(), level=r["level"],
+            recipient=r["recipient"], attempts=r["attempts"], store_name=r["store_name"],
+        ) for r in rows]
+
+    async def _set(self, id: str, **values: Any) -> None:
+        async with self._write() as conn:
+            await conn.execute(update(N).where(and_(N.c.id == id, N.c.status == "pending"))
+                               .values(**values))
+
+    async def mark_sent(self, id: str, *, provider_id: str, channel: str, attempts: int,
+                        at: dt.datetime) -> None:
+        await self._set(id, status="logged" if channel == "log" else "sent",
+                        provider_id=provider_id[:128] or None, channel=channel, attempts=attempts,
+                        sent_at=at, next_attempt_at=None, error="")
+
+    async def mark_failed(self, id: str, *, error: str, attempts: int,
+                          next_attempt_at: dt.datetime | None) -> None:
+        await self._set(id, status="pending" if next_attempt_at is not None else "failed",
+                        error=error, attempts=attempts, next_attempt_at=next_attempt_at)
+
+    async def mark_cancelled(self, id: str, *, reason: str) -> None:
+        await self._set(id, status="cancelled", error=reason, next_attempt_at=None)
+
+    async def for_alert(self, alert_id: str) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(N).where(N.c.alert_id == alert_id)
+                                       .order_by(N.c.level, N.c.created_at))).mappings().all()
+        return [dict(r) for r in rows]

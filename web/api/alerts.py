@@ -1,0 +1,135 @@
+"""Alert endpoints: list and detail in the caller's scope, acknowledge, resolve by hand.
+
+Every answer that is an alert has the shape of ``AlertOut`` (the domain snapshot). Acknowledge and
+resolve take the version the client saw (``If-Match: "<version>"`` or ``version`` in the body); a
+stale version, or acknowledging an alert someone already acknowledged, answers 409 with the
+current alert in ``current``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from domain.alerts import AlertKind, AlertStatus, Severity
+from domain.errors import NotFound
+from domain.roles import Permission
+from domain.services import alerts as uc
+from storage.queries.alerts import alert_detail, list_alerts
+from web.api.framework import Api, Call
+from web.api.schemas import Out, Page, PageQuery, Strict
+from web.api.work_order_schemas import Id, Reason, Version
+
+api = Api()
+TAG = "alerts"
+CHANGE_ERRORS = (400, 403, 404, 409, 422)
+
+
+def _split_commas(value: Any) -> Any:
+    values = value if isinstance(value, list) else [value]
+    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+
+
+class AlertQuery(PageQuery):
+    """``status``, ``severity`` and ``kind`` may repeat or hold a comma list."""
+
+    status: Annotated[list[AlertStatus], BeforeValidator(_split_commas)] = Field(
+        default_factory=list, max_length=3)
+    severity: Annotated[list[Severity], BeforeValidator(_split_commas)] = Field(
+        default_factory=list, max_length=3)
+    kind: Annotated[list[AlertKind], BeforeValidator(_split_commas)] = Field(
+        default_factory=list, max_length=len(AlertKind))
+    store_id: Id | None = None
+
+
+class AcknowledgeIn(Strict):
+    version: Version | None = None
+
+
+class ResolveIn(Strict):
+    version: Version | None = None
+    note: Reason = ""
+
+
+class AlertOut(Out):
+    id: str
+    kind: AlertKind
+    category: str
+    severity: Severity
+    status: AlertStatus
+    dedup_key: str
+    title: str
+    message: str
+    store_id: str | None
+    technician_id: str | None
+    work_order_id: str | None
+    raised_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+    escalation_level: int
+    next_escalation_at: dt.datetime | None
+    version: int
+
+
+class AlertPage(Page[AlertOut]):
+    pass
+
+
+def _path_id(call: Call[Any, Any]) -> str:
+    value = call.path["id"]
+    if len(value) > 64 or "\x00" in value or not value.isprintable():
+        raise NotFound("alert", value[:64])
+    return value
+
+
+def _expected(call: Call[Any, Any], body_version: int | None) -> int | None:
+    return body_version if body_version is not None else call.if_match()
+
+
+@api.route("GET", "/api/alerts", summary="List alerts, newest first", tag=TAG, query=AlertQuery,
+           response=AlertPage, errors=(403, 422), permissions=(Permission.ALERT_VIEW,))
+async def list_(call: Call[Any, AlertQuery]) -> dict[str, Any]:
+    """Filters: ``status`` (open, acknowledged, resolved), ``severity``, ``kind``, ``store_id``.
+    A store manager sees their stores' alerts; system alerts (no store) only admins."""
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        items, total = await list_alerts(
+            conn, call.principal, statuses=[s.value for s in q.status],
+            severities=[s.value for s in q.severity], kinds=[k.value for k in q.kind],
+            store_id=q.store_id, limit=q.limit, offset=q.offset)
+    return {"items": items, "total": total, "limit": q.limit, "offset": q.offset}
+
+
+@api.route("GET", "/api/alerts/{id}", summary="An alert", tag=TAG, response=AlertOut,
+           errors=(403, 404), permissions=(Permission.ALERT_VIEW,))
+async def get_alert(call: Call[Any, Any]) -> dict[str, Any]:
+    alert_id = _path_id(call)
+    async with call.services.engine.connect() as conn:
+        found = await alert_detail(conn, call.principal, alert_id)
+    if found is None:
+        raise NotFound("alert", alert_id)
+    return found
+
+
+@api.route("POST", "/api/alerts/{id}/acknowledge", summary="Acknowledge an alert", tag=TAG,
+           body=AcknowledgeIn, response=AlertOut, errors=CHANGE_ERRORS,
+           permissions=(Permission.ALERT_ACK,))
+async def acknowledge(call: Call[AcknowledgeIn, Any]) -> dict[str, Any]:
+    """Stops the escalation. Acknowledging an acknowledged alert is 409 (``already_acknowledged``)
+    with the current alert; a resolved one is 409 (``invalid_transition``)."""
+    return await uc.acknowledge_alert(call.uow(), call.context(), alert_id=_path_id(call),
+                                      expected_version=_expected(call, call.body.version))
+
+
+@api.route("POST", "/api/alerts/{id}/resolve", summary="Resolve (close) an alert by hand", tag=TAG,
+           body=ResolveIn, response=AlertOut, errors=CHANGE_ERRORS,
+           permissions=(Permission.ALERT_ACK,))
+async def resolve(call: Call[ResolveIn, Any]) -> dict[str, Any]:
+    """The rule does not raise the same alert again for an hour, even if its condition holds."""
+    return await uc.resolve_alert(call.uow(), call.context(), alert_id=_path_id(call),
+                                  expected_version=_expected(call, call.body.version),
+                                  note=call.body.note)

@@ -1,0 +1,235 @@
+"""Proof-of-work uploads: photos and signatures of a work order, addressed by their SHA-256.
+
+``PUT /api/work-orders/{id}/attachments/sha256-<hex>`` takes the raw bytes of a JPEG, PNG or WebP
+image. The server hashes what arrives and refuses a mismatch, checks the type by the file's magic
+bytes, and stops reading at the size limit. The same bytes again answer 200 with the stored
+attachment (201 the first time), so a phone may retry an upload as often as it needs to. A
+completion's proof then names the files as ``attachment:sha256-<hex>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from domain.errors import Conflict, NotFound, PermissionDenied
+from domain.roles import Permission, Principal
+from domain.services.work_orders import AttachmentLookup
+from storage.attachments import (
+    count_attachments,
+    list_attachments,
+    present_hashes,
+    read_attachment,
+    store_attachment,
+    work_order_owner,
+)
+from web.api.framework import Api, Call
+from web.api.problems import ApiError
+
+api = Api()
+TAG = "work orders"
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+#: Bytes under a hash never change; a browser may keep them (for its user only) this long.
+CACHE_SECONDS = 86_400
+#: Attachments one work order may hold (a proof names at most 21).
+MAX_PER_WORK_ORDER = 60
+_HEX = frozenset("0123456789abcdef")
+_PATH = "/api/work-orders/{id}/attachments"
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+class AttachmentOut(BaseModel):
+    sha256: str
+    ref: str
+    content_type: str
+    size: int
+    uploaded_by: str
+    uploaded_at: str
+
+
+class AttachmentList(BaseModel):
+    items: list[AttachmentOut]
+
+
+def sniff(data: bytes) -> str | None:
+    """The image type the bytes are, by their magic numbers (None: not an image we keep)."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def attachment_lookup(uow: Any) -> AttachmentLookup:
+    """What a completion checks its proof against, read in the completing unit of work."""
+    async def present(work_order_id: str, hashes: Any) -> set[str]:
+        return await present_hashes(uow.connection, work_order_id, list(hashes))
+    return present
+
+
+def _work_order_id(call: Call[Any, Any]) -> str:
+    value = call.path["id"]
+    if len(value) > 64 or not value.isprintable():
+        raise NotFound("work order", value[:64])
+    return value
+
+
+def _digest(call: Call[Any, Any], *, refuse: int) -> str:
+    value = call.path["digest"]
+    if len(value) == 64 and set(value) <= _HEX:
+        return value
+    if refuse == 404:
+        raise ApiError(404, "no such attachment", code="not_found")
+    raise ApiError(422, "name the attachment sha256-<the 64 lowercase hex digits of its SHA-256>",
+                   code="bad_attachment_name")
+
+
+def _sees(p: Principal, store_id: str, technician_id: str | None) -> bool:
+    """The work-order scope: the caller's stores; a technician only the jobs assigned to them."""
+    if not p.sees_store(store_id):
+        return False
+    return not p.is_technician_only or (technician_id is not None
+                                        and technician_id == p.technician_id)
+
+
+async def _owner(call: Call[Any, Any], work_order_id: str) -> tuple[str, str | None]:
+    async with call.services.engine.connect() as conn:
+        owner = await work_order_owner(conn, work_order_id)
+    if owner is None or not _sees(call.principal, *owner):
+        raise NotFound("work order", work_order_id)
+    return owner
+
+
+def _may_upload(p: Principal, technician_id: str | None) -> None:
+    if p.can(Permission.WORK_ORDER_EDIT):
+        return
+    if p.can(Permission.WORK_ORDER_WORK) and technician_id and technician_id == p.technician_id:
+        return
+    raise PermissionDenied(f"{p.username} may not add files to this work order (only its "
+                           "technician, or someone who may edit work orders)")
+
+
+def _media_type(request: Request) -> str:
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if declared not in IMAGE_TYPES:
+        raise ApiError(415, f"send the image as one of {', '.join(IMAGE_TYPES)}",
+                       code="unsupported_media_type")
+    return declared
+
+
+async def read_limited(request: Request, limit: int) -> tuple[bytes, str]:
+    """The body and its SHA-256, refused (413) as soon as it passes ``limit`` bytes."""
+    too_large = ApiError(413, f"an attachment is limited to {limit} bytes", code="too_large",
+                         limit=limit)
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "Content-Length must be a number", code="bad_content_length")
+        if int(declared) > limit:
+            raise too_large
+    digest = hashlib.sha256()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        digest.update(chunk)
+        chunks.append(chunk)
+    return b"".join(chunks), digest.hexdigest()
+
+
+@api.route("PUT", _PATH + "/sha256-{digest}", summary="Upload a proof-of-work image", tag=TAG,
+           response=AttachmentOut, status=201, errors=(403, 404, 409, 413, 415, 422),
+           raw_body=IMAGE_TYPES,
+           permissions=(Permission.WORK_ORDER_WORK, Permission.WORK_ORDER_EDIT),
+           responses={200: {"description": "These bytes were uploaded before (nothing changed)",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/AttachmentOut"}}}}})
+async def upload_attachment(call: Call[Any, Any]) -> Response:
+    """The body is the image itself (JPEG, PNG or WebP, as ``Content-Type`` says and its bytes
+    show), named by the hex SHA-256 of those bytes. Only the work order's technician, or someone
+    who may edit work orders, uploads. 201 the first time, 200 when the same bytes are there
+    already; 422 when the bytes do not hash to the name, 415 when they are not the image type
+    sent, 413 past the size limit (``ATTACHMENT_MAX_BYTES``)."""
+    work_order_id = _work_order_id(call)
+    digest = _digest(call, refuse=422)
+    _store_id, technician_id = await _owner(call, work_order_id)
+    _may_upload(call.principal, technician_id)
+    declared = _media_type(call.request)
+    data, actual = await read_limited(call.request, call.services.settings.attachment_max_bytes)
+    if actual != digest:
+        raise ApiError(422, f"the body's SHA-256 is {actual}, not the {digest} it is named by",
+                       code="hash_mismatch", sha256=actual)
+    found = sniff(data)
+    if found != declared:
+        what = f"a {found} image" if found else "not a JPEG, PNG or WebP image"
+        raise ApiError(415, f"the body is {what}, but was sent as {declared}",
+                       code="unsupported_media_type")
+    async with call.uow() as uow:
+        conn = uow.connection
+        if (await count_attachments(conn, work_order_id) >= MAX_PER_WORK_ORDER
+                and not await present_hashes(conn, work_order_id, [digest])):
+            raise Conflict(f"work order {work_order_id} holds {MAX_PER_WORK_ORDER} attachments, "
+                           "the most it may", code="too_many_attachments")
+        created = await store_attachment(
+            conn, work_order_id=work_order_id, sha256=digest, content_type=found, data=data,
+            uploaded_by=call.principal.user_id, at=call.services.now())
+        uow.audit(action="work_order.attachment", entity_type="work_order",
+                  entity_id=work_order_id, before=None,
+                  after={"sha256": digest, "size": len(data), "content_type": found,
+                         "created": created})
+        await uow.commit()
+    async with call.services.engine.connect() as conn:
+        stored = await read_attachment(conn, work_order_id, digest)
+    if stored is None:  # cannot happen: nothing deletes attachments
+        raise NotFound("attachment", digest)
+    body = AttachmentOut.model_validate(stored[0]).model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if created else 200,
+                        headers={"Location": f"/api/work-orders/{work_order_id}/attachments/"
+                                             f"sha256-{digest}"})
+
+
+@api.route("GET", _PATH + "/sha256-{digest}", summary="A proof-of-work image", tag=TAG,
+           errors=(403, 404),
+           permissions=(Permission.WORK_ORDER_VIEW,),
+           responses={200: {"description": "The image; ETag is its SHA-256",
+                            "content": dict.fromkeys(IMAGE_TYPES, _BINARY)},
+                      304: {"description": "Not modified (If-None-Match named this hash)"}})
+async def get_attachment(call: Call[Any, Any]) -> Response:
+    """For anyone who may see the work order. The bytes never change, so the answer may be kept
+    by the caller's browser (``Cache-Control: private``) and revalidated by ``ETag``."""
+    work_order_id = _work_order_id(call)
+    digest = _digest(call, refuse=404)
+    await _owner(call, work_order_id)
+    async with call.services.engine.connect() as conn:
+        stored = await read_attachment(conn, work_order_id, digest)
+    if stored is None:
+        raise ApiError(404, f"work order {work_order_id} has no attachment sha256-{digest}",
+                       code="not_found")
+    info, data = stored
+    etag = f'"{digest}"'
+    headers = {"ETag": etag, "Cache-Control": f"private, max-age={CACHE_SECONDS}",
+               "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+    seen = [tag.strip().removeprefix("W/") for tag in
+            call.request.headers.get("if-none-match", "").split(",")]
+    if etag in seen:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=info["content_type"], headers=headers)
+
+
+@api.route("GET", _PATH, summary="A work order's proof-of-work files", tag=TAG,
+           response=AttachmentList, errors=(403, 404),
+           permissions=(Permission.WORK_ORDER_VIEW,))
+async def list_work_order_attachments(call: Call[Any, Any]) -> dict[str, Any]:
+    """Oldest first, without the bytes (``GET`` each by its hash)."""
+    work_order_id = _work_order_id(call)
+    await _owner(call, work_order_id)
+    async with call.services.engine.connect() as conn:
+        return {"items": await list_attachments(conn, work_order_id)}
