@@ -5,35 +5,41 @@ per used vehicle far above any route length. Distances are Euclidean; the solver
 cost ``round(d * 1000)`` and travel time ``ceil(d * 1000)``, so every route it accepts is also
 feasible with exact (double precision) times.
 
-OR-Tools' local search rarely empties a route by itself, so with ``ELIMINATION_MIN_S`` or more the
-solve has three phases (below that, phase 1 alone gets the whole budget):
+OR-Tools' local search rarely empties a route by itself, so with ``PHASED_MIN_S`` or more the solve
+has two phases (below that, OR-Tools alone: PARALLEL_CHEAPEST_INSERTION + guided local search for the
+whole budget, every visit optional with a large drop penalty so that a solution always exists):
 
-1. construction with PARALLEL_CHEAPEST_INSERTION + guided local search, every visit optional with a
-   large drop penalty (a solution always exists, even on tight windows);
-2. route elimination: with one vehicle fewer, warm-start from the best routes minus the shortest one
-   (its customers left unserved) and let guided local search re-insert them; keep going while it
-   succeeds, down to the capacity lower bound;
-3. guided local search on distance for the rest of the time, from the best solution, with exactly
-   the vehicles it uses and no fixed cost (see ``fixed_cost`` in ``_solve_with``).
+1. route minimization with an ejection pool (``routing/route_min.py``) from one route per
+   customer, on the same integer times, for at most ``ROUTE_MIN_SHARE`` of the time and until
+   ``ROUTE_MIN_PATIENCE`` of it passes without a route removed;
+2. distance for the rest of the time, with exactly the vehicles found and no fixed cost: guided local
+   search warm-started from those routes, then an iterated local search (ruin and recreate from
+   ``routing/local_search.py``, a short guided local search, keep if shorter); see ``_polish``.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-from ortools.util import optional_boolean_pb2
 
+from routing.local_search import ruin_recreate
+from routing.route_min import RmData, Solution, minimize_routes
 from routing.solomon import VrptwInstance, read_solomon
 
 SCALE = 1000
 VEHICLE_FIXED_COST = 10_000 * SCALE
 DROP_PENALTY = 100 * VEHICLE_FIXED_COST
-ELIMINATION_MIN_S = 10.0
+PHASED_MIN_S = 5.0
+ROUTE_MIN_SHARE = 0.5  # route minimization gets at most this share of the time,
+ROUTE_MIN_PATIENCE = 0.2  # and stops after this share without a route removed
+ILS_STEPS = 40  # guided local search runs after route minimization (~0.6 s each at 30 s; 0.3 s to 2 s)
+RUIN_SIZE = 25  # customers taken out per ruin
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +92,10 @@ def _solve_with(
     initial: list[list[int]] | None,
     *,
     start: int = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION,
-    lns: bool = False,
     fixed_cost: int = VEHICLE_FIXED_COST,
 ) -> tuple[list[list[int]], list[int]] | None:
     """One OR-Tools run with ``vehicles`` vehicles; returns (routes, unserved) or None.
 
-    ``lns`` adds the large-neighbourhood operators that are off by default (path LNS, cheapest
-    re-insertion of close nodes and expensive chains): they help place left-out customers when
-    eliminating a route, but slow the distance descent, so they are used only for that.
     ``fixed_cost`` per used vehicle: OR-Tools adds it to the depot-start arc, where guided local
     search sees it as the most expensive arc, so the distance-only phase passes 0.
     """
@@ -122,13 +124,6 @@ def _solve_with(
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = start
-    if lns:
-        ops = params.local_search_operators
-        ops.use_path_lns = optional_boolean_pb2.BOOL_TRUE
-        ops.use_global_cheapest_insertion_close_nodes_lns = optional_boolean_pb2.BOOL_TRUE
-        ops.use_local_cheapest_insertion_close_nodes_lns = optional_boolean_pb2.BOOL_TRUE
-        ops.use_global_cheapest_insertion_expensive_chain_lns = optional_boolean_pb2.BOOL_TRUE
-        ops.use_local_cheapest_insertion_expensive_chain_lns = optional_boolean_pb2.BOOL_TRUE
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
 
@@ -166,73 +161,81 @@ def _score(instance: VrptwInstance, routes: list[list[int]]) -> tuple[int, float
     return len(routes), sum(route_distance(instance, r) for r in routes)
 
 
-def solve(instance: VrptwInstance, time_limit: float) -> VrptwSolution:
+def solve(instance: VrptwInstance, time_limit: float, *, seed: int = 0) -> VrptwSolution:
     """Best solution found within ``time_limit`` seconds of wall time (model builds included)."""
     deadline = time.monotonic() + time_limit
     data = _scaled(instance)
     lower_bound = max(1, math.ceil(sum(instance.demand) / instance.capacity))
 
-    # 1. Construction (parallel cheapest insertion) and guided local search. The measured
-    #    alternative, running a second construction (PATH_CHEAPEST_ARC) and keeping the better,
-    #    lost more to the shorter search than it gained.
-    # Below ELIMINATION_MIN_S the phases would each be too short to pay off: one GLS run.
-    phased = time_limit >= ELIMINATION_MIN_S
-    first_s = 0.4 * time_limit if phased else time_limit
-    found = _solve_with(instance, data, instance.fleet_size, first_s, None)
-    if found is None:
-        raise RuntimeError(f"{instance.name}: no solution")  # cannot happen: visits are optional
-    best = found[0]
-    best_unserved = _unserved(instance, best)
+    phased = time_limit >= PHASED_MIN_S
+    best: list[list[int]] | None = None
+    if phased:
+        # 1. Route minimization (ejection pool) from one route per customer: fewer vehicles than
+        #    OR-Tools' construction and elimination found, in less time (see docs/routing.md).
+        rm_data = RmData(data.travel, data.cost, data.demand, data.ready, data.due, instance.capacity)
+        singletons = [[c] for c in range(1, instance.n_customers + 1)]
+        rm_deadline = time.monotonic() + ROUTE_MIN_SHARE * time_limit
+        fewer = minimize_routes(
+            rm_data,
+            singletons,
+            rm_deadline,
+            seed=seed,
+            lower_bound=lower_bound,
+            patience=ROUTE_MIN_PATIENCE * time_limit,
+        )
+        if Solution(rm_data, fewer).feasible() and len(fewer) <= instance.fleet_size:
+            best = fewer
+    best_unserved: list[int] = []
+    if best is None:
+        # Below PHASED_MIN_S (or if a customer cannot even be served alone): parallel cheapest
+        # insertion and guided local search for the whole budget.
+        found = _solve_with(instance, data, instance.fleet_size, deadline - time.monotonic(), None)
+        if found is None:
+            raise RuntimeError(f"{instance.name}: no solution")  # cannot happen: visits are optional
+        best = found[0]
+        best_unserved = _unserved(instance, best)
+        phased = False
 
-    # 2. Route elimination: one vehicle fewer, the shortest route's customers left out for the
-    #    large-neighbourhood operators to re-insert. Keeps at least 30 % of the time for step 3.
-    final_reserve = 0.3 * time_limit
-    slice_s = max(0.25, 0.1 * time_limit)
-    tried_without: set[int] = set()
-    while phased and not best_unserved and len(best) > lower_bound:
-        remaining = deadline - time.monotonic() - final_reserve
-        if remaining < 0.5 * slice_s:
-            break
-        by_size = sorted(range(len(best)), key=lambda r: (len(best[r]), r))
-        untried = [r for r in by_size if r not in tried_without]
-        if not untried:
-            break
-        tried_without.add(untried[0])
-        attempt = [r for i, r in enumerate(best) if i != untried[0]]
-        result = _solve_with(instance, data, len(best) - 1, min(slice_s, remaining), attempt, lns=True)
-        # A near miss (one or two customers left) gets one more slice.
-        if result is not None and 0 < len(result[1]) <= 2:
-            remaining = deadline - time.monotonic() - final_reserve
-            if remaining > 0.5 * slice_s:
-                retry = _solve_with(
-                    instance, data, len(best) - 1, min(slice_s, remaining), result[0], lns=True
-                )
-                result = retry if retry is not None else result
-        if result is not None and not result[1]:
-            best = result[0]
-            tried_without.clear()
-        elif len(tried_without) >= 2:
-            break
-
-    # 3. Guided local search on distance from the best solution for the time left.
-    remaining = deadline - time.monotonic()
-    if phased and remaining > 0.05:
-        # Exactly the vehicles in use and no fixed cost: the fixed cost sits on the depot-start
-        # arcs, and guided local search (which penalizes the arc of highest cost) likely keeps
-        # penalizing those instead of the long arcs. With k vehicles the count cannot grow.
-        polished = _solve_with(instance, data, len(best), remaining, best, fixed_cost=0)
-        if (
-            polished is not None
-            and len(polished[1]) <= len(best_unserved)
-            and _score(instance, polished[0]) <= _score(instance, best)
-        ):
-            best, best_unserved = polished
+    # 2. Guided local search on distance, iterated with ruin and recreate, for the time left.
+    if phased and deadline - time.monotonic() > 0.05:
+        best = _polish(instance, data, rm_data, best, deadline, seed)
     return VrptwSolution(
         instance=instance.name,
         routes=tuple(tuple(r) for r in best),
         distance=_score(instance, best)[1],
         unserved=tuple(best_unserved),
     )
+
+
+def _polish(
+    instance: VrptwInstance, data: _Data, rm_data: RmData, routes: list[list[int]], deadline: float, seed: int
+) -> list[list[int]]:
+    """Guided local search on distance with exactly the vehicles of ``routes`` and no fixed cost
+    (the fixed cost sits on the depot-start arcs, where guided local search, which penalizes the
+    arc of highest cost, would spend its penalties), then an iterated local search: ruin and
+    recreate (``routing/local_search.py``) plus a short guided local search, kept if shorter.
+    A single long guided local search stalls (RC2_2_1: the same distance after 15 s and 24 s)."""
+    k = len(routes)
+    step = min(2.0, max(0.3, (deadline - time.monotonic()) / ILS_STEPS))
+    best, best_d = routes, _score(instance, routes)[1]
+    rng = random.Random(seed)
+    near = rm_data.near(RUIN_SIZE)
+    start: list[list[int]] | None = routes
+    first = True
+    while deadline - time.monotonic() > 0.05:
+        if start is None:
+            start = ruin_recreate(rm_data, best, rng, near, RUIN_SIZE, k)
+            continue
+        seconds = min(2 * step if first else step, deadline - time.monotonic())
+        first = False
+        found = _solve_with(instance, data, k, seconds, start, fixed_cost=0)
+        start = None
+        if found is None or found[1] or len(found[0]) > k:
+            continue
+        distance = _score(instance, found[0])[1]
+        if distance < best_d - 1e-9:
+            best, best_d = found[0], distance
+    return best
 
 
 def _unserved(instance: VrptwInstance, routes: list[list[int]]) -> list[int]:

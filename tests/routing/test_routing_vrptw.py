@@ -70,10 +70,11 @@ def test_validator_reports_a_missing_customer_a_late_visit_and_an_overload(
 
 
 def test_the_phased_solve_keeps_the_fleet_and_stays_valid(solomon_dir: Path) -> None:
-    # 10 s is the shortest budget that runs elimination and the distance phase (no fixed cost,
-    # exactly the vehicles in use): the result must still be valid and at the BKS fleet size.
+    # 5 s is the shortest budget that runs route minimization and the distance phase (guided
+    # local search with exactly the vehicles in use, ruin and recreate): the result must still be
+    # valid and at the BKS fleet size.
     instance = read_solomon(solomon_dir / "C201.txt")
-    solution = solve(instance, time_limit=10.0)
+    solution = solve(instance, time_limit=5.0)
     check = check_vrptw(instance, solution.routes)
     assert check.ok, check.errors
     assert check.vehicles == 3
