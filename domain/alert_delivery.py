@@ -1,15 +1,16 @@
 """Who an escalation level reaches by SMS, what the message says, and how retries are spaced.
 
-Users have no phone number in the schema, so a level's people are reached through on-call numbers
-configured per level (``OnCall``); a technician alert also goes to the technician's own phone at
-level 1 (technicians have ``phone``). Pure functions; the delivery itself is ``realtime/notify``.
+A level reaches the people who hold its roles and have a phone (``people_for_level``: level 1 the
+store's managers and the dispatchers, 2 operations managers for that store, 3 admins), the
+on-call numbers configured for it (``OnCall``), and at level 1 a technician alert also the
+technician's own phone. Pure functions; the delivery itself is ``realtime/notify``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,17 +63,49 @@ class OnCall:
 @dataclass(frozen=True, slots=True)
 class Recipient:
     address: str
-    who: str  # "on-call level 2", "technician <id>"
+    who: str  # "on-call level 2", "technician <id>", "user <username>"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user who may be texted: their roles and store scope (empty: every store)."""
+
+    username: str
+    roles: frozenset[str]
+    store_ids: frozenset[str]
+    phone: str
+
+
+#: The roles each escalation level reaches (level 1 is scoped to the alert's store).
+LEVEL_ROLES = {1: frozenset({"store_manager", "dispatcher"}),
+               2: frozenset({"operations_manager"}), 3: frozenset({"admin"})}
+
+
+def people_for_level(people: Iterable[Person], level: int, store_id: str | None) -> list[Recipient]:
+    """Users with a phone who hold a role of ``level`` and whose scope covers the alert's store
+    (an alert without a store, a system alert, reaches only unscoped users)."""
+    out: list[Recipient] = []
+    for person in people:
+        phone = normalize_phone(person.phone)
+        if phone is None or not person.roles & LEVEL_ROLES.get(level, frozenset()):
+            continue
+        if person.store_ids and (store_id is None or store_id not in person.store_ids):
+            continue
+        out.append(Recipient(phone, f"user {person.username}"))
+    return out
 
 
 def recipients(alert: Mapping[str, Any], level: int, oncall: OnCall,
-               technician_phone: str | None = None) -> list[Recipient]:
+               technician_phone: str | None = None,
+               people: Iterable[Person] = ()) -> list[Recipient]:
     """Everyone a critical alert reaches at ``level`` (no duplicates)."""
     out: dict[str, Recipient] = {}
     if level == 1 and alert.get("category") == "technician" and technician_phone:
         phone = normalize_phone(technician_phone)
         if phone is not None:
             out[phone] = Recipient(phone, f"technician {alert.get('technician_id')}")
+    for r in people_for_level(people, level, alert.get("store_id")):
+        out.setdefault(r.address, r)
     for number in oncall.numbers(level):
         out.setdefault(number, Recipient(number, f"on-call level {level}"))
     return list(out.values())

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from domain.aggregate import Aggregate, new_id
+from domain.alert_delivery import normalize_phone
 from domain.errors import ValidationFailed
 from domain.roles import Principal, Role, scope_for
 
@@ -23,6 +24,7 @@ class User(Aggregate):
         technician_id: str | None = None,
         display_name: str = "",
         active: bool = True,
+        phone: str = "",
         id: str | None = None,
         version: int = 0,
     ) -> None:
@@ -46,6 +48,7 @@ class User(Aggregate):
         self.technician_id = technician_id
         self.display_name = display_name or username
         self.active = active
+        self.phone = _phone(phone)
 
     def principal(self, roles: frozenset[Role] | None = None) -> Principal:
         effective = roles if roles is not None else self.roles
@@ -65,6 +68,11 @@ class User(Aggregate):
             self.store_ids = store_ids
         self.touch()
 
+    def set_phone(self, phone: str) -> None:
+        """The number escalation texts reach this user at (E.164); empty removes it."""
+        self.phone = _phone(phone)
+        self.touch()
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -74,4 +82,15 @@ class User(Aggregate):
             "store_ids": sorted(self.store_ids),
             "technician_id": self.technician_id,
             "active": self.active,
+            "phone": self.phone,
         }
+
+
+def _phone(text: str) -> str:
+    if not text.strip():
+        return ""
+    phone = normalize_phone(text)
+    if phone is None:
+        raise ValidationFailed(f"{text!r} is not a phone number in E.164 form (+15555550123)",
+                               field="phone")
+    return phone

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.alert_delivery import PendingNotification, Recipient
+from domain.alert_delivery import PendingNotification, Person, Recipient
 from storage import tables as t
 from storage.alerts import alert_from_row
 from storage.engine import SQLITE_WRITE
@@ -52,6 +52,15 @@ class SqlNotificationStore:
             if rows:
                 await conn.execute(N.insert(), rows)
         return len(rows)
+
+    async def people(self) -> list[Person]:
+        """Active users with a phone number: who escalation texts may reach."""
+        u = t.users
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(u.c.username, u.c.roles, u.c.store_ids, u.c.phone)
+                .where(u.c.active.is_(True), u.c.phone != ""))).all()
+        return [Person(r[0], frozenset(r[1] or ()), frozenset(r[2] or ()), r[3]) for r in rows]
 
     async def technician_phone(self, technician_id: str | None) -> str | None:
         if technician_id is None:

@@ -207,6 +207,8 @@ users = Table(
     Column("technician_id", IdType, ForeignKey("technicians.id"), nullable=True),
     Column("display_name", String(200), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default=TRUE),
+    #: E.164, for alert escalation texts (empty: none).
+    Column("phone", String(32), nullable=False, server_default=""),
     _version(),
 )
 

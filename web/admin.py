@@ -37,7 +37,7 @@ async def run_users_command(settings: Settings, args: argparse.Namespace) -> int
                 user = m.user_from_row(dict(row._mapping))
                 roles = ",".join(sorted(r.value for r in user.roles))
                 stores = ",".join(sorted(user.store_ids)) or "all stores"
-                print(f"{user.username}\t{roles}\t{stores}")
+                print(f"{user.username}\t{roles}\t{stores}\t{user.phone or '-'}")
             return 0
         async with SqlUnitOfWork(engine) as uow:
             if args.users_command == "create":
@@ -47,17 +47,23 @@ async def run_users_command(settings: Settings, args: argparse.Namespace) -> int
                     return 1
                 user = User(username=args.username, password_hash=hash_password(password),
                             roles=_roles(args.roles), store_ids=frozenset(args.stores),
-                            technician_id=args.technician_id)
+                            technician_id=args.technician_id, phone=args.phone)
                 uow.users.add(user)
+                after = {"roles": args.roles, "phone": user.phone}
             else:
                 found = await uow.users.by_username(args.username)
                 if found is None:
                     print(f"no user {args.username}", file=sys.stderr)
                     return 1
-                found.set_roles(_roles(args.roles),
-                                frozenset(args.stores) if args.stores is not None else None)
+                if args.users_command == "set-phone":
+                    found.set_phone(args.phone)
+                    after = {"phone": found.phone}
+                else:
+                    found.set_roles(_roles(args.roles),
+                                    frozenset(args.stores) if args.stores is not None else None)
+                    after = {"roles": args.roles}
             uow.audit(action=f"user.{args.users_command}", entity_type="user",
-                      entity_id=args.username, before=None, after={"roles": args.roles})
+                      entity_id=args.username, before=None, after=after)
             await uow.commit()
         print("done", file=sys.stderr)
         return 0

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from domain.alert_delivery import OnCall, recipients
+from domain.alert_delivery import OnCall, Person, recipients
 from domain.alert_rules import IntegrationHealth
 from domain.alerts import AlertPolicy
 from domain.services.alerts import PassResult, evaluate_alerts
@@ -203,14 +203,16 @@ class Escalations:
 
     async def __call__(self, result: PassResult) -> None:
         queued = 0
+        people: list[Person] | None = None
         for alert in [*result.raised, *result.escalated]:
             level = int(alert.get("escalation_level") or 0)
             if alert.get("severity") != "critical" or level < 1:
                 continue
+            if people is None:
+                people = await self.store.people()
             phone = await self.store.technician_phone(alert.get("technician_id"))
-            queued += await self.store.enqueue(alert["id"], level,
-                                               recipients(alert, level, self.oncall, phone),
-                                               self.channel, self.clock())
+            to = recipients(alert, level, self.oncall, phone, people)
+            queued += await self.store.enqueue(alert["id"], level, to, self.channel, self.clock())
         if queued:
             self.worker.wake()
 

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.alert_delivery import OnCall
 from domain.geo import Location
+from domain.roles import Role
 from domain.services import alerts as uc
 from domain.services import work_orders as wo_uc
+from domain.users import User
 from domain.work_orders import Priority
 from realtime.notify import (
     DeliveryFailed,
@@ -211,3 +213,31 @@ async def test_an_acknowledged_alert_is_not_texted_and_without_genesys_it_is_log
     assert await worker.run_once() == 0
     cancelled = [r for r in await store.for_alert(alert["id"]) if r["level"] == 2]
     assert cancelled[0]["status"] == "cancelled" and len(logger.sent) == 1
+
+
+async def test_a_level_texts_the_users_who_hold_its_roles_for_that_store(
+        engine: AsyncEngine) -> None:
+    """Users with a phone: the store's manager and a dispatcher at level 1, not another store's
+    manager, nor an operations manager (level 2)."""
+    now = Now()
+    async with SqlUnitOfWork(engine) as uow:
+        for name, role, stores, phone in [
+                ("mgr1", Role.STORE_MANAGER, {"store-1"}, "+13175550301"),
+                ("mgr2", Role.STORE_MANAGER, {"store-2"}, "+13175550302"),
+                ("disp", Role.DISPATCHER, set(), "+13175550303"),
+                ("ops", Role.OPERATIONS_MANAGER, set(), "+13175550304"),
+                ("quiet", Role.DISPATCHER, set(), "")]:
+            uow.users.add(User(username=name, password_hash="x", roles=frozenset({role}),
+                               store_ids=frozenset(stores), phone=phone))
+        await uow.commit()
+    store = SqlNotificationStore(engine)
+    logger = LoggingNotifier()
+    worker = DeliveryWorker(logger, store, clock=now)
+    escalations = Escalations(store, worker, OnCall(), logger.channel, now)
+    result = await raise_emergency(engine, now.at)
+    [alert] = result.raised
+    await escalations(result)
+    assert await worker.run_once() == 2
+    rows = await store.for_alert(alert["id"])
+    assert sorted(r["recipient"] for r in rows) == ["+13175550301", "+13175550303"]
+    assert {r["status"] for r in rows} == {"logged"}
