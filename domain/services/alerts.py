@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from domain.alert_rules import World, reconcile
 from domain.alerts import Alert, AlertCandidate, AlertPolicy
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InvalidTransition, NotFound
 from domain.roles import Permission, Principal
 from domain.services.context import Context, check_version
 
@@ -90,6 +90,31 @@ async def acknowledge_alert(uow: AlertUnitOfWork, ctx: Context, *, alert_id: str
                   before=before, after=after)
         await uow.commit()
         return after
+
+
+async def acknowledge_alerts(uow: AlertUnitOfWork, ctx: Context, *,
+                             items: list[tuple[str, int | None]]) -> dict[str, Any]:
+    """Take many at once (a flood after an outage): one transaction; each alert that is not
+    open any more, changed since the version given, or out of scope is skipped with its reason."""
+    ctx.principal.require(Permission.ALERT_ACK)
+    done: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    async with uow:
+        for alert_id, expected in dict(items).items():  # a repeated id counts once
+            try:
+                alert = await _load(uow, ctx, alert_id)
+                before = alert.snapshot()
+                check_version("alert", alert_id, alert.version, expected, before)
+                alert.acknowledge(ctx.principal.user_id, ctx.now)
+            except (NotFound, Conflict, InvalidTransition) as error:
+                skipped.append({"id": alert_id, "code": error.code})
+                continue
+            after = alert.snapshot()
+            uow.audit(action="alert.acknowledge", entity_type="alert", entity_id=alert.id,
+                      before=before, after=after)
+            done.append(after)
+        await uow.commit()
+    return {"acknowledged": done, "skipped": skipped}
 
 
 async def resolve_alert(uow: AlertUnitOfWork, ctx: Context, *, alert_id: str,

@@ -3,6 +3,7 @@ dispatcher acknowledges it, the other board sees it acknowledged; the subject op
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,40 @@ def test_a_dispatcher_sees_an_alert_appear_and_acknowledges_it(
     assert "Gas smell at the bakery" in board.inner_text("#details")
     screenshot(board, "alerts-acknowledged")
     assert not board.errors and not other.errors
+
+
+def test_a_flood_of_alerts_is_filtered_and_acknowledged_in_one_click(
+        alert_server: LiveServer, browser: Any) -> None:
+    server = alert_server
+    board = login(browser, server, "dispatcher")
+    board.wait_for_selector("#connection[data-state=live]")
+    store = server.call("GET", "/api/stores?limit=1", "dispatcher")["items"][0]
+    for n in range(3):
+        server.call("POST", "/api/work-orders", "dispatcher", json={
+            "store_id": store["id"], "priority": "emergency",
+            "location": {"lat": store["location"]["lat"], "lon": store["location"]["lon"]},
+            "description": f"Burst pipe {n} (flood of alerts)"})
+    deadline = time.monotonic() + 10
+    while True:  # the three alerts are raised (the wake-up after each order)
+        critical = server.call("GET", "/api/alerts?status=open&severity=critical&limit=500",
+                               "dispatcher")["items"]
+        if sum("flood of alerts" in a["message"] for a in critical) == 3:
+            break
+        assert time.monotonic() < deadline, critical
+        time.sleep(0.1)
+    board.select_option("#alerts .alert-filter", "warning")
+    assert board.locator("#alerts li.sev-critical").count() == 0
+    board.select_option("#alerts .alert-filter", "critical")
+    button = board.locator("#alerts button.ack-all")
+    shown = len(critical)
+    board.wait_for_function(  # the board shows what the server has
+        f"() => document.querySelectorAll('#alerts li.alert.status-open').length === {shown}")
+    assert button.inner_text() == f"Acknowledge all {shown}"
+    button.click()
+    board.wait_for_function(
+        "() => document.querySelectorAll('#alerts li.alert.status-open').length === 0")
+    assert board.inner_text("#alerts .bulk-note").startswith(f"{shown} acknowledged")
+    left = server.call("GET", "/api/alerts?status=open&severity=critical", "admin")
+    assert all(a["store_id"] is None for a in left["items"])  # only what a dispatcher cannot see
+    screenshot(board, "alerts-bulk-acknowledged")
+    assert not board.errors

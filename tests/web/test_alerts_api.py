@@ -190,3 +190,37 @@ def test_in_production_the_worker_process_runs_the_alert_rules(database_url: str
         order = emergency(web, MINE)
         assert asyncio.run(worker_raises(order))
         assert alert_for(web, "dispatcher", order)["severity"] == "critical"
+
+
+def test_many_alerts_are_acknowledged_in_one_call_and_the_rest_skipped_with_reasons(
+        world: tuple[TestClient, dict[str, str]]) -> None:
+    client, orders = world
+    manager, dispatcher = auth(client, "manager"), auth(client, "dispatcher")
+    mine = alert_for(client, "dispatcher", orders["mine"])
+    other = alert_for(client, "dispatcher", orders["other"])
+    open_before = client.get("/api/alerts", headers=dispatcher,
+                             params={"status": "open", "limit": 500}).json()["total"]
+    answer = client.post("/api/alerts/acknowledge", headers=manager, json={"items": [
+        {"id": mine["id"], "version": mine["version"]},
+        {"id": other["id"]},  # another store's: not visible to this manager
+        {"id": mine["id"], "version": mine["version"]},  # repeated: counted once
+        {"id": "no-such-alert"}]})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [a["id"] for a in body["acknowledged"]] == [mine["id"]]
+    assert body["acknowledged"][0]["status"] == "acknowledged"
+    assert sorted((s["id"], s["code"]) for s in body["skipped"]) == sorted(
+        [(other["id"], "not_found"), ("no-such-alert", "not_found")])
+    again = client.post("/api/alerts/acknowledge", headers=dispatcher, json={"items": [
+        {"id": mine["id"]}, {"id": other["id"], "version": other["version"] + 5}]}).json()
+    assert again["acknowledged"] == []
+    assert sorted(s["code"] for s in again["skipped"]) == ["already_acknowledged", "stale_version"]
+    assert client.get("/api/alerts", headers=dispatcher, params={
+        "status": "open", "limit": 500}).json()["total"] == open_before - 1
+    trail = client.get("/api/audit", headers=auth(client, "admin"),
+                       params={"entity_type": "alert", "entity_id": mine["id"]}).json()
+    assert [e["action"] for e in trail["items"]] == ["alert.acknowledge"]
+    assert_problem(client.post("/api/alerts/acknowledge", headers=dispatcher,
+                               json={"items": []}), 422)
+    assert_problem(client.post("/api/alerts/acknowledge", headers=auth(client, "billing"),
+                               json={"items": [{"id": mine["id"]}]}), 403)

@@ -48,6 +48,20 @@ class AcknowledgeIn(Strict):
     version: Version | None = None
 
 
+class AckItem(Strict):
+    id: Id
+    version: Version | None = None
+
+
+class AcknowledgeManyIn(Strict):
+    items: list[AckItem] = Field(min_length=1, max_length=500)
+
+
+class SkippedOut(Out):
+    id: str
+    code: str
+
+
 class ResolveIn(Strict):
     version: Version | None = None
     note: Reason = ""
@@ -77,6 +91,11 @@ class AlertOut(Out):
 
 class AlertPage(Page[AlertOut]):
     pass
+
+
+class AcknowledgedManyOut(Out):
+    acknowledged: list[AlertOut]
+    skipped: list[SkippedOut]
 
 
 def _path_id(call: Call[Any, Any]) -> str:
@@ -113,6 +132,17 @@ async def get_alert(call: Call[Any, Any]) -> dict[str, Any]:
     if found is None:
         raise NotFound("alert", alert_id)
     return found
+
+
+@api.route("POST", "/api/alerts/acknowledge", summary="Acknowledge many alerts at once", tag=TAG,
+           body=AcknowledgeManyIn, response=AcknowledgedManyOut, errors=(400, 403, 422),
+           permissions=(Permission.ALERT_ACK,))
+async def acknowledge_many(call: Call[AcknowledgeManyIn, Any]) -> dict[str, Any]:
+    """Up to 500 ``{id, version?}`` in one transaction. Alerts already acknowledged or resolved,
+    changed since ``version``, or not visible to the caller are listed in ``skipped`` with their
+    code (``already_acknowledged``, ``invalid_transition``, ``stale_version``, ``not_found``)."""
+    return await uc.acknowledge_alerts(call.uow(), call.context(),
+                                       items=[(i.id, i.version) for i in call.body.items])
 
 
 @api.route("POST", "/api/alerts/{id}/acknowledge", summary="Acknowledge an alert", tag=TAG,

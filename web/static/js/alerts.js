@@ -1,6 +1,8 @@
 // Alerts panel: the live alerts (open first, newest first; then the acknowledged ones), fed by the
 // snapshot and Alert* events. Severity colour, age, subject (click opens the job or technician),
 // escalation level, and "Acknowledge" (POST with the version seen; a 409 shows who was first).
+// A severity filter, and "Acknowledge all" for the open ones shown (one call, up to 500: a flood
+// after an outage is cleared at once; those someone else changed are skipped and reported).
 import { api, escapeHtml, me } from "./api.js";
 import { technicianName } from "./model.js";
 
@@ -22,7 +24,9 @@ const STYLE = `
   cursor: pointer; font: inherit; text-decoration: underline; }
 #alerts .level { font-weight: 600; color: var(--ink); }
 #alerts .alert-actions { display: flex; gap: 8px; align-items: center; }
-#alerts .alert-note { font-size: 12px; color: var(--bad); }`;
+#alerts .alert-note { font-size: 12px; color: var(--bad); }
+#alerts .alert-tools { display: flex; gap: 8px; align-items: center; margin: 0 0 6px; padding: 0 12px; font-size: 12px; flex-wrap: wrap; }
+#alerts .alert-tools .bulk-note { color: var(--muted); }`;
 
 export function ageText(iso, now = Date.now()) {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -47,6 +51,20 @@ export class Alerts {
     this.model = null;
     this.canAck = false;
     this.notes = new Map(); // alert id -> message after a failed acknowledgement
+    this.severity = ""; // "" = every severity
+    this.tools = document.createElement("div");
+    this.tools.className = "alert-tools";
+    this.tools.innerHTML = `<select class="alert-filter" aria-label="Alert severity">
+      <option value="">All</option><option value="critical">Critical</option>
+      <option value="warning">Warnings</option><option value="info">Info</option></select>
+      <button type="button" class="ack-all" hidden>Acknowledge all</button>
+      <span class="bulk-note" aria-live="polite"></span>`;
+    this.list.before(this.tools);
+    this.tools.querySelector(".alert-filter").onchange = (e) => {
+      this.severity = e.target.value;
+      if (this.model) this.render(this.model);
+    };
+    this.tools.querySelector(".ack-all").onclick = (e) => this.acknowledgeShown(e.target);
     if (!document.getElementById("alerts-style")) {
       const style = document.createElement("style");
       style.id = "alerts-style";
@@ -68,8 +86,32 @@ export class Alerts {
     this.count.textContent = String(open.length);
     this.count.title = `${open.length} open, ${live.length - open.length} acknowledged`;
     this.root.classList.toggle("has-alerts", open.length > 0);
-    this.list.innerHTML = live.slice(0, 100).map((a) => this.item(a)).join("")
+    const shown = live.filter((a) => !this.severity || a.severity === this.severity);
+    this.shownOpen = shown.filter((a) => a.status === "open").slice(0, 500);
+    const all = this.tools.querySelector(".ack-all");
+    all.hidden = !this.canAck || this.shownOpen.length < 2;
+    if (!all.disabled) all.textContent = `Acknowledge all ${this.shownOpen.length}`;
+    this.list.innerHTML = shown.slice(0, 100).map((a) => this.item(a)).join("")
       || '<li class="empty">No open alerts.</li>';
+  }
+
+  async acknowledgeShown(button) {
+    const items = (this.shownOpen || []).map((a) => ({ id: a.id, version: a.version }));
+    if (!items.length) return;
+    const note = this.tools.querySelector(".bulk-note");
+    button.disabled = true;
+    button.textContent = "Acknowledging…";
+    try {
+      const done = await api("/api/alerts/acknowledge", { method: "POST", body: { items } });
+      for (const a of done.acknowledged) this.model.applyAlert(a);
+      note.textContent = `${done.acknowledged.length} acknowledged`
+        + (done.skipped.length ? `, ${done.skipped.length} skipped (changed by someone else)` : "");
+    } catch (error) {
+      note.textContent = `Could not acknowledge: ${error.message}`;
+    } finally {
+      button.disabled = false;
+      this.render(this.model);
+    }
   }
 
   item(a) {
