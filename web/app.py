@@ -24,6 +24,7 @@ from web.api import (
     intake,
     proposals,
     resources,
+    tracks,
     work_orders,
 )
 from web.api.framework import Api
@@ -35,7 +36,7 @@ from web.services import Services, build_services
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
-API_MODULES = (auth, dispatch, work_orders, attachments, resources, audit, delegations,
+API_MODULES = (auth, dispatch, work_orders, attachments, resources, tracks, audit, delegations,
                proposals, intake, alerts)
 
 
