@@ -12,6 +12,7 @@ import { Plans } from "./proposals.js";
 import { Emergency } from "./emergency.js";
 import { Timeline } from "./timeline.js";
 import { DragAssign } from "./dnd.js";
+import { TrackView } from "./track.js";
 
 const model = new Model();
 window.dispatchBoard = { model }; // for tests and the curious
@@ -26,8 +27,9 @@ async function main() {
   const canAssign = user.roles.some((r) => ["admin", "dispatcher", "emergency_coordinator",
     "store_manager", "operations_manager"].includes(r));
 
+  let track = null; // the selected technician's trail and route, once the map exists
   const details = new Details(document.getElementById("details"), model, {
-    canAssign, onFocus: (loc) => map.focus(loc),
+    canAssign, onFocus: (loc) => map.focus(loc), onTechnician: (id) => track?.show(id),
   });
   const queue = new Queue(document.getElementById("queue"), model, (id) => select(id));
   queue.draggable = canAssign;
@@ -36,6 +38,7 @@ async function main() {
     onSelectTechnician: (id) => details.showTechnician(id),
     draggablePins: canAssign,
   });
+  track = new TrackView(map.map, model);
   const alerts = new Alerts(document.getElementById("alerts"));
   const planners = ["admin", "dispatcher", "emergency_coordinator", "operations_manager"];
   const canPlan = user.roles.some((r) => planners.includes(r));

@@ -7,17 +7,19 @@ import { timeText } from "./queue.js";
 import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 export class Details {
-  constructor(root, model, { canAssign, onFocus }) {
+  constructor(root, model, { canAssign, onFocus, onTechnician }) {
     this.root = root;
     this.model = model;
     this.canAssign = canAssign;
     this.onFocus = onFocus;
+    this.onTechnician = onTechnician; // (id | null): the technician shown, for the map's track
     this.current = null; // { kind: "order" | "technician", id }
     this.candidates = null; // { id, version, loading, items, error } of the job shown
   }
 
   close() {
     this.current = null;
+    this.onTechnician?.(null);
     delete this.root.dataset.dropTechnician;
     this.root.hidden = true;
     this.root.innerHTML = "";
@@ -25,6 +27,7 @@ export class Details {
 
   showOrder(id, { candidates = null, focus = true } = {}) {
     this.current = { kind: "order", id };
+    this.onTechnician?.(null);
     this.candidates = candidates ? { id, ...candidates } : null;
     this.render();
     const wo = this.model.workOrders.get(id);
@@ -33,6 +36,7 @@ export class Details {
 
   showTechnician(id) {
     this.current = { kind: "technician", id };
+    this.onTechnician?.(id);
     this.render();
   }
 
