@@ -10,11 +10,14 @@ has two phases (below that, OR-Tools alone: PARALLEL_CHEAPEST_INSERTION + guided
 whole budget, every visit optional with a large drop penalty so that a solution always exists):
 
 1. route minimization with an ejection pool (``routing/route_min.py``) from one route per
-   customer, on the same integer times, for at most ``ROUTE_MIN_SHARE`` of the time and until
-   ``ROUTE_MIN_PATIENCE`` of it passes without a route removed;
-2. distance for the rest of the time, with exactly the vehicles found and no fixed cost: guided local
-   search warm-started from those routes, then an iterated local search (ruin and recreate from
-   ``routing/local_search.py``, a short guided local search, keep if shorter); see ``_polish``.
+   customer, on the same integer times, until ``ROUTE_MIN_PATIENCE`` of the time passes without a
+   route removed, then SISR's fleet minimisation (``routing/sisr.py``) until ``FLEET_PATIENCE``
+   passes without one; both together for at most ``ROUTE_MIN_SHARE`` of the time;
+2. distance for the rest of the time, with at most the vehicles found: simulated annealing with
+   SISR ruin and recreate (``routing/sisr.py``) for ``SA_SHARE`` of it, then, with exactly those
+   vehicles and no fixed cost, guided local search warm-started from the best solution and an
+   iterated local search (ruin and recreate from ``routing/local_search.py``, a short guided local
+   search, keep if shorter); see ``_polish``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.local_search import ruin_recreate
 from routing.route_min import RmData, Solution, minimize_routes
+from routing.sisr import anneal, reduce_fleet
 from routing.solomon import VrptwInstance, read_solomon
 
 SCALE = 1000
@@ -37,9 +41,14 @@ VEHICLE_FIXED_COST = 10_000 * SCALE
 DROP_PENALTY = 100 * VEHICLE_FIXED_COST
 PHASED_MIN_S = 5.0
 ROUTE_MIN_SHARE = 0.5  # route minimization gets at most this share of the time,
-ROUTE_MIN_PATIENCE = 0.2  # and stops after this share without a route removed
+ROUTE_MIN_PATIENCE = 0.1  # and stops after this share without a route removed,
+ROUTE_MIN_PATIENCE_MIN_S = 1.0  # (at least this long: at 5 s, RC101 needs it for 14 routes)
+FLEET_PATIENCE = 0.1  # then SISR's fleet minimisation, with the same limits
 ILS_STEPS = 40  # guided local search runs after route minimization (~0.6 s each at 30 s; 0.3 s to 2 s)
 RUIN_SIZE = 25  # customers taken out per ruin
+SA_SHARE = 0.8  # share of the distance phase for simulated annealing (routing/sisr.py)
+SA_T_START = 3.0  # start and end temperatures, times the mean cost per customer of the start
+SA_T_END = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +180,8 @@ def solve(instance: VrptwInstance, time_limit: float, *, seed: int = 0) -> Vrptw
     best: list[list[int]] | None = None
     if phased:
         # 1. Route minimization (ejection pool) from one route per customer: fewer vehicles than
-        #    OR-Tools' construction and elimination found, in less time (see docs/routing.md).
+        #    OR-Tools' construction and elimination found, in less time (see docs/routing.md);
+        #    then SISR's fleet minimisation, which found R211's 2 routes where the pool stalls at 3.
         rm_data = RmData(data.travel, data.cost, data.demand, data.ready, data.due, instance.capacity)
         singletons = [[c] for c in range(1, instance.n_customers + 1)]
         rm_deadline = time.monotonic() + ROUTE_MIN_SHARE * time_limit
@@ -181,8 +191,17 @@ def solve(instance: VrptwInstance, time_limit: float, *, seed: int = 0) -> Vrptw
             rm_deadline,
             seed=seed,
             lower_bound=lower_bound,
-            patience=ROUTE_MIN_PATIENCE * time_limit,
+            patience=max(ROUTE_MIN_PATIENCE * time_limit, ROUTE_MIN_PATIENCE_MIN_S),
         )
+        if len(fewer) > lower_bound and time.monotonic() < rm_deadline:
+            fewer = reduce_fleet(
+                rm_data,
+                fewer,
+                rm_deadline,
+                seed=seed,
+                lower_bound=lower_bound,
+                patience=FLEET_PATIENCE * time_limit,
+            )
         if Solution(rm_data, fewer).feasible() and len(fewer) <= instance.fleet_size:
             best = fewer
     best_unserved: list[int] = []
@@ -196,7 +215,7 @@ def solve(instance: VrptwInstance, time_limit: float, *, seed: int = 0) -> Vrptw
         best_unserved = _unserved(instance, best)
         phased = False
 
-    # 2. Guided local search on distance, iterated with ruin and recreate, for the time left.
+    # 2. Distance for the time left: simulated annealing (SISR), then guided local search.
     if phased and deadline - time.monotonic() > 0.05:
         best = _polish(instance, data, rm_data, best, deadline, seed)
     return VrptwSolution(
@@ -210,12 +229,24 @@ def solve(instance: VrptwInstance, time_limit: float, *, seed: int = 0) -> Vrptw
 def _polish(
     instance: VrptwInstance, data: _Data, rm_data: RmData, routes: list[list[int]], deadline: float, seed: int
 ) -> list[list[int]]:
-    """Guided local search on distance with exactly the vehicles of ``routes`` and no fixed cost
+    """Simulated annealing with string removals (``routing/sisr.py``) for ``SA_SHARE`` of the time,
+    then guided local search on distance with exactly the vehicles of ``routes`` and no fixed cost
     (the fixed cost sits on the depot-start arcs, where guided local search, which penalizes the
     arc of highest cost, would spend its penalties), then an iterated local search: ruin and
     recreate (``routing/local_search.py``) plus a short guided local search, kept if shorter.
     A single long guided local search stalls (RC2_2_1: the same distance after 15 s and 24 s)."""
     k = len(routes)
+    if SA_SHARE > 0:
+        per_customer = _score(instance, routes)[1] * SCALE / instance.n_customers
+        sa_deadline = time.monotonic() + SA_SHARE * (deadline - time.monotonic())
+        routes = anneal(
+            rm_data,
+            routes,
+            sa_deadline,
+            seed=seed,
+            t_start=SA_T_START * per_customer,
+            t_end=SA_T_END * per_customer,
+        )
     step = min(2.0, max(0.3, (deadline - time.monotonic()) / ILS_STEPS))
     best, best_d = routes, _score(instance, routes)[1]
     rng = random.Random(seed)
