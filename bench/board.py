@@ -1,16 +1,19 @@
 """Measure the board in Chromium against a running demo (not collected by pytest).
 
     .venv/bin/dispatch demo --database-url sqlite+aiosqlite:///./var/bench-board.db --port 8765 &
-    .venv/bin/python bench/board.py http://127.0.0.1:8765 [seconds] [--profile FILE]
+    .venv/bin/python bench/board.py http://127.0.0.1:8765 [seconds] [--profile FILE] [--trace FILE] \
+        [--static-from DIR]
 
 Reports the first paint / first contentful paint, when the board is ready (queue rows and map
 pins drawn, load finished), every main-thread long task (> 50 ms, PerformanceObserver
 'longtask') during the load, and for the `seconds` of streaming positions: long tasks, long
-animation frames (> 50 ms, rendering included, where Chromium reports them), frames per second
+animation frames (> 50 ms, rendering included, where Chromium reports them; those of the load
+with the scripts that ran in them and their rendering time), frames per second
 (requestAnimationFrame callbacks), the positions received (items, distinct vans, moving vans)
 and the time to apply one positions batch (the model's listeners: map, queue, panels; plus the
 van canvas redraw when the board draws vans on a canvas). `--profile FILE` writes a CDP CPU
-profile of the whole run, load and streaming (open it in Chromium's DevTools, Performance panel).
+profile of the whole run, load and streaming (open it in Chromium's DevTools, Performance panel);
+`--trace FILE` a Chromium trace of the load (tasks with their scripts, style, layout and paint).
 `--static-from DIR` serves the page's /static/ files from DIR instead (e.g. an earlier version of
 web/static exported with `git archive`), to compare two versions against the same running demo.
 """
@@ -41,7 +44,15 @@ new PerformanceObserver((list) => {
 try {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries())
-      window.__perf.loafs.push({ start: Math.round(e.startTime), ms: Math.round(e.duration) });
+      window.__perf.loafs.push({ start: Math.round(e.startTime), ms: Math.round(e.duration),
+        render_ms: e.renderStart ? Math.round(e.startTime + e.duration - e.renderStart) : 0,
+        layout_ms: e.styleAndLayoutStart
+          ? Math.round(e.startTime + e.duration - e.styleAndLayoutStart) : 0,
+        scripts: (e.scripts || []).filter((x) => x.duration >= 5).map((x) =>
+          `${x.invoker} ${(x.sourceURL || "").split("/").pop()}:${x.sourceFunctionName || ""}`
+          + ` ${Math.round(x.duration)} ms`
+          + (x.forcedStyleAndLayoutDuration >= 1
+            ? ` (forced layout ${Math.round(x.forcedStyleAndLayoutDuration)} ms)` : "")) });
   }).observe({ type: "long-animation-frame", buffered: true });
 } catch (e) { /* not supported */ }
 """
@@ -139,7 +150,8 @@ def serve_static_from(context: Any, root: Path) -> None:
     context.route("**/static/**", handle)
 
 
-def main(url: str, seconds: int, profile: str | None = None, static: str | None = None) -> None:
+def main(url: str, seconds: int, profile: str | None = None, static: str | None = None,
+         trace: str | None = None) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1440, "height": 900})
@@ -159,6 +171,10 @@ def main(url: str, seconds: int, profile: str | None = None, static: str | None 
             cdp.send("Profiler.enable")
             cdp.send("Profiler.setSamplingInterval", {"interval": 200})
             cdp.send("Profiler.start")
+        if trace:
+            browser.start_tracing(page=page, path=trace, categories=[
+                "devtools.timeline", "disabled-by-default-devtools.timeline", "v8.execute",
+                "toplevel", "blink.user_timing"])
         page.reload()
         page.wait_for_function("() => document.querySelector('.queue-list li.job')"
                                " && document.querySelector('.wo-pin, .wo-cluster')"
@@ -171,8 +187,11 @@ def main(url: str, seconds: int, profile: str | None = None, static: str | None 
                          Math.round(e.startTime), Math.round(e.responseEnd)])""")
         page.wait_for_selector("#connection[data-state=live]", timeout=30_000)
         # Let the first snapshot and the chunked first render settle (bounded: 10 s at most).
-        page.wait_for_function("() => !window.dispatchBoard.map?.busy", timeout=10_000)
+        page.wait_for_function("() => !window.dispatchBoard.map?.busy"
+                               " && !window.dispatchBoard.model.draining", timeout=10_000)
         page.wait_for_timeout(1500)
+        if trace:
+            browser.stop_tracing()
         load_tasks = page.evaluate("() => window.__perf.longtasks.slice()")
         load_loafs = page.evaluate("() => window.__perf.loafs.slice()")
         page.evaluate("() => { window.__perf.longtasks = []; window.__perf.loafs = []; }")
@@ -219,4 +238,5 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     prof = option(argv, "--profile")
     static_dir = option(argv, "--static-from")
-    main(argv[0], int(argv[1]) if len(argv) > 1 else 30, prof, static_dir)
+    trace_file = option(argv, "--trace")
+    main(argv[0], int(argv[1]) if len(argv) > 1 else 30, prof, static_dir, trace_file)

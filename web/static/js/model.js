@@ -1,5 +1,7 @@
 // The board's state: stores, technicians, work orders and positions, updated idempotently
 // (a snapshot is applied only when its version is newer than the one held).
+import { yieldToMain } from "./chunks.js";
+
 export const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);
 // Statuses in which a job can still be assigned or reassigned.
 export const MOVABLE = new Set(["new", "assigned", "accepted"]);
@@ -26,6 +28,8 @@ export class Model {
     this.changed = { workOrders: new Set(), technicians: new Set(), positions: new Set(),
       stores: false, alerts: false, proposals: new Set() };
     this.scheduled = false;
+    this.inbox = [];      // snapshots and the events behind them, applied in order (applySnapshot)
+    this.sliceMs = 8;
   }
 
   subscribe(fn) { this.listeners.add(fn); }
@@ -44,8 +48,12 @@ export class Model {
   }
 
   setStores(items) {
-    for (const s of items) this.stores.set(s.id, s);
-    this.changed.stores = true;
+    for (const s of items) {
+      const held = this.stores.get(s.id);
+      if (held && sameFields(held, s)) continue; // a snapshot repeats every store
+      this.stores.set(s.id, s);
+      this.changed.stores = true;
+    }
     this.notify();
   }
 
@@ -96,6 +104,7 @@ export class Model {
     if (!alert || !alert.id) return false;
     const held = this.alerts.get(alert.id);
     if (held && (held.version ?? 0) > (alert.version ?? 0)) return false;
+    if (held && sameFields(held, alert)) return false; // a snapshot repeats every alert
     this.alerts.set(alert.id, alert);
     this.changed.alerts = true;
     this.notify();
@@ -113,18 +122,65 @@ export class Model {
     return true;
   }
 
+  // A snapshot (after the REST load: every store, technician and open job again) is applied in
+  // slices of a few ms that yield between them, so that it never makes one long task; entries
+  // equal to what is held change nothing. Events that arrive meanwhile wait behind it (they follow
+  // it in seq order). Answers a promise of the end of the drain.
   applySnapshot(msg) {
-    if (msg.stores) this.setStores(msg.stores);
-    for (const t of msg.technicians || []) this.applyTechnician(t);
+    this.inbox.push({ snapshot: msg });
+    return this.drain();
+  }
+
+  applyEvent(msg) {
+    if (this.inbox.length) this.inbox.push({ event: msg });
+    else this.applyEventNow(msg);
+  }
+
+  drain() {
+    if (!this.draining) {
+      this.draining = (async () => {
+        await yieldToMain(); // not in the task that received (and parsed) the snapshot
+        while (this.inbox.length) {
+          const item = this.inbox[0];
+          try {
+            if (item.snapshot) await this.applySnapshotSliced(item.snapshot);
+            else this.applyEventNow(item.event);
+          } catch (error) {
+            console.error(error); // one bad message must not hold up the ones behind it
+          }
+          this.inbox.shift();
+        }
+      })().finally(() => { this.draining = null; });
+    }
+    return this.draining;
+  }
+
+  async applySnapshotSliced(msg) {
+    let deadline = performance.now() + this.sliceMs;
+    let n = 0;
+    const each = async (items, fn) => {
+      for (const item of items) {
+        fn(item);
+        if (++n % 8 === 0 && performance.now() > deadline) {
+          await yieldToMain();
+          deadline = performance.now() + this.sliceMs;
+        }
+      }
+    };
+    if (msg.stores) await each(msg.stores, (s) => this.setStores([s]));
+    await each(msg.technicians || [], (t) => this.applyTechnician(t));
     const open = new Set();
-    for (const wo of msg.work_orders || []) { open.add(wo.id); this.applyWorkOrder(wo); }
+    await each(msg.work_orders || [], (wo) => { open.add(wo.id); this.applyWorkOrder(wo); });
     // Open orders we hold that the snapshot no longer lists closed while we were away: refresh
     // them on the next REST read; meanwhile they leave the open views.
-    for (const [id, wo] of this.workOrders) {
-      if (OPEN.has(wo.status) && !open.has(id) && msg.work_orders) {
-        this.workOrders.delete(id);
-        this.changed.workOrders.add(id);
-      }
+    if (msg.work_orders) {
+      await each([...this.workOrders.keys()], (id) => {
+        const wo = this.workOrders.get(id);
+        if (wo && OPEN.has(wo.status) && !open.has(id)) {
+          this.workOrders.delete(id);
+          this.changed.workOrders.add(id);
+        }
+      });
     }
     if (msg.alerts) {
       // Live alerts the snapshot no longer lists were resolved while we were away.
@@ -133,12 +189,12 @@ export class Model {
         if (a.status !== "resolved" && !live.has(id)) { this.alerts.delete(id); this.changed.alerts = true; }
       }
     }
-    for (const a of msg.alerts || []) this.applyAlert(a);
-    for (const p of msg.proposals || []) this.applyProposal(p);
+    await each(msg.alerts || [], (a) => this.applyAlert(a));
+    await each(msg.proposals || [], (p) => this.applyProposal(p));
     this.notify();
   }
 
-  applyEvent(msg) {
+  applyEventNow(msg) {
     const d = msg.data || {};
     if (d.work_order) this.applyWorkOrder(d.work_order, true);
     if (d.technician) this.applyTechnician(d.technician);
@@ -146,6 +202,20 @@ export class Model {
     if (d.alert) this.applyAlert(d.alert);
     if (d.proposal) this.applyProposal({ ...d.proposal, last_event: msg.event });
   }
+}
+
+// Whether two snapshots of a record hold the same values (nested ones compared as JSON).
+function sameFields(a, b) {
+  const keys = Object.keys(b);
+  if (keys.length !== Object.keys(a).length) return false;
+  for (const k of keys) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (x === null || y === null || typeof x !== "object" || typeof y !== "object"
+      || JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  return true;
 }
 
 function sameTechnician(held, t) {

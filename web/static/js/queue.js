@@ -132,35 +132,91 @@ export class Queue {
       .sort(SORTS[f.sort] || SORTS.priority);
     this.count.textContent = String(rows.length);
     const now = Date.now();
-    const html = rows.slice(0, MAX_ROWS).map((wo) => {
+    const items = rows.slice(0, MAX_ROWS).map((wo) => {
       const store = this.model.stores.get(wo.store_id);
       const tech = wo.technician_id ? this.model.technicians.get(wo.technician_id) : null;
       const win = wo.time_window ? `${timeText(wo.time_window.start)}–${timeText(wo.time_window.end)}` : "any time";
       const late = isLate(wo, now) ? " late" : "";
       const sel = wo.id === this.selected ? " selected" : "";
       const drag = this.draggable && MOVABLE.has(wo.status) ? ' draggable="true"' : "";
-      return `<li class="job prio-${wo.priority}${late}${sel}" data-order="${escapeHtml(wo.id)}"`
+      return [wo.id, `<li class="job prio-${wo.priority}${late}${sel}" data-order="${escapeHtml(wo.id)}"`
         + ` data-store="${escapeHtml(wo.store_id)}" tabindex="0"${drag}>`
         + `<span class="prio">${wo.priority}</span>`
         + `<span class="what">${escapeHtml(wo.description)}</span>`
         + `<span class="meta">${escapeHtml(wo.id)} · ${escapeHtml(store ? store.name : wo.store_id)}`
         + ` · ${win} · ${ageOf(wo.created_at, now)} old${tech ? ` · ${escapeHtml(tech.name)}` : ""}</span>`
-        + `<span class="status st-${wo.status}">${wo.status.replace("_", " ")}</span></li>`;
-    }).join("");
-    const more = rows.length > MAX_ROWS ? `<li class="more">… ${rows.length - MAX_ROWS} more: narrow the filters</li>` : "";
-    const out = html + more || `<li class="empty">No work orders match.</li>`;
-    if (out !== this.lastHtml) { this.list.innerHTML = out; this.lastHtml = out; } // no relayout when nothing changed
+        + `<span class="status st-${wo.status}">${wo.status.replace("_", " ")}</span></li>`];
+    });
+    if (rows.length > MAX_ROWS) items.push([" more", `<li class="more">… ${rows.length - MAX_ROWS} more: narrow the filters</li>`]);
+    if (!items.length) items.push([" empty", `<li class="empty">No work orders match.</li>`]);
+    this.rows = patchList(this.list, this.rows || new Map(), items);
   }
 }
 
-const filled = new WeakMap(); // select -> the options' HTML it holds
+// Bring a list to `items` ([key, html] in order) keeping the elements of rows whose HTML did not
+// change: a new row is laid out in full on its first frame (content-visibility has not skipped it
+// yet), so rewriting 300 rows for one changed job cost 30-100 ms of layout. Answers the new
+// key -> { html, el } map.
+function patchList(list, old, items) {
+  const next = new Map();
+  const fresh = [];
+  for (const [key, html] of items) {
+    const had = old.get(key);
+    if (had && had.html === html) { next.set(key, had); continue; }
+    const row = { html, el: null };
+    next.set(key, row);
+    fresh.push(row);
+  }
+  if (fresh.length) {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = fresh.map((r) => r.html).join("");
+    let el = tpl.content.firstElementChild;
+    for (const r of fresh) { r.el = el; el = el.nextElementSibling; }
+  }
+  for (const [key, row] of old) if (next.get(key) !== row) row.el.remove();
+  let at = list.firstElementChild;
+  for (const row of next.values()) {
+    if (row.el === at) { at = at.nextElementSibling; continue; }
+    list.insertBefore(row.el, at);
+  }
+  while (at) { const after = at.nextElementSibling; at.remove(); at = after; }
+  return next;
+}
 
+const filled = new WeakMap(); // select -> the options' HTML it holds (or will hold)
+const waiting = new WeakMap(); // select -> the options it gets when the user reaches it
+const LAZY_OPTIONS = 150;
+
+// A long list (2,000 stores) is filled when the user reaches the picker (focus, pointer): put in
+// at load, its options cost 50-100 ms of parsing and layout in one task, and appended in slices
+// each slice laid them all out again. Until then it holds "All" and the chosen one.
 function fill(select, options, allLabel) {
-  const html = `<option value="">${allLabel}</option>` + options
-    .map(([v, label]) => `<option value="${escapeHtml(v)}">${escapeHtml(label)}</option>`).join("");
-  if (filled.get(select) === html) return; // 2,000 stores: no need to rebuild the same list
-  const value = select.value;
-  select.innerHTML = html;
+  const parts = options
+    .map(([v, label]) => `<option value="${escapeHtml(v)}">${escapeHtml(label)}</option>`);
+  const html = `<option value="">${allLabel}</option>` + parts.join("");
+  if (filled.get(select) === html) return; // no need to rebuild the same list
   filled.set(select, html);
+  const value = select.value;
+  if (parts.length <= LAZY_OPTIONS) {
+    waiting.delete(select);
+    select.innerHTML = html;
+  } else {
+    const at = value ? options.findIndex(([v]) => v === value) : -1;
+    select.innerHTML = `<option value="">${allLabel}</option>${at >= 0 ? parts[at] : ""}`;
+    waiting.set(select, html);
+    if (!select.dataset.lazy) {
+      select.dataset.lazy = "1";
+      const now = () => {
+        const full = waiting.get(select);
+        if (!full) return;
+        waiting.delete(select);
+        const chosen = select.value;
+        select.innerHTML = full;
+        select.value = chosen;
+      };
+      select.addEventListener("focus", now);
+      select.addEventListener("pointerdown", now);
+    }
+  }
   select.value = value;
 }
