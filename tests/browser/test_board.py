@@ -132,5 +132,12 @@ def test_store_manager_sees_only_their_stores(server: LiveServer, browser: Any) 
     assert held <= scope
     assert stores <= scope
     assert {k.get_attribute("data-store") for k in page.locator("#kpis .kpi-store").all()} == scope
+    for store in scope:  # the on-time rate today, as the server counts it
+        day = server.call("GET", f"/api/stores/{store}/today", "manager")
+        cell = page.locator(f"#kpis .kpi-store[data-store='{store}'] .wide")
+        want = ("—" if day["on_time_rate"] is None
+                else f"{round(day['on_time_rate'] * 100)}%")
+        page.wait_for_function("([el, want]) => el.querySelector('b').textContent === want",
+                               arg=[cell.element_handle(), want])
     screenshot(page, "store")
     assert not page.errors

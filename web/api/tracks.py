@@ -1,4 +1,5 @@
-"""A technician's track for the board: the van's breadcrumb trail and the planned route."""
+"""The board's extra reads: a technician's track (the van's breadcrumb trail and the planned
+route) and a store's day so far (its on-time rate)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import Field
 
 from domain.errors import NotFound
 from domain.roles import Permission
+from storage.queries.today import store_today
 from storage.queries.tracks import technician_track
 from web.api.framework import Api, Call
 from web.api.schemas import LocationOut, Out, Strict
@@ -61,4 +63,26 @@ async def track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
         found = await technician_track(conn, call.principal, tech_id, since, call.query.points)
     if found is None:
         raise NotFound("technician", tech_id)
+    return found
+
+
+class TodayOut(Out):
+    store_id: str
+    since: dt.datetime
+    completed: int
+    on_time: int
+    on_time_rate: float | None
+
+
+@api.route("GET", "/api/stores/{id}/today", summary="A store's day so far (on-time rate)",
+           tag=TAG, response=TodayOut, errors=(403, 404), permissions=(Permission.BOARD_VIEW,))
+async def store_day(call: Call[Any, Any]) -> dict[str, Any]:
+    """Jobs completed since the store's local midnight and how many were reached within their
+    window (arrival = the on-site step; without one, the completion); ``on_time_rate`` is null
+    before the first completion. Another store's is 404 for a store manager."""
+    store_id = call.path["id"]
+    async with call.services.engine.connect() as conn:
+        found = await store_today(conn, call.principal, store_id, call.services.now())
+    if found is None:
+        raise NotFound("store", store_id)
     return found
