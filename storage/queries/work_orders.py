@@ -69,7 +69,7 @@ async def list_work_orders(
     store_id: str | None = None, priority: str | None = None,
     date_from: dt.datetime | None = None, date_to: dt.datetime | None = None,
     technician_id: str | None = None, unassigned: bool | None = None, sort: str = "priority",
-    limit: int = 50, offset: int = 0,
+    limit: int = 50, offset: int = 0, changed_from: dt.datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     q = select(W).where(_visible(principal))
     if statuses:
@@ -82,6 +82,8 @@ async def list_work_orders(
         q = q.where(W.c.created_at >= date_from)
     if date_to is not None:
         q = q.where(W.c.created_at <= date_to)
+    if changed_from is not None:
+        q = q.where(W.c.status_changed_at >= changed_from)
     if technician_id:
         q = q.where(W.c.technician_id == technician_id)
     if unassigned is True:

@@ -53,3 +53,21 @@ def test_a_selected_technician_shows_trail_and_planned_route(server: LiveServer,
     page.wait_for_selector("path.track-trail", state="detached")
     assert page.locator(".track-stop").count() == 0
     assert not page.errors
+
+
+def test_the_timeline_shows_what_was_done_today(server: LiveServer, browser: Any) -> None:
+    tech = technician_id(server, "tech1")
+    jobs = server.call("GET", f"/api/work-orders?technician_id={tech}&limit=100", "tech1")
+    job = next(wo for wo in jobs["items"] if wo["status"] == "assigned")
+    for step in ("accept", "en_route", "on_site", "complete"):
+        server.call("POST", f"/api/work-orders/{job['id']}/status", "tech1", json={"step": step})
+    page = login(browser, server, "dispatcher")  # loads today's completed work with the open
+    page.wait_for_selector(".queue-list li.job")
+    page.click("#open-timeline")
+    block = page.locator(f"#timeline .tl-row[data-drop-technician='{tech}']"
+                         f" .block.st-completed[data-order='{job['id']}']")
+    block.wait_for()
+    assert "completed" in (block.get_attribute("title") or "")
+    assert "late" not in (block.get_attribute("class") or "").split()
+    screenshot(page, "timeline-done")
+    assert not page.errors

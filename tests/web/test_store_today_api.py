@@ -51,6 +51,11 @@ def test_the_on_time_rate_counts_arrivals_within_the_window(database_url: str) -
         assert day["on_time"] - before.json()["on_time"] == 1
         assert day["on_time_rate"] == round(day["on_time"] / day["completed"], 4)
         assert dt.datetime.fromisoformat(day["since"]) <= dt.datetime.now(dt.UTC)
+        done = client.get("/api/work-orders", headers=manager, params={
+            "status": "completed", "changed_from": iso(minutes=-5)}).json()
+        assert done["total"] == 2  # the list can ask for what finished since a time
+        assert client.get("/api/work-orders", headers=manager, params={
+            "status": "completed", "changed_from": iso(minutes=1)}).json()["total"] == 0
         assert_problem(client.get("/api/stores/store-0003/today", headers=manager), 404)
         assert_problem(client.get(f"/api/stores/{STORE}/today", headers=auth(client, "tech1")),
                        403)

@@ -216,6 +216,7 @@ class WorkOrderQuery(PageQuery):
     priority: Priority | None = None
     date_from: Instant | None = None
     date_to: Instant | None = None
+    changed_from: Instant | None = None
     technician_id: Id | None = None
     unassigned: bool | None = None
     sort: WorkOrderSort = WorkOrderSort.PRIORITY

@@ -98,7 +98,8 @@ async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
            permissions=(Permission.WORK_ORDER_VIEW,))
 async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
     """Filters: ``status`` (repeat it, or a comma list), ``store_id``, ``priority``,
-    ``date_from``/``date_to`` (creation time), ``technician_id``, ``unassigned``. Sort by
+    ``date_from``/``date_to`` (creation time), ``changed_from`` (last status change, e.g. the
+    jobs completed today), ``technician_id``, ``unassigned``. Sort by
     ``priority`` (most urgent, then earliest window), ``created_at`` or ``-created_at``. A
     store-scoped user sees their stores only; a technician their own work orders only."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
@@ -108,7 +109,7 @@ async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
             conn, call.principal, statuses=[s.value for s in q.status], store_id=q.store_id,
             priority=q.priority.value if q.priority else None, date_from=q.date_from,
             date_to=q.date_to, technician_id=q.technician_id, unassigned=q.unassigned,
-            sort=q.sort.value, limit=q.limit, offset=q.offset,
+            sort=q.sort.value, limit=q.limit, offset=q.offset, changed_from=q.changed_from,
         )
     return page(items, total, q)
 

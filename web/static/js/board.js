@@ -101,11 +101,15 @@ async function main() {
 
   const status = document.getElementById("load-status");
   try {
-    const [stores, technicians, orders] = await Promise.all([
+    const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+    const [stores, technicians, orders, done] = await Promise.all([
       fetchAll("/api/stores"),
       fetchAll("/api/technicians", { active: "true" }),
       fetchAll("/api/work-orders", { status: "new,assigned,accepted,en_route,on_site" }),
+      // today's finished work, for the timeline's actual progress
+      fetchAll("/api/work-orders", { status: "completed", changed_from: midnight.toISOString() }),
     ]);
+    done.forEach((wo) => model.applyWorkOrder(wo));
     model.setStores(stores);
     technicians.forEach((t) => model.applyTechnician(t));
     orders.forEach((wo) => model.applyWorkOrder(wo));

@@ -1,6 +1,7 @@
 // Today's timeline (Gantt) per technician: planned jobs (planned arrival, else chained by
 // sequence, for estimated_minutes), travel between them, actual progress from the status
-// (en route, on site since status_changed_at), late in red, a "now" line. Plain DOM, no library.
+// (en route, on site since status_changed_at), today's completed jobs (green, ending when they were
+// done, drawn for their estimate), late in red, a "now" line. Plain DOM, no library.
 import { escapeHtml } from "./api.js";
 import { isLate, OPEN } from "./model.js";
 import { timeText } from "./queue.js";
@@ -70,15 +71,25 @@ export class Timeline {
     this.last = Date.now();
     const now = Date.now();
     const byTech = new Map();
+    const doneByTech = new Map(); // today's completed jobs: what actually happened
+    const midnight = new Date(now); midnight.setHours(0, 0, 0, 0);
     for (const wo of this.model.workOrders.values()) {
-      if (!wo.technician_id || !OPEN.has(wo.status) || !this.filter(wo)) continue;
+      if (!wo.technician_id || !this.filter(wo)) continue;
+      const done = wo.status === "completed" && Date.parse(wo.status_changed_at) >= midnight.getTime();
+      if (!done && !OPEN.has(wo.status)) continue;
+      const into = done ? doneByTech : byTech;
+      if (!into.has(wo.technician_id)) into.set(wo.technician_id, []);
+      into.get(wo.technician_id).push(wo);
       if (!byTech.has(wo.technician_id)) byTech.set(wo.technician_id, []);
-      byTech.get(wo.technician_id).push(wo);
     }
     const rows = [...byTech.entries()].map(([id, jobs]) => {
       jobs.sort((a, b) => (a.sequence ?? 999) - (b.sequence ?? 999)
         || (a.planned_arrival || "").localeCompare(b.planned_arrival || ""));
-      return { id, tech: this.model.technicians.get(id), blocks: this.plan(jobs, now) };
+      const done = (doneByTech.get(id) || []).map((wo) => {
+        const end = Date.parse(wo.status_changed_at); // finished then; it took about its estimate
+        return { wo, start: end - (wo.estimated_minutes || 60) * 60_000, end, travelFrom: end };
+      });
+      return { id, tech: this.model.technicians.get(id), blocks: [...done, ...this.plan(jobs, now)] };
     }).sort((a, b) => (a.tech?.name || a.id).localeCompare(b.tech?.name || b.id));
     // Then the technicians without open jobs (as filtered): somewhere to drop a job (dnd.js).
     if (rows.length < MAX_ROWS) {
@@ -104,10 +115,11 @@ export class Timeline {
     const shown = rows.slice(0, MAX_ROWS);
     const body = shown.map((r) => {
       const blocks = r.blocks.map(({ wo, start, end, travelFrom }) => {
-        const late = isLate(wo, now);
+        const late = wo.status !== "completed" && isLate(wo, now);
         let progress = "";
         if (wo.status === "on_site") progress = `<i class="done" style="width:${Math.min(100, Math.max(0, (now - start) / (end - start) * 100))}%"></i>`;
-        const travel = wo.status === "on_site" || start <= travelFrom ? ""
+        if (wo.status === "completed") progress = '<i class="done" style="width:100%"></i>';
+        const travel = wo.status === "on_site" || wo.status === "completed" || start <= travelFrom ? ""
           : `<span class="travel${wo.status === "en_route" ? " driving" : ""}" style="left:${x(travelFrom)};width:${w(travelFrom, start)}"></span>`;
         const title = `${wo.id} · ${wo.priority} · ${wo.status.replace("_", " ")} · ${timeText(new Date(start).toISOString())}–${timeText(new Date(end).toISOString())}${late ? " · LATE" : ""}`;
         return `${travel}<span class="block st-${wo.status} prio-${wo.priority}${late ? " late" : ""}" data-order="${escapeHtml(wo.id)}" title="${escapeHtml(title)}" style="left:${x(start)};width:${w(start, end)}">${progress}<em>${escapeHtml(wo.id)}</em></span>`;
@@ -116,7 +128,7 @@ export class Timeline {
     }).join("");
     this.root.innerHTML = `<header><h2>Today <span class="count">${rows.length}</span></h2>
       ${this.canDrop ? '<span class="tl-hint muted">Drag a job onto a technician to assign it</span>' : ""}
-      <span class="tl-legend"><i class="block st-assigned"></i>planned <i class="block st-en_route"></i>en route <i class="block st-on_site"></i>on site <i class="block late"></i>late <i class="travel"></i>travel</span>
+      <span class="tl-legend"><i class="block st-assigned"></i>planned <i class="block st-en_route"></i>en route <i class="block st-on_site"></i>on site <i class="block st-completed"></i>done <i class="block late"></i>late <i class="travel"></i>travel</span>
       <button type="button" class="close" aria-label="Close timeline">×</button></header>
       <div class="tl-grid"><div class="tl-row tl-axis"><span class="tl-name"></span><div class="tl-track">${hours.join("")}<span class="now" style="left:${x(now)}"></span></div></div>
       ${body || '<p class="muted">No assigned jobs in view.</p>'}
