@@ -88,6 +88,10 @@ class ProofOfWork:
         }
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 class WorkOrder(Aggregate):
     def __init__(
         self,
@@ -113,6 +117,9 @@ class WorkOrder(Aggregate):
         follow_up_of: str | None = None,
         status_reason: str = "",
         status_changed_at: dt.datetime | None = None,
+        en_route_at: dt.datetime | None = None,
+        on_site_at: dt.datetime | None = None,
+        finished_at: dt.datetime | None = None,
         id: str | None = None,
         version: int = 0,
     ) -> None:
@@ -146,6 +153,11 @@ class WorkOrder(Aggregate):
         self.follow_up_of = follow_up_of
         self.status_reason = status_reason
         self.status_changed_at = status_changed_at or self.created_at
+        # When the technician said so (device time): what actually happened, for the timeline and
+        # the on-time rate. Set once, never cleared: a started job cannot go back.
+        self.en_route_at = en_route_at
+        self.on_site_at = on_site_at
+        self.finished_at = finished_at
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -172,6 +184,9 @@ class WorkOrder(Aggregate):
             "status": self.status.value,
             "status_reason": self.status_reason,
             "status_changed_at": self.status_changed_at.isoformat(),
+            "en_route_at": _iso(self.en_route_at),
+            "on_site_at": _iso(self.on_site_at),
+            "finished_at": _iso(self.finished_at),
             "technician_id": self.technician_id,
             "sequence": self.sequence,
             "planned_arrival": self.planned_arrival.isoformat() if self.planned_arrival else None,
@@ -186,6 +201,10 @@ class WorkOrder(Aggregate):
 
     # -- state machine ---------------------------------------------------------------------------
 
+    def _allow(self, target: WorkOrderStatus) -> None:
+        if target not in WORK_ORDER_TRANSITIONS[self.status]:
+            raise InvalidTransition("work order", self.status.value, target.value)
+
     def _move(
         self,
         target: WorkOrderStatus,
@@ -195,8 +214,7 @@ class WorkOrder(Aggregate):
         reason: str = "",
         previous_technician: str | None = None,
     ) -> None:
-        if target not in WORK_ORDER_TRANSITIONS[self.status]:
-            raise InvalidTransition("work order", self.status.value, target.value)
+        self._allow(target)
         previous = self.status
         self.status = target
         self.status_reason = reason
@@ -274,21 +292,29 @@ class WorkOrder(Aggregate):
 
     def start_travel(self, technician_id: str, at: dt.datetime) -> None:
         self._require_technician(technician_id)
+        self._allow(_W.EN_ROUTE)
+        self.en_route_at = ensure_aware(at, "at")
         self._move(_W.EN_ROUTE, ev.WorkOrderStatusChanged, at)
 
     def arrive(self, technician_id: str, at: dt.datetime) -> None:
         self._require_technician(technician_id)
+        self._allow(_W.ON_SITE)
+        self.on_site_at = ensure_aware(at, "at")
         self._move(_W.ON_SITE, ev.WorkOrderStatusChanged, at)
 
     def complete(self, technician_id: str, at: dt.datetime, proof: ProofOfWork | None) -> None:
         self._require_technician(technician_id)
+        self._allow(_W.COMPLETED)
         self.proof = proof
+        self.finished_at = ensure_aware(at, "at")
         self._move(_W.COMPLETED, ev.WorkOrderCompleted, at)
 
     def fail(self, technician_id: str, at: dt.datetime, *, reason: str) -> None:
         self._require_technician(technician_id)
         if not reason.strip():
             raise ValidationFailed("a failure needs a reason", field="reason")
+        self._allow(_W.FAILED)
+        self.finished_at = ensure_aware(at, "at")
         self._move(_W.FAILED, ev.WorkOrderFailed, at, reason=reason)
 
     def cancel(self, at: dt.datetime, *, reason: str) -> None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 log = logging.getLogger("dispatch.bus")
 Handler = Callable[[str], Awaitable[None]]
@@ -218,6 +218,6 @@ class RedisBus:
                     ch.offer(text)
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await cast(Any, pubsub).aclose()  # typed in some redis releases only
             with contextlib.suppress(Exception):
                 await client.aclose()

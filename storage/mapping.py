@@ -133,6 +133,7 @@ def work_order_from_row(r: Row) -> WorkOrder:
         planned_arrival=r["planned_arrival"], pinned=r["pinned"], comments=comments,
         proof=_proof_from(r["proof"]), follow_up_of=r["follow_up_of"],
         status_reason=r["status_reason"], status_changed_at=r["status_changed_at"],
+        en_route_at=r["en_route_at"], on_site_at=r["on_site_at"], finished_at=r["finished_at"],
         version=r["version"],
     )
 
@@ -147,6 +148,7 @@ def work_order_to_row(w: WorkOrder) -> dict[str, Any]:
         "required_skills": sorted(w.required_skills), "estimated_minutes": w.estimated_minutes,
         "status": w.status.value, "status_reason": w.status_reason,
         "status_changed_at": w.status_changed_at, "technician_id": w.technician_id,
+        "en_route_at": w.en_route_at, "on_site_at": w.on_site_at, "finished_at": w.finished_at,
         "sequence": w.sequence, "planned_arrival": w.planned_arrival, "pinned": w.pinned,
         "follow_up_of": w.follow_up_of, "comments": [c.as_dict() for c in w.comments],
         "proof": w.proof.as_dict() if w.proof else None, "created_at": w.created_at,

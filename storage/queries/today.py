@@ -1,5 +1,5 @@
 """A store's day so far, for its manager's numbers: jobs completed since local midnight and how
-many of them were reached within their window (the arrival is the on-site step in the event log;
+many of them were reached within their window (the arrival is the technician's on-site step;
 without one, the completion)."""
 
 from __future__ import annotations
@@ -25,13 +25,6 @@ def local_midnight(now: dt.datetime, timezone: str) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
-def _when(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 async def store_today(conn: AsyncConnection, principal: Principal, store_id: str,
                       now: dt.datetime) -> dict[str, Any] | None:
     """None when the store does not exist or is outside the caller's scope."""
@@ -43,22 +36,11 @@ async def store_today(conn: AsyncConnection, principal: Principal, store_id: str
     since = local_midnight(now, store.timezone)
     w = t.work_orders
     done = (await conn.execute(
-        select(w.c.id, w.c.window_end, w.c.status_changed_at)
+        select(w.c.window_end, w.c.on_site_at, w.c.finished_at, w.c.status_changed_at)
         .where(w.c.store_id == store_id, w.c.status == "completed",
                w.c.status_changed_at >= since))).all()
-    arrivals: dict[str, dt.datetime] = {}
-    if done:
-        o = t.outbox
-        rows = (await conn.execute(
-            select(o.c.aggregate_id, o.c.payload)
-            .where(o.c.name == "WorkOrderStatusChanged",
-                   o.c.aggregate_id.in_([d.id for d in done])))).all()
-        for order_id, payload in rows:
-            snapshot = (payload or {}).get("work_order") or {}
-            at = _when(snapshot.get("status_changed_at"))
-            if snapshot.get("status") == "on_site" and at is not None:
-                arrivals[order_id] = min(at, arrivals.get(order_id, at))
     on_time = sum(1 for d in done
-                  if d.window_end is None or arrivals.get(d.id, d.status_changed_at) <= d.window_end)
+                  if d.window_end is None
+                  or (d.on_site_at or d.finished_at or d.status_changed_at) <= d.window_end)
     return {"store_id": store_id, "since": since, "completed": len(done), "on_time": on_time,
             "on_time_rate": round(on_time / len(done), 4) if done else None}

@@ -56,6 +56,8 @@ def work_order_row(r: Any) -> dict[str, Any]:
         "required_skills": sorted(r["required_skills"] or []),
         "estimated_minutes": r["estimated_minutes"], "status": r["status"],
         "status_reason": r["status_reason"], "status_changed_at": _iso(r["status_changed_at"]),
+        "en_route_at": _iso(r["en_route_at"]), "on_site_at": _iso(r["on_site_at"]),
+        "finished_at": _iso(r["finished_at"]),
         "technician_id": r["technician_id"], "sequence": r["sequence"],
         "planned_arrival": _iso(r["planned_arrival"]), "pinned": bool(r["pinned"]),
         "follow_up_of": r["follow_up_of"], "created_at": _iso(r["created_at"]),

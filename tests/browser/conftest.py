@@ -136,7 +136,8 @@ def browser() -> Iterator[Any]:
 def login(browser: Any, server: LiveServer, username: str, *, mobile: bool = False) -> Any:
     """A new browser context logged in as ``username``; answers its page, on its landing page."""
     size = {"width": 412, "height": 860} if mobile else {"width": 1440, "height": 900}
-    context = browser.new_context(viewport=size, is_mobile=mobile, has_touch=mobile)
+    context = browser.new_context(viewport=size, is_mobile=mobile, has_touch=mobile,
+                                  timezone_id="UTC")
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []

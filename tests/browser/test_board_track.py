@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from typing import Any
 
 import pytest
@@ -59,8 +60,24 @@ def test_the_timeline_shows_what_was_done_today(server: LiveServer, browser: Any
     tech = technician_id(server, "tech1")
     jobs = server.call("GET", f"/api/work-orders?technician_id={tech}&limit=100", "tech1")
     job = next(wo for wo in jobs["items"] if wo["status"] == "assigned")
-    for step in ("accept", "en_route", "on_site", "complete"):
-        server.call("POST", f"/api/work-orders/{job['id']}/status", "tech1", json={"step": step})
+    # The steps must all fall on today (the browser runs in UTC): just after midnight they are
+    # squeezed into the minutes since then.
+    now = dt.datetime.now(dt.UTC)
+    since_midnight = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).seconds
+    if since_midnight < 180:
+        time.sleep(180 - since_midnight)
+        since_midnight, now = 180, dt.datetime.now(dt.UTC)
+    scale = min(1.0, (since_midnight - 120) / 3600)
+    window = {"start": (now - dt.timedelta(hours=3)).isoformat(),
+              "end": (now + dt.timedelta(hours=3)).isoformat()}
+    server.call("PATCH", f"/api/work-orders/{job['id']}", "dispatcher",
+                json={"time_window": window})
+    stay = 25 if job["estimated_minutes"] != 25 else 35  # on site: not what was estimated
+    for step, minutes in (("accept", 60), ("en_route", 50), ("on_site", 40),
+                          ("complete", 40 - stay)):
+        server.call("POST", f"/api/work-orders/{job['id']}/status", "tech1", json={
+            "step": step,
+            "device_time": (now - dt.timedelta(minutes=minutes * scale)).isoformat()})
     page = login(browser, server, "dispatcher")  # loads today's completed work with the open
     page.wait_for_selector(".queue-list li.job")
     page.click("#open-timeline")
@@ -69,5 +86,17 @@ def test_the_timeline_shows_what_was_done_today(server: LiveServer, browser: Any
     block.wait_for()
     assert "completed" in (block.get_attribute("title") or "")
     assert "late" not in (block.get_attribute("class") or "").split()
+    # Drawn as it happened: on site for `stay` minutes (not its estimate), after a 10-minute drive.
+    ticks = [box["x"] + box["width"] / 2 for box in (
+        t.bounding_box() for t in page.locator("#timeline .tl-axis .tick").all()) if box]
+    hour = ticks[1] - ticks[0]
+    tolerance = max(hour * scale / 10, 2)
+    on_site = block.bounding_box()
+    assert on_site is not None
+    assert abs(on_site["width"] - hour * stay / 60 * scale) < tolerance
+    drives = page.locator(f"#timeline .tl-row[data-drop-technician='{tech}'] .travel").all()
+    assert any(abs((b["x"] + b["width"]) - on_site["x"]) < 2
+               and abs(b["width"] - hour / 6 * scale) < tolerance
+               for b in (d.bounding_box() for d in drives) if b)
     screenshot(page, "timeline-done")
     assert not page.errors

@@ -35,6 +35,8 @@ def test_the_full_happy_path_from_new_to_completed() -> None:
     order.complete("tech-1", LATER, proof)
     assert order.status == WorkOrderStatus.COMPLETED
     assert order.proof == proof
+    assert (order.en_route_at, order.on_site_at, order.finished_at) == (NOW, NOW, LATER)
+    assert order.events[-1].data["work_order"]["finished_at"] == LATER.isoformat()
     assert [e.name for e in order.events] == [
         "WorkOrderAssigned", "WorkOrderAccepted", "WorkOrderStatusChanged",
         "WorkOrderStatusChanged", "WorkOrderCompleted",
@@ -67,6 +69,7 @@ def test_every_move_outside_the_table_is_refused(source: WorkOrderStatus,
         steps[target]()
     assert order.status == source
     assert order.events == []
+    assert (order.en_route_at, order.on_site_at, order.finished_at) == (None, None, None)
 
 
 def test_reassigning_moves_the_job_and_remembers_the_previous_technician() -> None:

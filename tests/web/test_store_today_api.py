@@ -34,6 +34,11 @@ def finish(client: TestClient, window: dict[str, str], arrive: str) -> str:
         r = client.post(f"/api/work-orders/{wo['id']}/status", headers=tech,
                         json={"step": step, "device_time": at})
         assert r.status_code == 200, r.text
+    done = client.get(f"/api/work-orders/{wo['id']}", headers=dispatcher).json()
+    steps = {k: dt.datetime.fromisoformat(done[k]) for k in ("on_site_at", "finished_at")}
+    assert steps["on_site_at"] == dt.datetime.fromisoformat(arrive)  # the device's times, kept
+    assert dt.datetime.fromisoformat(done["en_route_at"]) < steps["on_site_at"] \
+        < steps["finished_at"]
     return str(wo["id"])
 
 

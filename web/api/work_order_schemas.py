@@ -259,6 +259,12 @@ class WorkOrderOut(Out):
     status: WorkOrderStatus
     status_reason: str
     status_changed_at: dt.datetime
+    en_route_at: dt.datetime | None = Field(
+        None, description="When the technician set off (device time)")
+    on_site_at: dt.datetime | None = Field(
+        None, description="When the technician arrived (device time)")
+    finished_at: dt.datetime | None = Field(
+        None, description="When the technician completed or failed the job (device time)")
     technician_id: str | None
     sequence: int | None
     planned_arrival: dt.datetime | None

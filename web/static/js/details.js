@@ -4,6 +4,13 @@ import { api, escapeHtml, token } from "./api.js";
 import { renderProofThumbnails } from "./proof-view.js";
 import { freshness, isLate, OPEN, technicianName } from "./model.js";
 import { timeText } from "./queue.js";
+
+// The technician's steps as they happened (device times): set off, arrived, finished.
+function progressText(wo) {
+  const steps = [["set off", wo.en_route_at], ["arrived", wo.on_site_at], [wo.status === "failed" ? "failed" : "done", wo.finished_at]]
+    .filter(([, at]) => at).map(([label, at]) => `${label} ${timeText(at)}`);
+  return steps.length ? `<dt>Progress</dt><dd class="progress-steps">${steps.join(" · ")}</dd>` : "";
+}
 import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 export class Details {
@@ -85,6 +92,7 @@ export class Details {
         <dt>Skills</dt><dd>${escapeHtml((wo.required_skills || []).join(", ") || "—")}</dd>
         <dt>Estimate</dt><dd>${wo.estimated_minutes} min</dd>
         ${wo.planned_arrival ? `<dt>ETA</dt><dd>${timeText(wo.planned_arrival)}</dd>` : ""}
+        ${progressText(wo)}
         <dt>Version</dt><dd>${wo.version}</dd>
       </dl>
       ${canChange ? `<form class="assign">

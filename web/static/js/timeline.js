@@ -1,7 +1,8 @@
 // Today's timeline (Gantt) per technician: planned jobs (planned arrival, else chained by
-// sequence, for estimated_minutes), travel between them, actual progress from the status
-// (en route, on site since status_changed_at), today's completed jobs (green, ending when they were
-// done, drawn for their estimate), late in red, a "now" line. Plain DOM, no library.
+// sequence, for estimated_minutes), travel between them, actual progress from the technician's
+// steps (driving since en_route_at, on site since on_site_at), today's completed jobs as they
+// happened (drive, then on site until finished_at; green), late in red, a "now" line.
+// Plain DOM, no library.
 import { escapeHtml } from "./api.js";
 import { isLate, OPEN } from "./model.js";
 import { timeText } from "./queue.js";
@@ -9,6 +10,12 @@ import { timeText } from "./queue.js";
 const HOUR = 3600_000;
 const MAX_ROWS = 150;
 const TRAVEL_GUESS = 20 * 60_000; // between chained jobs without a planned arrival
+
+const when = (iso) => { const t = iso ? Date.parse(iso) : NaN; return Number.isNaN(t) ? null : t; };
+// What they are doing now comes first in their row.
+const started = (wo) => (wo.status === "on_site" ? 2 : wo.status === "en_route" ? 1 : 0);
+// A finished job was late when the technician arrived after its window closed.
+const lateArrival = (wo, arrived) => { const end = when(wo.time_window?.end); return end !== null && arrived > end; };
 
 export class Timeline {
   constructor(root, model, { onSelectOrder, onSelectTechnician, filter, technicianFilter,
@@ -52,9 +59,11 @@ export class Timeline {
     let cursor = now;
     return jobs.map((wo) => {
       let start = wo.planned_arrival ? Date.parse(wo.planned_arrival) : cursor + TRAVEL_GUESS;
-      if (wo.status === "on_site" && wo.status_changed_at) start = Date.parse(wo.status_changed_at);
+      const arrived = when(wo.on_site_at) ?? (wo.status === "on_site" ? when(wo.status_changed_at) : null);
+      if (wo.status === "on_site" && arrived !== null) start = arrived;
       const end = start + (wo.estimated_minutes || 60) * 60_000;
-      const travelFrom = cursor;
+      // Driving now: the travel bar starts when they set off.
+      const travelFrom = wo.status === "en_route" ? (when(wo.en_route_at) ?? cursor) : cursor;
       cursor = Math.max(end, now);
       return { wo, start, end, travelFrom };
     });
@@ -83,11 +92,14 @@ export class Timeline {
       if (!byTech.has(wo.technician_id)) byTech.set(wo.technician_id, []);
     }
     const rows = [...byTech.entries()].map(([id, jobs]) => {
-      jobs.sort((a, b) => (a.sequence ?? 999) - (b.sequence ?? 999)
+      jobs.sort((a, b) => started(b) - started(a) || (a.sequence ?? 999) - (b.sequence ?? 999)
         || (a.planned_arrival || "").localeCompare(b.planned_arrival || ""));
       const done = (doneByTech.get(id) || []).map((wo) => {
-        const end = Date.parse(wo.status_changed_at); // finished then; it took about its estimate
-        return { wo, start: end - (wo.estimated_minutes || 60) * 60_000, end, travelFrom: end };
+        // What happened: on site from arrival to finish, the drive before it (device times);
+        // a job finished without those steps recorded is drawn for its estimate.
+        const end = when(wo.finished_at) ?? Date.parse(wo.status_changed_at);
+        const start = when(wo.on_site_at) ?? end - (wo.estimated_minutes || 60) * 60_000;
+        return { wo, start, end, travelFrom: when(wo.en_route_at) ?? start, actual: true };
       });
       return { id, tech: this.model.technicians.get(id), blocks: [...done, ...this.plan(jobs, now)] };
     }).sort((a, b) => (a.tech?.name || a.id).localeCompare(b.tech?.name || b.id));
@@ -114,12 +126,12 @@ export class Timeline {
     for (let t = from; t <= to; t += HOUR) hours.push(`<span class="tick" style="left:${x(t)}">${new Date(t).getHours()}:00</span>`);
     const shown = rows.slice(0, MAX_ROWS);
     const body = shown.map((r) => {
-      const blocks = r.blocks.map(({ wo, start, end, travelFrom }) => {
-        const late = wo.status !== "completed" && isLate(wo, now);
+      const blocks = r.blocks.map(({ wo, start, end, travelFrom, actual }) => {
+        const late = actual ? lateArrival(wo, start) : isLate(wo, now);
         let progress = "";
         if (wo.status === "on_site") progress = `<i class="done" style="width:${Math.min(100, Math.max(0, (now - start) / (end - start) * 100))}%"></i>`;
         if (wo.status === "completed") progress = '<i class="done" style="width:100%"></i>';
-        const travel = wo.status === "on_site" || wo.status === "completed" || start <= travelFrom ? ""
+        const travel = wo.status === "on_site" || start <= travelFrom ? ""
           : `<span class="travel${wo.status === "en_route" ? " driving" : ""}" style="left:${x(travelFrom)};width:${w(travelFrom, start)}"></span>`;
         const title = `${wo.id} · ${wo.priority} · ${wo.status.replace("_", " ")} · ${timeText(new Date(start).toISOString())}–${timeText(new Date(end).toISOString())}${late ? " · LATE" : ""}`;
         return `${travel}<span class="block st-${wo.status} prio-${wo.priority}${late ? " late" : ""}" data-order="${escapeHtml(wo.id)}" title="${escapeHtml(title)}" style="left:${x(start)};width:${w(start, end)}">${progress}<em>${escapeHtml(wo.id)}</em></span>`;
