@@ -39,6 +39,21 @@ def test_the_demo_obeys_the_dispatch_rules() -> None:
             assert order.status != WorkOrderStatus.NEW
 
 
+@pytest.mark.parametrize("hour", [3, 11, 15, 20])  # UTC: 21:00, 5:00, 9:00, 14:00 in Texas
+def test_the_demo_day_is_in_progress_whenever_it_starts(hour: int) -> None:
+    now = NOW.replace(hour=hour, minute=40)
+    sc = build(stores=20, technicians=40, orders=200, seed=5, now=now)
+    on_shift = [t for t in sc.technicians if t.shift.start <= now < t.shift.end]
+    assert len(on_shift) == len(sc.technicians)
+    windows = [w.time_window for w in sc.work_orders if w.time_window]
+    ahead = sum(1 for tw in windows if tw.end > now)
+    assert ahead / len(windows) > 0.5  # most still to come
+    started = [w for w in sc.work_orders if w.status == WorkOrderStatus.EN_ROUTE]
+    assert started and all(now - dt.timedelta(minutes=30) <= w.en_route_at <= now
+                           for w in started if w.en_route_at)
+    assert len({w.technician_id for w in started}) == len(started)  # one on the road each
+
+
 def test_stores_lie_in_the_metro_region() -> None:
     sc = build(stores=200, technicians=200, orders=10, seed=7, now=NOW)
     for store in sc.stores:

@@ -67,10 +67,21 @@ def _person(rng: random.Random) -> str:
     return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
 
 
-def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=TIMEZONE).astimezone(
-        dt.UTC
-    )
+class WorkDay:
+    """The demo's working day: clock hours in the stores' zone when the demo starts between 8:00
+    and 14:59 there; at any other hour the day is moved so that now falls at 11:xx of it (the
+    board always shows a day in progress: shifts on, windows ahead and behind)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        local = now.astimezone(TIMEZONE)
+        self.day = local.date()
+        self.offset = dt.timedelta(hours=0 if 8 <= local.hour <= 14 else local.hour - 11)
+
+    def at(self, hour: int, minute: int = 0) -> dt.datetime:
+        d = self.day
+        return dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=TIMEZONE).astimezone(
+            dt.UTC
+        ) + self.offset
 
 
 def build(
@@ -80,7 +91,7 @@ def build(
     """The demo company for the day of ``now`` (default: today)."""
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     rng = random.Random(seed)
-    day = now.astimezone(TIMEZONE).date()
+    day = WorkDay(now)
     sc = Scenario()
     towns = [TOWNS[i % len(TOWNS)] for i in range(stores)]
     for i, (town, lat, lon, region) in enumerate(towns, start=1):
@@ -104,7 +115,7 @@ def build(
         start_hour = rng.choice((6, 7, 7, 8))
         sc.technicians.append(Technician(
             id=f"tech-{i:04d}", name=_person(rng), home_store_id=home.id, skills=skills,
-            shift=Shift(_local(day, start_hour), _local(day, start_hour + 10)),
+            shift=Shift(day.at(start_hour), day.at(start_hour + 10)),
             status=TechnicianStatus.AVAILABLE if rng.random() < 0.92 else TechnicianStatus.ON_BREAK,
             unit_id=unit.id, phone=f"+1214555{i:04d}",
         ))
@@ -130,19 +141,20 @@ def build(
     return sc
 
 
-def _work_orders(sc: Scenario, rng: random.Random, count: int, day: dt.date,
+def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
                  now: dt.datetime) -> None:
     techs_by_store: dict[str, list[Technician]] = {}
     for tech in sc.technicians:
         techs_by_store.setdefault(tech.home_store_id, []).append(tech)
     priorities = (Priority.EMERGENCY, Priority.HIGH, Priority.NORMAL, Priority.LOW)
+    driving: set[str] = set()
     for i in range(1, count + 1):
         customer = sc.customers[rng.randrange(len(sc.customers))]
         store_id = customer.home_store_id or sc.stores[0].id
         text, skill, minutes = rng.choice(JOB_TEMPLATES)
         priority = rng.choices(priorities, weights=(3, 17, 60, 20))[0]
         start_hour = rng.randint(8, 15)
-        window = TimeWindow(_local(day, start_hour), _local(day, start_hour + rng.choice((2, 3, 4))))
+        window = TimeWindow(day.at(start_hour), day.at(start_hour + rng.choice((2, 3, 4))))
         created = now - dt.timedelta(minutes=rng.randint(5, 600))
         assert customer.location is not None
         order = WorkOrder(
@@ -160,8 +172,11 @@ def _work_orders(sc: Scenario, rng: random.Random, count: int, day: dt.date,
             order.assign(tech.id, created + dt.timedelta(minutes=2))
             if roll < 0.25:
                 order.accept(tech.id, created + dt.timedelta(minutes=5))
-            if roll < 0.08:
-                order.start_travel(tech.id, created + dt.timedelta(minutes=6))
+            if roll < 0.08 and tech.id not in driving:  # one job on the road at a time
+                driving.add(tech.id)
+                set_off = max(created + dt.timedelta(minutes=6),
+                              now - dt.timedelta(minutes=rng.randint(3, 25)))
+                order.start_travel(tech.id, min(set_off, now))
         order.events.clear()
         sc.work_orders.append(order)
 
