@@ -53,6 +53,18 @@ class SqlNotificationStore:
                 await conn.execute(N.insert(), rows)
         return len(rows)
 
+    async def unnotified(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Open critical alerts at level 1 or more whose current level has no text queued: what a
+        crash between an alert pass and its queueing left behind (picked up at the next pass)."""
+        a = t.alerts
+        queued = select(N.c.id).where(N.c.alert_id == a.c.id, N.c.level == a.c.escalation_level)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(a).where(a.c.status == "open", a.c.severity == "critical",
+                                a.c.escalation_level >= 1, ~queued.exists())
+                .order_by(a.c.raised_at).limit(limit))).mappings().all()
+        return [alert_from_row(r).snapshot() for r in rows]
+
     async def people(self) -> list[Person]:
         """Active users with a phone number: who escalation texts may reach."""
         u = t.users

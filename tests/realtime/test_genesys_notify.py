@@ -241,3 +241,27 @@ async def test_a_level_texts_the_users_who_hold_its_roles_for_that_store(
     rows = await store.for_alert(alert["id"])
     assert sorted(r["recipient"] for r in rows) == ["+13175550301", "+13175550303"]
     assert {r["status"] for r in rows} == {"logged"}
+
+
+async def test_texts_lost_to_a_crash_after_the_alert_pass_are_queued_at_the_next_pass(
+        engine: AsyncEngine) -> None:
+    now = Now()
+    store = SqlNotificationStore(engine)
+    logger = LoggingNotifier()
+    worker = DeliveryWorker(logger, store, clock=now)
+    escalations = Escalations(store, worker, OnCall.parse(ONCALL), logger.channel, now)
+    result = await raise_emergency(engine, now.at)  # committed; the process dies before queueing
+    [alert] = result.raised
+    assert await store.for_alert(alert["id"]) == []
+    await escalations(uc.PassResult())  # the next pass, after a restart, with nothing new
+    assert await worker.run_once() == 1
+    [row] = await store.for_alert(alert["id"])
+    assert (row["level"], row["recipient"], row["status"]) == (1, ONCALL, "logged")
+    await escalations(uc.PassResult())  # already queued: nothing twice
+    assert await worker.run_once() == 0 and len(logger.sent) == 1
+    await uc.acknowledge_alert(SqlUnitOfWork(engine, actor=DISPATCHER), ctx(), alert_id=alert["id"])
+    now.at += dt.timedelta(minutes=6)
+    later = await uc.evaluate_alerts(lambda: SqlUnitOfWork(engine), SqlAlertFacts(engine), now.at)
+    assert later.escalated == []  # acknowledged: no level 2, and nothing picked up for it
+    await escalations(later)
+    assert await store.unnotified() == [] and await worker.run_once() == 0
