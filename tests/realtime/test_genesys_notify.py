@@ -194,13 +194,20 @@ async def check_delivery(engine: AsyncEngine, sim: GenesysSimulator, now: Now,
     assert await worker.run_once() == 0 and sim.send_requests == 8
 
 
-async def test_an_acknowledged_alert_is_not_texted_and_without_genesys_it_is_logged(
-        engine: AsyncEngine) -> None:
+def logged_escalations(engine: AsyncEngine) -> tuple[
+        Now, SqlNotificationStore, LoggingNotifier, DeliveryWorker, Escalations]:
+    """Escalations to the on-call number, delivered by the logging notifier."""
     now = Now()
     store = SqlNotificationStore(engine)
     logger = LoggingNotifier()
     worker = DeliveryWorker(logger, store, clock=now)
-    escalations = Escalations(store, worker, OnCall.parse(ONCALL), logger.channel, now)
+    return now, store, logger, worker, Escalations(store, worker, OnCall.parse(ONCALL),
+                                                   logger.channel, now)
+
+
+async def test_an_acknowledged_alert_is_not_texted_and_without_genesys_it_is_logged(
+        engine: AsyncEngine) -> None:
+    now, store, logger, worker, escalations = logged_escalations(engine)
     result = await raise_emergency(engine, now.at)
     [alert] = result.raised
     await escalations(result)
@@ -245,11 +252,7 @@ async def test_a_level_texts_the_users_who_hold_its_roles_for_that_store(
 
 async def test_texts_lost_to_a_crash_after_the_alert_pass_are_queued_at_the_next_pass(
         engine: AsyncEngine) -> None:
-    now = Now()
-    store = SqlNotificationStore(engine)
-    logger = LoggingNotifier()
-    worker = DeliveryWorker(logger, store, clock=now)
-    escalations = Escalations(store, worker, OnCall.parse(ONCALL), logger.channel, now)
+    now, store, logger, worker, escalations = logged_escalations(engine)
     result = await raise_emergency(engine, now.at)  # committed; the process dies before queueing
     [alert] = result.raised
     assert await store.for_alert(alert["id"]) == []
