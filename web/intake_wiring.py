@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from realtime.intake import DemoStore, PartnerFeedPoller, PartnerFeedSimulator, 
 from storage import tables as t
 from storage.feed_cursors import SqlFeedCursorStore
 from web.api.intake import order_intake, setting
+from web.embedded import serve_in_thread
 
 log = logging.getLogger("dispatch.intake")
 Stopper = Callable[[], Awaitable[None]]
@@ -88,13 +88,7 @@ async def start_demo_partner(engine: Any, *, every: float = 60.0) -> tuple[str, 
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
 
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(sim, lifespan="off", ws="none", log_config=None,
-                                           access_log=False))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
-                              name="partner-feed-simulator", daemon=True)
-    thread.start()
+    server, thread = serve_in_thread(sim, sock, "partner-feed")
 
     async def stop() -> None:
         server.should_exit = True

@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import logging
 import socket
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from realtime.session import Disconnected, Session, SessionConfig
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
 from storage.positions import SqlPositionStore
 from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
+from web.embedded import serve_in_thread
 
 log = logging.getLogger("dispatch.live")
 
@@ -220,13 +220,7 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
 
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(sim, lifespan="off", ws="none", log_config=None,
-                                           access_log=False))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
-                              name="geotab-simulator", daemon=True)
-    thread.start()
+    server, thread = serve_in_thread(sim, sock, "geotab")
     api = MyGeotabApi(GeotabLogin(f"http://127.0.0.1:{port}", "demo", "dispatch-service", "demo"))
 
     async def on_fixes(fixes: list[Any]) -> None:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.work_orders import WorkOrderStatus
+from domain.work_orders import Priority, WorkOrderStatus
 from storage import tables as t
 from web.demo.scenario import build
 from web.demo.seed import seed
@@ -52,6 +52,18 @@ def test_the_demo_day_is_in_progress_whenever_it_starts(hour: int) -> None:
     assert started and all(now - dt.timedelta(minutes=30) <= w.en_route_at <= now
                            for w in started if w.en_route_at)
     assert len({w.technician_id for w in started}) == len(started)  # one on the road each
+
+
+def test_the_demo_gives_tech1_a_route_and_keeps_emergencies_fresh() -> None:
+    sc = build(now=NOW)  # what `make run` seeds
+    first = sc.technicians[0]
+    mine = [w for w in sc.work_orders if w.technician_id == first.id and w.is_open]
+    assert len(mine) >= 3 and all(w.required_skills <= first.skills for w in mine)
+    waiting = [w for w in sc.work_orders
+               if w.priority == Priority.EMERGENCY and w.status == WorkOrderStatus.NEW]
+    assert waiting and all(NOW - w.created_at <= dt.timedelta(minutes=40) for w in waiting)
+    assigned = sum(1 for w in sc.work_orders if w.technician_id)
+    assert assigned / len(sc.work_orders) > 0.35  # the region's vans help a store without one
 
 
 def test_stores_lie_in_the_metro_region() -> None:

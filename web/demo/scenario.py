@@ -24,7 +24,7 @@ from domain.resources import (
     TechnicianStatus,
     Unit,
 )
-from domain.work_orders import Priority, WorkOrder
+from domain.work_orders import Priority, WorkOrder, WorkOrderStatus
 from web.demo.geography import (
     FIRST_NAMES,
     JOB_TEMPLATES,
@@ -143,9 +143,12 @@ def build(
 
 def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
                  now: dt.datetime) -> None:
+    region_of = {store.id: store.region for store in sc.stores}
     techs_by_store: dict[str, list[Technician]] = {}
+    techs_by_region: dict[str, list[Technician]] = {}
     for tech in sc.technicians:
         techs_by_store.setdefault(tech.home_store_id, []).append(tech)
+        techs_by_region.setdefault(region_of[tech.home_store_id], []).append(tech)
     priorities = (Priority.EMERGENCY, Priority.HIGH, Priority.NORMAL, Priority.LOW)
     driving: set[str] = set()
     for i in range(1, count + 1):
@@ -155,7 +158,9 @@ def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
         priority = rng.choices(priorities, weights=(3, 17, 60, 20))[0]
         start_hour = rng.randint(8, 15)
         window = TimeWindow(day.at(start_hour), day.at(start_hour + rng.choice((2, 3, 4))))
-        created = now - dt.timedelta(minutes=rng.randint(5, 600))
+        # Emergencies are new (an old one would have been handled); the rest trickled in all day.
+        created = now - dt.timedelta(
+            minutes=rng.randint(2, 40) if priority == Priority.EMERGENCY else rng.randint(5, 600))
         assert customer.location is not None
         order = WorkOrder(
             id=f"wo-{i:06d}", store_id=store_id, priority=priority, location=customer.location,
@@ -165,7 +170,10 @@ def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
             required_skills=frozenset({skill}) if skill else frozenset(),
             estimated_minutes=minutes,
         )
-        able = [t for t in techs_by_store.get(store_id, []) if order.required_skills <= t.skills]
+        # The store's own technicians first, else one from a store of the same region.
+        able = ([t for t in techs_by_store.get(store_id, []) if order.required_skills <= t.skills]
+                or [t for t in techs_by_region.get(region_of[store_id], [])
+                    if order.required_skills <= t.skills])
         roll = rng.random()
         if able and roll < 0.45:
             tech = rng.choice(able)
@@ -179,6 +187,22 @@ def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
                 order.start_travel(tech.id, min(set_off, now))
         order.events.clear()
         sc.work_orders.append(order)
+    _give_work(sc, sc.technicians[0], region_of, now)
+
+
+def _give_work(sc: Scenario, tech: Technician, region_of: dict[str, str],
+               now: dt.datetime, jobs: int = 3) -> None:
+    """The first technician (the ``tech1`` login) always has a route to show."""
+    mine = [w for w in sc.work_orders if w.technician_id == tech.id and w.is_open]
+    region = region_of[tech.home_store_id]
+    for order in sc.work_orders:
+        if len(mine) >= jobs:
+            break
+        if (order.status == WorkOrderStatus.NEW and order.priority != Priority.EMERGENCY
+                and region_of[order.store_id] == region and order.required_skills <= tech.skills):
+            order.assign(tech.id, now)
+            order.events.clear()
+            mine.append(order)
 
 
 def _billing(sc: Scenario, rng: random.Random, now: dt.datetime) -> None:
