@@ -54,14 +54,16 @@ def test_the_demo_day_is_in_progress_whenever_it_starts(hour: int) -> None:
     assert len({w.technician_id for w in started}) == len(started)  # one on the road each
 
 
-def test_the_demo_gives_tech1_a_route_and_keeps_emergencies_fresh() -> None:
-    sc = build(now=NOW)  # what `make run` seeds
+@pytest.mark.parametrize("now", [NOW, NOW.replace(hour=2, minute=59)])  # 9:00, 20:59 in Texas
+def test_the_demo_gives_tech1_a_route_and_keeps_emergencies_fresh(now: dt.datetime) -> None:
+    sc = build(now=now)  # what `make run` seeds
     first = sc.technicians[0]
     mine = [w for w in sc.work_orders if w.technician_id == first.id and w.is_open]
     assert len(mine) >= 3 and all(w.required_skills <= first.skills for w in mine)
+    assert sum(1 for w in mine if w.time_window is None or w.time_window.end > now) >= 3
     waiting = [w for w in sc.work_orders
                if w.priority == Priority.EMERGENCY and w.status == WorkOrderStatus.NEW]
-    assert waiting and all(NOW - w.created_at <= dt.timedelta(minutes=40) for w in waiting)
+    assert waiting and all(now - w.created_at <= dt.timedelta(minutes=40) for w in waiting)
     assigned = sum(1 for w in sc.work_orders if w.technician_id)
     assert assigned / len(sc.work_orders) > 0.35  # the region's vans help a store without one
 

@@ -198,8 +198,11 @@ def _give_work(sc: Scenario, tech: Technician, region_of: dict[str, str],
     for order in sc.work_orders:
         if len(mine) >= jobs:
             break
+        window = order.time_window
+        reachable = window is None or window.end - dt.timedelta(hours=1) > now
         if (order.status == WorkOrderStatus.NEW and order.priority != Priority.EMERGENCY
-                and region_of[order.store_id] == region and order.required_skills <= tech.skills):
+                and reachable and region_of[order.store_id] == region
+                and order.required_skills <= tech.skills):
             order.assign(tech.id, now)
             order.events.clear()
             mine.append(order)
