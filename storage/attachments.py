@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import tables as t
 
@@ -78,3 +78,55 @@ async def read_attachment(conn: AsyncConnection, work_order_id: str,
                                              A.c.sha256 == sha256)
     row = (await conn.execute(query)).first()
     return (_listed(row), bytes(row.data)) if row is not None else None
+
+
+def _proof_hashes(proof: Any) -> set[str]:
+    """The hashes a stored proof refers to (``attachment:sha256-<hash>``)."""
+    if not isinstance(proof, dict):
+        return set()
+    refs = [proof.get("signature_ref"), *(proof.get("photo_refs") or [])]
+    return {ref.removeprefix("attachment:sha256-") for ref in refs
+            if isinstance(ref, str) and ref.startswith("attachment:sha256-")}
+
+
+async def prune_unused(conn: AsyncConnection, closed_before: dt.datetime,
+                       lookback: dt.timedelta = dt.timedelta(days=2), page: int = 200) -> int:
+    """Delete the uploads that a closed work order's proof never used (a retaken photo, an offline
+    retry of another capture) for the orders closed in ``[closed_before - lookback,
+    closed_before)``: an hourly caller sees each order in many passes, never the whole history.
+    What a proof refers to is kept as long as the work order."""
+    closed = ("completed", "failed", "cancelled")
+    removed = 0
+    after: tuple[dt.datetime, str] | None = None
+    while True:
+        query = (select(W.c.id, W.c.proof, W.c.status_changed_at)
+                 .where(W.c.status.in_(closed), W.c.status_changed_at < closed_before,
+                        W.c.status_changed_at >= closed_before - lookback,
+                        select(A.c.sha256).where(A.c.work_order_id == W.c.id).exists())
+                 .order_by(W.c.status_changed_at, W.c.id).limit(page))
+        if after is not None:
+            query = query.where(tuple_(W.c.status_changed_at, W.c.id) > after)
+        orders = (await conn.execute(query)).all()
+        for order in orders:
+            held = [r.sha256 for r in await conn.execute(
+                select(A.c.sha256).where(A.c.work_order_id == order.id))]
+            unused = sorted(set(held) - _proof_hashes(order.proof))
+            if unused:
+                result = await conn.execute(A.delete().where(A.c.work_order_id == order.id,
+                                                             A.c.sha256.in_(unused)))
+                removed += result.rowcount or 0
+        if len(orders) < page:
+            return removed
+        after = (orders[-1].status_changed_at, orders[-1].id)
+
+
+class AttachmentJanitor:
+    """The hourly retention pass's side of attachments (see ``prune_unused``)."""
+
+    def __init__(self, engine: AsyncEngine, keep_unused: dt.timedelta) -> None:
+        self.engine = engine
+        self.keep_unused = keep_unused
+
+    async def prune(self, now: dt.datetime) -> int:
+        async with self.engine.begin() as conn:
+            return await prune_unused(conn, now - self.keep_unused)

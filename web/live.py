@@ -18,6 +18,7 @@ from realtime.hub import Hub
 from realtime.positions import PositionPipeline, UnitInfo
 from realtime.relay import OutboxRelay
 from realtime.session import Disconnected, Session, SessionConfig
+from storage.attachments import AttachmentJanitor
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
 from storage.positions import SqlPositionStore
 from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
@@ -66,6 +67,7 @@ class Live:
     feeds: dict[str, Any] = field(default_factory=dict)
     event_retention: dt.timedelta = dt.timedelta(days=7)
     position_retention: dt.timedelta = dt.timedelta(days=30)
+    attachments: AttachmentJanitor | None = None
     _maintenance: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -76,14 +78,17 @@ class Live:
         self._maintenance = asyncio.create_task(self._maintain(), name="retention")
 
     async def _maintain(self) -> None:
-        """Hourly: drop published events and breadcrumbs older than their retention."""
+        """Hourly: drop published events and breadcrumbs older than their retention, and the
+        uploads that closed work orders' proofs never used."""
         while True:
             try:
                 now = dt.datetime.now(dt.UTC)
                 events = await self.event_log.prune(now - self.event_retention)
                 crumbs = await self.positions.store.prune(now - self.position_retention)
-                if events or crumbs:
-                    log.info("retention: %s events, %s breadcrumbs removed", events, crumbs)
+                files = await self.attachments.prune(now) if self.attachments else 0
+                if events or crumbs or files:
+                    log.info("retention: %s events, %s breadcrumbs, %s unused attachments removed",
+                             events, crumbs, files)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -129,7 +134,9 @@ def build_live(settings: Any, engine: Any) -> Live:
     return Live(bus=bus, event_log=event_log, relay=relay, hub=hub,
                 snapshots=SqlSnapshotSource(engine), positions=positions,
                 event_retention=dt.timedelta(days=settings.event_retention_days),
-                position_retention=dt.timedelta(days=settings.position_history_days))
+                position_retention=dt.timedelta(days=settings.position_history_days),
+                attachments=AttachmentJanitor(engine, dt.timedelta(
+                    days=settings.attachment_unused_keep_days)))
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:

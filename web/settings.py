@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = 15.0
     event_retention_days: int = 7
     position_history_days: int = 30
+    attachment_unused_keep_days: int = Field(
+        default=1, ge=0,
+        description="Days after a work order closes before uploads its proof never used go.")
     intake_webhook_secret: SecretStr | None = Field(
         default=None,
         description="Order-intake webhook secret(s), whsec_<base64>, space-separated; unset: off.")
