@@ -70,7 +70,7 @@ def best_known(data: Path) -> dict[str, tuple[int, float]]:
     return bks
 
 
-def solve_pyvrp(instance: VrptwInstance, seconds: float) -> list[list[int]] | None:
+def solve_pyvrp(instance: VrptwInstance, seconds: float, seed: int = 0) -> list[list[int]] | None:
     """PyVRP with the same integer scaling and the same fixed cost per vehicle as ours."""
     try:
         from pyvrp import Model
@@ -99,7 +99,7 @@ def solve_pyvrp(instance: VrptwInstance, seconds: float) -> list[list[int]] | No
         for j, b in enumerate(points):
             d = instance.distance(i, j) * SCALE
             model.add_edge(a, b, distance=round(d), duration=math.ceil(d))
-    result = model.solve(stop=MaxRuntime(seconds), seed=0, display=False)
+    result = model.solve(stop=MaxRuntime(seconds), seed=seed, display=False)
     if not result.best.is_feasible():
         return None
     # A route is a list of scheduled activities; a client's idx counts clients from 0.
@@ -111,7 +111,8 @@ def gap(distance: float, bks: float) -> float:
     return (distance - bks) / bks * 100.0
 
 
-def run_vrptw(data: Path, names: list[str], seconds: float, with_pyvrp: bool) -> list[dict[str, Any]]:
+def run_vrptw(data: Path, names: list[str], seconds: float, with_pyvrp: bool,
+              seed: int = 0) -> list[dict[str, Any]]:
     bks = best_known(data)
     rows: list[dict[str, Any]] = []
     for name in names:
@@ -119,7 +120,7 @@ def run_vrptw(data: Path, names: list[str], seconds: float, with_pyvrp: bool) ->
         bks_v, bks_d = bks[name.upper()]
         row: dict[str, Any] = {"instance": name, "bks_vehicles": bks_v, "bks_distance": bks_d}
         started = time.monotonic()
-        ours = solve(instance, seconds)
+        ours = solve(instance, seconds, seed=seed)
         row["ours_wall_s"] = round(time.monotonic() - started, 2)
         check = check_vrptw(instance, ours.routes)
         row.update(
@@ -131,7 +132,7 @@ def run_vrptw(data: Path, names: list[str], seconds: float, with_pyvrp: bool) ->
         )
         if with_pyvrp:
             started = time.monotonic()
-            routes = solve_pyvrp(instance, seconds)
+            routes = solve_pyvrp(instance, seconds, seed)
             row["pyvrp_wall_s"] = round(time.monotonic() - started, 2)
             if routes is not None:
                 pcheck = check_vrptw(instance, routes)
@@ -304,18 +305,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=5.0)
     parser.add_argument("--instances", nargs="*", default=INSTANCES)
     parser.add_argument("--no-pyvrp", action="store_true")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="both solvers' random seed (results spread across seeds: run several)")
     parser.add_argument("--no-scenario", action="store_true")
     parser.add_argument("--scenario-time-limit", type=float, default=7.0)
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
 
-    report: dict[str, Any] = {"time_limit_s": args.time_limit}
+    report: dict[str, Any] = {"time_limit_s": args.time_limit, "seed": args.seed}
     if args.instances:
         print(
             f"{'instance':<8} BKS veh/dist    | ours veh/dist/gap%      | PyVRP veh/dist/gap%",
             file=sys.stderr,
         )
-        rows = run_vrptw(args.data, args.instances, args.time_limit, not args.no_pyvrp)
+        rows = run_vrptw(args.data, args.instances, args.time_limit, not args.no_pyvrp,
+                         args.seed)
         report["vrptw"] = rows
         report["summary"] = [_summary(rows, "ours")]
         if not args.no_pyvrp:
