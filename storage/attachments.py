@@ -107,10 +107,12 @@ async def prune_unused(conn: AsyncConnection, closed_before: dt.datetime,
         if after is not None:
             query = query.where(tuple_(W.c.status_changed_at, W.c.id) > after)
         orders = (await conn.execute(query)).all()
+        held: dict[str, set[str]] = {}
+        for r in await conn.execute(select(A.c.work_order_id, A.c.sha256).where(
+                A.c.work_order_id.in_([o.id for o in orders]))):
+            held.setdefault(r.work_order_id, set()).add(r.sha256)
         for order in orders:
-            held = [r.sha256 for r in await conn.execute(
-                select(A.c.sha256).where(A.c.work_order_id == order.id))]
-            unused = sorted(set(held) - _proof_hashes(order.proof))
+            unused = sorted(held.get(order.id, set()) - _proof_hashes(order.proof))
             if unused:
                 result = await conn.execute(A.delete().where(A.c.work_order_id == order.id,
                                                              A.c.sha256.in_(unused)))

@@ -190,9 +190,9 @@ def build_notifier(settings: Any) -> Notifier:
 
 class Escalations:
     """Queues the SMS of each critical alert's level (raised at it, or escalated to it) and wakes
-    the delivery worker. Runs after the pass committed; the open critical alerts whose current
-    level has nothing queued are picked up too, so a crash in between delays that level's texts
-    to the next pass instead of losing them."""
+    the delivery worker. Runs after each pass committed and reads what to text from the database
+    (the open critical alerts whose current level has nothing queued), not from the pass's result:
+    a crash in between delays that level's texts to the next pass instead of losing them."""
 
     def __init__(self, store: SqlNotificationStore, worker: DeliveryWorker, oncall: OnCall,
                  channel: str, clock: Callable[[], dt.datetime]) -> None:
@@ -205,12 +205,8 @@ class Escalations:
     async def __call__(self, result: PassResult) -> None:
         queued = 0
         people: list[Person] | None = None
-        seen: set[tuple[str, int]] = set()
-        for alert in [*result.raised, *result.escalated, *await self.store.unnotified()]:
-            level = int(alert.get("escalation_level") or 0)
-            if alert.get("severity") != "critical" or level < 1 or (alert["id"], level) in seen:
-                continue
-            seen.add((alert["id"], level))
+        for alert in await self.store.unnotified():
+            level = int(alert["escalation_level"])
             if people is None:
                 people = await self.store.people()
             phone = await self.store.technician_phone(alert.get("technician_id"))

@@ -4,6 +4,7 @@ import { api, escapeHtml, token } from "./api.js";
 import { renderProofThumbnails } from "./proof-view.js";
 import { freshness, isLate, OPEN, technicianName } from "./model.js";
 import { timeText } from "./queue.js";
+import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 // The technician's steps as they happened (device times): set off, arrived, finished.
 function progressText(wo) {
@@ -11,7 +12,6 @@ function progressText(wo) {
     .filter(([, at]) => at).map(([label, at]) => `${label} ${timeText(at)}`);
   return steps.length ? `<dt>Progress</dt><dd class="progress-steps">${steps.join(" · ")}</dd>` : "";
 }
-import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 export class Details {
   constructor(root, model, { canAssign, onFocus, onTechnician }) {
