@@ -67,8 +67,10 @@ class Session:
         self, transport: Transport, *, hub: Hub, event_log: EventLog, snapshots: SnapshotSource,
         authenticate: Authenticator, on_phone_position: PhonePosition | None = None,
         config: SessionConfig | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.transport = transport
+        self.clock = clock
         self.hub = hub
         self.log = event_log
         self.snapshots = snapshots
@@ -194,7 +196,7 @@ class Session:
         p = self.principal
         await self.transport.send_text(json.dumps({
             "type": "ready", "seq": self.hub.last_seq,
-            "server_time": dt.datetime.now(dt.UTC).isoformat(),
+            "server_time": self.clock().isoformat(),
             "user": {"id": p.user_id, "username": p.username,
                      "roles": sorted(r.value for r in p.roles),
                      "store_ids": sorted(p.store_ids) if p.store_ids is not None else None,
@@ -203,7 +205,7 @@ class Session:
         return expires
 
     async def _expire_at(self, expires: dt.datetime) -> None:
-        await asyncio.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()))
+        await asyncio.sleep(max(0.0, (expires - self.clock()).total_seconds()))
         self.close_soon(CLOSE_TOKEN_EXPIRED, "token expired")
 
     async def _writer(self) -> None:
@@ -230,7 +232,7 @@ class Session:
             if loop.time() >= next_heartbeat:
                 await self.transport.send_text(json.dumps({
                     "type": "heartbeat", "seq": self.hub.last_seq,
-                    "server_time": dt.datetime.now(dt.UTC).isoformat()}))
+                    "server_time": self.clock().isoformat()}))
                 next_heartbeat = loop.time() + self.config.heartbeat_interval
 
     async def _reader(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -20,9 +21,11 @@ class SqlEventLog:
     """Implements ``realtime.ports.EventLog``; ``event_factory`` builds its event objects (the
     composition root passes ``realtime.events.LogEvent``, so storage need not import realtime)."""
 
-    def __init__(self, engine: AsyncEngine, event_factory: Any) -> None:
+    def __init__(self, engine: AsyncEngine, event_factory: Any,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.engine = engine
         self.make = event_factory
+        self.clock = clock
 
     def _event(self, row: Any) -> Any:
         payload = dict(row["payload"])
@@ -50,7 +53,7 @@ class SqlEventLog:
                 if not rows:
                     return []
                 top = (await conn.execute(select(func.coalesce(func.max(o.c.seq), 0)))).scalar()
-                now = dt.datetime.now(dt.UTC)
+                now = self.clock()
                 assigned = [{"row_id": r["id"], "new_seq": int(top or 0) + i + 1, "now": now}
                             for i, r in enumerate(rows)]
                 await conn.execute(
@@ -71,7 +74,7 @@ class SqlEventLog:
         """
         if not events:
             return
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         rows = [{"event_id": str(uuid.uuid4()), "name": e["name"],
                  "aggregate_type": e["aggregate_type"], "aggregate_id": e["aggregate_id"],
                  "store_id": e.get("store_id"), "technician_id": e.get("technician_id"),

@@ -379,3 +379,16 @@ attachments = Table(
     Column("uploaded_by", IdType, nullable=False),
     Column("uploaded_at", UTCDateTime, nullable=False),
 )
+
+#: The demo's own record (one row): present only in a database that ``dispatch seed`` / ``dispatch
+#: demo`` created, so the demo refreshes its day there and never touches anyone else's data.
+demo_seeds = Table(
+    "demo_seeds", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("seeded_at", UTCDateTime, nullable=False),
+    Column("alive_until", UTCDateTime, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("stores", Integer, nullable=False),
+    Column("technicians", Integer, nullable=False),
+    Column("orders", Integer, nullable=False),
+)

@@ -30,6 +30,7 @@ from web.api import (
 from web.api.framework import Api
 from web.api.openapi import build_openapi
 from web.api.problems import problem
+from web.clock import Clock, system_clock
 from web.live import websocket_endpoint
 from web.pages import page_routes
 from web.services import Services, build_services
@@ -87,14 +88,15 @@ def _docs_page(document: dict[str, Any]) -> str:
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
+    """The application. ``clock`` is the one clock every rule reads (tests pin the day)."""
     settings = settings or Settings()
     api = build_api()
     document = build_openapi(api, title="Dispatch Board API", version="0.1.0")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = build_services(settings)
+        services = build_services(settings, clock)
         app.state.services = services
         await services.start()
         try:

@@ -9,8 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from web.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -41,7 +45,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from storage.engine import create_engine
-    from web.demo.seed import is_seeded, seed
+    from web.demo.seed import is_seeded
 
     settings = _settings(args)
 
@@ -51,18 +55,61 @@ def cmd_seed(args: argparse.Namespace) -> int:
             if args.if_empty and await is_seeded(engine):
                 print("database already seeded; leaving it as it is", file=sys.stderr)
                 return 0
-            counts = await seed(engine, stores=args.stores, technicians=args.technicians,
-                                orders=args.orders, seed=args.seed, replace=args.replace,
-                                progress=not args.quiet)
-        except RuntimeError as error:
-            print(f"seed: {error}", file=sys.stderr)
-            return 1
+            return await _seed(engine, args, replace=args.replace)
         finally:
             await engine.dispose()
-        seconds = counts.pop("seconds_x1000") / 1000
-        summary = ", ".join(f"{n} {name}" for name, n in counts.items())
-        print(f"seeded in {seconds:.2f} s: {summary}", file=sys.stderr)
-        return 0
+
+    return asyncio.run(run())
+
+
+async def _seed(engine: AsyncEngine, args: argparse.Namespace, *, replace: bool) -> int:
+    from web.demo.seed import seed
+
+    try:
+        counts = await seed(engine, stores=args.stores, technicians=args.technicians,
+                            orders=args.orders, seed=args.seed, replace=replace,
+                            progress=not args.quiet)
+    except RuntimeError as error:
+        print(f"seed: {error}", file=sys.stderr)
+        return 1
+    seconds = counts.pop("seconds_x1000") / 1000
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+    print(f"seeded in {seconds:.2f} s: {summary}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo_day(args: argparse.Namespace) -> int:
+    """Seed the demo when the database is empty, and seed a new day when the demo's own day is
+    over (a database the demo did not create is never touched)."""
+    import datetime as dt
+
+    from storage.engine import create_engine
+    from web.demo.scenario import TIMEZONE
+    from web.demo.seed import demo_day
+
+    settings = _settings(args)
+
+    def local(at: dt.datetime | None) -> str:
+        return at.astimezone(TIMEZONE).strftime("%a %d %b %H:%M %Z") if at else "?"
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            day = await demo_day(engine, dt.datetime.now(dt.UTC))
+            if day.state == "foreign":
+                print("the database holds data the demo did not create; leaving it as it is",
+                      file=sys.stderr)
+                return 0
+            if day.state == "alive" or (day.state == "over" and args.keep_day):
+                print(f"demo day seeded {local(day.seeded_at)}, in progress until "
+                      f"{local(day.alive_until)}; kept", file=sys.stderr)
+                return 0
+            if day.state == "over":
+                print(f"the demo day seeded {local(day.seeded_at)} is over; seeding a new day "
+                      "(the demo's data is replaced)", file=sys.stderr)
+            return await _seed(engine, args, replace=day.state == "over")
+        finally:
+            await engine.dispose()
 
     return asyncio.run(run())
 
@@ -97,12 +144,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Migrate, seed once, and serve with the demo feeds: what ``make run`` does."""
+    """Migrate, seed a day in progress (again when the last one is over), and serve with the demo
+    feeds: what ``make run`` does."""
     args.demo = True
-    args.if_empty = True
-    args.replace = False
     args.quiet = False
-    if cmd_migrate(args) or cmd_seed(args):
+    if cmd_migrate(args) or cmd_demo_day(args):
         return 1
     return cmd_serve(args)
 
@@ -200,9 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="demo mode: demo logins, simulated feeds")
     p.set_defaults(func=cmd_serve)
 
-    p = db(sub.add_parser("demo", help="migrate, seed if empty and serve in demo mode"))
+    p = db(sub.add_parser("demo", help="migrate, seed a day in progress and serve in demo mode"))
     serve_args(p)
     seed_args(p)
+    p.add_argument("--keep-day", action="store_true",
+                   help="keep the demo's data even when its day is over (default: a new day)")
     p.set_defaults(func=cmd_demo)
 
     db(sub.add_parser("worker", help="relay, positions pipeline and feeds, without HTTP")

@@ -22,6 +22,7 @@ from storage.attachments import AttachmentJanitor
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
 from storage.positions import SqlPositionStore
 from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
+from web.clock import Clock, system_clock
 from web.embedded import serve_in_thread
 
 log = logging.getLogger("dispatch.live")
@@ -67,6 +68,7 @@ class Live:
     feeds: dict[str, Any] = field(default_factory=dict)
     event_retention: dt.timedelta = dt.timedelta(days=7)
     position_retention: dt.timedelta = dt.timedelta(days=30)
+    clock: Clock = system_clock
     attachments: AttachmentJanitor | None = None
     _maintenance: asyncio.Task[None] | None = None
 
@@ -82,7 +84,7 @@ class Live:
         uploads that closed work orders' proofs never used."""
         while True:
             try:
-                now = dt.datetime.now(dt.UTC)
+                now = self.clock()
                 events = await self.event_log.prune(now - self.event_retention)
                 crumbs = await self.positions.store.prune(now - self.position_retention)
                 files = await self.attachments.prune(now) if self.attachments else 0
@@ -120,11 +122,11 @@ class Live:
         await self.bus.stop()
 
 
-def build_live(settings: Any, engine: Any) -> Live:
+def build_live(settings: Any, engine: Any, clock: Clock = system_clock) -> Live:
     prefix = settings.redis_prefix
     bus: Bus = (RedisBus(settings.redis_url, client_name=prefix) if settings.redis_url
                 else MemoryBus())
-    event_log = SqlEventLog(engine, LogEvent)
+    event_log = SqlEventLog(engine, LogEvent, clock)
     lock = PostgresLeaderLock(engine) if engine.dialect.name == "postgresql" else LocalLeaderLock()
     relay = OutboxRelay(event_log, bus, lock, channel=f"{prefix}:events")
     hub = Hub(event_log, bus, events_channel=f"{prefix}:events",
@@ -132,7 +134,7 @@ def build_live(settings: Any, engine: Any) -> Live:
     positions = PositionPipeline(bus, SqlPositionStore(engine), SqlUnitDirectory(engine, UnitInfo),
                                  channel=f"{prefix}:positions", on_freshness=event_log.append)
     return Live(bus=bus, event_log=event_log, relay=relay, hub=hub,
-                snapshots=SqlSnapshotSource(engine), positions=positions,
+                snapshots=SqlSnapshotSource(engine, clock), positions=positions, clock=clock,
                 event_retention=dt.timedelta(days=settings.event_retention_days),
                 position_retention=dt.timedelta(days=settings.position_history_days),
                 attachments=AttachmentJanitor(engine, dt.timedelta(
@@ -151,6 +153,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         config=SessionConfig(auth_timeout=settings.ws_auth_timeout,
                              max_pending=settings.ws_max_pending,
                              heartbeat_interval=settings.ws_heartbeat_seconds),
+        clock=services.now,
     )
     try:
         await session.run()

@@ -16,6 +16,7 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from web.alerts_wiring import AlertServices, start_alerts
 from web.api.auth import LoginThrottle
+from web.clock import Clock, system_clock
 from web.intake_wiring import start_intake
 from web.live import Live, build_live, start_demo_feed, start_geotab_feed
 from web.planning.service import PlanningService
@@ -33,6 +34,7 @@ class Services:
     login_throttle: LoginThrottle
     live: Live
     planning: PlanningService
+    clock: Clock = system_clock
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     alerts: AlertServices | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -84,7 +86,8 @@ class Services:
                 log.warning("could not refresh ended delegations", exc_info=True)
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC)
+        """The application's one clock (``create_app(clock=...)``; the system's by default)."""
+        return self.clock()
 
     def uow(
         self, actor: Principal | None = None, correlation_id: str | None = None
@@ -120,13 +123,15 @@ class Services:
         return out
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
     engine = create_engine(settings.database_url)
     return Services(
         settings=settings,
         engine=engine,
-        live=build_live(settings, engine),
+        clock=clock,
+        live=build_live(settings, engine, clock),
         planning=PlanningService(engine),
-        tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds),
+        tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds,
+                            clock=clock),
         login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

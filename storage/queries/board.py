@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import false, or_, select
@@ -20,14 +21,16 @@ from storage.queries.common import scope_filter
 class SqlSnapshotSource:
     """Implements ``realtime.ports.SnapshotSource``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.engine = engine
+        self.clock = clock
 
     async def snapshot(self, principal: Principal, topics: frozenset[str]) -> dict[str, Any]:
         stores_in = {topic.split(":", 1)[1] for topic in topics if topic.startswith("store:")}
         techs_in = {topic.split(":", 1)[1] for topic in topics if topic.startswith("technician:")}
         board = "board" in topics
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         tech, wo, p = t.technicians, t.work_orders, t.positions_latest
 
         def narrow(query: Any, store_col: Any, tech_col: Any) -> Any:

@@ -12,19 +12,22 @@ from starlette.testclient import TestClient
 
 from storage.engine import create_engine
 from web.app import create_app
+from web.clock import ShiftedClock
 from web.demo.seed import seed
 from web.settings import Settings
 
+#: The one clock value of the API tests: the demo data is seeded for it and the app's clock starts
+#: at it (``ShiftedClock``), so what the data says about "now" is what the rules see.
 SEED_NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def seed_small(database_url: str, *, stores: int = 4, technicians: int = 6,
-               orders: int = 20) -> None:
+               orders: int = 20, now: dt.datetime = SEED_NOW) -> None:
     async def run() -> None:
         engine = create_engine(database_url)
         try:
             await seed(engine, stores=stores, technicians=technicians, orders=orders, seed=1,
-                       now=SEED_NOW, progress=False)
+                       now=now, progress=False)
         finally:
             await engine.dispose()
 
@@ -32,9 +35,13 @@ def seed_small(database_url: str, *, stores: int = 4, technicians: int = 6,
 
 
 @contextmanager
-def seeded_client(database_url: str, **settings: Any) -> Iterator[TestClient]:
-    seed_small(database_url)
-    app = create_app(Settings(database_url=database_url, **settings))
+def seeded_client(database_url: str, *, now: dt.datetime | None = None,
+                  **settings: Any) -> Iterator[TestClient]:
+    """The small demo company seeded for ``now`` (default ``SEED_NOW``) and an app whose clock
+    starts at that same instant."""
+    start = now or SEED_NOW
+    seed_small(database_url, now=start)
+    app = create_app(Settings(database_url=database_url, **settings), clock=ShiftedClock(start))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

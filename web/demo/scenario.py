@@ -68,20 +68,40 @@ def _person(rng: random.Random) -> str:
 
 
 class WorkDay:
-    """The demo's working day: clock hours in the stores' zone when the demo starts between 8:00
-    and 14:59 there; at any other hour the day is moved so that now falls at 11:xx of it (the
-    board always shows a day in progress: shifts on, windows ahead and behind)."""
+    """The demo's working day, placed so that ``now`` falls inside it, whatever the hour.
+
+    Between 9:00 and 12:59 in the stores' zone the day runs on the local clock; at any other hour it
+    is moved so that now falls at 11:mm of it. Either way the board opens on a day in progress:
+    every shift (6:00-18:00 at the widest, 16:00 at the earliest end) is on, and windows lie
+    behind and ahead. ``at(hour, minute)`` counts whole minutes from now, so a daylight-saving
+    change or midnight between two hours of the day cannot bend it.
+    """
+
+    FIRST_LOCAL_HOUR = 9
+    LAST_LOCAL_HOUR = 12
+    MOVED_TO_HOUR = 11
 
     def __init__(self, now: dt.datetime) -> None:
+        if now.tzinfo is None:
+            raise ValueError("the demo day needs an aware datetime")
+        self.now = now.astimezone(dt.UTC)
         local = now.astimezone(TIMEZONE)
-        self.day = local.date()
-        self.offset = dt.timedelta(hours=0 if 8 <= local.hour <= 14 else local.hour - 11)
+        on_clock = self.FIRST_LOCAL_HOUR <= local.hour <= self.LAST_LOCAL_HOUR
+        #: The demo clock's reading at ``now`` (time since the day's midnight).
+        self.clock = dt.timedelta(
+            hours=local.hour if on_clock else self.MOVED_TO_HOUR, minutes=local.minute,
+            seconds=local.second, microseconds=local.microsecond)
+        self.moved = not on_clock
 
     def at(self, hour: int, minute: int = 0) -> dt.datetime:
-        d = self.day
-        return dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=TIMEZONE).astimezone(
-            dt.UTC
-        ) + self.offset
+        """The instant at which the demo day's clock reads ``hour:minute``."""
+        return self.now + dt.timedelta(hours=hour, minutes=minute) - self.clock
+
+    @property
+    def alive_until(self) -> dt.datetime:
+        """Until then the day is still in progress (an hour before the first shifts end); after
+        it, ``dispatch demo`` seeds a new day."""
+        return self.at(15)
 
 
 def build(

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select
@@ -16,7 +17,7 @@ from domain.roles import Role
 from domain.users import User
 from storage import mapping as m
 from storage import tables as t
-from web.demo.scenario import Scenario, build
+from web.demo.scenario import Scenario, WorkDay, build
 from web.security import hash_password
 
 DEMO_PASSWORD = "demo"
@@ -69,7 +70,10 @@ async def seed(
 ) -> dict[str, int]:
     """Seed the demo. Refuses a database that already has data unless ``replace``."""
     started = time.perf_counter()
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     sc = build(stores=stores, technicians=technicians, orders=orders, seed=seed, now=now)
+    marker = {"id": 1, "seeded_at": now, "alive_until": WorkDay(now).alive_until, "seed": seed,
+              "stores": stores, "technicians": technicians, "orders": orders}
     plan: Sequence[tuple[Table, list[dict[str, Any]]]] = (
         (t.stores, _rows(sc.stores, m.store_to_row)),
         (t.customers, _rows(sc.customers, m.customer_to_row)),
@@ -96,7 +100,37 @@ async def seed(
                 chunk = rows[start:start + BATCH]
                 await conn.execute(insert(table), chunk)
                 bar.update(len(chunk))
+        await conn.execute(insert(t.demo_seeds), [marker])
     bar.close()
     counts = {table.name: len(rows) for table, rows in plan}
     counts["seconds_x1000"] = int((time.perf_counter() - started) * 1000)
     return counts
+
+
+@dataclass(frozen=True)
+class DemoDay:
+    """What ``dispatch demo`` finds in its database.
+
+    ``state``: ``empty`` (seed it), ``alive`` (the demo's day is still in progress: keep it),
+    ``over`` (the demo seeded it and its day is over: seed a new day) or ``foreign`` (data the
+    demo did not create: never touched).
+    """
+
+    state: str
+    seeded_at: dt.datetime | None = None
+    alive_until: dt.datetime | None = None
+    seed: int = 7
+    stores: int = 200
+    technicians: int = 200
+    orders: int = 300
+
+
+async def demo_day(engine: AsyncEngine, now: dt.datetime) -> DemoDay:
+    async with engine.connect() as conn:
+        marker = (await conn.execute(select(t.demo_seeds).where(t.demo_seeds.c.id == 1))).first()
+        if marker is None:
+            has_data = (await conn.execute(select(func.count()).select_from(t.stores))).scalar()
+            return DemoDay("foreign" if has_data else "empty")
+    return DemoDay("alive" if now < marker.alive_until else "over",
+                   seeded_at=marker.seeded_at, alive_until=marker.alive_until, seed=marker.seed,
+                   stores=marker.stores, technicians=marker.technicians, orders=marker.orders)
