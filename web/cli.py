@@ -84,32 +84,24 @@ def cmd_demo_day(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from storage.engine import create_engine
-    from web.demo.scenario import TIMEZONE
-    from web.demo.seed import demo_day
+    from web.demo.seed import prepare_demo_day
 
     settings = _settings(args)
-
-    def local(at: dt.datetime | None) -> str:
-        return at.astimezone(TIMEZONE).strftime("%a %d %b %H:%M %Z") if at else "?"
 
     async def run() -> int:
         engine = create_engine(settings.database_url)
         try:
-            day = await demo_day(engine, dt.datetime.now(dt.UTC))
-            if day.state == "foreign":
-                print("the database holds data the demo did not create; leaving it as it is",
-                      file=sys.stderr)
-                return 0
-            if day.state == "alive" or (day.state == "over" and args.keep_day):
-                print(f"demo day seeded {local(day.seeded_at)}, in progress until "
-                      f"{local(day.alive_until)}; kept", file=sys.stderr)
-                return 0
-            if day.state == "over":
-                print(f"the demo day seeded {local(day.seeded_at)} is over; seeding a new day "
-                      "(the demo's data is replaced)", file=sys.stderr)
-            return await _seed(engine, args, replace=day.state == "over")
+            message = await prepare_demo_day(
+                engine, dt.datetime.now(dt.UTC), keep_day=args.keep_day, stores=args.stores,
+                technicians=args.technicians, orders=args.orders, random_seed=args.seed,
+                progress=not args.quiet)
+        except RuntimeError as error:
+            print(f"seed: {error}", file=sys.stderr)
+            return 1
         finally:
             await engine.dispose()
+        print(message, file=sys.stderr)
+        return 0
 
     return asyncio.run(run())
 

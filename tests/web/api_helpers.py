@@ -16,13 +16,13 @@ from web.clock import ShiftedClock
 from web.demo.seed import seed
 from web.settings import Settings
 
-#: The one clock value of the API tests: the demo data is seeded for it and the app's clock starts
-#: at it (``ShiftedClock``), so what the data says about "now" is what the rules see.
-SEED_NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
+def seed_small(database_url: str, *, now: dt.datetime | None = None, stores: int = 4,
+               technicians: int = 6, orders: int = 20) -> None:
+    """The small demo company, seeded for ``now`` (default: this moment, for an app on the
+    system clock)."""
+    now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
 
-def seed_small(database_url: str, *, stores: int = 4, technicians: int = 6,
-               orders: int = 20, now: dt.datetime = SEED_NOW) -> None:
     async def run() -> None:
         engine = create_engine(database_url)
         try:
@@ -37,13 +37,27 @@ def seed_small(database_url: str, *, stores: int = 4, technicians: int = 6,
 @contextmanager
 def seeded_client(database_url: str, *, now: dt.datetime | None = None,
                   **settings: Any) -> Iterator[TestClient]:
-    """The small demo company seeded for ``now`` (default ``SEED_NOW``) and an app whose clock
-    starts at that same instant."""
-    start = now or SEED_NOW
+    """The small demo company seeded for ``now`` and an app whose clock starts at that same
+    instant (``ShiftedClock``): one clock value for the data and the rules. By default ``now`` is
+    the moment the client is made; ``clock_start(client)`` tells it."""
+    start = now or dt.datetime.now(dt.UTC)
+    clock = ShiftedClock(start)  # started before the seeding, so it keeps pace with the data
     seed_small(database_url, now=start)
-    app = create_app(Settings(database_url=database_url, **settings), clock=ShiftedClock(start))
+    app = create_app(Settings(database_url=database_url, **settings), clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+def clock_start(client: TestClient) -> dt.datetime:
+    """The instant the app's clock started at (the instant its demo data was seeded for)."""
+    start: dt.datetime = client.app.state.services.clock.start  # type: ignore[attr-defined]
+    return start
+
+
+def app_now(client: TestClient) -> dt.datetime:
+    """The app's clock now."""
+    now: dt.datetime = client.app.state.services.now()  # type: ignore[attr-defined]
+    return now
 
 
 def token(client: TestClient, username: str, password: str = "demo") -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.web.api_helpers import assert_problem, auth, seeded_client, token
+from tests.web.api_helpers import app_now, assert_problem, auth, seeded_client, token
 from web.app import create_app
 from web.settings import Settings
 
@@ -64,7 +64,7 @@ def test_the_audit_trail_filters_by_actor_action_and_date_and_pages_newest_first
 ) -> None:
     with seeded_client(database_url) as client:
         admin, service = auth(client, "admin"), auth(client, "service")
-        start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        start = app_now(client) - dt.timedelta(seconds=1)
         for i in range(5):
             client.post("/api/customers", headers=service,
                         json={"name": f"Walk-in {i}", "home_store_id": "store-0002"})
@@ -133,7 +133,7 @@ def test_a_delegated_role_is_granted_at_next_login_and_gone_after_revocation(
 def test_a_delegation_lapses_by_itself_when_its_window_ends(database_url: str) -> None:
     with seeded_client(database_url) as client:
         operations = auth(client, "operations")
-        ends = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
+        ends = app_now(client) + dt.timedelta(seconds=3)
         made = client.post("/api/delegations", headers=operations, json={
             "to_username": "dispatcher", "role": "operations_manager",
             "ends_at": ends.isoformat()})
@@ -141,7 +141,7 @@ def test_a_delegation_lapses_by_itself_when_its_window_ends(database_url: str) -
         login = client.post("/api/auth/login",
                             json={"username": "dispatcher", "password": "demo"}).json()
         assert login["expires_in"] <= 3  # the token does not outlive the window
-        time.sleep(max(0.0, (ends - dt.datetime.now(dt.UTC)).total_seconds()) + 0.5)
+        time.sleep(max(0.0, (ends - app_now(client)).total_seconds()) + 0.5)
         later = {"Authorization": f"Bearer {token(client, 'dispatcher')}"}
         assert client.get("/api/audit", headers=later).status_code == 403
         expired = {"Authorization": f"Bearer {login['access_token']}"}

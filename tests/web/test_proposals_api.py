@@ -1,6 +1,6 @@
 """Proposals, candidates and emergency tools over HTTP, on SQLite and on PostgreSQL.
 
-The demo company is seeded for ``SEED_NOW`` and the app's clock starts at that same instant, so
+The demo company is seeded for one instant and the app's clock starts at that same instant, so
 shifts are on and windows ahead whatever the hour the tests run (the demo's working day is placed
 around its ``now``). Every plan is re-checked by the independent validator.
 """
@@ -20,7 +20,7 @@ from routing.matrix import GreatCircleProvider
 from routing.validator import check_plan
 from storage import tables as t
 from storage.engine import create_engine
-from tests.web.api_helpers import SEED_NOW, assert_problem, seeded_client
+from tests.web.api_helpers import app_now, assert_problem, clock_start, seeded_client
 from tests.web.api_helpers import auth as real_auth
 
 PLAN = {"scope": {"all": True}, "time_limit_seconds": 1}
@@ -95,7 +95,7 @@ def test_candidates_are_ranked_and_hold_the_skills(client: TestClient) -> None:
         tech = client.get(f"/api/technicians/{c['technician_id']}", headers=h).json()
         assert set(target["required_skills"]) <= set(tech["skills"])
         assert c["lateness_risk"] in {"low", "medium", "high", "late"}
-        assert dt.datetime.fromisoformat(c["eta"]) >= SEED_NOW
+        assert dt.datetime.fromisoformat(c["eta"]) >= clock_start(client)
     assert_problem(client.get("/api/work-orders/nope/candidates", headers=h), 404)
 
 
@@ -108,7 +108,7 @@ def test_plan_then_confirm_a_subset_in_one_transaction(client: TestClient,
                                             "jobs_moved"}
     expires = dt.datetime.fromisoformat(proposal["expires_at"])
     created = dt.datetime.fromisoformat(proposal["created_at"])
-    assert SEED_NOW <= created <= client.app.state.services.now()  # type: ignore[attr-defined]
+    assert clock_start(client) <= created <= app_now(client)
     assert expires == created + dt.timedelta(minutes=10)
     assigned = [m for m in proposal["moves"] if m["to_technician_id"]]
     assert len(assigned) >= 2, proposal

@@ -17,7 +17,7 @@ from domain.roles import Role
 from domain.users import User
 from storage import mapping as m
 from storage import tables as t
-from web.demo.scenario import Scenario, WorkDay, build
+from web.demo.scenario import TIMEZONE, Scenario, WorkDay, build
 from web.security import hash_password
 
 DEMO_PASSWORD = "demo"
@@ -134,3 +134,32 @@ async def demo_day(engine: AsyncEngine, now: dt.datetime) -> DemoDay:
     return DemoDay("alive" if now < marker.alive_until else "over",
                    seeded_at=marker.seeded_at, alive_until=marker.alive_until, seed=marker.seed,
                    stores=marker.stores, technicians=marker.technicians, orders=marker.orders)
+
+
+def _local(at: dt.datetime | None) -> str:
+    return at.astimezone(TIMEZONE).strftime("%a %d %b %H:%M %Z") if at else "?"
+
+
+async def prepare_demo_day(engine: AsyncEngine, now: dt.datetime, *, keep_day: bool = False,
+                           stores: int = 200, technicians: int = 200, orders: int = 300,
+                           random_seed: int = 7, progress: bool = False) -> str:
+    """What ``dispatch demo`` does before serving: seed an empty database; seed a new day (the
+    demo's data replaced) when the demo's own day is over, unless ``keep_day``; leave a day in
+    progress and a database the demo did not create as they are. Returns what it did, in words.
+    """
+    day = await demo_day(engine, now)
+    if day.state == "foreign":
+        return "the database holds data the demo did not create; leaving it as it is"
+    if day.state == "alive" or (day.state == "over" and keep_day):
+        return (f"demo day seeded {_local(day.seeded_at)}, in progress until "
+                f"{_local(day.alive_until)}; kept")
+    counts = await seed(engine, stores=stores, technicians=technicians, orders=orders,
+                        seed=random_seed, now=now, progress=progress,
+                        replace=day.state == "over")
+    seconds = counts.pop("seconds_x1000") / 1000
+    summary = ", ".join(f"{n} {name}" for name, n in counts.items())
+    done = f"seeded in {seconds:.2f} s: {summary}"
+    if day.state == "over":
+        return (f"the demo day seeded {_local(day.seeded_at)} was over: a new day is seeded "
+                f"(the demo's data replaced); {done}")
+    return done
