@@ -24,7 +24,7 @@ def _require_text(value: str, field: str, max_len: int = 200) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OpeningHours:
-    """Local opening hours, the same every day (minutes after midnight)."""
+    """Local opening hours, the same every day (clock times in the store's zone)."""
 
     opens: dt.time
     closes: dt.time
