@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -187,7 +188,8 @@ def main() -> int:
         print(f"seeded {args.dispatches} dispatches and {args.work_orders} work orders "
               f"in {seconds:.1f} s", flush=True)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "warning"}
+        env = {"SECRET_KEY": secrets.token_urlsafe(48), **os.environ, "DATABASE_URL": url,
+               "LOG_LEVEL": "warning"}
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host",
              "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)

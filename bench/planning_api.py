@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def main() -> None:
     code = ("import uvicorn; from web.app import create_app; from web.settings import Settings; "
             f"uvicorn.run(create_app(Settings(database_url={url!r})), host='127.0.0.1', "
             f"port={port}, log_level='warning')")
-    server = subprocess.Popen([sys.executable, "-c", code])
+    server = subprocess.Popen([sys.executable, "-c", code],
+                              env={"SECRET_KEY": secrets.token_urlsafe(48), **os.environ})
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as c:

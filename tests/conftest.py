@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import uuid
@@ -27,6 +28,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = uuid.uuid4().hex[:10]
+# The app refuses to start without a strong signing key outside the demo: each run makes its own
+# (servers the tests start in other processes inherit it).
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
 
 
 def _reachable(host: str, port: int) -> bool:

@@ -89,14 +89,18 @@ def _docs_page(document: dict[str, Any]) -> str:
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
-    """The application. ``clock`` is the one clock every rule reads (tests pin the day)."""
+    """The application. ``clock`` is the one clock every rule reads (tests pin the day).
+
+    signing_key = settings.signing_key()
+    Raises ``InsecureSettings`` at once (before serving anything) without a strong
+    ``SECRET_KEY`` outside the demo: every way of starting the web process goes through here."""
     settings = settings or Settings()
     api = build_api()
     document = build_openapi(api, title="Dispatch Board API", version="0.1.0")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = build_services(settings, clock)
+        services = build_services(settings, clock, signing_key)
         app.state.services = services
         await services.start()
         try:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from web.settings import Settings
+from web.settings import InsecureSettings, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +24,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "demo", False):
         overrides["demo"] = True
     return Settings(**overrides)
+
+
+def _refuse_insecure(settings: Settings) -> bool:
+    """True (and says why) when the process must not start: no strong SECRET_KEY outside the
+    demo."""
+    try:
+        settings.signing_key()
+    except InsecureSettings as error:
+        print(f"refusing to start: {error}", file=sys.stderr)
+        return True
+    return False
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -120,8 +131,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings(args)
-    for warning in settings.check_production_safety():
-        print(f"warning: {warning}", file=sys.stderr)
+    if _refuse_insecure(settings):
+        return 2
     host = args.host or settings.host
     port = args.port or settings.port
     if args.demo:
@@ -152,6 +163,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from web.services import build_services
 
     settings = _settings(args)
+    if _refuse_insecure(settings):
+        return 2
 
     async def run() -> int:
         services = build_services(settings)

@@ -123,15 +123,19 @@ class Services:
         return out
 
 
-def build_services(settings: Settings, clock: Clock = system_clock) -> Services:
+def build_services(settings: Settings, clock: Clock = system_clock,
+                   signing_key: str | None = None) -> Services:
+    """Every resource of a process. Refuses (``InsecureSettings``) to build without a strong
+    signing key outside the demo, before it opens anything."""
+    key = signing_key or settings.signing_key()
     engine = create_engine(settings.database_url)
     return Services(
         settings=settings,
         engine=engine,
         clock=clock,
         live=build_live(settings, engine, clock),
-        planning=PlanningService(engine),
-        tokens=TokenService(settings.secret_key.get_secret_value(), settings.token_ttl_seconds,
+        planning=PlanningService.from_settings(engine, settings),
+        tokens=TokenService(key, settings.token_ttl_seconds,
                             clock=clock),
-        login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
+        login_throttle=LoginThrottle.from_settings(settings),
     )

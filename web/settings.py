@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 from functools import cached_property
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.dispatch import DispatchPolicy
 
-INSECURE_DEV_KEY = "dev-only-insecure-key-change-me-0123456789abcdef"
+#: Shortest SECRET_KEY accepted: it signs every access token (HS256), so it must be long random text.
+MIN_SECRET_LENGTH = 32
+#: The development key once committed here: anyone can read it, so it is refused.
+_PUBLISHED_KEYS = frozenset({"dev-only-insecure-key-change-me-0123456789abcdef"})
+
+
+class InsecureSettings(ValueError):
+    """The process must not start with these settings (say what to set)."""
 
 
 class Settings(BaseSettings):
@@ -22,7 +32,13 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, description="Unset: the in-process bus.")
     redis_prefix: str = Field(default="dispatch", description="Prefix of every Redis channel/key.")
-    secret_key: SecretStr = Field(default=SecretStr(INSECURE_DEV_KEY))
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=f"Signs access tokens: at least {MIN_SECRET_LENGTH} characters of random text. "
+                    "Required outside the demo, which makes its own (DEMO_SECRET_FILE).")
+    demo_secret_file: str = Field(
+        default="./var/secret_key",
+        description="Demo only: where the demo keeps the random signing key it made.")
     demo: bool = Field(default=False, description="Demo mode: demo logins, simulated feeds.")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -93,9 +109,43 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def check_production_safety(self) -> list[str]:
-        """Warnings for a deployment that kept development defaults."""
-        warnings = []
-        if self.secret_key.get_secret_value() == INSECURE_DEV_KEY and not self.demo:
-            warnings.append("SECRET_KEY is the development default: set a long random value")
-        return warnings
+    def signing_key(self) -> str:
+        """The key that signs access tokens. Refuses (``InsecureSettings``) a missing, short or
+        published key outside the demo; the demo makes a random one and keeps it in a file."""
+        value = self.secret_key.get_secret_value() if self.secret_key is not None else ""
+        if value:
+            if len(value) < MIN_SECRET_LENGTH or value in _PUBLISHED_KEYS:
+                raise InsecureSettings(
+                    f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters of random text "
+                    "and not a published example; make one with: python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'")
+            return value
+        if self.demo:
+            return _demo_key(Path(self.demo_secret_file))
+        raise InsecureSettings(
+            "SECRET_KEY is not set: it signs every access token, so the service will not start "
+            f"without one (at least {MIN_SECRET_LENGTH} characters of random text; make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'). Only the demo "
+            "(DEMO=true) makes its own.")
+
+
+def _demo_key(path: Path) -> str:
+    """The demo's own random key: made once (only the owner may read it), then kept, so demo
+    logins survive a restart and every worker of the demo signs with the same key. Written in
+    full to a private file first and linked into place, so a worker never reads half a key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another worker made it first: use theirs
+        finally:
+            draft.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_LENGTH:
+        raise InsecureSettings(f"{path} does not hold a usable key: remove it")
+    return key

@@ -8,11 +8,11 @@ import json
 
 import jwt
 import pytest
+from starlette.testclient import TestClient
 
 from domain.roles import Principal, Role
-from tests.web.api_helpers import assert_problem, auth, seeded_client, token
+from tests.web.api_helpers import app_now, assert_problem, auth, seeded_client, token
 from web.security import TokenService
-from web.settings import INSECURE_DEV_KEY
 
 
 def test_a_dispatcher_logs_in_and_sees_who_they_are(database_url: str) -> None:
@@ -75,7 +75,7 @@ def test_malformed_login_requests_get_a_4xx_problem(database_url: str, body: str
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def _tampered(good: str) -> str:
+def _tampered(_: TestClient, good: str) -> str:
     header, payload, signature = good.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["roles"] = ["admin"]
@@ -83,33 +83,43 @@ def _tampered(good: str) -> str:
     return f"{header}.{forged}.{signature}"
 
 
-def _alg_none(good: str) -> str:
+def _alg_none(_: TestClient, good: str) -> str:
     claims = jwt.decode(good, options={"verify_signature": False})
     header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').rstrip(b"=").decode()
     payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{header}.{payload}."
 
 
-def _expired(_: str) -> str:
+def _expired(client: TestClient, _: str) -> str:
+    """Signed with the app's own key, issued nine hours ago on the app's clock."""
     principal = Principal(user_id="user-dispatcher", username="dispatcher",
                           roles=frozenset({Role.DISPATCHER}))
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=9)
-    return TokenService(INSECURE_DEV_KEY).issue(principal, now=past)
+    past = app_now(client) - dt.timedelta(hours=9)
+    tokens: TokenService = client.app.state.services.tokens  # type: ignore[attr-defined]
+    return tokens.issue(principal, now=past)
 
 
-def _wrong_key(_: str) -> str:
+def _wrong_key(*_: object) -> str:
     principal = Principal(user_id="user-admin", username="admin", roles=frozenset({Role.ADMIN}))
     return TokenService("another-secret-key-of-sufficient-length-0123").issue(principal)
 
 
-@pytest.mark.parametrize("forge", [_tampered, _alg_none, _expired, _wrong_key,
-                                   lambda _: "garbage", lambda _: ""])
+def _published_key(*_: object) -> str:
+    """The development key that was once committed to the repository: anyone could sign with it."""
+    principal = Principal(user_id="user-admin", username="admin", roles=frozenset({Role.ADMIN}))
+    return TokenService("dev-only-insecure-key-change-me-0123456789abcdef").issue(principal)
+
+
+@pytest.mark.parametrize("forge", [_tampered, _alg_none, _expired, _wrong_key, _published_key,
+                                   lambda *_: "garbage", lambda *_: ""])
 def test_tampered_expired_wrongly_signed_and_alg_none_tokens_get_401(database_url: str,
                                                                       forge: object) -> None:
     with seeded_client(database_url) as client:
         good = token(client, "dispatcher")
-        bad = forge(good)  # type: ignore[operator]
+        bad = forge(client, good)  # type: ignore[operator]
         response = client.get("/api/dispatch", headers={"Authorization": f"Bearer {bad}"})
+        audit = client.get("/api/audit", headers={"Authorization": f"Bearer {bad}"})
+    assert_problem(audit, 401)
     assert_problem(response, 401)
     assert "WWW-Authenticate" in response.headers
 
