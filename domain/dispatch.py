@@ -1,12 +1,16 @@
 """The dispatch module: dispatch records, trip tickets, sales orders and invoices.
 
 A dispatch puts a unit (van) on a trip ticket at a datetime and collects the invoices that bill
-for it. Rules (from the module's specification):
+for it (those billing records live in ``domain/billing.py``). Rules (from the module's
+specification):
 
 - exactly one trip ticket per dispatch; a trip ticket is used by at most one live dispatch;
 - at least one invoice before completion; while it has none, the dispatch shows as *pending*;
 - a unit is never double-booked at the same datetime (among live dispatches);
 - an invoice belongs to a valid sales order and is linked to at most one dispatch;
+- a rule broken by the current state of other records (a booked unit, a used trip ticket, a
+  linked invoice) is a ``Conflict`` (409), the same code whether this model or a database
+  constraint notices it first;
 - the datetime may not be in the past (unless the policy allows it);
 - only ``datetime`` and ``unit`` are editable; deletion is soft and refused while any linked
   invoice is processed.
@@ -21,8 +25,22 @@ from typing import Any
 
 from domain import events as ev
 from domain.aggregate import Aggregate, new_id
-from domain.errors import InvalidTransition, RuleViolation, ValidationFailed
+from domain.billing import Invoice, SalesOrder, SalesOrderStatus, TripTicket
+from domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from domain.geo import ensure_aware
+
+__all__ = [
+    "DISPATCH_TRANSITIONS", "EDITABLE_FIELDS", "EDITABLE_STATUSES", "PENDING", "Dispatch",
+    "DispatchPolicy", "DispatchStatus", "Invoice", "SalesOrder", "SalesOrderStatus", "TripTicket",
+    "unit_double_booked",
+]
+
+
+def unit_double_booked() -> Conflict:
+    """The unit has a live dispatch at that datetime. The same 409 and code whether the use case
+    sees it or the database's unique index catches a concurrent booking (``storage/uow.py``)."""
+    return Conflict("the unit is already booked at that datetime", field="unit",
+                    code="unit_double_booked")
 
 
 class DispatchStatus(enum.StrEnum):
@@ -59,155 +77,6 @@ class DispatchPolicy:
         if not self.allow_past_datetime and when < now - self.past_tolerance:
             raise RuleViolation("the dispatch datetime may not be in the past", field="datetime")
         return when
-
-
-class SalesOrderStatus(enum.StrEnum):
-    OPEN = "open"
-    CANCELLED = "cancelled"
-
-
-class SalesOrder(Aggregate):
-    def __init__(
-        self,
-        *,
-        number: str,
-        customer_id: str,
-        store_id: str,
-        created_at: dt.datetime,
-        status: SalesOrderStatus = SalesOrderStatus.OPEN,
-        total_cents: int = 0,
-        id: str | None = None,
-        version: int = 0,
-    ) -> None:
-        super().__init__(version=version)
-        self.id = id or new_id()
-        self.number = number
-        self.customer_id = customer_id
-        self.store_id = store_id
-        self.created_at = ensure_aware(created_at, "created_at")
-        self.status = status
-        self.total_cents = total_cents
-
-    @property
-    def is_valid(self) -> bool:
-        return self.status == SalesOrderStatus.OPEN
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "customer_id": self.customer_id,
-            "store_id": self.store_id,
-            "created_at": self.created_at.isoformat(),
-            "status": self.status.value,
-            "total_cents": self.total_cents,
-            "version": self.version,
-        }
-
-
-class Invoice(Aggregate):
-    def __init__(
-        self,
-        *,
-        number: str,
-        sales_order_id: str,
-        store_id: str,
-        amount_cents: int,
-        created_at: dt.datetime,
-        processed: bool = False,
-        dispatch_id: str | None = None,
-        id: str | None = None,
-        version: int = 0,
-    ) -> None:
-        super().__init__(version=version)
-        if amount_cents < 0:
-            raise ValidationFailed("an invoice amount cannot be negative", field="amount_cents")
-        self.id = id or new_id()
-        self.number = number
-        self.sales_order_id = sales_order_id
-        self.store_id = store_id
-        self.amount_cents = amount_cents
-        self.created_at = ensure_aware(created_at, "created_at")
-        self.processed = processed
-        self.dispatch_id = dispatch_id
-
-    @classmethod
-    def for_sales_order(
-        cls, order: SalesOrder, *, number: str, amount_cents: int, at: dt.datetime
-    ) -> Invoice:
-        """A new invoice; the sales order must be a valid (open) one."""
-        if not order.is_valid:
-            raise RuleViolation(
-                f"sales order {order.number} is {order.status.value}; invoices need a valid one",
-                field="sales_order_id",
-            )
-        invoice = cls(
-            number=number,
-            sales_order_id=order.id,
-            store_id=order.store_id,
-            amount_cents=amount_cents,
-            created_at=at,
-        )
-        invoice.touch()
-        invoice._record(ev.InvoiceCreated, store_id=invoice.store_id, data=invoice.snapshot())
-        return invoice
-
-    def mark_processed(self) -> None:
-        if self.processed:
-            return
-        self.processed = True
-        self.touch()
-        self._record(ev.InvoiceProcessed, store_id=self.store_id, data=self.snapshot())
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "sales_order_id": self.sales_order_id,
-            "store_id": self.store_id,
-            "amount_cents": self.amount_cents,
-            "created_at": self.created_at.isoformat(),
-            "processed": self.processed,
-            "dispatch_id": self.dispatch_id,
-            "version": self.version,
-        }
-
-
-class TripTicket(Aggregate):
-    def __init__(
-        self,
-        *,
-        number: str,
-        store_id: str,
-        created_at: dt.datetime,
-        description: str = "",
-        work_order_id: str | None = None,
-        customer_id: str | None = None,
-        id: str | None = None,
-        version: int = 0,
-    ) -> None:
-        super().__init__(version=version)
-        if not number.strip():
-            raise ValidationFailed("a trip ticket needs a number", field="number")
-        self.id = id or new_id()
-        self.number = number.strip()
-        self.store_id = store_id
-        self.created_at = ensure_aware(created_at, "created_at")
-        self.description = description
-        self.work_order_id = work_order_id
-        self.customer_id = customer_id
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "number": self.number,
-            "store_id": self.store_id,
-            "created_at": self.created_at.isoformat(),
-            "description": self.description,
-            "work_order_id": self.work_order_id,
-            "customer_id": self.customer_id,
-            "version": self.version,
-        }
 
 
 class Dispatch(Aggregate):
@@ -257,15 +126,13 @@ class Dispatch(Aggregate):
     ) -> Dispatch:
         """Create a dispatch; the caller looks up the two facts that need other records."""
         if trip_ticket_in_use:
-            raise RuleViolation(
+            raise Conflict(
                 f"trip ticket {trip_ticket.number} is already used by another dispatch",
-                field="trip_ticket_id",
+                field="trip_ticket_id", code="trip_ticket_in_use",
             )
         when = policy.check_datetime(datetime, now)
         if unit_busy:
-            raise RuleViolation(
-                "the unit is already booked at that datetime", field="unit", code="unit_double_booked"
-            )
+            raise unit_double_booked()
         dispatch = cls(
             trip_ticket_id=trip_ticket.id,
             datetime=when,
@@ -336,9 +203,7 @@ class Dispatch(Aggregate):
                 raise ValidationFailed("a dispatch needs a unit", field="unit")
             self.unit = changes["unit"]
         if unit_busy:
-            raise RuleViolation(
-                "the unit is already booked at that datetime", field="unit", code="unit_double_booked"
-            )
+            raise unit_double_booked()
         self.touch()
         self._record(
             ev.DispatchUpdated,
@@ -367,8 +232,9 @@ class Dispatch(Aggregate):
             raise RuleViolation("a closed dispatch takes no more invoices")
         if invoice.dispatch_id is not None:
             if invoice.dispatch_id == self.id:
-                raise RuleViolation(f"invoice {invoice.number} is already on this dispatch")
-            raise RuleViolation(
+                raise Conflict(f"invoice {invoice.number} is already on this dispatch",
+                               field="invoice_id", code="invoice_already_attached")
+            raise Conflict(
                 f"invoice {invoice.number} is already linked to another dispatch",
                 field="invoice_id",
                 code="invoice_already_linked",

@@ -52,7 +52,9 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The change collides with another one: a uniqueness rule or a concurrent edit."""
+    """The change collides with the current state: a uniqueness rule, a record already taken or
+    full, or a concurrent edit. Always HTTP 409, with the same ``code`` whether a use case sees
+    it or a database constraint catches a race."""
 
     code = "conflict"
 

@@ -154,6 +154,14 @@ class Principal:
         return self.roles == frozenset({Role.TECHNICIAN})
 
 
+def may_see_proposal(principal: Principal, store_ids: frozenset[str]) -> bool:
+    """A proposal is shown to those with the proposal view, and to a store-scoped user only when
+    every job it touches is in their stores (``store_ids``: the stores of those jobs)."""
+    if not principal.can(Permission.PROPOSAL_VIEW):
+        return False
+    return principal.store_ids is None or store_ids <= principal.store_ids
+
+
 def can_delete_dispatch(principal: Principal, *, created_by: str, display_status: str,
                         status: str) -> bool:
     """Managers may delete any dispatch; a dispatcher only a draft or pending one they created."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from domain import events as ev
 from domain.aggregate import Aggregate, new_id
-from domain.errors import InvalidTransition, RuleViolation, ValidationFailed
+from domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from domain.geo import Location, TimeWindow, ensure_aware
 
 
@@ -56,6 +56,10 @@ WORK_ORDER_TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
 OPEN_STATUSES = frozenset({_W.NEW, _W.ASSIGNED, _W.ACCEPTED, _W.EN_ROUTE, _W.ON_SITE})
 #: Once a technician has started the job it stays with them (the optimizer may not move it).
 STARTED_STATUSES = frozenset({_W.EN_ROUTE, _W.ON_SITE})
+
+
+#: Bounds on comments: every snapshot of a work order carries them all.
+COMMENT_MAX_CHARS, COMMENTS_PER_ORDER = 2_000, 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,17 +381,20 @@ class WorkOrder(Aggregate):
         text = text.strip()
         if not text:
             raise ValidationFailed("a comment must not be empty", field="text")
-        if len(text) > 4000:
-            raise ValidationFailed("a comment is limited to 4000 characters", field="text")
+        if len(text) > COMMENT_MAX_CHARS:
+            raise ValidationFailed(f"a comment is limited to {COMMENT_MAX_CHARS} characters",
+                                   field="text", code="comment_too_long")
+        if len(self.comments) >= COMMENTS_PER_ORDER:
+            raise Conflict(f"a work order keeps at most {COMMENTS_PER_ORDER} comments",
+                           code="too_many_comments", limit=COMMENTS_PER_ORDER)
         comment = Comment(author=author, text=text, at=ensure_aware(at, "at"))
         self.comments.append(comment)
         self.touch()
-        self._record(
-            ev.WorkOrderCommented,
-            store_id=self.store_id,
-            technician_id=self.technician_id,
-            data={"comment": comment.as_dict(), "work_order": self.snapshot()},
-        )
+        # The comment alone (not the whole order), with the version it makes for clients' copies.
+        self._record(ev.WorkOrderCommented, store_id=self.store_id,
+                     technician_id=self.technician_id,
+                     data={"work_order_id": self.id, "version": self.version,
+                           "comment": comment.as_dict()})
         return comment
 
     def _require_technician(self, technician_id: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.roles import Permission, Principal
+from domain.roles import Permission, Principal, may_see_proposal
 from realtime.events import LogEvent, PositionUpdate
 
 TOPIC_KINDS = ("board", "store", "technician", "alerts")
@@ -81,7 +81,27 @@ def _sees_alert(principal: Principal, store_id: str | None) -> bool:
     return store_id is not None or principal.can(Permission.ALERT_SYSTEM)
 
 
+def proposal_store_ids(proposal: object) -> frozenset[str] | None:
+    """The stores a proposal's jobs belong to, from its snapshot; None when it does not say."""
+    store_ids = proposal.get("store_ids") if isinstance(proposal, dict) else None
+    if not isinstance(store_ids, list) or not all(isinstance(s, str) for s in store_ids):
+        return None
+    return frozenset(store_ids)
+
+
+def proposal_matches(principal: Principal, topics: frozenset[str],
+                     store_ids: frozenset[str] | None) -> bool:
+    """Proposals go to those with the proposal view, within their stores, on the board topic or
+    the topic of a store the proposal touches (snapshots and live events apply the same rule)."""
+    if store_ids is None or not may_see_proposal(principal, store_ids):
+        return False
+    return "board" in topics or any(f"store:{s}" in topics for s in store_ids)
+
+
 def event_matches(principal: Principal, topics: frozenset[str], event: LogEvent) -> bool:
+    if event.aggregate_type == "proposal":
+        return proposal_matches(principal, topics,
+                                proposal_store_ids(event.data.get("proposal")))
     if event.aggregate_type == "alert" and not _sees_alert(principal, event.store_id):
         return False
     return _sees(principal, event.store_id, event.technician_id) and _in_topics(

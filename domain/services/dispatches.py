@@ -40,7 +40,8 @@ async def _load(uow: UnitOfWork, ctx: Context, dispatch_id: str) -> Dispatch:
 
 async def _check_unit(uow: UnitOfWork, ctx: Context, unit_id: str) -> None:
     unit = await uow.units.get(unit_id)
-    if unit is None:
+    if unit is None or not ctx.principal.sees_store(unit.home_store_id):
+        # Another store's unit does not exist for a store-scoped caller (its name must not leak).
         raise RuleViolation(f"unit {unit_id} does not exist", field="unit", code="invalid_unit")
     if not unit.in_service:
         raise RuleViolation(f"unit {unit.name} is out of service", field="unit")

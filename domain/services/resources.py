@@ -161,7 +161,7 @@ async def create_trip_ticket(
                 raise RuleViolation(f"work order {work_order_id} does not exist in that store",
                                     field="work_order_id", code="invalid_work_order")
         if customer_id is not None:
-            await _customer(uow, ctx, customer_id)
+            await customer_in_scope(uow, ctx, customer_id)
         ticket_id = new_id()
         ticket = TripTicket(id=ticket_id, number=number or _number("TT", ticket_id),
                             store_id=store_id, created_at=ctx.now, description=description,
@@ -173,7 +173,9 @@ async def create_trip_ticket(
         return ticket.snapshot()
 
 
-async def _customer(uow: UnitOfWork, ctx: Context, customer_id: str) -> Customer:
+async def customer_in_scope(uow: UnitOfWork, ctx: Context, customer_id: str) -> Customer:
+    """An active customer the caller may refer to; a store-scoped caller only their stores' (any
+    other is answered as not existing, so its existence does not leak)."""
     customer = await uow.customers.get(customer_id)
     if customer is None or not customer.active or (
             ctx.principal.is_store_scoped and not ctx.principal.sees_store(customer.home_store_id)):
@@ -189,7 +191,7 @@ async def create_sales_order(
     ctx.principal.require(P.BILLING_MANAGE)
     async with uow:
         await _check_store(uow, ctx, store_id, "store_id")
-        await _customer(uow, ctx, customer_id)
+        await customer_in_scope(uow, ctx, customer_id)
         order_id = new_id()
         order = SalesOrder(id=order_id, number=number or _number("SO", order_id),
                            customer_id=customer_id, store_id=store_id, created_at=ctx.now,

@@ -13,6 +13,7 @@ from domain.ports import UnitOfWork
 from domain.resources import TECHNICIAN_TRANSITIONS, Customer, Technician, TechnicianStatus
 from domain.roles import Permission
 from domain.services.context import Context, check_version, in_scope_or_404
+from domain.services.resources import customer_in_scope
 from domain.work_orders import Priority, ProofOfWork, WorkOrder
 
 
@@ -79,10 +80,7 @@ async def create_work_order(uow: UnitOfWork, ctx: Context, new: NewWorkOrder) ->
                                 code="invalid_store")
         customer_id = new.customer_id
         if customer_id is not None:
-            customer = await uow.customers.get(customer_id)
-            if customer is None or not customer.active:
-                raise RuleViolation(f"customer {customer_id} does not exist",
-                                    field="customer_id", code="invalid_customer")
+            await customer_in_scope(uow, ctx, customer_id)
         elif new.walk_in is not None:
             customer = Customer(
                 name=new.walk_in.name, phone=new.walk_in.phone, email=new.walk_in.email,
@@ -115,10 +113,7 @@ async def update_work_order(
     async def change(order: WorkOrder) -> None:
         customer_id = changes.get("customer_id")
         if customer_id is not None and customer_id != order.customer_id:
-            customer = await uow.customers.get(customer_id)
-            if customer is None or not customer.active:
-                raise RuleViolation(f"customer {customer_id} does not exist",
-                                    field="customer_id", code="invalid_customer")
+            await customer_in_scope(uow, ctx, customer_id)
         order.update_details(**changes)
 
     return await _change_order(uow, ctx, work_order_id=work_order_id, action="update",

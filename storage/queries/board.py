@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import false, or_, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.positions import PositionFix, freshness
-from domain.roles import Principal
+from domain.roles import Permission, Principal, may_see_proposal
 from domain.work_orders import OPEN_STATUSES
 from storage import mapping as m
 from storage import tables as t
@@ -57,8 +57,7 @@ class SqlSnapshotSource:
             store_rows = (await conn.execute(
                 select(t.stores).where(scope_filter(principal, t.stores.c.id),
                                        t.stores.c.active.is_(True)))).mappings().all()
-            proposal_rows = [] if principal.store_ids is not None else (await conn.execute(
-                select(t.proposals).where(t.proposals.c.status == "proposed"))).mappings().all()
+            proposal_rows = await open_proposals(conn, principal, board, stores_in)
             alerts = await live_alerts(
                 conn, principal, None if board or "alerts" in topics else stores_in)
         technicians = []
@@ -110,3 +109,20 @@ class SqlUnitDirectory:
             if r["tech"]:
                 out[f"technician:{r['tech']}"] = info
         return out
+
+
+async def open_proposals(conn: AsyncConnection, principal: Principal, board: bool,
+                         stores_in: set[str]) -> list[Any]:
+    """Open proposals for those with the proposal view, within their stores: on the board topic
+    all of those, on store topics the ones touching a subscribed store (the live stream's rule,
+    ``realtime.scope.proposal_matches``)."""
+    if not principal.can(Permission.PROPOSAL_VIEW):
+        return []
+    rows = (await conn.execute(
+        select(t.proposals).where(t.proposals.c.status == "proposed"))).mappings().all()
+    out = []
+    for r in rows:
+        store_ids = frozenset(r["store_ids"] or ())
+        if may_see_proposal(principal, store_ids) and (board or store_ids & stores_in):
+            out.append(r)
+    return out

@@ -56,7 +56,8 @@ async def technician_track(conn: AsyncConnection, principal: Principal, technici
     jobs = (await conn.execute(
         select(w.c.id, w.c.status, w.c.sequence, w.c.lat, w.c.lon, w.c.planned_arrival,
                w.c.description, w.c.window_end)
-        .where(w.c.technician_id == technician_id, w.c.status.in_(sorted(OPEN_STATUSES)))
+        .where(w.c.technician_id == technician_id, w.c.status.in_(sorted(OPEN_STATUSES)),
+               scope_filter(principal, w.c.store_id))  # their jobs of other stores stay hidden
         .order_by(desc(w.c.status.in_(started)), nulls_last(asc(w.c.sequence)),
                   nulls_last(asc(w.c.planned_arrival)), asc(w.c.id)))).all()
     route = [{"work_order_id": j.id, "status": j.status, "sequence": j.sequence,

@@ -10,7 +10,7 @@ from domain.dispatch import (
     DispatchStatus,
     SalesOrderStatus,
 )
-from domain.errors import InvalidTransition, RuleViolation, ValidationFailed
+from domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from tests.unit.factories import NOW, dispatch, invoice, sales_order
 
 
@@ -25,13 +25,14 @@ def test_a_new_dispatch_is_a_draft_shown_as_pending_until_it_has_an_invoice() ->
     assert d.snapshot()["dispatch_id"] == d.id
 
 
-def test_a_trip_ticket_already_used_is_refused() -> None:
-    with pytest.raises(RuleViolation, match="already used"):
+def test_a_trip_ticket_already_used_is_a_conflict() -> None:
+    with pytest.raises(Conflict, match="already used") as caught:
         dispatch(trip_ticket_in_use=True)
+    assert caught.value.code == "trip_ticket_in_use"
 
 
 def test_a_unit_is_never_double_booked_at_the_same_datetime() -> None:
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(Conflict) as caught:
         dispatch(unit_busy=True)
     assert caught.value.code == "unit_double_booked"
 
@@ -64,8 +65,9 @@ def test_only_datetime_and_unit_are_editable() -> None:
 
 def test_an_edit_that_double_books_the_unit_is_refused() -> None:
     d = dispatch()
-    with pytest.raises(RuleViolation):
+    with pytest.raises(Conflict) as caught:
         d.edit(changes={"unit": "unit-2"}, now=NOW, policy=DispatchPolicy(), unit_busy=True)
+    assert caught.value.code == "unit_double_booked"
 
 
 def test_completion_needs_at_least_one_invoice() -> None:
@@ -105,11 +107,12 @@ def test_an_invoice_is_linked_to_at_most_one_dispatch() -> None:
     first, second = dispatch(), dispatch()
     inv = invoice()
     first.attach_invoice(inv)
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(Conflict) as caught:
         second.attach_invoice(inv)
     assert caught.value.code == "invoice_already_linked"
-    with pytest.raises(RuleViolation):
+    with pytest.raises(Conflict) as again:
         first.attach_invoice(inv)
+    assert again.value.code == "invoice_already_attached"
     assert second.invoice_ids == []
 
 

@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from domain.errors import InvalidTransition, RuleViolation, ValidationFailed
+from domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
 from domain.geo import Location, TimeWindow
 from domain.work_orders import (
+    COMMENTS_PER_ORDER,
     WORK_ORDER_TRANSITIONS,
     Priority,
     ProofOfWork,
@@ -176,8 +177,21 @@ def test_comments_are_kept_in_order_and_bounded() -> None:
     with pytest.raises(ValidationFailed):
         order.add_comment("dispatcher", "", NOW)
     with pytest.raises(ValidationFailed):
-        order.add_comment("dispatcher", "x" * 4001, NOW)
+        order.add_comment("dispatcher", "x" * 2001, NOW)
     assert [c.text for c in order.comments] == ["Gate code 1234"]
+
+
+def test_a_work_order_keeps_at_most_200_comments_and_each_event_carries_one() -> None:
+    order = work_order()
+    for n in range(COMMENTS_PER_ORDER):
+        order.add_comment("dispatcher", f"note {n}", NOW)
+    event = order.events[-1].payload()
+    assert set(event) >= {"work_order_id", "version", "comment"}
+    assert "work_order" not in event and event["comment"]["text"] == "note 199"
+    with pytest.raises(Conflict) as caught:
+        order.add_comment("dispatcher", "one more", NOW)
+    assert caught.value.code == "too_many_comments"
+    assert len(order.comments) == COMMENTS_PER_ORDER
 
 
 def test_the_version_moves_once_per_unit_of_work() -> None:

@@ -67,7 +67,7 @@ def test_the_same_unit_at_the_same_datetime_is_refused_with_a_conflict(database_
     with seeded_client(database_url) as client:
         h = auth(client, "dispatcher")
         assert new_dispatch(client, h).status_code == 201
-        assert_problem(new_dispatch(client, h), 422, "unit_double_booked")
+        assert_problem(new_dispatch(client, h), 409, "unit_double_booked")
 
 
 def test_a_reused_trip_ticket_and_a_past_datetime_are_refused(database_url: str) -> None:
@@ -77,7 +77,7 @@ def test_a_reused_trip_ticket_and_a_past_datetime_are_refused(database_url: str)
         again = client.post("/api/dispatch", headers=h, json={
             "trip_ticket_id": first["trip_ticket_id"], "unit": "unit-0002",
             "datetime": LATER.isoformat()})
-        assert_problem(again, 422)
+        assert_problem(again, 409, "trip_ticket_in_use")
         past = client.post("/api/dispatch", headers=h, json={
             "trip_ticket_id": free_ticket(client, h), "unit": "unit-0002",
             "datetime": "2020-01-01T00:00:00+00:00"})
@@ -190,7 +190,7 @@ def test_an_invoice_links_to_one_dispatch_and_a_processed_one_blocks_deletion(
         inv = client.post(f"/api/dispatch/{one['id']}/invoices", headers=h,
                           json={"sales_order_id": "so-000005", "amount_cents": 900}).json()
         assert_problem(client.post(f"/api/dispatch/{two['id']}/invoices", headers=h,
-                                   json={"invoice_id": inv["id"]}), 422, "invoice_already_linked")
+                                   json={"invoice_id": inv["id"]}), 409, "invoice_already_linked")
         removed = client.delete(f"/api/dispatch/{one['id']}/invoices/{inv['id']}", headers=h)
         assert removed.status_code == 204
         assert client.post(f"/api/dispatch/{two['id']}/invoices", headers=h,

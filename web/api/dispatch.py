@@ -144,7 +144,10 @@ async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
            response=DispatchDetailOut, status=201, errors=(403, 409, 422), idempotent=True,
            permissions=(Permission.DISPATCH_CREATE,))
 async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
-    """Trip ticket, datetime and unit are required; invoices may be attached or created."""
+    """Trip ticket, datetime and unit are required; invoices may be attached or created. 409
+    ``unit_double_booked`` / ``trip_ticket_in_use`` / ``invoice_already_linked`` when another
+    dispatch holds them (the same whether this request or a concurrent one is first); 422
+    ``invalid_unit`` for a unit that does not exist or is outside the caller's stores."""
     b = call.body
     created = await uc.create_dispatch(
         call.uow(), call.context(), trip_ticket_id=b.trip_ticket_id, datetime=b.datetime,
@@ -180,7 +183,9 @@ async def get_dispatch(call: Call[Any, Any]) -> dict[str, Any]:
            body=DispatchPatch, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422),
            permissions=(Permission.DISPATCH_EDIT,))
 async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
-    """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile."""
+    """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile. 409
+    ``unit_double_booked`` when the unit has another dispatch then; 422 ``invalid_unit`` for a
+    unit that does not exist or is outside the caller's stores."""
     changes = {k: getattr(call.body, k) for k in call.body.model_fields_set}
     await uc.edit_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"],
                            changes=changes, expected_version=call.if_match())
@@ -208,6 +213,8 @@ async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
            errors=(403, 404, 409, 422), idempotent=True,
            permissions=(Permission.DISPATCH_ADD_INVOICE,))
 async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
+    """409 ``invoice_already_linked`` when another dispatch holds the invoice,
+    ``invoice_already_attached`` when this one does."""
     b = call.body
     new = (uc.NewInvoice(b.sales_order_id, b.amount_cents or 0, b.number)
            if b.sales_order_id is not None else None)

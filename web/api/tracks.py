@@ -55,8 +55,8 @@ class TrackOut(Out):
 async def track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
     """``trail``: the van's positions of the last ``minutes``, oldest first, thinned evenly to at
     most ``points`` (the first and the newest kept); ``position``: the latest fix; ``route``: the
-    open jobs in the order they will be done (started first, then by sequence). Another store's
-    technician is 404."""
+    open jobs in the order they will be done (started first, then by sequence), only those of
+    the caller's stores. Another store's technician is 404."""
     tech_id = call.path["id"]
     since = call.services.now() - dt.timedelta(minutes=call.query.minutes)
     async with call.services.engine.connect() as conn:

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from domain.resources import TechnicianStatus
-from domain.work_orders import Priority, WorkOrderStatus
+from domain.work_orders import COMMENT_MAX_CHARS, Priority, WorkOrderStatus
 from web.api.schemas import (
     LocationIn,
     LocationOut,
@@ -174,7 +174,10 @@ class StepIn(Strict):
 
 
 class CommentIn(Strict):
-    text: Description
+    """At most 2,000 characters; a work order keeps at most 200 comments (then 409
+    ``too_many_comments``)."""
+
+    text: Annotated[str, _c(COMMENT_MAX_CHARS, 1), _CLEAN]
 
 
 class AssignIn(Strict):

@@ -78,7 +78,9 @@ async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
 async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
     """``store_id``, ``priority``, ``location`` and ``description`` are required. Give
     ``customer_id`` for a known customer, or ``customer_name`` (with ``customer_phone``,
-    ``customer_email``, ``sms_opt_in``) for a walk-in. Emergencies need the emergency permission."""
+    ``customer_email``, ``sms_opt_in``) for a walk-in. Emergencies need the emergency permission.
+    A customer that does not exist or is outside a store-scoped caller's stores is 422
+    ``invalid_customer`` (on PATCH too)."""
     b = call.body
     walk_in = None
     if b.customer_name is not None:

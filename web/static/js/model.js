@@ -71,6 +71,17 @@ export class Model {
     return true;
   }
 
+  // A comment event carries the comment alone and the version it made: add it to the held copy
+  // (so the version the board sends with its next change is current).
+  applyComment({ work_order_id: id, version, comment }) {
+    const held = this.workOrders.get(id);
+    if (!held || !comment || (held.version ?? 0) >= (version ?? 0)) return false;
+    this.workOrders.set(id, { ...held, version, comments: [...(held.comments || []), comment] });
+    this.changed.workOrders.add(id);
+    this.notify();
+    return true;
+  }
+
   applyTechnician(tech) {
     if (!tech || !tech.id) return false;
     const held = this.technicians.get(tech.id);
@@ -197,6 +208,7 @@ export class Model {
   applyEventNow(msg) {
     const d = msg.data || {};
     if (d.work_order) this.applyWorkOrder(d.work_order, true);
+    else if (d.comment && d.work_order_id) this.applyComment(d);
     if (d.technician) this.applyTechnician(d.technician);
     if (d.store) this.setStores([d.store]);
     if (d.alert) this.applyAlert(d.alert);
