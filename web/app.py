@@ -32,6 +32,7 @@ from web.api.openapi import build_openapi
 from web.api.problems import problem
 from web.clock import Clock, system_clock
 from web.live import websocket_endpoint
+from web.middleware import SecurityHeaders
 from web.pages import page_routes
 from web.services import Services, build_services
 from web.settings import Settings
@@ -58,14 +59,11 @@ async def health(request: Request) -> Response:
 
 
 async def status_page(request: Request) -> Response:
-    services: Services = request.app.state.services
-    counts = await services.counts()
-    rows = "".join(f"<tr><th>{name}</th><td>{n}</td></tr>" for name, n in counts.items())
+    """Public, so it says only that the service runs (no table counts: they are business data)."""
     return HTMLResponse(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Dispatch Board</title>"
         "</head><body><h1>Dispatch Board</h1><p>The service is running. "
-        "API: <a href='/api/docs'>/api/docs</a>.</p>"
-        f"<table>{rows}</table></body></html>"
+        "API: <a href='/api/docs'>/api/docs</a>.</p></body></html>"
     )
 
 
@@ -78,8 +76,7 @@ def _docs_page(document: dict[str, Any]) -> str:
                          f"<td>{', '.join(sorted(op['responses']))}</td></tr>")
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Dispatch Board API</title>"
-        "<style>body{font:14px system-ui;margin:2em}td,th{padding:4px 10px;text-align:left}"
-        "tr:nth-child(even){background:#f3f4f6}</style></head><body><h1>Dispatch Board API</h1>"
+        "<link rel=stylesheet href='/static/css/docs.css'></head><body><h1>Dispatch Board API</h1>"
         "<p>Log in with <code>POST /api/auth/login</code>, then send "
         "<code>Authorization: Bearer &lt;token&gt;</code>. Errors are RFC 9457 problem documents. "
         "Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
@@ -139,4 +136,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                     exception_handlers={HTTPException: http_error, 500: server_error})
     app.state.settings = settings
     app.state.api = api
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     return app

@@ -27,6 +27,7 @@ from storage.attachments import (
     store_attachment,
     work_order_owner,
 )
+from web.api.bodies import read_capped
 from web.api.framework import Api, Call
 from web.api.problems import ApiError
 
@@ -125,24 +126,8 @@ def _media_type(request: Request) -> str:
 
 async def read_limited(request: Request, limit: int) -> tuple[bytes, str]:
     """The body and its SHA-256, refused (413) as soon as it passes ``limit`` bytes."""
-    too_large = ApiError(413, f"an attachment is limited to {limit} bytes", code="too_large",
-                         limit=limit)
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise ApiError(400, "Content-Length must be a number", code="bad_content_length")
-        if int(declared) > limit:
-            raise too_large
-    digest = hashlib.sha256()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        digest.update(chunk)
-        chunks.append(chunk)
-    return b"".join(chunks), digest.hexdigest()
+    data = await read_capped(request, limit, what="an attachment")
+    return data, hashlib.sha256(data).hexdigest()
 
 
 @api.route("PUT", _PATH + "/sha256-{digest}", summary="Upload a proof-of-work image", tag=TAG,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,10 +23,13 @@ from starlette.routing import Route
 from domain.errors import DomainError, PermissionDenied
 from domain.roles import Permission, Principal
 from domain.services.context import Context
+from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError, from_domain, from_validation, problem
 
 log = logging.getLogger("dispatch.api")
-MAX_BODY = 1_000_000
+#: A client's ``X-Request-ID`` is kept only when it is this safe and short (the audit and outbox
+#: columns hold 64 characters; the id is echoed in a header and written to logs).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 B = TypeVar("B", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
 
@@ -159,9 +163,7 @@ def authenticate(request: Request) -> Principal:
 async def _parse_body(request: Request, model: type[BaseModel] | None) -> BaseModel:
     if model is None:
         return Empty()
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, f"the body is limited to {MAX_BODY} bytes")
+    raw = await read_capped(request, MAX_BODY)
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if raw and content_type not in {"application/json", "application/merge-patch+json"}:
         raise ApiError(415, "send the body as application/json", code="unsupported_media_type")
@@ -214,8 +216,14 @@ def _parse_query(request: Request, model: type[BaseModel] | None) -> BaseModel:
     return model.model_validate(data)
 
 
+def request_id(request: Request) -> str:
+    """The client's ``X-Request-ID`` when it is safe (`REQUEST_ID`), else a fresh one."""
+    given = request.headers.get("x-request-id", "")
+    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
 async def run_endpoint(ep: Endpoint, request: Request) -> Response:
-    correlation_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    correlation_id = request_id(request)
     instance = request.url.path
     try:
         if any(_has_nul(v) or len(v) > 200 for v in request.path_params.values()):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import JSONResponse, Response
 
 from storage.tables import idempotency_keys as keys
+from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ async def run_idempotent(
     key = call.request.headers["idempotency-key"].strip()
     if not 1 <= len(key) <= 200:
         raise ApiError(400, "Idempotency-Key must be 1 to 200 characters", code="bad_idempotency_key")
-    raw = await call.request.body()
+    raw = await read_capped(call.request, MAX_BODY)  # the same bytes the endpoint parsed
     digest = hashlib.sha256(f"{ep.method} {call.request.url.path}\n".encode() + raw).hexdigest()
     engine = call.services.engine
     user = call.principal.user_id

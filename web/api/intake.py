@@ -39,7 +39,8 @@ from domain.work_orders import Priority
 from realtime.intake.webhooks import MalformedHeader, Webhook, WebhookVerificationError
 from storage.intake import AlreadyTaken, IntakeClaim, IntakeLedger, IntakeUnitOfWork
 from storage.queries.work_orders import work_order_detail
-from web.api.framework import MAX_BODY, Api, Call
+from web.api.bodies import MAX_BODY, read_capped
+from web.api.framework import Api, Call
 from web.api.problems import ApiError, from_validation
 from web.api.schemas import LocationIn, Strict
 from web.api.work_order_schemas import (
@@ -246,9 +247,7 @@ async def receive_order(call: Call[Any, Any]) -> Response:
     before). See docs/intake.md."""
     request = call.request
     verifier = _verifier(call.services)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, f"the body is limited to {MAX_BODY} bytes")
+    raw = await read_capped(request, MAX_BODY)
     try:
         message = verifier.verify(request.headers, raw)
     except MalformedHeader as error:

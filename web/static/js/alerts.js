@@ -5,29 +5,12 @@
 // after an outage is cleared at once; those someone else changed are skipped and reported).
 import { api, escapeHtml, me } from "./api.js";
 import { technicianName } from "./model.js";
+import { linkStylesheet } from "./stylesheet.js";
 
 const ACK_ROLES = ["admin", "dispatcher", "emergency_coordinator", "operations_manager",
   "store_manager"];
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
 const LEVELS = { 1: "store", 2: "operations", 3: "admins" };
-const STYLE = `
-#alerts li.alert { display: grid; gap: 2px; padding: 8px 0 8px 8px; border-left: 4px solid var(--muted); }
-#alerts li.sev-critical { border-left-color: var(--bad); }
-#alerts li.sev-warning { border-left-color: var(--warn); }
-#alerts li.sev-info { border-left-color: var(--accent); }
-#alerts li.status-acknowledged { opacity: .65; }
-#alerts .alert-head { display: flex; gap: 6px; align-items: baseline; }
-#alerts .sev { font-size: 11px; text-transform: uppercase; font-weight: 600; }
-#alerts .sev-critical .sev { color: var(--bad); } #alerts .sev-warning .sev { color: var(--warn); }
-#alerts .alert-msg, #alerts .alert-meta { font-size: 12px; color: var(--muted); }
-#alerts .alert-meta button.link { border: 0; background: none; padding: 0; color: var(--accent);
-  cursor: pointer; font: inherit; text-decoration: underline; }
-#alerts .level { font-weight: 600; color: var(--ink); }
-#alerts .alert-actions { display: flex; gap: 8px; align-items: center; }
-#alerts .alert-note { font-size: 12px; color: var(--bad); }
-#alerts .alert-tools { display: flex; gap: 8px; align-items: center; margin: 0 0 6px; padding: 0 12px; font-size: 12px; flex-wrap: wrap; }
-#alerts .alert-tools .bulk-note { color: var(--muted); }`;
-
 export function ageText(iso, now = Date.now()) {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (s < 60) return `${s}s`;
@@ -65,12 +48,7 @@ export class Alerts {
       if (this.model) this.render(this.model);
     };
     this.tools.querySelector(".ack-all").onclick = (e) => this.acknowledgeShown(e.target);
-    if (!document.getElementById("alerts-style")) {
-      const style = document.createElement("style");
-      style.id = "alerts-style";
-      style.textContent = STYLE;
-      document.head.append(style);
-    }
+    linkStylesheet("/static/css/alerts.css");
     me().then((user) => {
       this.canAck = user.roles.some((r) => ACK_ROLES.includes(r));
       if (this.model) this.render(this.model);

@@ -6,15 +6,10 @@
 //
 // `workOrder` is the API's work-order detail (`id` and `proof`); references other than
 // `attachment:sha256-<hex>` (files that stayed on an older phone) are listed, not shown.
+import { linkStylesheet } from "./stylesheet.js";
+
 const REF = /^attachment:sha256-([0-9a-f]{64})$/;
 const rendered = new WeakMap(); // container -> its live rendering
-
-const STYLE = {
-  list: "list-style:none;margin:6px 0;padding:0;display:flex;flex-wrap:wrap;gap:8px",
-  item: "display:grid;gap:2px;width:96px;font-size:11px;color:#64748b;text-align:center",
-  img: "width:96px;height:96px;object-fit:cover;border-radius:6px;border:1px solid #cbd5e1;background:#fff",
-  empty: "width:96px;height:96px;border-radius:6px;border:1px dashed #cbd5e1;display:grid;place-items:center",
-};
 
 function element(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
@@ -33,6 +28,7 @@ function entries(proof) {
 // Render the thumbnails into `container` (its content is replaced). Resolves, once every image
 // has loaded or failed, to a function that releases the object URLs.
 export async function renderProofThumbnails(container, workOrder, token) {
+  linkStylesheet("/static/css/proof-view.css");
   rendered.get(container)?.dispose();
   const state = { urls: [], live: true };
   state.dispose = () => {
@@ -43,12 +39,12 @@ export async function renderProofThumbnails(container, workOrder, token) {
   };
   rendered.set(container, state);
   const items = entries(workOrder?.proof);
-  const list = element("ul", { class: "proof-thumbs", style: STYLE.list, "aria-label": "Proof of work" });
+  const list = element("ul", { class: "proof-thumbs proof-view", "aria-label": "Proof of work" });
   container.replaceChildren(...(items.length ? [list] : []));
   await Promise.all(items.map(async ({ label, ref }) => {
-    const li = element("li", { class: "proof-thumb", style: STYLE.item });
+    const li = element("li", { class: "proof-thumb" });
     const caption = element("span", {}, label);
-    const frame = element("span", { style: STYLE.empty }, "…");
+    const frame = element("span", { class: "proof-empty" }, "…");
     li.append(frame, caption);
     list.append(li);
     const match = REF.exec(ref);
@@ -66,7 +62,7 @@ export async function renderProofThumbnails(container, workOrder, token) {
       const url = URL.createObjectURL(blob);
       state.urls.push(url);
       const link = element("a", { href: url, target: "_blank", rel: "noopener", title: `${label} (full size)` });
-      const img = element("img", { src: url, alt: label, style: STYLE.img, "data-sha256": match[1] });
+      const img = element("img", { src: url, alt: label, "data-sha256": match[1] });
       link.append(img);
       frame.replaceWith(link);
       await img.decode().catch(() => {});

@@ -17,6 +17,15 @@ const started = (wo) => (wo.status === "on_site" ? 2 : wo.status === "en_route" 
 // A finished job was late when the technician arrived after its window closed.
 const lateArrival = (wo, arrived) => { const end = when(wo.time_window?.end); return end !== null && arrived > end; };
 
+// Positions travel as data attributes and are set through the CSSOM: the content security policy
+// refuses inline style attributes in markup.
+const place = (root) => {
+  for (const el of root.querySelectorAll("[data-left], [data-width]")) {
+    if (el.dataset.left) el.style.left = el.dataset.left;
+    if (el.dataset.width) el.style.width = el.dataset.width;
+  }
+};
+
 export class Timeline {
   constructor(root, model, { onSelectOrder, onSelectTechnician, filter, technicianFilter,
     canDrop = false }) {
@@ -123,18 +132,18 @@ export class Timeline {
     const x = (t) => `${(Math.min(Math.max(t, from), to) - from) / span * 100}%`;
     const w = (a, b) => `${Math.max(0, Math.min(b, to) - Math.max(a, from)) / span * 100}%`;
     const hours = [];
-    for (let t = from; t <= to; t += HOUR) hours.push(`<span class="tick" style="left:${x(t)}">${new Date(t).getHours()}:00</span>`);
+    for (let t = from; t <= to; t += HOUR) hours.push(`<span class="tick" data-left="${x(t)}">${new Date(t).getHours()}:00</span>`);
     const shown = rows.slice(0, MAX_ROWS);
     const body = shown.map((r) => {
       const blocks = r.blocks.map(({ wo, start, end, travelFrom, actual }) => {
         const late = actual ? lateArrival(wo, start) : isLate(wo, now);
         let progress = "";
-        if (wo.status === "on_site") progress = `<i class="done" style="width:${Math.min(100, Math.max(0, (now - start) / (end - start) * 100))}%"></i>`;
-        if (wo.status === "completed") progress = '<i class="done" style="width:100%"></i>';
+        if (wo.status === "on_site") progress = `<i class="done" data-width="${Math.min(100, Math.max(0, (now - start) / (end - start) * 100))}%"></i>`;
+        if (wo.status === "completed") progress = '<i class="done" data-width="100%"></i>';
         const travel = wo.status === "on_site" || start <= travelFrom ? ""
-          : `<span class="travel${wo.status === "en_route" ? " driving" : ""}" style="left:${x(travelFrom)};width:${w(travelFrom, start)}"></span>`;
+          : `<span class="travel${wo.status === "en_route" ? " driving" : ""}" data-left="${x(travelFrom)}" data-width="${w(travelFrom, start)}"></span>`;
         const title = `${wo.id} · ${wo.priority} · ${wo.status.replace("_", " ")} · ${timeText(new Date(start).toISOString())}–${timeText(new Date(end).toISOString())}${late ? " · LATE" : ""}`;
-        return `${travel}<span class="block st-${wo.status} prio-${wo.priority}${late ? " late" : ""}" data-order="${escapeHtml(wo.id)}" title="${escapeHtml(title)}" style="left:${x(start)};width:${w(start, end)}">${progress}<em>${escapeHtml(wo.id)}</em></span>`;
+        return `${travel}<span class="block st-${wo.status} prio-${wo.priority}${late ? " late" : ""}" data-order="${escapeHtml(wo.id)}" title="${escapeHtml(title)}" data-left="${x(start)}" data-width="${w(start, end)}">${progress}<em>${escapeHtml(wo.id)}</em></span>`;
       }).join("");
       return `<div class="tl-row${r.blocks.length ? "" : " free"}" data-drop-technician="${escapeHtml(r.id)}"><button type="button" class="tl-name link" data-technician="${escapeHtml(r.id)}" title="${escapeHtml(r.tech?.status || "")}">${escapeHtml(r.tech?.name || r.id)}</button><div class="tl-track">${blocks}</div></div>`;
     }).join("");
@@ -142,10 +151,11 @@ export class Timeline {
       ${this.canDrop ? '<span class="tl-hint muted">Drag a job onto a technician to assign it</span>' : ""}
       <span class="tl-legend"><i class="block st-assigned"></i>planned <i class="block st-en_route"></i>en route <i class="block st-on_site"></i>on site <i class="block st-completed"></i>done <i class="block late"></i>late <i class="travel"></i>travel</span>
       <button type="button" class="close" aria-label="Close timeline">×</button></header>
-      <div class="tl-grid"><div class="tl-row tl-axis"><span class="tl-name"></span><div class="tl-track">${hours.join("")}<span class="now" style="left:${x(now)}"></span></div></div>
+      <div class="tl-grid"><div class="tl-row tl-axis"><span class="tl-name"></span><div class="tl-track">${hours.join("")}<span class="now" data-left="${x(now)}"></span></div></div>
       ${body || '<p class="muted">No assigned jobs in view.</p>'}
       ${rows.length > MAX_ROWS ? `<p class="muted">… ${rows.length - MAX_ROWS} more technicians: filter by store or region.</p>` : ""}
-      <div class="now-line" style="left:calc(160px + (100% - 160px) * ${(now - from) / span})"></div></div>`;
+      <div class="now-line" data-left="calc(160px + (100% - 160px) * ${(now - from) / span})"></div></div>`;
+    place(this.root);
     this.root.querySelector(".close").onclick = () => this.toggle(false);
   }
 }

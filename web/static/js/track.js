@@ -3,15 +3,11 @@
 // route (from where the van is now through the open jobs in order: started first, then by
 // sequence; numbered), redrawn when the technician's jobs change.
 import { api } from "./api.js";
+import { linkStylesheet } from "./stylesheet.js";
 
 const STARTED = new Set(["en_route", "on_site"]);
 const OPEN = new Set(["assigned", "accepted", "en_route", "on_site"]);
 const MAX_TRAIL = 2000;
-const STYLE = `
-.track-stop { background: #1d4ed8; color: #fff; border: 2px solid #fff; border-radius: 50%;
-  font: 600 11px/18px system-ui, sans-serif; text-align: center; box-shadow: 0 0 0 1px #1d4ed8; }
-.track-stop.started { background: #7c3aed; box-shadow: 0 0 0 1px #7c3aed; }`;
-
 // The technician's open jobs in the order they will be done.
 export function routeOf(model, technicianId) {
   return [...model.workOrders.values()]
@@ -30,12 +26,7 @@ export class TrackView {
     this.id = null;
     this.trail = [];
     this.request = 0;
-    if (!document.getElementById("track-style")) {
-      const style = document.createElement("style");
-      style.id = "track-style";
-      style.textContent = STYLE;
-      document.head.append(style);
-    }
+    linkStylesheet("/static/css/track.css");
     model.subscribe((changed) => this.onChange(changed));
   }
 
