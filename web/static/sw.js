@@ -1,14 +1,15 @@
 // Service worker of the technician view: the app shell is cached so /tech opens offline.
 // Pages and assets: network first, the cache when offline. The API is never cached.
-// Proof photos and signatures wait in IndexedDB (proof-store.js), not here.
-const CACHE = "dispatch-shell-v2";
+// Proof photos and signatures wait in IndexedDB (proof-store.js), not here. Nothing of a user's
+// is cached: only the shell below (sign-out, in tech-storage.js, also removes any API answer).
+const CACHE = "dispatch-shell-v3";
 const SHELL = [
   "/tech", "/login", "/config.js", "/manifest.webmanifest", "/static/icon.svg",
   "/static/css/app.css", "/static/css/tech.css", "/static/css/proof.css",
   "/static/js/api.js", "/static/js/live.js", "/static/js/model.js", "/static/js/queue.js",
   "/static/js/outbox.js", "/static/js/signature.js", "/static/js/tech.js",
   "/static/js/tech-jobs.js", "/static/js/tech-proof.js", "/static/js/tech-position.js",
-  "/static/js/proof-store.js", "/static/js/login.js",
+  "/static/js/proof-store.js", "/static/js/tech-storage.js", "/static/js/login.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -6,10 +6,13 @@
 // IndexedDB (proof-store.js). They are uploaded first, one by one (PUT by content hash, so a
 // repeat is harmless), then the step that names them is sent; the files are removed from the
 // phone once the item is settled.
+//
+// Each item carries the id of the user who queued it (`user`); the queue shows and sends only the
+// signed-in user's items (tech-storage.js removes the others when someone else signs in).
 import { api, ApiError, logout, newKey, token } from "./api.js";
 import { deleteFile, fileHashes, getFile } from "./proof-store.js";
+import { OUTBOX_KEY as KEY } from "./tech-storage.js";
 
-const KEY = "dispatch.outbox";
 export const RESULT = { accept: "accepted", en_route: "en_route", on_site: "on_site",
   complete: "completed", fail: "failed", decline: "new" };
 const RETRY = "retry";
@@ -19,24 +22,35 @@ export class Outbox {
     this.onApplied = onApplied;
     this.onRejected = onRejected;
     this.onChange = onChange;
-    this.busy = false;
+    this.user = null;     // set once the signed-in user is known: nothing is read or sent before
+    this.running = null;  // the flush in progress
+    this.closed = false;  // signing out: nothing more is sent or saved
     addEventListener("online", () => this.flush());
     setInterval(() => this.flush(), 15_000);
   }
 
   items() {
-    try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch { return []; }
+    if (!this.user) return [];
+    try {
+      const all = JSON.parse(localStorage.getItem(KEY) || "[]");
+      return Array.isArray(all) ? all.filter((i) => i && i.user === this.user) : [];
+    } catch {
+      return [];
+    }
   }
 
   save(items) {
-    localStorage.setItem(KEY, JSON.stringify(items));
+    if (this.closed) return;
+    if (items.length) localStorage.setItem(KEY, JSON.stringify(items));
+    else localStorage.removeItem(KEY);
     this.onChange?.(items);
   }
 
   // Queue a step on a work order (with the proof files it names, already in IndexedDB); it is
   // sent now if possible.
   add(workOrderId, body, uploads = []) {
-    const item = { key: newKey(), id: workOrderId,
+    if (!this.user || this.closed) throw new Error("nobody is signed in");
+    const item = { key: newKey(), user: this.user, id: workOrderId,
       body: { ...body, device_time: new Date().toISOString() }, queued_at: Date.now() };
     if (uploads.length) item.uploads = uploads.map((u) => ({ ...u, state: "waiting" }));
     this.save([...this.items(), item]);
@@ -53,21 +67,38 @@ export class Outbox {
     return this.items().flatMap((i) => i.uploads || []).filter((u) => u.state !== "sent").length;
   }
 
-  async flush() {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      for (;;) {
-        const [item] = this.items();
-        if (!item) break;
-        const done = await this.send(item);
-        if (!done) break; // offline: keep it, try later
-        this.save(this.items().filter((i) => i.key !== item.key));
-        await this.forget(item);
-      }
-    } finally {
-      this.busy = false;
+  // Send what is queued, in order, until the queue is empty or the network fails; answers when
+  // done (a flush already running is joined, not doubled).
+  flush() {
+    if (!this.running) {
+      this.running = this.sendAll().finally(() => { this.running = null; });
     }
+    return this.running;
+  }
+
+  async sendAll() {
+    for (;;) {
+      if (this.closed) return;
+      const [item] = this.items();
+      if (!item) return;
+      const done = await this.send(item);
+      if (!done || this.closed) return; // offline: keep it, try later
+      this.save(this.items().filter((i) => i.key !== item.key));
+      await this.forget(item);
+    }
+  }
+
+  // Before sign-out: wait for a flush in progress, try once more, and answer what is still
+  // waiting ({ steps, files }).
+  async drain() {
+    await this.running;
+    if (this.items().length) await this.flush();
+    return { steps: this.items().length, files: this.filesWaiting() };
+  }
+
+  // Sign-out: stop sending and saving (the queue is about to be removed).
+  close() {
+    this.closed = true;
   }
 
   // Files on the phone that no queued item needs any more (after a crash, or a refused item).
@@ -105,7 +136,7 @@ export class Outbox {
       return RETRY; // network down
     }
     if (response.ok) return true;
-    if (response.status === 401) { logout(); return RETRY; }
+    if (response.status === 401) { logout({ revoke: false }); return RETRY; }
     if (response.status >= 500 || response.status === 429) return RETRY;
     const problem = await response.json().catch(() => null);
     if (!blob) return new ApiError(410, { detail: `the ${file.kind} is no longer on this phone` });

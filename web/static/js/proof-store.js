@@ -1,19 +1,38 @@
 // Proof files (signature PNG, photo JPEGs) kept on the phone until they are uploaded: IndexedDB,
-// keyed by their SHA-256 (localStorage is far too small for images). Also the hash itself and the
-// thumbnails' object URLs.
+// keyed by their SHA-256 (localStorage is far too small for images), each stored with the id of
+// the user who took it (`{user, blob}`): only that user's files are ever read (tech-storage.js
+// removes the others when someone else signs in, and all of them at sign-out). Also the hash
+// itself and the thumbnails' object URLs.
 const DB_NAME = "dispatch-proof";
 const STORE = "files";
 let opening = null;
+let owner = null; // the signed-in user: files are stored under and read for this id only
 const memory = new Map(); // when IndexedDB is unavailable (some private modes): this page only
+
+export function setOwner(user) {
+  owner = user;
+}
+
+function openAt(version) {
+  return new Promise((resolve, reject) => {
+    if (!globalThis.indexedDB) { reject(new Error("no IndexedDB")); return; }
+    // Without a version: the current one (a new database is created at 1).
+    const request = version ? indexedDB.open(DB_NAME, version) : indexedDB.open(DB_NAME);
+    request.onupgradeneeded = () => {
+      if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
+    };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
 
 function database() {
   if (!opening) {
-    opening = new Promise((resolve, reject) => {
-      if (!globalThis.indexedDB) { reject(new Error("no IndexedDB")); return; }
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(STORE);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
+    opening = openAt().then((db) => {
+      if (db.objectStoreNames.contains(STORE)) return db;
+      const next = db.version + 1; // a database left without its store: add it
+      db.close();
+      return openAt(next);
     }).catch((error) => { console.warn("proof files stay in memory:", error); return null; });
   }
   return opening;
@@ -31,12 +50,65 @@ async function run(mode, work, fallback) {
   });
 }
 
-export const putFile = (hash, blob) => run("readwrite", (s) => s.put(blob, hash), () => memory.set(hash, blob));
-export const getFile = (hash) => run("readonly", (s) => s.get(hash), () => memory.get(hash));
+const record = (blob) => {
+  if (!owner) throw new Error("nobody is signed in");
+  return { user: owner, blob };
+};
+const read = (hash) => run("readonly", (s) => s.get(hash), () => memory.get(hash));
+
+export const putFile = async (hash, blob) => {
+  const value = record(blob);
+  return run("readwrite", (s) => s.put(value, hash), () => memory.set(hash, value));
+};
+export async function getFile(hash) {
+  const value = await read(hash);
+  return value && owner && value.user === owner ? value.blob : undefined;
+}
 export const fileHashes = () => run("readonly", (s) => s.getAllKeys(), () => [...memory.keys()]);
 export async function deleteFile(hash) {
   dropThumb(hash);
   return run("readwrite", (s) => s.delete(hash), () => memory.delete(hash));
+}
+
+// Remove every file that is not `user`'s; files stored before they carried a user (a bare Blob)
+// become `adopt`'s when given, else are removed too.
+export async function dropFilesNotOf(user, adopt = null) {
+  owner = user;
+  for (const hash of await fileHashes()) {
+    const value = await read(hash);
+    if (value instanceof Blob && adopt === user) {
+      await run("readwrite", (s) => s.put({ user, blob: value }, hash), () => memory.set(hash, { user, blob: value }));
+    } else if (!value || value.user !== user) {
+      await deleteFile(hash);
+    }
+  }
+}
+
+// Sign-out: every file goes, then the database itself.
+export async function clearFiles() {
+  owner = null;
+  urls.forEach((url) => URL.revokeObjectURL(url));
+  urls.clear();
+  memory.clear();
+  const db = await database();
+  opening = null;
+  if (!db) return;
+  await emptyStore(db);
+  db.close();
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase(DB_NAME);
+    // Blocked: another tab still holds it open; it is empty already and goes when that tab closes.
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
+}
+
+function emptyStore(db) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, "readwrite");
+    tx.objectStore(STORE).clear();
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
 }
 
 // Ask the browser not to evict what is stored here under storage pressure (best effort).

@@ -1,22 +1,23 @@
 // Share the phone's position over the websocket (`position` messages) when the van has no
 // tracker: the technician switches it on; at most one message every 5 s.
-const KEY = "dispatch.share-position";
 const EVERY_MS = 5000;
 
 export class PositionSharing {
-  constructor(toggle, live) {
+  // `key`: where the switch is remembered (the signed-in user's own key, tech-storage.js).
+  constructor(toggle, live, key) {
     this.toggle = toggle;
+    this.key = key;
     this.live = live;
     this.watch = null;
     this.lastSent = 0;
     if (!navigator.geolocation) { toggle.closest("label").hidden = true; return; }
-    toggle.checked = localStorage.getItem(KEY) === "1";
+    toggle.checked = localStorage.getItem(key) === "1";
     toggle.addEventListener("change", () => this.set(toggle.checked));
     if (toggle.checked) this.set(true);
   }
 
   set(on) {
-    localStorage.setItem(KEY, on ? "1" : "0");
+    localStorage.setItem(this.key, on ? "1" : "0");
     if (this.watch !== null) { navigator.geolocation.clearWatch(this.watch); this.watch = null; }
     if (!on) return;
     this.watch = navigator.geolocation.watchPosition((p) => this.send(p), () => {},

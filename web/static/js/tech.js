@@ -1,13 +1,15 @@
 // The technician view (mobile first): the day's jobs in order, pushed assignments, steps queued
-// offline with idempotency keys, proof of work, position sharing over the websocket.
-import { fetchAll, logout, requireLogin, escapeHtml } from "./api.js";
+// offline with idempotency keys, proof of work, position sharing over the websocket. What it keeps
+// on the device is the signed-in user's (tech-storage.js) and goes at sign-out.
+import { fetchAll, logout, requireLogin, escapeHtml, token } from "./api.js";
 import { bindIndicator, Live } from "./live.js";
 import { Model } from "./model.js";
 import { Outbox } from "./outbox.js";
 import { jobCard, ordered } from "./tech-jobs.js";
 import { openProof, askReason } from "./tech-proof.js";
-import { fillThumbs, keepStored } from "./proof-store.js";
+import { fillThumbs, keepStored, setOwner } from "./proof-store.js";
 import { PositionSharing } from "./tech-position.js";
+import { claimDevice, clearDevice, tokenExpired, tokenUser, userKey } from "./tech-storage.js";
 
 const model = new Model();
 const list = document.getElementById("jobs");
@@ -91,7 +93,67 @@ list.addEventListener("click", async (e) => {
   render();
 });
 
-// Offline start: the last user and job list seen are kept on the phone.
+// Sign-out: send what is queued first; what cannot be sent (offline) is discarded only after the
+// technician confirms, with the count in view. Then nothing of the jobs, the queue or the proof
+// files stays on the device.
+const DRAIN_MS = 20_000; // a sign-out never hangs on a request that does not answer
+let signingOut = false;
+
+async function signOut() {
+  if (signingOut) return;
+  signingOut = true;
+  const button = document.getElementById("logout");
+  button.disabled = true;
+  button.textContent = "Signing out…";
+  const left = () => ({ steps: outbox.items().length, files: outbox.filesWaiting() });
+  let waiting;
+  try {
+    waiting = tokenExpired() ? left() // nothing can be sent with it
+      : await Promise.race([outbox.drain(), new Promise((r) => setTimeout(() => r(left()), DRAIN_MS))]);
+  } catch (error) {
+    console.error("sign-out: the queue could not be sent:", error);
+    waiting = left();
+  }
+  if (waiting.steps && !(await confirmDiscard(waiting))) {
+    signingOut = false;
+    button.disabled = false;
+    button.textContent = "Sign out";
+    if (me) render();
+    return;
+  }
+  outbox.close();
+  list.innerHTML = "";
+  await clearDevice().catch((error) => console.error("sign-out: clearing the device:", error));
+  logout();
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function confirmDiscard({ steps, files }) {
+  const d = document.getElementById("dialog");
+  const what = plural(steps, "step") + (files ? ` and ${plural(files, "proof file")}` : "");
+  const why = navigator.onLine === false ? "This phone has no network" : "They could not be sent";
+  d.innerHTML = `<form method="dialog" class="signout">
+    <h2>Unsent work on this phone</h2>
+    <p class="unsent"><strong>${what}</strong> not sent yet. ${why}; signing out now deletes
+      ${steps === 1 && !files ? "it" : "them"} from this phone for good.</p>
+    <p class="hint">To keep them, stay signed in until the phone is back online and nothing is
+      left to sync.</p>
+    <div class="row"><button value="cancel" autofocus>Stay signed in</button>
+    <button class="danger" value="discard">Sign out and discard</button></div></form>`;
+  d.returnValue = "";
+  d.onclose = null;
+  d.showModal();
+  return new Promise((resolve) => {
+    d.addEventListener("close", () => resolve(d.returnValue === "discard"), { once: true });
+  });
+}
+
+document.getElementById("logout").onclick = signOut;
+
+// Offline start: the user's profile and job list last seen are kept on the phone, under their id.
 async function cached(key, load) {
   try {
     const value = await load();
@@ -105,15 +167,21 @@ async function cached(key, load) {
 }
 
 async function main() {
-  me = await cached("dispatch.tech.me", requireLogin);
+  if (!token()) await requireLogin(); // to the sign-in page
+  // Whose device storage this is: the token says (also offline). Another user's data goes first.
+  const user = tokenUser() ?? String((await requireLogin()).id);
+  setOwner(user);
+  await claimDevice(user);
+  outbox.user = user;
+  me = await cached(userKey(user, "me"), requireLogin);
+  if (String(me.id) !== user) throw new Error("this session belongs to another user; sign out");
   document.getElementById("who").textContent = me.display_name;
-  document.getElementById("logout").onclick = logout;
   if (!me.technician_id) {
     list.innerHTML = `<li class="empty">${escapeHtml(me.username)} is not a technician. <a href="/">Open the board</a>.</li>`;
     return;
   }
   model.subscribe(render);
-  const orders = await cached("dispatch.tech.jobs", () => fetchAll("/api/work-orders", {
+  const orders = await cached(userKey(user, "jobs"), () => fetchAll("/api/work-orders", {
     technician_id: me.technician_id, status: "assigned,accepted,en_route,on_site" }));
   orders.forEach((wo) => model.applyWorkOrder(wo));
   render();
@@ -124,7 +192,7 @@ async function main() {
     onError: (msg) => console.warn("ws error", msg.code, msg.message),
   }).start();
   window.dispatchTech.live = live;
-  new PositionSharing(document.getElementById("share"), live);
+  new PositionSharing(document.getElementById("share"), live, userKey(user, "share-position"));
   keepStored();
   outbox.sweep().finally(() => outbox.flush());
   if ("serviceWorker" in navigator) {
