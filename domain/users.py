@@ -25,6 +25,7 @@ class User(Aggregate):
         display_name: str = "",
         active: bool = True,
         phone: str = "",
+        token_version: int = 0,
         id: str | None = None,
         version: int = 0,
     ) -> None:
@@ -49,6 +50,9 @@ class User(Aggregate):
         self.display_name = display_name or username
         self.active = active
         self.phone = _phone(phone)
+        #: Tokens carry the value they were issued at; one issued before the last bump is
+        #: refused (roles or stores changed, account deactivated, signed out everywhere).
+        self.token_version = token_version
 
     def principal(self, roles: frozenset[Role] | None = None) -> Principal:
         effective = roles if roles is not None else self.roles
@@ -63,9 +67,28 @@ class User(Aggregate):
     def set_roles(self, roles: frozenset[Role], store_ids: frozenset[str] | None = None) -> None:
         if not roles:
             raise ValidationFailed("a user needs at least one role", field="roles")
+        if roles != self.roles or (store_ids is not None and store_ids != self.store_ids):
+            self.token_version += 1  # tokens naming the old roles or stores stop working
         self.roles = roles
         if store_ids is not None:
             self.store_ids = store_ids
+        self.touch()
+
+    def deactivate(self) -> None:
+        """No more logins, and every token already issued stops working."""
+        if self.active:
+            self.active = False
+            self.token_version += 1
+            self.touch()
+
+    def activate(self) -> None:
+        if not self.active:
+            self.active = True
+            self.touch()
+
+    def end_sessions(self) -> None:
+        """Sign out everywhere: every token issued so far stops working."""
+        self.token_version += 1
         self.touch()
 
     def set_phone(self, phone: str) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.roles import Principal
 from realtime.events import LogEvent, PositionUpdate
+from realtime.limits import SessionLimits
 from realtime.ports import EventLog, SnapshotSource
 from realtime.scope import BadTopic, Bounds, event_matches, may_subscribe, position_matches
 
@@ -32,7 +33,11 @@ log = logging.getLogger("dispatch.ws")
 
 CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_TOO_BIG, CLOSE_INTERNAL = 1000, 1001, 1009, 1011
 CLOSE_AUTH_TIMEOUT, CLOSE_AUTH_FAILED, CLOSE_TOKEN_EXPIRED = 4001, 4003, 4004
+#: The token was ended before its expiry: signed out, account deactivated, roles or stores changed.
+CLOSE_TOKEN_REVOKED = 4005
 CLOSE_TOO_SLOW = 4008
+#: The user already holds ``max_sessions_per_user`` sessions on this worker.
+CLOSE_TOO_MANY = 4009
 
 
 class Transport(Protocol):
@@ -56,6 +61,10 @@ class SessionConfig:
     heartbeat_interval: float = 15.0
     messages_per_second: float = 20.0
     close_grace: float = 2.0
+    #: Each subscribe may read a whole snapshot: at most this many a minute per session.
+    subscribes_per_minute: int = 10
+    #: Open sessions of one user on one worker (boards, phones, tabs).
+    max_sessions_per_user: int = 10
 
 
 Authenticator = Callable[[str], tuple[Principal, dt.datetime]]
@@ -78,6 +87,8 @@ class Session:
         self.on_phone_position = on_phone_position
         self.config = config or SessionConfig()
         self.principal: Principal | None = None
+        #: The token the session authenticated with (re-checked when tokens are revoked).
+        self.token: str | None = None
         self.topics: frozenset[str] = frozenset()
         self.bounds: Bounds | None = None
         self.last_sent_seq = 0
@@ -88,8 +99,8 @@ class Session:
         self._syncing = False
         self._held: list[LogEvent] = []
         self._closing: tuple[int, str] | None = None
-        self._tokens = self.config.messages_per_second
-        self._last_refill = 0.0
+        self._limits = SessionLimits(self.config.messages_per_second,
+                                     self.config.subscribes_per_minute)
         self._tasks: tuple[asyncio.Task[None], ...] = ()
         self._watchdog: asyncio.TimerHandle | None = None
 
@@ -179,9 +190,13 @@ class Session:
         try:
             raw = await asyncio.wait_for(self.transport.receive_text(), self.config.auth_timeout)
         except TimeoutError:
-            await self.transport.close(CLOSE_AUTH_TIMEOUT, "authenticate within 5 s")
+            await self.transport.close(
+                CLOSE_AUTH_TIMEOUT, f"authenticate within {self.config.auth_timeout:g} s")
             return None
         except Disconnected:
+            return None
+        if len(raw) > self.config.max_frame:
+            await self.transport.close(CLOSE_TOO_BIG, "frame too big")
             return None
         msg = _parse(raw)
         if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(
@@ -192,6 +207,13 @@ class Session:
             self.principal, expires = self.authenticate(msg["token"])
         except Exception:
             await self.transport.close(CLOSE_AUTH_FAILED, "invalid token")
+            return None
+        self.token = msg["token"]
+        mine = sum(1 for s in self.hub.sessions
+                   if s.principal is not None and s.principal.user_id == self.principal.user_id)
+        if mine >= self.config.max_sessions_per_user:
+            await self.transport.close(
+                CLOSE_TOO_MANY, f"at most {self.config.max_sessions_per_user} connections per user")
             return None
         p = self.principal
         await self.transport.send_text(json.dumps({
@@ -241,24 +263,15 @@ class Session:
             if len(raw) > self.config.max_frame:
                 self.close_soon(CLOSE_TOO_BIG, "frame too big")
                 return
-            if not self._take_token():
-                self._error("rate_limited", "slow down: at most 20 messages per second")
+            if not self._limits.take_message(asyncio.get_running_loop().time()):
+                self._error("rate_limited", "slow down: at most "
+                            f"{self.config.messages_per_second:g} messages per second")
                 continue
             msg = _parse(raw)
             if not isinstance(msg, dict):
                 self._error("bad_json", "send one JSON object per frame")
                 continue
             await self._handle(msg)
-
-    def _take_token(self) -> bool:
-        now = asyncio.get_running_loop().time()
-        rate = self.config.messages_per_second
-        self._tokens = min(rate, self._tokens + (now - self._last_refill) * rate)
-        self._last_refill = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
     def _error(self, code: str, message: str) -> None:
         self._send({"type": "error", "code": code, "message": message})
@@ -312,6 +325,10 @@ class Session:
 
     async def _subscribe(self, msg: dict[str, Any]) -> None:
         assert self.principal is not None
+        if not self._limits.take_subscribe(asyncio.get_running_loop().time()):
+            self._error("rate_limited", f"at most {self.config.subscribes_per_minute} subscribes "
+                        "a minute (each may read a whole snapshot); try again shortly")
+            return
         topics, since = msg.get("topics"), msg.get("since")
         if not isinstance(topics, list) or not topics or len(topics) > 50:
             self._error("bad_message", "topics must be a non-empty list")

@@ -264,7 +264,7 @@ def user_from_row(r: Row) -> User:
         id=r["id"], username=r["username"], password_hash=r["password_hash"],
         roles=frozenset(Role(x) for x in r["roles"]), store_ids=frozenset(r["store_ids"]),
         technician_id=r["technician_id"], display_name=r["display_name"], active=r["active"],
-        phone=r["phone"], version=r["version"],
+        phone=r["phone"], token_version=r["token_version"], version=r["version"],
     )
 
 
@@ -273,5 +273,5 @@ def user_to_row(u: User) -> dict[str, Any]:
         "id": u.id, "username": u.username, "password_hash": u.password_hash,
         "roles": sorted(r.value for r in u.roles), "store_ids": sorted(u.store_ids),
         "technician_id": u.technician_id, "display_name": u.display_name, "active": u.active,
-        "phone": u.phone,
+        "phone": u.phone, "token_version": u.token_version,
     }

@@ -212,7 +212,17 @@ users = Table(
     Column("active", Boolean, nullable=False, server_default=TRUE),
     #: E.164, for alert escalation texts (empty: none).
     Column("phone", String(32), nullable=False, server_default=""),
+    #: Bumped when the account's tokens must stop working (``domain.users.User.token_version``).
+    Column("token_version", Integer, nullable=False, server_default="0"),
     _version(),
+)
+
+#: Tokens ended by signing out (by ``jti``), kept until they would have expired anyway.
+revoked_tokens = Table(
+    "revoked_tokens", metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("user_id", IdType, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
 #: The durable event log. ``id`` is insert order; ``seq`` is the published order, assigned by the

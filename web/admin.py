@@ -19,6 +19,14 @@ from web.security import hash_password
 from web.settings import Settings
 
 
+def _read_password(from_stdin: bool) -> str:
+    """Never from the command line (the process list shows it): the first line of standard
+    input with ``--password-stdin``, else a prompt that does not echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return getpass.getpass("password: ")
+
+
 def _roles(names: list[str]) -> frozenset[Role]:
     try:
         return frozenset(Role(n) for n in names)
@@ -41,7 +49,7 @@ async def run_users_command(settings: Settings, args: argparse.Namespace) -> int
             return 0
         async with SqlUnitOfWork(engine) as uow:
             if args.users_command == "create":
-                password = args.password or getpass.getpass("password: ")
+                password = _read_password(args.password_stdin)
                 if len(password) < 8 and password != "demo":
                     print("a password needs at least 8 characters", file=sys.stderr)
                     return 1
@@ -58,6 +66,15 @@ async def run_users_command(settings: Settings, args: argparse.Namespace) -> int
                 if args.users_command == "set-phone":
                     found.set_phone(args.phone)
                     after = {"phone": found.phone}
+                elif args.users_command == "deactivate":
+                    found.deactivate()
+                    after = {"active": False}
+                elif args.users_command == "activate":
+                    found.activate()
+                    after = {"active": True}
+                elif args.users_command == "sign-out":
+                    found.end_sessions()
+                    after = {"token_version": found.token_version}
                 else:
                     found.set_roles(_roles(args.roles),
                                     frozenset(args.stores) if args.stores is not None else None)

@@ -22,6 +22,7 @@ from web.api import (
     delegations,
     dispatch,
     intake,
+    logout,
     proposals,
     resources,
     tracks,
@@ -38,8 +39,8 @@ from web.services import Services, build_services
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
-API_MODULES = (auth, dispatch, work_orders, attachments, resources, tracks, audit, delegations,
-               proposals, intake, alerts)
+API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
+               delegations, proposals, intake, alerts)
 
 
 def build_api() -> Api:
@@ -88,10 +89,10 @@ def _docs_page(document: dict[str, Any]) -> str:
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Starlette:
     """The application. ``clock`` is the one clock every rule reads (tests pin the day).
 
-    signing_key = settings.signing_key()
     Raises ``InsecureSettings`` at once (before serving anything) without a strong
     ``SECRET_KEY`` outside the demo: every way of starting the web process goes through here."""
     settings = settings or Settings()
+    signing_key = settings.signing_key()
     api = build_api()
     document = build_openapi(api, title="Dispatch Board API", version="0.1.0")
 

@@ -142,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _print_banner(settings, host, port, getattr(args, "technicians", None))
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
                 log_level=settings.log_level, ws_per_message_deflate=False,
+                ws_max_size=settings.ws_max_frame_bytes,
                 workers=args.workers)
     return 0
 
@@ -282,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--store", action="append", default=[], dest="stores")
     c.add_argument("--technician-id")
     c.add_argument("--phone", default="", help="E.164, for alert escalation texts")
-    c.add_argument("--password", help="read from standard input when omitted")
+    c.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of standard input (default: a "
+                        "prompt); never on the command line, where the process list shows it")
     users.add_parser("list")
     s = users.add_parser("set-roles")
     s.add_argument("username")
@@ -291,6 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     ph = users.add_parser("set-phone", help="the number escalation texts reach (empty: none)")
     ph.add_argument("username")
     ph.add_argument("phone")
+    for name, text in (("deactivate", "no more logins; every token of the account stops working"),
+                       ("activate", "allow logins again"),
+                       ("sign-out", "end every token of the account (all devices)")):
+        users.add_parser(name, help=text).add_argument("username")
     p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("bench", help="benchmarks")

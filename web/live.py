@@ -7,8 +7,11 @@ import contextlib
 import datetime as dt
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -22,6 +25,7 @@ from storage.attachments import AttachmentJanitor
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
 from storage.positions import SqlPositionStore
 from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
+from storage.revocations import prune_idempotency_keys, prune_revoked_tokens
 from web.clock import Clock, system_clock
 from web.embedded import serve_in_thread
 
@@ -69,6 +73,8 @@ class Live:
     event_retention: dt.timedelta = dt.timedelta(days=7)
     position_retention: dt.timedelta = dt.timedelta(days=30)
     clock: Clock = system_clock
+    #: More hourly retention: name -> prune(now) returning how many rows went.
+    janitors: dict[str, Callable[[dt.datetime], Awaitable[int]]] = field(default_factory=dict)
     attachments: AttachmentJanitor | None = None
     _maintenance: asyncio.Task[None] | None = None
 
@@ -91,6 +97,9 @@ class Live:
                 if events or crumbs or files:
                     log.info("retention: %s events, %s breadcrumbs, %s unused attachments removed",
                              events, crumbs, files)
+                for name, prune in self.janitors.items():
+                    if gone := await prune(now):
+                        log.info("retention: %s %s removed", gone, name)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -138,21 +147,44 @@ def build_live(settings: Any, engine: Any, clock: Clock = system_clock) -> Live:
                 event_retention=dt.timedelta(days=settings.event_retention_days),
                 position_retention=dt.timedelta(days=settings.position_history_days),
                 attachments=AttachmentJanitor(engine, dt.timedelta(
-                    days=settings.attachment_unused_keep_days)))
+                    days=settings.attachment_unused_keep_days)),
+                janitors={
+                    "expired signed-out tokens": partial(prune_revoked_tokens, engine),
+                    "old idempotency keys": lambda now: prune_idempotency_keys(
+                        engine, now - dt.timedelta(hours=settings.idempotency_keep_hours)),
+                })
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: str) -> bool:
+    """A browser's ``Origin`` must be the server's own host or one configured; clients that are
+    not browsers send none. (The token travels in the first message, not in a cookie, so this is
+    defence in depth against pages of other sites opening sockets.)"""
+    if origin is None:
+        return True
+    if origin in allowed.split():
+        return True
+    return bool(host) and urlsplit(origin).netloc.lower() == str(host).lower()
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
     services = ws.app.state.services
     live: Live = services.live
-    await ws.accept()
     settings = services.settings
+    if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"),
+                          settings.allowed_origins):
+        await ws.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
+        return
+    await ws.accept()
     session = Session(
         StarletteTransport(ws), hub=live.hub, event_log=live.event_log,
         snapshots=live.snapshots, authenticate=services.tokens.verify_with_expiry,
         on_phone_position=live.positions.phone_position,
         config=SessionConfig(auth_timeout=settings.ws_auth_timeout,
                              max_pending=settings.ws_max_pending,
-                             heartbeat_interval=settings.ws_heartbeat_seconds),
+                             heartbeat_interval=settings.ws_heartbeat_seconds,
+                             max_frame=settings.ws_max_frame_bytes,
+                             subscribes_per_minute=settings.ws_subscribes_per_minute,
+                             max_sessions_per_user=settings.ws_max_sessions_per_user),
         clock=services.now,
     )
     try:

@@ -45,17 +45,47 @@ class EndedDelegations:
     ids: frozenset[str] = frozenset()
 
 
+#: A token version no token carries: an inactive account's floor.
+_NO_TOKEN = 2**31
+
+
+@dataclass
+class Revocations:
+    """Which tokens stopped working before their expiry, as each web process last read it
+    (``Services`` refreshes it every few seconds, and at once where the change was made).
+
+    ``floors``: user id -> the lowest token version still accepted (a user whose roles or stores
+    changed, who signed out everywhere, or who was deactivated); ``jtis``: single tokens ended by
+    signing out."""
+
+    floors: Mapping[str, int] = field(default_factory=dict)
+    jtis: frozenset[str] = frozenset()
+
+    @staticmethod
+    def floor(token_version: int, active: bool) -> int:
+        return token_version if active else _NO_TOKEN
+
+    def refuses(self, claims: Mapping[str, Any]) -> bool:
+        version = claims.get("tv", 0)
+        floor = self.floors.get(str(claims["sub"]), 0)
+        return (not isinstance(version, int) or version < floor
+                or str(claims["jti"]) in self.jtis)
+
+
 @dataclass(frozen=True)
 class TokenService:
     secret: str
     ttl_seconds: int = 8 * 3600
     ended: EndedDelegations = field(default_factory=EndedDelegations)
+    revoked: Revocations = field(default_factory=Revocations)
     #: The application's clock: a token's issue and expiry are read on it, not on the host's.
     clock: Clock = system_clock
 
     def issue(self, principal: Principal, now: dt.datetime | None = None,
-              ttl_seconds: int | None = None, delegated: Mapping[str, Role] | None = None) -> str:
-        """``delegated``: delegation id -> the role it lends (roles the user does not hold)."""
+              ttl_seconds: int | None = None, delegated: Mapping[str, Role] | None = None,
+              token_version: int = 0) -> str:
+        """``delegated``: delegation id -> the role it lends (roles the user does not hold);
+        ``token_version``: the user's, so that bumping it ends this token."""
         now = now or self.clock()
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         claims: dict[str, Any] = {
@@ -67,6 +97,7 @@ class TokenService:
             "iat": int(now.timestamp()),
             "exp": int(now.timestamp()) + ttl,
             "jti": str(uuid.uuid4()),
+            "tv": token_version,
         }
         if delegated:
             claims["dlg"] = {key: role.value for key, role in delegated.items()}
@@ -75,15 +106,37 @@ class TokenService:
     def verify(self, token: str) -> Principal:
         return self.verify_with_expiry(token)[0]
 
-    def verify_with_expiry(self, token: str) -> tuple[Principal, dt.datetime]:
+    def claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token that verifies (signature, expiry, revocation)."""
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM],
                 options={"require": ["sub", "exp", "iat", "jti"], "verify_exp": False,
                          "verify_iat": False, "verify_nbf": False},
             )
-            if int(claims["exp"]) <= self.clock().timestamp():
-                raise InvalidToken("the token has expired")
+            expired = int(claims["exp"]) <= self.clock().timestamp()
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+            raise InvalidToken(str(error)) from error
+        if expired:
+            raise InvalidToken("the token has expired")
+        if self.revoked.refuses(claims):
+            raise InvalidToken("the token was revoked")
+        return claims
+
+    def revoked_since_issue(self, token: str) -> bool:
+        """Whether a token that verified earlier (an open websocket's) has been ended since: the
+        revocations above, or a delegation it names revoked. Expiry is not checked here."""
+        try:
+            claims = jwt.decode(token, self.secret, algorithms=[ALGORITHM],
+                                options={"verify_exp": False, "verify_iat": False})
+            lent = claims.get("dlg") or {}
+            return self.revoked.refuses(claims) or any(key in self.ended.ids for key in lent)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError):
+            return True
+
+    def verify_with_expiry(self, token: str) -> tuple[Principal, dt.datetime]:
+        claims = self.claims(token)
+        try:
             stores = claims.get("stores")
             roles = frozenset(Role(r) for r in claims.get("roles", []))
             ended = self.ended.ids

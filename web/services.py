@@ -7,10 +7,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.roles import Delegation, Principal, Role
+from realtime.session import CLOSE_TOKEN_REVOKED
 from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
@@ -20,7 +21,7 @@ from web.clock import Clock, system_clock
 from web.intake_wiring import start_intake
 from web.live import Live, build_live, start_demo_feed, start_geotab_feed
 from web.planning.service import PlanningService
-from web.security import TokenService
+from web.security import Revocations, TokenService
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.services")
@@ -41,10 +42,10 @@ class Services:
 
     async def start(self) -> None:
         try:
-            await self.refresh_ended_delegations()
+            await self.refresh_revocations()
         except Exception:  # no database yet: the process still starts (and /healthz says so)
-            log.warning("could not load ended delegations", exc_info=True)
-        self._tasks.append(asyncio.create_task(self._ended_delegations_loop()))
+            log.warning("could not load ended delegations and revoked tokens", exc_info=True)
+        self._tasks.append(asyncio.create_task(self._revocations_loop()))
         await self.live.start()
         if not self.settings.run_feeds:
             return
@@ -67,23 +68,47 @@ class Services:
         finally:
             await self.engine.dispose()
 
-    async def refresh_ended_delegations(self) -> None:
-        """Delegations ended within a token's lifetime: their roles leave the tokens naming them."""
-        d = t.role_delegations
+    async def refresh_revocations(self) -> None:
+        """Read what ended tokens before their expiry, then close the websocket sessions whose
+        token it ends: delegations ended within a token's lifetime (their roles leave the tokens
+        naming them), accounts deactivated or whose roles or stores changed (``token_version``),
+        tokens signed out. Every process does this every ``DELEGATION_REFRESH_SECONDS``; the
+        process where the change was made, at once."""
+        d, u, r = t.role_delegations, t.users, t.revoked_tokens
         now = self.now()
         since = now - dt.timedelta(seconds=self.settings.token_ttl_seconds)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(
+            ended = (await conn.execute(
                 select(d.c.id).where(d.c.ends_at <= now, d.c.ends_at > since))).scalars().all()
-        self.tokens.ended.ids = frozenset(rows)
+            users = (await conn.execute(select(u.c.id, u.c.token_version, u.c.active).where(
+                or_(u.c.token_version > 0, u.c.active.is_(False))))).all()
+            jtis = (await conn.execute(
+                select(r.c.jti).where(r.c.expires_at > now))).scalars().all()
+        self.tokens.ended.ids = frozenset(ended)
+        self.tokens.revoked.floors = {
+            row.id: Revocations.floor(row.token_version, row.active) for row in users}
+        self.tokens.revoked.jtis = frozenset(jtis)
+        self.close_revoked_sessions()
 
-    async def _ended_delegations_loop(self) -> None:
+    def close_revoked_sessions(self) -> int:
+        """Close (4005) every open websocket session whose token no longer holds."""
+        closed = 0
+        for session in list(self.live.hub.sessions):
+            if session.token is not None and self.tokens.revoked_since_issue(session.token):
+                session.close_soon(CLOSE_TOKEN_REVOKED, "token revoked: log in again")
+                closed += 1
+        if closed:
+            log.info("closed %s websocket sessions whose tokens were revoked", closed)
+        return closed
+
+    async def _revocations_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.delegation_refresh_seconds)
             try:
-                await self.refresh_ended_delegations()
-            except Exception:  # a database hiccup: keep the last set, try again next time
-                log.warning("could not refresh ended delegations", exc_info=True)
+                await self.refresh_revocations()
+            except Exception:  # a database hiccup: keep the last sets, try again next time
+                log.warning("could not refresh ended delegations and revoked tokens",
+                            exc_info=True)
 
     def now(self) -> dt.datetime:
         """The application's one clock (``create_app(clock=...)``; the system's by default)."""
@@ -134,8 +159,8 @@ def build_services(settings: Settings, clock: Clock = system_clock,
         engine=engine,
         clock=clock,
         live=build_live(settings, engine, clock),
-        planning=PlanningService.from_settings(engine, settings),
+        planning=PlanningService(engine),
         tokens=TokenService(key, settings.token_ttl_seconds,
                             clock=clock),
-        login_throttle=LoginThrottle.from_settings(settings),
+        login_throttle=LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds),
     )

@@ -51,7 +51,21 @@ class Settings(BaseSettings):
     ws_auth_timeout: float = 5.0
     ws_max_pending: int = 2_000
     ws_heartbeat_seconds: float = 15.0
+    ws_max_frame_bytes: int = Field(
+        default=64 * 1024, ge=1024,
+        description="Largest websocket frame a client may send (the first, auth, included).")
+    ws_subscribes_per_minute: int = Field(
+        default=10, ge=1, description="Subscribes per websocket session and minute (each may "
+                                      "read a whole snapshot).")
+    ws_max_sessions_per_user: int = Field(
+        default=10, ge=1, description="Open websocket sessions per user on one web process.")
+    allowed_origins: str = Field(
+        default="", description="Browser origins allowed to open /ws besides the server's own "
+                                "host, space-separated (https://board.example.com).")
     event_retention_days: int = 7
+    idempotency_keep_hours: int = Field(
+        default=24, ge=1, description="How long a retry with the same Idempotency-Key gets the "
+                                      "first answer; older keys are pruned hourly.")
     position_history_days: int = 30
     attachment_unused_keep_days: int = Field(
         default=1, ge=0,

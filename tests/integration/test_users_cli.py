@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import pytest
 
@@ -32,9 +33,11 @@ def load(database_url: str, username: str) -> tuple[list[str], list[str], str]:
 
 
 def test_accounts_get_roles_stores_and_an_e164_phone(database_url: str,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
     assert users(database_url, "create", "ops2", "--role", "operations_manager",
-                 "--phone", "+1 (317) 555-0144", "--password", "long-enough-pw") == 0
+                 "--phone", "+1 (317) 555-0144", "--password-stdin") == 0
     assert load(database_url, "ops2") == (["operations_manager"], [], "+13175550144")
     assert users(database_url, "set-phone", "ops2", "call me") == 1  # refused, nothing changes
     assert "E.164" in capsys.readouterr().err
@@ -46,3 +49,9 @@ def test_accounts_get_roles_stores_and_an_e164_phone(database_url: str,
     assert users(database_url, "set-phone", "nobody", "+13175550144") == 1
     assert users(database_url, "list") == 0
     assert "ops2\tstore_manager\ts-1\t-" in capsys.readouterr().out
+
+
+def test_a_password_is_never_an_argument() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["users", "create", "x1", "--role", "dispatcher",
+                                   "--password", "visible-in-ps"])

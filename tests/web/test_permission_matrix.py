@@ -23,7 +23,8 @@ LOGIN_FOR_ROLE = {
     Role.TECHNICIAN: "tech1",
 }
 #: Endpoints open to any logged-in user (their handlers scope what each user sees).
-OPEN_TO_ANY_USER = {("GET", "/api/auth/me"), ("POST", "/api/auth/login")}
+OPEN_TO_ANY_USER = {("GET", "/api/auth/me"), ("POST", "/api/auth/login"),
+                    ("POST", "/api/auth/logout")}
 
 
 def test_every_role_has_a_demo_login() -> None:

@@ -98,7 +98,8 @@ async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
     if delegations:  # a delegated role must not outlive its window inside a token
         ttl = min(ttl, int(min(d.ends_at for d in delegations).timestamp() - now.timestamp()))
     lent = {d.id: d.role for d in delegations if d.role not in user.roles}
-    token = services.tokens.issue(user.principal(roles), now=now, ttl_seconds=ttl, delegated=lent)
+    token = services.tokens.issue(user.principal(roles), now=now, ttl_seconds=ttl, delegated=lent,
+                                  token_version=user.token_version)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
 

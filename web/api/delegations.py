@@ -92,4 +92,4 @@ async def revoke_delegation(call: Call[Any, Any]) -> None:
     uow = call.uow()
     await uc.revoke_delegation(uow, call.context(), SqlDelegationStore(uow),
                                delegation_id=call.path["id"])
-    await call.services.refresh_ended_delegations()
+    await call.services.refresh_revocations()

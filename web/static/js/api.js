@@ -10,7 +10,14 @@ export function setToken(value) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-export function logout() {
+// Sign out: the server ends the token (every process within seconds), then the page forgets it.
+// `revoke: false` when the server already refused the token (nothing left to end).
+export function logout({ revoke = true } = {}) {
+  const t = token();
+  if (t && revoke) {
+    fetch("/api/auth/logout", { method: "POST", keepalive: true,
+      headers: { Authorization: `Bearer ${t}` } }).catch(() => {});
+  }
   setToken(null);
   location.assign("/login");
 }
@@ -28,7 +35,7 @@ export async function api(path, { method = "GET", body, headers = {}, auth = tru
   if (body !== undefined) h["Content-Type"] = "application/json";
   if (auth) {
     const t = token();
-    if (!t) { logout(); throw new ApiError(401, { detail: "not logged in" }); }
+    if (!t) { logout({ revoke: false }); throw new ApiError(401, { detail: "not logged in" }); }
     h.Authorization = `Bearer ${t}`;
   }
   const response = await fetch(path, {
@@ -38,7 +45,7 @@ export async function api(path, { method = "GET", body, headers = {}, auth = tru
   const type = response.headers.get("content-type") || "";
   if (response.status !== 204 && type.includes("json")) data = await response.json();
   if (!response.ok) {
-    if (response.status === 401 && auth) logout();
+    if (response.status === 401 && auth) logout({ revoke: false });
     throw new ApiError(response.status, data);
   }
   return data;

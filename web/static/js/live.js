@@ -3,7 +3,7 @@
 import { token, logout } from "./api.js";
 import { nextFrame } from "./model.js";
 
-const RELOGIN = new Set([4003, 4004]);
+const RELOGIN = new Set([4003, 4004, 4005]); // token invalid, expired, revoked
 const HEARTBEAT_TIMEOUT_MS = 40_000;
 
 export class Live {
@@ -68,7 +68,7 @@ export class Live {
     if (ws !== this.ws) return;
     clearTimeout(this.watchdog);
     this.ws = null;
-    if (RELOGIN.has(e.code)) { logout(); return; }
+    if (RELOGIN.has(e.code)) { logout({ revoke: false }); return; }
     this.setState("offline", e.code ? `closed ${e.code}` : "");
     this.reconnectSoon();
   }

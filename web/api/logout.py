@@ -1,0 +1,43 @@
+"""Signing out: the token ends now, on every web process within seconds (REST and websockets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import StrictBool
+
+from domain.errors import NotFound
+from storage.revocations import revoke_token
+from web.api.framework import Api, Call
+from web.api.schemas import Strict
+
+api = Api()
+
+
+class LogoutIn(Strict):
+    #: Also end every other token of the account (every device).
+    everywhere: StrictBool = False
+
+
+@api.route("POST", "/api/auth/logout", summary="Log out: end this access token (or all of them)",
+           tag="auth", body=LogoutIn, status=204, errors=(401, 422))
+async def logout(call: Call[LogoutIn, Any]) -> None:
+    """The token used for this call stops working at once on this process and within
+    ``DELEGATION_REFRESH_SECONDS`` on the others; open websocket sessions holding it are closed
+    with 4005. ``{"everywhere": true}`` ends every token the account holds."""
+    services = call.services
+    token = call.request.headers["authorization"].partition(" ")[2].strip()
+    claims = services.tokens.claims(token)
+    await revoke_token(services.engine, jti=str(claims["jti"]), user_id=call.principal.user_id,
+                       expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC))
+    if call.body.everywhere:
+        async with call.uow() as uow:
+            user = await uow.users.get(call.principal.user_id)
+            if user is None:
+                raise NotFound("user", call.principal.user_id)
+            user.end_sessions()
+            uow.audit(action="user.logout_everywhere", entity_type="user", entity_id=user.id,
+                      before=None, after={"token_version": user.token_version})
+            await uow.commit()
+    await services.refresh_revocations()
