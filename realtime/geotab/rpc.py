@@ -6,6 +6,7 @@ Only the calls the feed needs; written against the wire format directly (see `pr
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 from dataclasses import dataclass, field
@@ -37,13 +38,41 @@ def endpoint_for(server: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/apiv1", "", ""))
 
 
+class UntrustedRedirect(Exception):
+    """Authenticate named a server outside the configured server's domain: the password would
+    go there on the next login, so the feed refuses to follow it."""
+
+
+def _family(host: str) -> str:
+    """The domain a server belongs to: ``my.geotab.com`` -> ``geotab.com``."""
+    labels = host.split(".")
+    return ".".join(labels[1:]) if len(labels) >= 3 else host
+
+
 def redirect_endpoint(current: str, path: str) -> str:
-    """Authenticate's `path`: `ThisServer` keeps the host; a host name replaces it (same scheme)."""
+    """Authenticate's `path`: `ThisServer` keeps the host; a host name replaces it (same scheme),
+    but only within the configured server's domain (``my.geotab.com`` may send us to
+    ``my3.geotab.com``, never elsewhere); ``UntrustedRedirect`` otherwise."""
     if not path or path == THIS_SERVER:
         return current
-    scheme = urlsplit(current).scheme or "https"
+    parts = urlsplit(current)
+    scheme = parts.scheme or "https"
     host = urlsplit(path).netloc if "://" in path else path.strip("/")
+    new, old = (urlsplit(f"//{host}").hostname or ""), (parts.hostname or "")
+    same_host = new == old
+    in_family = (not _is_ip(old) and not _is_ip(new) and "." in old
+                 and new.endswith("." + _family(old)))
+    if not host or "/" in host or "@" in host or not (same_host or in_family):
+        raise UntrustedRedirect(f"MyGeotab named server {path!r}, outside {old!r}'s domain")
     return urlunsplit((scheme, host, "/apiv1", "", ""))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class MyGeotabApi:
