@@ -48,6 +48,25 @@ class Settings(BaseSettings):
     allow_past_dispatch: bool = False
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1,
+        description="Failed logins from one client address (any usernames) within "
+                    "LOGIN_LOCKOUT_SECONDS before that address gets 429.")
+    login_max_concurrent_verifications: int = Field(
+        default=4, ge=1,
+        description="Password checks (argon2, 64 MiB each) running at once per process.")
+    login_verification_wait_seconds: float = Field(
+        default=5.0, gt=0,
+        description="How long a login waits for a password-check turn before a 503.")
+    planning_workers: int = Field(
+        default=1, ge=1,
+        description="Solver processes per web process: plans running at once; others queue.")
+    planning_max_waiting: int = Field(
+        default=8, ge=0,
+        description="Plans allowed to wait for a solver; more get 503 planner_busy.")
+    planning_queue_timeout_seconds: float = Field(
+        default=120.0, gt=0,
+        description="How long a plan may wait for a solver before a 503 planner_busy.")
     ws_auth_timeout: float = 5.0
     ws_max_pending: int = 2_000
     ws_heartbeat_seconds: float = 15.0

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
-from collections import deque
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,7 +11,8 @@ from domain.roles import Role
 from web.api.framework import Api, Call
 from web.api.problems import ApiError
 from web.api.schemas import Strict
-from web.security import verify_password
+from web.login_throttle import LoginThrottle as LoginThrottle  # re-exported for Services
+from web.login_throttle import TooManyAttempts, VerifierBusy
 
 api = Api()
 
@@ -39,59 +37,33 @@ class MeOut(BaseModel):
     technician_id: str | None
 
 
-class LoginThrottle:
-    """Failed logins per (username, address): after ``limit`` in ``window`` seconds, 429."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = asyncio.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque(maxlen=self.limit))
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, key: tuple[str, str]) -> int:
-        now = time.monotonic()
-        q = self._recent(key, now)
-        if len(q) >= self.limit:
-            return max(1, int(q[0] + self.window - now) + 1)
-        return 0
-
-    def fail(self, key: tuple[str, str]) -> None:
-        self._recent(key, time.monotonic()).append(time.monotonic())
-        if len(self._failures) > 100_000:  # bounded: forget the oldest entries
-            for stale in list(self._failures)[:10_000]:
-                del self._failures[stale]
-
-    def succeed(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
-
-
 @api.route("POST", "/api/auth/login", summary="Log in and receive an access token",
-           tag="auth", body=LoginIn, response=TokenOut, errors=(401, 422, 429), auth=False)
+           tag="auth", body=LoginIn, response=TokenOut, errors=(401, 422, 429, 503), auth=False)
 async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
     services = call.services
     username = call.body.username.strip().lower()
     address = call.request.client.host if call.request.client else "unknown"
-    key = (username, address)
     throttle: LoginThrottle = services.login_throttle
-    wait = throttle.retry_after(key)
-    if wait:
-        raise ApiError(429, f"too many failed logins; try again in {wait} s",
-                       code="too_many_attempts", headers={"Retry-After": str(wait)})
-    async with services.uow() as uow:
-        user = await uow.users.by_username(username)
-        delegations = await services.active_delegations(uow, user.id) if user else []
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None,
-                                 call.body.password)
+    try:
+        await throttle.attempt(username, address)  # reserved before the password is checked
+    except TooManyAttempts as refused:
+        raise ApiError(429, str(refused), code="too_many_attempts",
+                       headers={"Retry-After": str(refused.retry_after)}) from None
+    try:
+        async with services.uow() as uow:
+            user = await uow.users.by_username(username)
+            delegations = await services.active_delegations(uow, user.id) if user else []
+        ok = await throttle.verify(user.password_hash if user else None, call.body.password)
+    except VerifierBusy as busy:
+        await throttle.succeeded(username, address)  # not checked: the attempt does not count
+        raise ApiError(503, str(busy), code="login_busy",
+                       headers={"Retry-After": str(busy.retry_after)}) from None
+    except Exception:
+        await throttle.succeeded(username, address)
+        raise
     if user is None or not ok or not user.active:
-        throttle.fail(key)
         raise ApiError(401, "wrong username or password", code="invalid_credentials")
-    throttle.succeed(key)
+    await throttle.succeeded(username, address)
     now = services.now()
     roles = user.roles | frozenset(d.role for d in delegations)
     ttl = services.settings.token_ttl_seconds
