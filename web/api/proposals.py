@@ -55,13 +55,15 @@ def _scope(body: PlanIn) -> Scope:
 
 
 @api.route("POST", "/api/proposals", summary="Ask the optimizer for a plan", tag=TAG,
-           body=PlanIn, response=ProposalOut, status=201, errors=(400, 403, 422, 503),
+           body=PlanIn, response=ProposalOut, status=201, errors=(400, 403, 409, 422, 503),
            permissions=(Permission.PROPOSAL_REQUEST,))
 async def create_proposal(call: Call[PlanIn, Any]) -> dict[str, Any]:
     """Scope: ``{"store_id"}``, ``{"region"}``, ``{"all": true}`` or ``{"technician_ids"}``.
     The solve runs in a separate process within ``time_limit_seconds``; the answer is the stored
     proposal (moves as a diff with reasons, unassigned jobs with reasons, KPIs before/after,
-    ``expires_at``) plus a ``solve`` block (seconds, event-loop lag measured meanwhile)."""
+    ``expires_at``) plus a ``solve`` block (seconds, event-loop lag measured meanwhile).
+    One plan per user at a time (409 ``plan_in_progress``); plans queue for a solver, and the
+    time limit counts from the solve's start (503 ``planner_busy`` when the queue is full)."""
     ctx = call.context()
     return await _planning(call).plan(ctx, call.uow(), _scope(call.body),
                                       call.body.time_limit_seconds,
@@ -145,14 +147,22 @@ async def work_order_candidates(call: Call[Any, CandidateQuery]) -> dict[str, An
 
 @api.route("POST", "/api/emergency/unavailable",
            summary="Mark technicians (or an area) unavailable and re-plan their jobs", tag=TAG,
-           body=UnavailableIn, response=EmergencyOut, status=201, errors=(400, 403, 404, 422),
+           body=UnavailableIn, response=EmergencyOut, status=201,
+           errors=(400, 403, 404, 409, 422, 503),
            permissions=(Permission.EMERGENCY_BULK,))
 async def emergency_unavailable(call: Call[UnavailableIn, Any]) -> dict[str, Any]:
     """Marks them unavailable (committed at once), then answers one proposal for their jobs
     that have not started, among the other technicians of their regions. Confirming it is the
     one-step commit; ``POST /api/proposals/{id}/undo`` reverts both."""
-    b, ctx, planning = call.body, call.context(), _planning(call)
+    ctx, planning = call.context(), _planning(call)
     ctx.principal.require(Permission.EMERGENCY_BULK)
+    with planning.queue.user_turn(ctx.principal.user_id):  # before marking: 409 changes nothing
+        return await _mark_and_plan(call, planning)
+
+
+async def _mark_and_plan(call: Call[UnavailableIn, Any], planning: PlanningService
+                         ) -> dict[str, Any]:
+    b, ctx = call.body, call.context()
     if b.area is not None:
         a = b.area
         tech_ids, regions = await planning.technicians_in_area(ctx, a.south, a.west, a.north,

@@ -2,11 +2,12 @@
 
 * ``candidates`` answers from a ``routing.candidates.CandidateState`` cached per event-log mark
   (rebuilt when any change was committed, or after ``STATE_TTL_S`` for moving vans).
-* ``plan`` loads the live state, builds the problem and runs ``routing.dispatch_model.plan`` in a
-  lazily created ``ProcessPoolExecutor`` (one worker, "spawn"), time-limited through
-  ``routing.runner.solve_in_pool``; a timeout or a cancelled request kills the worker so the CPU
-  is freed at once. While it runs, a 10 ms ticker measures the event loop's lag, reported in the
-  answer's ``solve`` block and logged.
+* ``plan`` loads the live state, builds the problem and runs ``routing.dispatch_model.plan`` in
+  a solver process from ``web.planning.queue.SolverQueue``: a bounded set of warm processes
+  handed out first come first served, one plan per user at a time, the time limit armed when
+  the solve starts, and a timeout or a cancelled request killing that solve's process alone.
+  While it runs, a 10 ms ticker measures the event loop's lag, reported in the answer's
+  ``solve`` block and logged.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import time
 from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +33,11 @@ from domain.services import planning as uc
 from domain.services.context import Context
 from routing import problem as rp
 from routing.candidates import CandidateState, candidates
-from routing.runner import SolveTimeout, solve_in_pool
 from storage.queries.planning import LiveState, OrderRow, event_mark, load_live_state
 from web.api.problems import ApiError
 from web.planning import worker
 from web.planning.adapter import Built, Scope, build_problem, job, to_domain
+from web.planning.queue import SolveFailed, SolverQueue, Turn
 
 log = logging.getLogger("dispatch.planning")
 STATE_TTL_S = 30.0
@@ -118,35 +117,30 @@ def _nobody(problem: rp.DispatchProblem) -> rp.Proposal:
 
 
 class PlanningService:
-    def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32) -> None:
+    def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32,
+                 queue: SolverQueue | None = None,
+                 solve: Callable[[rp.DispatchProblem, float], rp.Proposal] = worker.solve) -> None:
         self.engine = engine
-        self._pool: ProcessPoolExecutor | None = None
+        #: The solver processes and their queue (one per web process).
+        self.queue = queue or SolverQueue()
+        #: What a solver process runs: a picklable module-level function (tests pass their own).
+        self.solve_fn = solve
         self._cache: _Cached | None = None
         self._lock = asyncio.Lock()
         self.keep_solutions = keep_solutions
         #: proposal id -> (problem, routing proposal), for re-checks (tests, diagnostics).
         self.solutions: OrderedDict[str, tuple[rp.DispatchProblem, rp.Proposal]] = OrderedDict()
 
+    @classmethod
+    def from_settings(cls, engine: AsyncEngine, settings: Any) -> PlanningService:
+        return cls(engine, queue=SolverQueue(
+            workers=settings.planning_workers, max_waiting=settings.planning_max_waiting,
+            queue_timeout=settings.planning_queue_timeout_seconds))
+
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
-
-    def _kill(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-
     async def stop(self) -> None:
-        self._kill()
+        self.queue.stop()
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -216,25 +210,26 @@ class PlanningService:
 
     # -- plans -----------------------------------------------------------------------------------
 
-    async def _solve(self, problem: rp.DispatchProblem, requested: float
+    async def _solve(self, problem: rp.DispatchProblem, requested: float, turn: Turn
                      ) -> tuple[rp.Proposal, dict[str, Any]]:
-        started = time.monotonic()
         time_limit = effective_limit(requested, len(problem.jobs))
-        with LagProbe() as probe:
-            if not problem.vehicles or not problem.jobs:
+        if not problem.vehicles or not problem.jobs:
+            started = time.monotonic()
+            with LagProbe() as probe:
                 result = _nobody(problem)
-            else:
-                try:
-                    result = await solve_in_pool(self._executor(), worker.solve, problem,
-                                                 time_limit, limit_s=time_limit + 30.0)
-                except (SolveTimeout, BrokenProcessPool, asyncio.CancelledError) as error:
-                    self._kill()
-                    if isinstance(error, asyncio.CancelledError):
-                        raise
-                    log.exception("plan failed")
-                    raise ApiError(503, "the optimizer did not answer; try again",
-                                   code="solver_unavailable") from error
+        else:
+            async with self.queue.slot(turn) as slot:
+                started = time.monotonic()  # the limit counts from here, not from the queue
+                with LagProbe() as probe:
+                    try:
+                        result = await self.queue.solve(slot, self.solve_fn, problem, time_limit,
+                                                        time_limit=time_limit)
+                    except SolveFailed as error:
+                        log.warning("plan failed in solver %s: %s", slot.number, error)
+                        raise ApiError(503, "the optimizer did not answer; try again",
+                                       code="solver_unavailable") from error
         block = {"seconds": round(time.monotonic() - started, 3),
+                 "queued_seconds": round(turn.queued_seconds, 3),
                  "solver_seconds": result.solve_seconds, "status": result.status,
                  "time_limit_seconds": requested, "effective_limit_seconds": time_limit,
                  "technicians": len(problem.vehicles),
@@ -247,12 +242,24 @@ class PlanningService:
         extra_jobs: tuple[str, ...] = (), orphans: bool = True, proposal_id: str | None = None,
         extra: dict[str, Any] | None = None, allow_lateness: bool = False,
     ) -> dict[str, Any]:
+        """Solve and store a proposal: one at a time per user (409 ``plan_in_progress``), the
+        solve queued for a solver process (503 ``planner_busy`` when the queue is full)."""
+        with self.queue.user_turn(ctx.principal.user_id):
+            return await self._plan(ctx, uow, scope, time_limit, extra_jobs=extra_jobs,
+                                    orphans=orphans, proposal_id=proposal_id, extra=extra,
+                                    allow_lateness=allow_lateness)
+
+    async def _plan(
+        self, ctx: Context, uow: UnitOfWork, scope: Scope, time_limit: float, *,
+        extra_jobs: tuple[str, ...], orphans: bool, proposal_id: str | None,
+        extra: dict[str, Any] | None, allow_lateness: bool,
+    ) -> dict[str, Any]:
         async with self.engine.connect() as conn:
             state = await load_live_state(conn, ctx.principal)
         built = await asyncio.to_thread(
             build_problem, state, scope, ctx.now, extra_jobs=extra_jobs, orphans=orphans,
             soft_windows=allow_lateness)
-        result, block = await self._solve(built.problem, time_limit)
+        result, block = await self._solve(built.problem, time_limit, Turn(ctx.principal.user_id))
         moves, unassigned, before, after = await asyncio.to_thread(to_domain, result, built)
         touched = [m.work_order_id for m in moves] + [u.work_order_id for u in unassigned]
         proposal = Proposal(
