@@ -133,11 +133,12 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def login(browser: Any, server: LiveServer, username: str, *, mobile: bool = False) -> Any:
+def login(browser: Any, server: LiveServer, username: str, *, mobile: bool = False,
+          timezone_id: str = "UTC") -> Any:
     """A new browser context logged in as ``username``; answers its page, on its landing page."""
     size = {"width": 412, "height": 860} if mobile else {"width": 1440, "height": 900}
     context = browser.new_context(viewport=size, is_mobile=mobile, has_touch=mobile,
-                                  timezone_id="UTC")
+                                  timezone_id=timezone_id)
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []

@@ -10,7 +10,7 @@ import { renderKpis } from "./kpi.js";
 import { Alerts } from "./alerts.js";
 import { Plans } from "./proposals.js";
 import { Emergency } from "./emergency.js";
-import { Timeline } from "./timeline.js";
+import { Timeline, workdayStart } from "./timeline.js";
 import { DragAssign } from "./dnd.js";
 import { TrackView } from "./track.js";
 
@@ -101,13 +101,13 @@ async function main() {
 
   const status = document.getElementById("load-status");
   try {
-    const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+    const since = new Date(workdayStart(Date.now()));
     const [stores, technicians, orders, done] = await Promise.all([
       fetchAll("/api/stores"),
       fetchAll("/api/technicians", { active: "true" }),
       fetchAll("/api/work-orders", { status: "new,assigned,accepted,en_route,on_site" }),
       // today's finished work, for the timeline's actual progress
-      fetchAll("/api/work-orders", { status: "completed", changed_from: midnight.toISOString() }),
+      fetchAll("/api/work-orders", { status: "completed", changed_from: since.toISOString() }),
     ]);
     done.forEach((wo) => model.applyWorkOrder(wo));
     model.setStores(stores);

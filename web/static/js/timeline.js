@@ -26,6 +26,13 @@ const place = (root) => {
   }
 };
 
+// Where "today" starts for the board: local midnight, or eight hours back when midnight was more
+// recent than that (a night shift's evening work is still today's).
+export function workdayStart(now) {
+  const midnight = new Date(now); midnight.setHours(0, 0, 0, 0);
+  return Math.min(midnight.getTime(), now - 8 * HOUR);
+}
+
 export class Timeline {
   constructor(root, model, { onSelectOrder, onSelectTechnician, filter, technicianFilter,
     canDrop = false }) {
@@ -90,10 +97,10 @@ export class Timeline {
     const now = Date.now();
     const byTech = new Map();
     const doneByTech = new Map(); // today's completed jobs: what actually happened
-    const midnight = new Date(now); midnight.setHours(0, 0, 0, 0);
+    const since = workdayStart(now);
     for (const wo of this.model.workOrders.values()) {
       if (!wo.technician_id || !this.filter(wo)) continue;
-      const done = wo.status === "completed" && Date.parse(wo.status_changed_at) >= midnight.getTime();
+      const done = wo.status === "completed" && Date.parse(wo.status_changed_at) >= since;
       if (!done && !OPEN.has(wo.status)) continue;
       const into = done ? doneByTech : byTech;
       if (!into.has(wo.technician_id)) into.set(wo.technician_id, []);
@@ -122,12 +129,13 @@ export class Timeline {
       free.sort((a, b) => (a.tech.name || a.id).localeCompare(b.tech.name || b.id));
       rows.push(...free);
     }
-    const day0 = new Date(now); day0.setHours(0, 0, 0, 0);
     let from = now - 2 * HOUR;
     let to = now + 6 * HOUR;
     for (const r of rows) for (const b of r.blocks) { from = Math.min(from, b.start); to = Math.max(to, b.end); }
-    from = Math.max(day0.getTime(), Math.floor(from / HOUR) * HOUR);
-    to = Math.min(day0.getTime() + 24 * HOUR, Math.ceil(to / HOUR) * HOUR);
+    // The working day around now, not the calendar day: at 23:30 the night's windows ahead and at
+    // 00:30 the evening's work behind stay on the chart.
+    from = Math.max(since, Math.floor(from / HOUR) * HOUR);
+    to = Math.min(now + 16 * HOUR, Math.ceil(to / HOUR) * HOUR);
     const span = to - from;
     const x = (t) => `${(Math.min(Math.max(t, from), to) - from) / span * 100}%`;
     const w = (a, b) => `${Math.max(0, Math.min(b, to) - Math.max(a, from)) / span * 100}%`;
