@@ -55,3 +55,25 @@ def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+#: asyncpg's errors for a server that is away, starting or full (not tied to a statement).
+_DRIVER_UNAVAILABLE = frozenset({
+    "CannotConnectNowError", "ConnectionDoesNotExistError", "ConnectionFailureError",
+    "TooManyConnectionsError", "AdminShutdownError", "CrashShutdownError",
+})
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached right now (down, restarting, the
+    connection dropped, the pool exhausted), as opposed to a fault in the statement: the first
+    is a 503 worth retrying, the second a bug."""
+    from sqlalchemy import exc
+
+    if isinstance(error, exc.DBAPIError) and (
+            error.connection_invalidated or isinstance(error.orig, OSError)
+            or type(error.orig).__name__ in _DRIVER_UNAVAILABLE):
+        return True
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError):
+        return True
+    return isinstance(error, OSError | ConnectionError | TimeoutError)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from domain.errors import DomainError, PermissionDenied
 from domain.roles import Permission, Principal
 from domain.services.context import Context
+from storage.engine import is_unavailable
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError, from_domain, from_validation, problem
 
@@ -256,6 +257,13 @@ async def run_endpoint(ep: Endpoint, request: Request) -> Response:
         response = from_domain(error, instance)
     except ClientDisconnect:
         return Response(status_code=400)  # the client left before its body arrived
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("database unavailable on %s %s: %s", request.method, instance, error)
+        response = problem(503, "the database is unavailable right now; try again shortly",
+                           code="database_unavailable", instance=instance,
+                           headers={"Retry-After": "5"})
     response.headers["X-Request-ID"] = correlation_id
     return response
 
