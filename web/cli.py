@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from web.settings import InsecureSettings, Settings
 
@@ -218,34 +218,70 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Print the settings reference, generated from ``Settings``: the table of
+    docs/configuration.md or the commented .env.example."""
+    from web.settings_docs import render_env, render_markdown
+
+    sys.stdout.write(render_markdown() if args.format == "markdown" else render_env())
+    return 0
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default after its help, except where there is none: ``None`` (the
+    help says what applies then), an unset flag, an empty list."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default == []:
+            return action.help
+        if action.default == "":
+            return f"{action.help} (default: empty)"
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser and subparser (they are made by the same class) shows defaults in its help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dispatch", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from domain.roles import Role
+
+    roles = ", ".join(role.value for role in Role)
+    parser = _Parser(prog="dispatch", description=__doc__,
+                     epilog="Settings come from the environment or .env: docs/configuration.md "
+                            "(dispatch settings) lists every one.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--database-url", help="overrides DATABASE_URL")
+        p.add_argument("--database-url", help="database URL; overrides the DATABASE_URL setting")
         return p
 
     db(sub.add_parser("migrate", help="bring the database to the latest schema")).set_defaults(
         func=cmd_migrate)
 
     def seed_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--stores", type=int, default=200)
-        p.add_argument("--technicians", type=int, default=200)
-        p.add_argument("--orders", type=int, default=300)
-        p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--stores", type=int, default=200, help="stores to create")
+        p.add_argument("--technicians", type=int, default=200, help="technicians to create")
+        p.add_argument("--orders", type=int, default=300, help="work orders to create")
+        p.add_argument("--seed", type=int, default=7,
+                       help="random seed: the same seed gives the same company")
 
     p = db(sub.add_parser("seed", help="seed the demo scenario"))
     seed_args(p)
     p.add_argument("--replace", action="store_true", help="wipe existing data first")
     p.add_argument("--if-empty", action="store_true", help="do nothing if already seeded")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_seed)
 
     def serve_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--host")
-        p.add_argument("--port", type=int)
-        p.add_argument("--workers", type=int, default=None)
+        p.add_argument("--host", help="address to listen on (default: the HOST setting, 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port to listen on (default: the PORT setting, 8000)")
+        p.add_argument("--workers", type=int, default=None,
+                       help="web worker processes under this one (default: one process)")
 
     p = db(sub.add_parser("serve", help="run the web server"))
     serve_args(p)
@@ -256,57 +292,67 @@ def build_parser() -> argparse.ArgumentParser:
     serve_args(p)
     seed_args(p)
     p.add_argument("--keep-day", action="store_true",
-                   help="keep the demo's data even when its day is over (default: a new day)")
+                   help="keep the demo's data even when its day is over (otherwise: a new day)")
     p.set_defaults(func=cmd_demo)
 
     db(sub.add_parser("worker", help="relay, positions pipeline and feeds, without HTTP")
        ).set_defaults(func=cmd_worker)
 
     p = sub.add_parser("simulate", help="serve a MyGeotab simulator for the feed client")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8900)
-    p.add_argument("--vans", type=int, default=200)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--lat", type=float, default=32.85)
-    p.add_argument("--lon", type=float, default=-96.95)
-    p.add_argument("--radius-km", type=float, default=35.0)
-    p.add_argument("--database", default="demo")
-    p.add_argument("--username", default="dispatch-service")
-    p.add_argument("--password", default="demo")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8900, help="port to listen on")
+    p.add_argument("--vans", type=int, default=200, help="vans in the simulated fleet")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the fleet")
+    p.add_argument("--lat", type=float, default=32.85, help="latitude of the fleet's area's centre")
+    p.add_argument("--lon", type=float, default=-96.95,
+                   help="longitude of the fleet's area's centre")
+    p.add_argument("--radius-km", type=float, default=35.0, help="radius of the fleet's area")
+    p.add_argument("--database", default="demo", help="MyGeotab database name it answers to")
+    p.add_argument("--username", default="dispatch-service", help="user it accepts")
+    p.add_argument("--password", default="demo", help="that user's password (a test fixture)")
     p.set_defaults(func=cmd_simulate)
 
     p = db(sub.add_parser("users", help="manage user accounts"))
-    users = p.add_subparsers(dest="users_command", required=True)
-    c = users.add_parser("create")
-    c.add_argument("username")
-    c.add_argument("--role", action="append", required=True, dest="roles")
-    c.add_argument("--store", action="append", default=[], dest="stores")
-    c.add_argument("--technician-id")
+    users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    c = users.add_parser("create", help="create an account (asks for its password)")
+    c.add_argument("username", help="the login name")
+    c.add_argument("--role", action="append", required=True, dest="roles",
+                   help=f"a role (repeat for several): {roles}")
+    c.add_argument("--store", action="append", default=[], dest="stores",
+                   help="a store id the account is scoped to (repeat for several; none: all)")
+    c.add_argument("--technician-id", help="the technician this account is (technician role)")
     c.add_argument("--phone", default="", help="E.164, for alert escalation texts")
     c.add_argument("--password-stdin", action="store_true",
-                   help="read the password from the first line of standard input (default: a "
+                   help="read the password from the first line of standard input (otherwise: a "
                         "prompt); never on the command line, where the process list shows it")
-    users.add_parser("list")
-    s = users.add_parser("set-roles")
-    s.add_argument("username")
-    s.add_argument("--role", action="append", required=True, dest="roles")
-    s.add_argument("--store", action="append", default=None, dest="stores")
+    users.add_parser("list", help="list accounts with their roles and stores")
+    s = users.add_parser("set-roles", help="replace an account's roles (and stores)")
+    s.add_argument("username", help="the login name")
+    s.add_argument("--role", action="append", required=True, dest="roles",
+                   help=f"a role (repeat for several): {roles}")
+    s.add_argument("--store", action="append", default=None, dest="stores",
+                   help="a store id (repeat for several; not given: stores unchanged)")
     ph = users.add_parser("set-phone", help="the number escalation texts reach (empty: none)")
-    ph.add_argument("username")
-    ph.add_argument("phone")
+    ph.add_argument("username", help="the login name")
+    ph.add_argument("phone", help="E.164 number, or '' for none")
     for name, text in (("deactivate", "no more logins; every token of the account stops working"),
                        ("activate", "allow logins again"),
                        ("sign-out", "end every token of the account (all devices)")):
-        users.add_parser(name, help=text).add_argument("username")
+        users.add_parser(name, help=text).add_argument("username", help="the login name")
     p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("bench", help="benchmarks")
-    bench = p.add_subparsers(dest="bench", required=True)
+    bench = p.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
     v = bench.add_parser("vrptw", help="solve one Solomon-format VRPTW instance")
-    v.add_argument("file")
-    v.add_argument("--time-limit", type=float, default=5.0)
-    v.add_argument("--json", action="store_true")
+    v.add_argument("file", help="the instance file")
+    v.add_argument("--time-limit", type=float, default=5.0, help="solver time limit in seconds")
+    v.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("settings", help="print every setting with its default and meaning")
+    p.add_argument("--format", choices=("markdown", "env"), default="markdown",
+                   help="markdown: the table of docs/configuration.md; env: .env.example")
+    p.set_defaults(func=cmd_settings)
     return parser
 
 

@@ -30,7 +30,10 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///./var/dispatch.db",
         description="SQLAlchemy URL: sqlite+aiosqlite:///... (embedded) or postgresql://...",
     )
-    redis_url: str | None = Field(default=None, description="Unset: the in-process bus.")
+    redis_url: str | None = Field(
+        default=None, description="Redis URL (redis://host:6379/0): the event bus and login "
+                                  "counters every process shares; unset: in-process (one "
+                                  "process only).")
     redis_prefix: str = Field(default="dispatch", description="Prefix of every Redis channel/key.")
     secret_key: SecretStr | None = Field(
         default=None,
@@ -40,14 +43,23 @@ class Settings(BaseSettings):
         default="./var/secret_key",
         description="Demo only: where the demo keeps the random signing key it made.")
     demo: bool = Field(default=False, description="Demo mode: demo logins, simulated feeds.")
-    host: str = "127.0.0.1"
-    port: int = 8000
-    token_ttl_seconds: int = 8 * 3600
+    host: str = Field(default="127.0.0.1",
+                      description="Address `dispatch serve` listens on when --host is not given.")
+    port: int = Field(default=8000,
+                      description="Port `dispatch serve` listens on when --port is not given.")
+    token_ttl_seconds: int = Field(
+        default=8 * 3600, description="How long an access token (a sign-in) lasts, in seconds.")
     delegation_refresh_seconds: float = Field(
         default=5.0, gt=0, description="How soon other processes see a revoked delegation.")
-    allow_past_dispatch: bool = False
-    login_max_failures: int = 5
-    login_lockout_seconds: int = 300
+    allow_past_dispatch: bool = Field(
+        default=False,
+        description="Allow a dispatch dated more than 5 minutes in the past (back-office entry).")
+    login_max_failures: int = Field(
+        default=5, description="Failed logins for one username within LOGIN_LOCKOUT_SECONDS before "
+                               "that username gets 429.")
+    login_lockout_seconds: int = Field(
+        default=300, description="The window failed logins are counted in, in seconds; a locked "
+                                 "username or address waits for the rest of it.")
     login_max_failures_per_address: int = Field(
         default=20, ge=1,
         description="Failed logins from one client address (any usernames) within "
@@ -67,9 +79,14 @@ class Settings(BaseSettings):
     planning_queue_timeout_seconds: float = Field(
         default=120.0, gt=0,
         description="How long a plan may wait for a solver before a 503 planner_busy.")
-    ws_auth_timeout: float = 5.0
-    ws_max_pending: int = 2_000
-    ws_heartbeat_seconds: float = 15.0
+    ws_auth_timeout: float = Field(
+        default=5.0, description="Seconds a new websocket has to send its auth frame before it is "
+                                 "closed.")
+    ws_max_pending: int = Field(
+        default=2_000, description="Events waiting for one websocket session before it is closed "
+                                   "(4008) and the client resumes with `since`.")
+    ws_heartbeat_seconds: float = Field(
+        default=15.0, description="Seconds between heartbeats sent to each websocket session.")
     ws_max_frame_bytes: int = Field(
         default=64 * 1024, ge=1024,
         description="Largest websocket frame a client may send (the first, auth, included).")
@@ -81,33 +98,45 @@ class Settings(BaseSettings):
     allowed_origins: str = Field(
         default="", description="Browser origins allowed to open /ws besides the server's own "
                                 "host, space-separated (https://board.example.com).")
-    event_retention_days: int = 7
+    event_retention_days: int = Field(
+        default=7, description="Days published events stay in the event log (outbox); a client "
+                               "resuming from an older one gets a snapshot.")
     idempotency_keep_hours: int = Field(
         default=24, ge=1, description="How long a retry with the same Idempotency-Key gets the "
                                       "first answer; older keys are pruned hourly.")
-    position_history_days: int = 30
+    position_history_days: int = Field(
+        default=30, description="Days vehicle position breadcrumbs (position history) are kept.")
     attachment_unused_keep_days: int = Field(
         default=1, ge=0,
         description="Days after a work order closes before uploads its proof never used go.")
     intake_webhook_secret: SecretStr | None = Field(
         default=None,
         description="Order-intake webhook secret(s), whsec_<base64>, space-separated; unset: off.")
-    intake_webhook_tolerance_seconds: int = Field(default=300, ge=1)
-    intake_partner: str = Field(default="partner", min_length=1, max_length=48)
+    intake_webhook_tolerance_seconds: int = Field(
+        default=300, ge=1, description="How far (seconds, either way) an intake webhook's "
+                                       "timestamp may be from now before it is refused.")
+    intake_partner: str = Field(
+        default="partner", min_length=1, max_length=48,
+        description="Partner name recorded as the source of intake orders (their external ids "
+                    "are unique per partner).")
     attachment_max_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1,
         description="Largest proof-of-work upload (photo, signature) in bytes; larger is 413.")
     partner_feed_url: str | None = Field(
         default=None,
         description="Partner order feed base URL; unset: no poller (demo: a local simulator).")
-    partner_feed_token: SecretStr | None = None
-    partner_feed_interval_seconds: float = Field(default=30.0, gt=0)
+    partner_feed_token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to PARTNER_FEED_URL; unset: none.")
+    partner_feed_interval_seconds: float = Field(
+        default=30.0, gt=0, description="Seconds between polls of the partner order feed.")
     geotab_server: str | None = Field(
         default=None, description="MyGeotab server (host or URL); unset: no GeoTab feed.")
-    geotab_database: str = ""
-    geotab_username: str = ""
-    geotab_password: SecretStr = SecretStr("")
-    geotab_poll_seconds: float = Field(default=30.0, gt=0)
+    geotab_database: str = Field(default="", description="MyGeotab database name.")
+    geotab_username: str = Field(default="", description="MyGeotab user the feed signs in as.")
+    geotab_password: SecretStr = Field(
+        default=SecretStr(""), description="Password of GEOTAB_USERNAME.")
+    geotab_poll_seconds: float = Field(
+        default=30.0, gt=0, description="Seconds between polls of the GeoTab feed.")
     run_feeds: bool = Field(
         default=True,
         description="Run the GeoTab feed and the partner poller in this process (web processes "
@@ -122,16 +151,27 @@ class Settings(BaseSettings):
         default=None, description="Genesys Cloud API (https://api.<region>); unset: SMS only logged.")
     genesys_login_url: str | None = Field(
         default=None, description="Genesys Cloud login (https://login.<region>) for OAuth.")
-    genesys_client_id: str = ""
-    genesys_client_secret: SecretStr = SecretStr("")
+    genesys_client_id: str = Field(
+        default="", description="Genesys Cloud OAuth client id (client credentials); unset: SMS "
+                                "only logged.")
+    genesys_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="Genesys Cloud OAuth client secret.")
     genesys_from_number: str = Field(default="", description="The org's SMS number (E.164).")
     alert_oncall_phones: str = Field(
         default="", description="Escalation SMS numbers: '+1555..., 2=+1555..., 3=+1555...' (a "
                                 "bare number gets every level; users have no phone of their own).")
-    alert_notify_max_attempts: int = Field(default=5, ge=1, le=50)
-    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    log_level: str = "info"
-    log_json: bool = False
+    alert_notify_max_attempts: int = Field(
+        default=5, ge=1, le=50,
+        description="Attempts at sending one escalation text before it is given up.")
+    tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tile URL template of the board; the content security policy allows its "
+                    "host.")
+    log_level: str = Field(
+        default="info", description="Log level: debug, info, warning or error.")
+    log_json: bool = Field(
+        default=False, description="Logs as JSON lines (one object a line) instead of readable "
+                                   "lines.")
 
     @cached_property
     def dispatch_policy(self) -> DispatchPolicy:
