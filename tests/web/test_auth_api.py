@@ -10,7 +10,7 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from domain.roles import Principal, Role
+from domain.roles import ROLE_PERMISSIONS, Principal, Role
 from tests.web.api_helpers import app_now, assert_problem, auth, seeded_client, token
 from web.security import TokenService
 
@@ -38,6 +38,24 @@ def test_a_store_manager_token_carries_their_stores(database_url: str) -> None:
         me = client.get("/api/auth/me", headers=auth(client, "manager")).json()
     assert me["roles"] == ["store_manager"]
     assert me["store_ids"] == ["store-0001", "store-0002"]
+
+
+def test_me_lists_what_each_demo_role_may_do(database_url: str) -> None:
+    """The pages decide which actions to show from ``permissions``: exactly the role table's."""
+    logins = {"admin": Role.ADMIN, "dispatcher": Role.DISPATCHER,
+              "coordinator": Role.EMERGENCY_COORDINATOR, "operations": Role.OPERATIONS_MANAGER,
+              "manager": Role.STORE_MANAGER, "billing": Role.BILLING_CLERK,
+              "service": Role.CUSTOMER_SERVICE, "fleet": Role.FLEET_MANAGER,
+              "tech1": Role.TECHNICIAN}
+    assert set(logins.values()) == set(Role)
+    with seeded_client(database_url) as client:
+        for username, role in logins.items():
+            me = client.get("/api/auth/me", headers=auth(client, username)).json()
+            assert me["roles"] == [role.value], username
+            assert me["permissions"] == sorted(p.value for p in ROLE_PERMISSIONS[role]), username
+    # a store manager may watch proposals and book jobs but not assign (the board hides it)
+    manager = sorted(p.value for p in ROLE_PERMISSIONS[Role.STORE_MANAGER])
+    assert "proposal:view" in manager and "work_order:assign" not in manager
 
 
 def test_wrong_passwords_and_unknown_users_get_the_same_401(database_url: str) -> None:

@@ -35,6 +35,9 @@ class MeOut(BaseModel):
     roles: list[str]
     store_ids: list[str] | None
     technician_id: str | None
+    permissions: list[str] = Field(
+        description="What the user may do: the permissions of their roles (delegated ones "
+                    "included), sorted; the pages show an action only when it is listed")
 
 
 @api.route("POST", "/api/auth/login", summary="Log in and receive an access token",
@@ -88,6 +91,7 @@ async def me(call: Call[Any, Any]) -> dict[str, Any]:
         "roles": sorted(r.value for r in p.roles),
         "store_ids": sorted(p.store_ids) if p.store_ids is not None else None,
         "technician_id": p.technician_id,
+        "permissions": sorted(permission.value for permission in p.permissions),
     }
 
 
