@@ -172,6 +172,10 @@ class RedisBus:
     async def publish(self, channel: str, message: str) -> None:
         await self._publisher.publish(channel, message)
 
+    async def ping(self) -> None:
+        """Raises unless Redis answers (``/readyz``)."""
+        await self._publisher.ping()
+
     async def _supervise(self) -> None:
         attempt = 0
         first = True

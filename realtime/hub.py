@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from realtime.bus import Bus
 from realtime.events import LogEvent, PositionUpdate
 from realtime.ports import EventLog
+from realtime.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from realtime.session import Session
@@ -28,7 +29,7 @@ log = logging.getLogger("dispatch.hub")
 class Hub:
     def __init__(self, event_log: EventLog, bus: Bus, *, events_channel: str,
                  positions_channel: str, flush_interval: float = 0.25,
-                 recent_events: int = 10_000) -> None:
+                 recent_events: int = 10_000, telemetry: Telemetry | None = None) -> None:
         self.log = event_log
         self.bus = bus
         self.events_channel = events_channel
@@ -38,6 +39,7 @@ class Hub:
         self.last_seq = 0
         self.repairs = 0
         self.delivered = 0
+        self.telemetry = telemetry or Telemetry()
         self._lock = asyncio.Lock()
         self._pending: dict[str, PositionUpdate] = {}
         self._flusher: asyncio.Task[None] | None = None
@@ -128,6 +130,7 @@ class Hub:
         self.last_seq = event.seq
         self.delivered += 1
         self.recent.append(event)
+        self.telemetry.delivered(event)
         text = json.dumps(event.message(), separators=(",", ":"), default=str)  # once for all
         for session in list(self.sessions):
             try:

@@ -2,7 +2,8 @@
 
 Every process may run a relay; only the one holding the leader lock publishes, so events are never
 published twice by design (and a duplicate that slips through is dropped by ``seq`` downstream).
-It wakes on ``notify()`` (a commit in this process) or every ``poll_interval`` (commits in other
+A supervised worker (``realtime.supervisor``) runs ``run_pass``: it wakes on ``notify()`` (a commit
+in this process) or every ``poll_interval`` (commits in other
 processes), and sends a heartbeat carrying the latest ``seq`` so workers notice trailing losses.
 """
 
@@ -15,6 +16,7 @@ import logging
 from realtime.bus import Bus
 from realtime.events import heartbeat_to_wire
 from realtime.ports import EventLog, LeaderLock
+from realtime.telemetry import Telemetry
 
 log = logging.getLogger("dispatch.relay")
 
@@ -23,6 +25,7 @@ class OutboxRelay:
     def __init__(
         self, log_: EventLog, bus: Bus, lock: LeaderLock, *, channel: str,
         poll_interval: float = 0.2, heartbeat_interval: float = 2.0, batch: int = 500,
+        follower_interval: float = 2.0, telemetry: Telemetry | None = None,
     ) -> None:
         self.log = log_
         self.bus = bus
@@ -31,24 +34,22 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.heartbeat_interval = heartbeat_interval
         self.batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.follower_interval = follower_interval
+        self.telemetry = telemetry or Telemetry()
+        #: Set by a commit; the supervisor's wait for the next pass ends early when it is.
+        self.wake = asyncio.Event()
+        self._next_heartbeat = 0.0
         self.is_leader = False
         self.published = 0
 
     def notify(self) -> None:
         """Something was committed: publish without waiting for the next poll."""
-        self._wake.set()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self.wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Give leadership up (the supervisor has stopped the passes)."""
         if self.is_leader:
+            self.is_leader = False
             with contextlib.suppress(Exception):
                 await self.lock.release()
 
@@ -59,33 +60,30 @@ class OutboxRelay:
             events = await self.log.publish_pending(self.batch)
             for event in events:
                 await self.bus.publish(self.channel, event.to_wire())
+                self.telemetry.published(event)
             total += len(events)
             if len(events) < self.batch:
                 break
         self.published += total
         return total
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_heartbeat = 0.0
-        while True:
-            # Cleared before the pass: a commit that notifies during it triggers another pass.
-            self._wake.clear()
-            try:
-                self.is_leader = await self.lock.acquire()
-                if self.is_leader:
-                    await self.publish_once()
-                    if loop.time() >= next_heartbeat:
-                        seq = await self.log.latest_seq()
-                        await self.bus.publish(self.channel, heartbeat_to_wire(seq))
-                        next_heartbeat = loop.time() + self.heartbeat_interval
-                    timeout = self.poll_interval
-                else:
-                    timeout = 2.0
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # supervised: a database or bus hiccup must not stop the relay
-                log.exception("relay pass failed; retrying")
-                timeout = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+    async def run_pass(self) -> float:
+        """One pass, the supervised worker's step: take (or keep) the leader lock, publish what is
+        pending, send the heartbeat when due. Returns the seconds until the next pass, unless a
+        commit (``wake``) comes first. Errors propagate: the supervisor logs them and backs off."""
+        # Cleared before the pass: a commit that notifies during it triggers another pass.
+        self.wake.clear()
+        try:
+            self.is_leader = await self.lock.acquire()
+        except BaseException:
+            self.is_leader = False  # the lock's connection is gone, and the lock with it
+            raise
+        if not self.is_leader:
+            return self.follower_interval
+        await self.publish_once()
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_heartbeat:
+            seq = await self.log.latest_seq()
+            await self.bus.publish(self.channel, heartbeat_to_wire(seq))
+            self._next_heartbeat = now + self.heartbeat_interval
+        return self.poll_interval

@@ -370,6 +370,7 @@ class Session:
                 snap = await self.snapshots.snapshot(self.principal, self.topics)
                 self._send({"type": "snapshot", "seq": target, "topics": sorted(self.topics),
                             **snap})
+                self.hub.telemetry.snapshot_sent()
                 self.last_sent_seq = max(self.last_sent_seq, target)
             else:
                 self.last_sent_seq = max(self.last_sent_seq, since or 0)
@@ -380,6 +381,7 @@ class Session:
                         self.last_sent_seq = event.seq
                 self.last_sent_seq = max(self.last_sent_seq,
                                          replay[-1].seq if replay else self.last_sent_seq)
+                self.hub.telemetry.replayed(len(replay))
         finally:
             self._syncing = False
         held, self._held = self._held, []

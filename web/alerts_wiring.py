@@ -1,6 +1,7 @@
 """Wiring of alerts into the app: the evaluation loop, its early wake-up, feed health probes.
 
-The loop runs in the process that runs the background feeds (``RUN_FEEDS``): every
+The loop (a worker of the process's supervisor, like the SMS delivery) runs in the process that
+runs the background feeds (``RUN_FEEDS``): every
 ``ALERTS_INTERVAL_SECONDS`` (15 s) it evaluates every rule against the database in units of work
 (``domain.services.alerts.evaluate_alerts``). It also listens to the event bus: an emergency work
 order created or a job declined wakes it at once, so those alerts are raised within a second of
@@ -14,7 +15,6 @@ Critical alerts' levels are delivered by SMS (``realtime/notify``): Genesys Clou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -122,13 +122,12 @@ class AlertsRunner:
         self.on_result = on_result
         self.min_spacing = min_spacing
         self.passes = 0
-        self.failures = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        #: Set for events that matter now: the supervised worker's wait for the next pass ends.
+        self.woken = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def wake(self) -> None:
-        self._wake.set()
+        self.woken.set()
 
     async def on_bus_message(self, raw: str) -> None:
         """A handler for the bus's events channel: wake up for the events that matter now."""
@@ -151,30 +150,6 @@ class AlertsRunner:
                 if asyncio.iscoroutine(outcome):
                     await outcome
             return result
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # supervised: a database hiccup must not stop alerting
-                self.failures += 1
-                log.exception("alert pass failed; retrying at the next tick")
-            await asyncio.sleep(self.min_spacing)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="alerts")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
 
 def build_notifier(settings: Any) -> Notifier:
@@ -222,7 +197,7 @@ class AlertServices:
     delivery: DeliveryWorker
 
     async def stop(self) -> None:
-        await self.runner.stop()
+        """After the supervisor stopped their workers: close the SMS provider's client."""
         await self.delivery.stop()
 
 
@@ -246,7 +221,10 @@ async def start_alerts(services: Any) -> AlertServices | None:
                           interval=float(getattr(settings, "alerts_interval_seconds", 15.0)),
                           policy=policy, clock=services.now, on_result=escalations)
     live.bus.subscribe(f"{settings.redis_prefix}:events", runner.on_bus_message)
-    runner.start()
-    delivery.start()
+    live.supervisor.periodic("alerts", runner.run_once, interval=runner.interval,
+                             wake=runner.woken, min_spacing=runner.min_spacing,
+                             initial_delay=runner.interval)
+    live.supervisor.periodic("sms-delivery", delivery.run_once,
+                             interval=delivery.poll_interval, wake=delivery.woken)
     log.info("alert rules every %.0fs; escalations by %s", runner.interval, notifier.channel)
     return AlertServices(runner, delivery)

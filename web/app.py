@@ -32,7 +32,9 @@ from web.api.framework import Api
 from web.api.openapi import build_openapi
 from web.api.problems import problem
 from web.clock import Clock, system_clock
+from web.health import livez, readyz
 from web.live import websocket_endpoint
+from web.metrics import HttpMetrics, Metrics, metrics_endpoint
 from web.middleware import SecurityHeaders
 from web.pages import page_routes
 from web.services import Services, build_services
@@ -95,10 +97,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     signing_key = settings.signing_key()
     api = build_api()
     document = build_openapi(api, title="Dispatch Board API", version="0.1.0")
+    metrics = Metrics(clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = build_services(settings, clock, signing_key)
+        services = build_services(settings, clock, signing_key, metrics)
         app.state.services = services
         await services.start()
         try:
@@ -115,7 +118,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     routes: list[BaseRoute] = [
         *page_routes(),
         Route("/status", status_page),
-        Route("/healthz", health),
+        Route("/healthz", health),  # kept as it was; probes should use /livez and /readyz
+        Route("/livez", livez),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         Route("/api/openapi.json", openapi_json),
         Route("/api/docs", docs),
         WebSocketRoute("/ws", websocket_endpoint),
@@ -138,4 +144,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     app.state.settings = settings
     app.state.api = api
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
+    app.add_middleware(HttpMetrics, metrics=metrics)
     return app

@@ -10,7 +10,6 @@ for the demo stores, and the same poller reads it. The webhook needs no wiring b
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -24,14 +23,15 @@ from storage import tables as t
 from storage.feed_cursors import SqlFeedCursorStore
 from web.api.intake import order_intake, setting
 from web.embedded import serve_in_thread
+from web.feeds import supervise_feed
 
 log = logging.getLogger("dispatch.intake")
 Stopper = Callable[[], Awaitable[None]]
 
 
 async def start_intake(services: Any) -> PartnerFeedPoller | None:
-    """Start the partner feed poller (and the demo simulator) if configured; its stopper joins
-    ``services.live.demo_tasks``, which `Live.stop` awaits at shutdown."""
+    """Start the partner feed poller (and the demo simulator) if configured, as a worker of the
+    live supervisor; the simulator's stopper joins ``services.live.demo_tasks``."""
     settings = services.settings
     url: str | None = setting(settings, "partner_feed_url", None)
     interval = float(setting(settings, "partner_feed_interval_seconds", 30.0))
@@ -58,17 +58,10 @@ async def start_intake(services: Any) -> PartnerFeedPoller | None:
         url, cursor_store=store, on_orders=on_orders, partner=partner, poll_interval=interval,
         headers={"Authorization": f"Bearer {token}"} if token else None,
     )
-    task = asyncio.create_task(poller.run(), name="partner-feed")
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if stop_sim is not None:
-            await stop_sim()
-
-    services.live.demo_tasks.append(stop)
-    services.live.feeds[f"intake:{partner}"] = poller  # watched by the alert rules (feed health)
+    # A supervised worker; its counters are watched by the alert rules and /readyz.
+    supervise_feed(services.live, f"intake:{partner}", poller)
+    if stop_sim is not None:
+        services.live.demo_tasks.append(stop_sim)  # after the supervisor stopped the poller
     log.info("partner feed poller for %s at %s every %.0fs", partner, url, interval)
     return poller
 

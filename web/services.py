@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
+import os
 from dataclasses import dataclass, field
 
+from prometheus_client.multiprocess import mark_process_dead
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,8 +19,10 @@ from storage.uow import SqlUnitOfWork
 from web.alerts_wiring import AlertServices, start_alerts
 from web.api.auth import LoginThrottle
 from web.clock import Clock, system_clock
+from web.feeds import start_demo_feed, start_geotab_feed
 from web.intake_wiring import start_intake
-from web.live import Live, build_live, start_demo_feed, start_geotab_feed
+from web.live import Live, build_live
+from web.metrics import Metrics, multiprocess_dir
 from web.planning.service import PlanningService
 from web.security import Revocations, TokenService
 from web.settings import Settings
@@ -38,14 +41,19 @@ class Services:
     clock: Clock = system_clock
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     alerts: AlertServices | None = None
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def start(self) -> None:
         try:
             await self.refresh_revocations()
         except Exception:  # no database yet: the process still starts (and /healthz says so)
             log.warning("could not load ended delegations and revoked tokens", exc_info=True)
-        self._tasks.append(asyncio.create_task(self._revocations_loop()))
+        # Every process: a revoked role or token stops working within seconds.
+        self.live.supervisor.periodic(
+            "revocations", self.refresh_revocations,
+            interval=self.settings.delegation_refresh_seconds,
+            initial_delay=self.settings.delegation_refresh_seconds)
+        self.live.supervisor.periodic("metrics", self.sample_metrics, interval=5.0)
         await self.live.start()
         if not self.settings.run_feeds:
             return
@@ -58,15 +66,16 @@ class Services:
         self.alerts = await start_alerts(self)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
         try:
+            await self.live.supervisor.stop()  # every background worker, before what they use
             if self.alerts is not None:
                 await self.alerts.stop()
             await self.planning.stop()
             await self.live.stop()
         finally:
             await self.engine.dispose()
+            if multiprocess_dir():
+                mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     async def refresh_revocations(self) -> None:
         """Read what ended tokens before their expiry, then close the websocket sessions whose
@@ -101,14 +110,9 @@ class Services:
             log.info("closed %s websocket sessions whose tokens were revoked", closed)
         return closed
 
-    async def _revocations_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.delegation_refresh_seconds)
-            try:
-                await self.refresh_revocations()
-            except Exception:  # a database hiccup: keep the last sets, try again next time
-                log.warning("could not refresh ended delegations and revoked tokens",
-                            exc_info=True)
+    async def sample_metrics(self) -> None:
+        """Bring this process's gauges and carried counts up to date (multiprocess: its files)."""
+        self.metrics.sample(self.live, self.alerts.delivery if self.alerts else None)
 
     def now(self) -> dt.datetime:
         """The application's one clock (``create_app(clock=...)``; the system's by default)."""
@@ -149,17 +153,21 @@ class Services:
 
 
 def build_services(settings: Settings, clock: Clock = system_clock,
-                   signing_key: str | None = None) -> Services:
+                   signing_key: str | None = None, metrics: Metrics | None = None) -> Services:
     """Every resource of a process. Refuses (``InsecureSettings``) to build without a strong
     signing key outside the demo, before it opens anything."""
     key = signing_key or settings.signing_key()
     engine = create_engine(settings.database_url)
+    metrics = metrics or Metrics(clock)
+    planning = PlanningService.from_settings(engine, settings)
+    planning.on_solved = metrics.solved
     return Services(
         settings=settings,
         engine=engine,
         clock=clock,
-        live=build_live(settings, engine, clock),
-        planning=PlanningService.from_settings(engine, settings),
+        metrics=metrics,
+        live=build_live(settings, engine, clock, metrics),
+        planning=planning,
         tokens=TokenService(key, settings.token_ttl_seconds,
                             clock=clock),
         login_throttle=LoginThrottle.from_settings(settings),

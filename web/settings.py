@@ -172,6 +172,21 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=False, description="Logs as JSON lines (one object a line) instead of readable "
                                    "lines.")
+    metrics_enabled: bool | None = Field(
+        default=None,
+        description="Answer /metrics (Prometheus) on the app port. Unset: on in the demo only. "
+                    "Turn it on only where the port is not public, or block /metrics at the "
+                    "load balancer.")
+    ready_outbox_max_age_seconds: float = Field(
+        default=30.0, gt=0,
+        description="/readyz fails when the oldest unpublished event is older than this.")
+    ready_feed_stale_seconds: float = Field(
+        default=300.0, gt=0,
+        description="/readyz fails when a feed has had no successful call for this long (at "
+                    "least three of its poll intervals).")
+    ready_worker_failures: int = Field(
+        default=3, ge=1,
+        description="/readyz fails when a background worker failed this many times in a row.")
 
     @cached_property
     def dispatch_policy(self) -> DispatchPolicy:

@@ -72,6 +72,8 @@ class FeedStats:
     auth_failures: int = 0
     handoff_failures: int = 0
     last_error: str | None = None
+    #: When a poll last went through (health checks: ``/readyz``).
+    last_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,7 @@ class GeotabFeedClient:
                 stats.last_error = repr(exc)
             else:
                 backoff.reset()
+                stats.last_success = self._clock()
                 delay = self.catch_up_interval if page.full else self.poll_interval
             await self._sleep(delay)
 

@@ -22,6 +22,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -56,6 +57,8 @@ class PollerStats:
     failures: int = 0
     rate_limited: int = 0
     last_error: str | None = None
+    #: When a poll last went through (health checks: ``/readyz``).
+    last_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,7 @@ class PartnerFeedPoller:
                           self.partner, delay)
             return delay
         self._backoff.reset()
+        s.last_success = datetime.now(UTC)
         return self.catch_up_interval if page.full else self.poll_interval
 
     def _failed(self, exc: BaseException, delay: float, level: int) -> None:

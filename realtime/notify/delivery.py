@@ -4,12 +4,13 @@ attempt (status, attempts, provider id, error) through a ``NotificationStore``.
 A transient failure is retried with exponential backoff (``retry_delay``) up to ``max_attempts``;
 a permanent one is given up at once; a 429 holds every send until its ``Retry-After`` has passed.
 A notification whose alert was acknowledged or resolved meanwhile is cancelled, not sent.
+``run_once`` is the step of a supervised worker (``web/alerts_wiring.py``): every
+``poll_interval`` seconds, or at once when ``wake()`` is called.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -50,12 +51,12 @@ class DeliveryWorker:
         self.blocked_until: dt.datetime | None = None
         self.sent = 0
         self.failed = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        #: Set when texts were queued: the supervised worker's wait for the next pass ends.
+        self.woken = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def wake(self) -> None:
-        self._wake.set()
+        self.woken.set()
 
     async def run_once(self) -> int:
         """Try every due notification once; returns how many were sent."""
@@ -101,25 +102,6 @@ class DeliveryWorker:
                                    channel=receipt.channel, attempts=attempts, at=self.clock())
         return True
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # supervised: a database hiccup must not stop delivery
-                log.exception("alert delivery pass failed; retrying")
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="alert-delivery")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Close the notifier (the supervisor has stopped the passes)."""
         await self.notifier.aclose()

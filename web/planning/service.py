@@ -130,6 +130,8 @@ class PlanningService:
         self.keep_solutions = keep_solutions
         #: proposal id -> (problem, routing proposal), for re-checks (tests, diagnostics).
         self.solutions: OrderedDict[str, tuple[rp.DispatchProblem, rp.Proposal]] = OrderedDict()
+        #: Told of every solve (its figures: seconds, status ...), for the metrics.
+        self.on_solved: Callable[[dict[str, Any]], None] | None = None
 
     @classmethod
     def from_settings(cls, engine: AsyncEngine, settings: Any) -> PlanningService:
@@ -235,6 +237,8 @@ class PlanningService:
                  "technicians": len(problem.vehicles),
                  "jobs": len(problem.jobs), **probe.summary()}
         log.info("plan solved: %s", block)
+        if self.on_solved is not None:
+            self.on_solved(block)
         return result, block
 
     async def plan(
