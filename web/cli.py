@@ -130,6 +130,8 @@ def _print_banner(settings: Settings, host: str, port: int, technicians: int | N
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from web.metrics import prepare_multiprocess
+
     settings = _settings(args)
     if _refuse_insecure(settings):
         return 2
@@ -140,6 +142,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if getattr(args, "database_url", None):
         os.environ["DATABASE_URL"] = args.database_url
     _print_banner(settings, host, port, getattr(args, "technicians", None))
+    prepare_multiprocess(args.workers)  # /metrics adds up every worker's
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
                 log_level=settings.log_level, ws_per_message_deflate=False,
                 ws_max_size=settings.ws_max_frame_bytes,

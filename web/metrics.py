@@ -12,8 +12,11 @@ HTTP middleware); what the feed clients and the SMS worker already count is carr
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +46,18 @@ FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def prepare_multiprocess(workers: int | None) -> str | None:
+    """Before uvicorn starts several workers: give them one fresh directory for their metrics
+    (``PROMETHEUS_MULTIPROC_DIR``, unless set), removed when the server exits. A directory set
+    by the operator is used as it is: empty it before each start."""
+    if (workers or 1) <= 1 or multiprocess_dir():
+        return multiprocess_dir()
+    path = tempfile.mkdtemp(prefix="dispatch-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 class Metrics(Telemetry):
