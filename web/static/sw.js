@@ -2,7 +2,7 @@
 // Pages and assets: network first, the cache when offline. The API is never cached.
 // Proof photos and signatures wait in IndexedDB (proof-store.js), not here. Nothing of a user's
 // is cached: only the shell below (sign-out, in tech-storage.js, also removes any API answer).
-const CACHE = "dispatch-shell-v3";
+const CACHE = "dispatch-shell-v4";
 const SHELL = [
   "/tech", "/login", "/config.js", "/manifest.webmanifest", "/static/icon.svg",
   "/static/css/app.css", "/static/css/tech.css", "/static/css/proof.css",
@@ -10,6 +10,7 @@ const SHELL = [
   "/static/js/outbox.js", "/static/js/signature.js", "/static/js/tech.js",
   "/static/js/tech-jobs.js", "/static/js/tech-proof.js", "/static/js/tech-position.js",
   "/static/js/proof-store.js", "/static/js/tech-storage.js", "/static/js/login.js",
+  "/static/js/me.js",
 ];
 
 self.addEventListener("install", (event) => {

@@ -3,12 +3,11 @@
 // escalation level, and "Acknowledge" (POST with the version seen; a 409 shows who was first).
 // A severity filter, and "Acknowledge all" for the open ones shown (one call, up to 500: a flood
 // after an outage is cleared at once; those someone else changed are skipped and reported).
-import { api, escapeHtml, me } from "./api.js";
+import { api, escapeHtml } from "./api.js";
+import { can, loadMe } from "./me.js";
 import { technicianName } from "./model.js";
 import { linkStylesheet } from "./stylesheet.js";
 
-const ACK_ROLES = ["admin", "dispatcher", "emergency_coordinator", "operations_manager",
-  "store_manager"];
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
 const LEVELS = { 1: "store", 2: "operations", 3: "admins" };
 export function ageText(iso, now = Date.now()) {
@@ -40,7 +39,7 @@ export class Alerts {
     this.tools.innerHTML = `<select class="alert-filter" aria-label="Alert severity">
       <option value="">All</option><option value="critical">Critical</option>
       <option value="warning">Warnings</option><option value="info">Info</option></select>
-      <button type="button" class="ack-all" hidden>Acknowledge all</button>
+      <button type="button" class="ack-all" data-permission="alert:ack" hidden>Acknowledge all</button>
       <span class="bulk-note" aria-live="polite"></span>`;
     this.list.before(this.tools);
     this.tools.querySelector(".alert-filter").onchange = (e) => {
@@ -49,8 +48,8 @@ export class Alerts {
     };
     this.tools.querySelector(".ack-all").onclick = (e) => this.acknowledgeShown(e.target);
     linkStylesheet("/static/css/alerts.css");
-    me().then((user) => {
-      this.canAck = user.roles.some((r) => ACK_ROLES.includes(r));
+    loadMe().then(() => {
+      this.canAck = can("alert:ack"); // acknowledge (one or all) and resolve
       if (this.model) this.render(this.model);
     }).catch(() => {});
     this.list.addEventListener("click", (e) => this.onClick(e));
@@ -112,7 +111,7 @@ export class Alerts {
     const acked = a.status === "acknowledged"
       ? `<span>acknowledged ${escapeHtml(ageText(a.acknowledged_at))} ago</span>` : "";
     const button = a.status === "open" && this.canAck
-      ? `<button type="button" class="ack" data-ack="${escapeHtml(a.id)}">Acknowledge</button>` : "";
+      ? `<button type="button" class="ack" data-permission="alert:ack" data-ack="${escapeHtml(a.id)}">Acknowledge</button>` : "";
     const note = this.notes.get(a.id);
     return `<li class="alert sev-${escapeHtml(a.severity)} status-${escapeHtml(a.status)}" data-id="${escapeHtml(a.id)}">`
       + `<div class="alert-head"><span class="sev">${escapeHtml(a.severity)}</span>`

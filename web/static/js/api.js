@@ -74,21 +74,7 @@ export async function optional(path) {
   }
 }
 
-let mePromise = null;
-export function me() {
-  if (!mePromise) mePromise = api("/api/auth/me");
-  return mePromise;
-}
-
-// Make sure someone is logged in; otherwise go to the login page.
-export async function requireLogin() {
-  if (!token()) { location.assign("/login"); return new Promise(() => {}); }
-  return me();
-}
-
-export function isTechnicianOnly(user) {
-  return user.roles.length > 0 && user.roles.every((r) => r === "technician");
-}
+// Who is signed in and what they may do: me.js.
 
 export function escapeHtml(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({

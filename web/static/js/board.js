@@ -1,6 +1,9 @@
 // The dispatcher / store-manager board: loads what the user may see over REST, then stays live
-// over the websocket (snapshot or replay from the last seq, events, positions per frame).
-import { fetchAll, logout, requireLogin, isTechnicianOnly } from "./api.js";
+// over the websocket (snapshot or replay from the last seq, events, positions per frame). Each
+// action shows only when the user holds the permission its endpoint requires (me.js).
+import { fetchAll } from "./api.js";
+import { can, canAny } from "./me.js";
+import { openScreen } from "./shell.js";
 import { bindIndicator, Live } from "./live.js";
 import { BoardMap } from "./map.js";
 import { Model } from "./model.js";
@@ -18,18 +21,15 @@ const model = new Model();
 window.dispatchBoard = { model }; // for tests and the curious
 
 async function main() {
-  const user = await requireLogin();
-  if (isTechnicianOnly(user)) { location.replace("/tech"); return; }
-  document.getElementById("who").textContent = `${user.display_name} · ${user.roles.join(", ")}`;
-  document.getElementById("logout").onclick = logout;
+  const user = await openScreen("/");
   const scoped = Array.isArray(user.store_ids);
   document.body.classList.toggle("store-view", scoped);
-  const canAssign = user.roles.some((r) => ["admin", "dispatcher", "emergency_coordinator",
-    "store_manager", "operations_manager"].includes(r));
+  const canAssign = can("work_order:assign"); // assign, unassign, drag and drop
 
   let track = null; // the selected technician's trail and route, once the map exists
   const details = new Details(document.getElementById("details"), model, {
-    canAssign, onFocus: (loc) => map.focus(loc), onTechnician: (id) => track?.show(id),
+    canAssign, canAskCandidates: canAny("proposal:view", "work_order:assign"),
+    canReadAudit: can("audit:view"), onFocus: (loc) => map.focus(loc), onTechnician: (id) => track?.show(id),
   });
   const queue = new Queue(document.getElementById("queue"), model, (id) => select(id));
   queue.draggable = canAssign;
@@ -40,12 +40,12 @@ async function main() {
   });
   track = new TrackView(map.map, model);
   const alerts = new Alerts(document.getElementById("alerts"));
-  const planners = ["admin", "dispatcher", "emergency_coordinator", "operations_manager"];
-  const canPlan = user.roles.some((r) => planners.includes(r));
+  const canPlan = can("proposal:request");
   const plans = new Plans(document.getElementById("plan"), model, map, {
-    canDecide: canPlan, onSelectOrder: (id) => select(id),
+    canRequest: canPlan, canDecide: can("proposal:decide"), onSelectOrder: (id) => select(id),
   });
-  const emergency = new Emergency(document.getElementById("emergency"), model, map, { plans, details });
+  const emergency = new Emergency(document.getElementById("emergency"), model, map, {
+    plans, details, canMark: can("emergency:bulk"), canCreate: can("emergency:create") });
   const timeline = new Timeline(document.getElementById("timeline"), model, {
     onSelectOrder: (id) => select(id), onSelectTechnician: (id) => details.showTechnician(id),
     filter: (wo) => queue.visible(wo), technicianFilter: (t) => queue.technicianVisible(t),
@@ -61,7 +61,7 @@ async function main() {
   planButton.hidden = !canPlan;
   planButton.onclick = () => { emergency.close(); plans.open(); };
   const emergencyButton = document.getElementById("open-emergency");
-  emergencyButton.hidden = !user.roles.some((r) => ["admin", "emergency_coordinator"].includes(r));
+  emergencyButton.hidden = !canAny("emergency:bulk", "emergency:create");
   emergencyButton.onclick = () => emergency.open();
   document.getElementById("open-timeline").onclick = () => timeline.toggle();
   Object.assign(window.dispatchBoard, { plans, emergency, timeline, map });
@@ -120,7 +120,7 @@ async function main() {
   }
 
   const topics = ["board"];
-  if (user.roles.some((r) => ["admin", "dispatcher", "emergency_coordinator", "operations_manager"].includes(r))) topics.push("alerts");
+  if (can("alert:view") && !scoped) topics.push("alerts");
   const live = new Live(topics, {
     onState: bindIndicator(document.getElementById("connection")),
     onSnapshot: (msg) => model.applySnapshot(msg),

@@ -18,7 +18,7 @@ function minutes(seconds) {
   return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-// One candidate as a list row; `assign` true shows the Assign button.
+// One candidate as a list row; `assign` true (the user may assign) shows the Assign button.
 function row(c, i, assign) {
   const reasons = [];
   if (c.currently_assigned) reasons.push("already on their route");
@@ -32,7 +32,7 @@ function row(c, i, assign) {
       <span title="Added driving">+${c.added_drive_km.toFixed(1)} km · +${minutes(c.added_drive_seconds)}</span>
       <span class="risk risk-${escapeHtml(c.lateness_risk)}" title="Lateness risk">${escapeHtml(c.lateness_risk)} risk</span></div>
       <div class="reasons">${reasons.map(escapeHtml).join(" · ")}</div></div>
-    ${assign && !c.currently_assigned ? `<button type="button" class="primary take" data-technician="${escapeHtml(c.technician_id)}">Assign</button>` : ""}
+    ${assign && !c.currently_assigned ? `<button type="button" class="primary take" data-permission="work_order:assign" data-technician="${escapeHtml(c.technician_id)}">Assign</button>` : ""}
   </li>`;
 }
 

@@ -1,6 +1,8 @@
 // The details panel: a job with "assign to…" (with the version the client saw; a 409 shows who
-// changed it), unassign; or a technician with their jobs.
+// changed it), unassign; or a technician with their jobs. Actions show only when the user may
+// take them (the board passes what me.js says).
 import { api, escapeHtml, token } from "./api.js";
+import { permissionAttr } from "./me.js";
 import { renderProofThumbnails } from "./proof-view.js";
 import { freshness, isLate, OPEN, technicianName } from "./model.js";
 import { timeText } from "./queue.js";
@@ -14,13 +16,16 @@ function progressText(wo) {
 }
 
 export class Details {
-  constructor(root, model, { canAssign, onFocus, onTechnician }) {
+  constructor(root, model, { canAssign, canAskCandidates = canAssign, canReadAudit = false, onFocus,
+    onTechnician }) {
     this.root = root;
     this.model = model;
-    this.canAssign = canAssign;
+    this.canAssign = canAssign; // work_order:assign: assign, reassign, unassign
+    this.canAskCandidates = canAskCandidates; // the candidates endpoint (proposal:view or assign)
+    this.canReadAudit = canReadAudit; // audit:view: who changed a job first
     this.onFocus = onFocus;
     this.onTechnician = onTechnician; // (id | null): the technician shown, for the map's track
-    this.current = null; // { kind: "order" | "technician", id }
+    this.current = null; // { kind: "order" | "person", id }
     this.candidates = null; // { id, version, loading, items, error } of the job shown
   }
 
@@ -42,7 +47,7 @@ export class Details {
   }
 
   showTechnician(id) {
-    this.current = { kind: "technician", id };
+    this.current = { kind: "person", id };
     this.onTechnician?.(id);
     this.render();
   }
@@ -51,7 +56,7 @@ export class Details {
   refresh(changed) {
     if (!this.current) return;
     if (this.current.kind === "order" && changed.workOrders.has(this.current.id)) this.render(true);
-    if (this.current.kind === "technician" && (changed.technicians.has(this.current.id)
+    if (this.current.kind === "person" && (changed.technicians.has(this.current.id)
       || changed.workOrders.size)) this.render(true);
   }
 
@@ -60,7 +65,7 @@ export class Details {
     const choice = this.root.querySelector("select[name=technician]")?.value;
     this.root.hidden = false;
     // A technician shown here is a drop zone for a dragged job (dnd.js).
-    if (this.current.kind === "technician") this.root.dataset.dropTechnician = this.current.id;
+    if (this.current.kind === "person") this.root.dataset.dropTechnician = this.current.id;
     else delete this.root.dataset.dropTechnician;
     if (this.current.kind === "order") this.renderOrder(message);
     else this.renderTechnician();
@@ -78,7 +83,9 @@ export class Details {
     const store = this.model.stores.get(wo.store_id);
     const win = wo.time_window ? `${timeText(wo.time_window.start)}–${timeText(wo.time_window.end)}` : "any time";
     const tech = wo.technician_id ? escapeHtml(technicianName(this.model, wo.technician_id)) : "—";
-    const canChange = this.canAssign && ["new", "assigned", "accepted"].includes(wo.status);
+    const movable = ["new", "assigned", "accepted"].includes(wo.status);
+    const canChange = this.canAssign && movable;
+    const canAsk = this.canAskCandidates && movable;
     this.root.innerHTML = `
       <header><h2><span class="badge prio-${wo.priority}">${wo.priority}</span> ${escapeHtml(wo.id)}</h2>
         <button class="close" aria-label="Close">×</button></header>
@@ -97,14 +104,14 @@ export class Details {
       </dl>
       ${canChange ? `<form class="assign">
         <label>Assign to… <select name="technician" required>${this.technicianOptions(wo)}</select></label>
-        <div class="row"><button class="primary" type="submit">${wo.technician_id ? "Reassign" : "Assign"}</button>
-        ${wo.technician_id ? '<button type="button" class="unassign">Unassign</button>' : ""}</div>
+        <div class="row"><button class="primary" type="submit" ${permissionAttr("work_order:assign")}>${wo.technician_id ? "Reassign" : "Assign"}</button>
+        ${wo.technician_id ? `<button type="button" class="unassign" ${permissionAttr("work_order:assign")}>Unassign</button>` : ""}</div>
       </form>` : ""}
       ${wo.proof ? this.proofSection(wo.proof) : ""}
-      ${canChange ? `<section class="who-takes"><div class="row"><button type="button" class="ask">Who should take this?</button></div><div class="cands"></div></section>` : ""}
+      ${canAsk ? `<section class="who-takes"><div class="row"><button type="button" class="ask" ${permissionAttr("proposal:view", "work_order:assign")}>Who should take this?</button></div><div class="cands"></div></section>` : ""}
       ${message}`;
     if (wo.proof) renderProofThumbnails(this.root.querySelector(".proof .thumbs"), wo, token());
-    if (canChange) this.wireCandidates(wo);
+    if (canAsk) this.wireCandidates(wo);
     const form = this.root.querySelector("form.assign");
     if (form) {
       const seen = wo.version;
@@ -131,8 +138,9 @@ export class Details {
   wireCandidates(wo) {
     const box = this.root.querySelector(".who-takes .cands");
     const seen = wo.version;
-    const show = () => renderCandidates(box, this.candidates,
-      (tech) => this.act(wo.id, "assign", { technician_id: tech, version: seen }));
+    // the list for anyone who may ask; its "Assign" buttons only for those who may assign
+    const show = () => renderCandidates(box, this.candidates, this.canAssign
+      ? (tech) => this.act(wo.id, "assign", { technician_id: tech, version: seen }) : null);
     if (this.candidates && this.candidates.id === wo.id && !this.candidates.loading
       && this.candidates.version !== undefined && this.candidates.version !== wo.version) {
       this.candidates = null; // the job changed: the ranking is out of date
@@ -184,13 +192,13 @@ export class Details {
       const p = error.problem || {};
       if (error.status === 409 && p.current) {
         this.model.applyWorkOrder(p.current);
-        const who = await whoChanged(id);
+        const who = this.canReadAudit ? await whoChanged(id) : null;
         this.render();
         const tech = p.current.technician_id ? ` to ${escapeHtml(technicianName(this.model, p.current.technician_id))}` : "";
         this.say(`Someone changed this job first${who ? ` — <b>${escapeHtml(who.actor)}</b> (${escapeHtml(who.action)}, ${timeText(who.at)})` : ""}: it is now <b>${escapeHtml(p.current.status)}</b>${tech}, version ${p.current.version}. Check and try again.`, "warn");
       } else if (p.code === "missing_skills" && action === "assign") {
         this.render();
-        this.say(`${escapeHtml(error.message)} <button type="button" class="anyway">Assign anyway</button>`, "warn");
+        this.say(`${escapeHtml(error.message)} <button type="button" class="anyway" ${permissionAttr("work_order:assign")}>Assign anyway</button>`, "warn");
         this.root.querySelector(".anyway").onclick = () => this.act(id, action, { ...body, allow_missing_skills: true });
       } else {
         this.render();

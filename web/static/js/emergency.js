@@ -6,8 +6,10 @@ import { api, escapeHtml } from "./api.js";
 const L = window.L;
 
 export class Emergency {
-  constructor(root, model, boardMap, { plans, details }) {
+  constructor(root, model, boardMap, { plans, details, canMark = false, canCreate = false }) {
     this.root = root;
+    this.canMark = canMark; // emergency:bulk: mark technicians or an area unavailable
+    this.canCreate = canCreate; // emergency:create: a new emergency job
     this.model = model;
     this.boardMap = boardMap;
     this.plans = plans;
@@ -23,14 +25,15 @@ export class Emergency {
     this.layer.clearLayers();
   }
 
-  open(tab = "unavailable") {
+  open(tab = this.canMark ? "unavailable" : "job") {
+    if (tab === "unavailable" && !this.canMark) tab = "job";
     this.plans.close();
     this.root.hidden = false;
     this.tab = tab;
     this.root.innerHTML = `<header><h2>Emergency</h2><button class="close" aria-label="Close">×</button></header>
       <div class="tabs" role="tablist">
-        <button type="button" role="tab" data-tab="unavailable" aria-selected="${tab === "unavailable"}">Mark unavailable</button>
-        <button type="button" role="tab" data-tab="job" aria-selected="${tab === "job"}">New emergency job</button></div>
+        ${this.canMark ? `<button type="button" role="tab" data-tab="unavailable" data-permission="emergency:bulk" aria-selected="${tab === "unavailable"}">Mark unavailable</button>` : ""}
+        ${this.canCreate ? `<button type="button" role="tab" data-tab="job" data-permission="emergency:create" aria-selected="${tab === "job"}">New emergency job</button>` : ""}</div>
       <div class="tab-body"></div><p class="message result" role="status" hidden></p>`;
     this.root.querySelector(".close").onclick = () => this.close();
     this.root.querySelectorAll("[data-tab]").forEach((b) => { b.onclick = () => this.open(b.dataset.tab); });
@@ -52,12 +55,12 @@ export class Emergency {
   renderUnavailable() {
     const body = this.root.querySelector(".tab-body");
     const techs = this.technicians();
-    body.innerHTML = `<div class="row"><button type="button" class="draw">Draw an area</button>
+    body.innerHTML = `<div class="row"><button type="button" class="draw" data-permission="emergency:bulk">Draw an area</button>
         <button type="button" class="link clear">Clear</button><span class="picked muted"></span></div>
       <ul class="tech-picks">${techs.map((t) => `<li><label><input type="checkbox" value="${escapeHtml(t.id)}" ${this.selected.has(t.id) ? "checked" : ""}>
         ${escapeHtml(t.name)} <small>${escapeHtml(t.id)} · ${escapeHtml(t.status || "")}</small></label></li>`).join("")}</ul>
       <label>Reason <input name="reason" value="emergency" maxlength="200"></label>
-      <button type="button" class="primary mark">Mark unavailable</button>`;
+      <button type="button" class="primary mark" data-permission="emergency:bulk">Mark unavailable</button>`;
     body.querySelectorAll(".tech-picks input").forEach((c) => {
       c.onchange = () => { if (c.checked) this.selected.add(c.value); else this.selected.delete(c.value); this.count(); };
     });
@@ -145,7 +148,7 @@ export class Emergency {
       <button type="button" class="link pick">Pick the place on the map</button>
       <label>Skill <select name="skill"><option value="">any</option>${skills.map((s) => `<option>${escapeHtml(s)}</option>`).join("")}</select></label>
       <label>Minutes <input name="estimated_minutes" type="number" min="1" max="1440" value="60"></label>
-      <button class="primary" type="submit">Create and find technicians</button></form>`;
+      <button class="primary" type="submit" data-permission="emergency:create">Create and find technicians</button></form>`;
     const form = body.querySelector("form");
     const atStore = () => {
       const loc = this.model.stores.get(form.store_id.value)?.location;

@@ -1,11 +1,15 @@
-import { api, setToken, isTechnicianOnly, token } from "./api.js";
+import { api, setToken, token } from "./api.js";
+import { landing, loadMe } from "./me.js";
 
 const form = document.getElementById("login-form");
 const message = document.getElementById("login-error");
 
-async function landing() {
-  const user = await api("/api/auth/me");
-  location.replace(isTechnicianOnly(user) ? "/tech" : "/");
+// Each user lands on the first screen that is theirs (me.js: from what they may do).
+async function land() {
+  await loadMe();
+  const to = landing();
+  if (!to) throw new Error("This account may not use any screen yet; ask an administrator.");
+  location.replace(to);
 }
 
 form.addEventListener("submit", async (e) => {
@@ -19,7 +23,7 @@ form.addEventListener("submit", async (e) => {
       body: { username: form.username.value.trim(), password: form.password.value },
     });
     setToken(data.access_token);
-    await landing();
+    await land();
   } catch (error) {
     message.textContent = error.status === 401 ? "Wrong username or password."
       : error.message || "Cannot reach the server.";
@@ -27,4 +31,4 @@ form.addEventListener("submit", async (e) => {
   }
 });
 
-if (token()) landing().catch(() => setToken(null));
+if (token()) land().catch(() => setToken(null));

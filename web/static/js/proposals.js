@@ -13,11 +13,12 @@ const DONE = { confirmed: "Confirmed", partially_confirmed: "Partly confirmed", 
   expired: "Expired", undone: "Undone" };
 
 export class Plans {
-  constructor(root, model, boardMap, { canDecide, onSelectOrder }) {
+  constructor(root, model, boardMap, { canRequest = false, canDecide = false, onSelectOrder }) {
     this.root = root;
     this.model = model;
     this.boardMap = boardMap;
-    this.canDecide = canDecide;
+    this.canRequest = canRequest; // proposal:request: ask for a plan
+    this.canDecide = canDecide; // proposal:decide: confirm, reject, undo
     this.onSelectOrder = onSelectOrder;
     this.current = null;       // proposal id shown
     this.mine = new Set();     // ids this tab decided (so others' decisions can be told apart)
@@ -50,7 +51,7 @@ export class Plans {
         <label class="pick-region" hidden>Region <select name="region">${regions.map((r) => `<option>${escapeHtml(r)}</option>`).join("")}</select></label>
         <label>Time limit (s) <input name="time_limit_seconds" type="number" min="1" max="60" step="1" value="5"></label>
         <label class="check"><input name="allow_lateness" type="checkbox"> allow late arrivals</label>
-        <button class="primary" type="submit">Make a plan</button>
+        <button class="primary" type="submit" data-permission="proposal:request">Make a plan</button>
       </form>
       <p class="plan-status" role="status"></p>
       ${open.length ? `<h3>Open proposals</h3><ul class="open-proposals">${open.map((p) => `<li><button type="button" class="link" data-proposal="${escapeHtml(p.id)}">${escapeHtml(p.scope)} · ${p.moves.length} moves · until ${timeText(p.expires_at)}</button></li>`).join("")}</ul>` : ""}`;
@@ -147,10 +148,10 @@ export class Plans {
       <ul class="moves">${moves || '<li class="muted">No job changes technician.</li>'}</ul>
       ${p.unassigned.length ? `<h3>Left unassigned (${p.unassigned.length})</h3><ul class="unassigned">${unassigned}</ul>` : ""}
       <div class="row actions">
-        ${open && this.canDecide ? `<button type="button" class="primary confirm-some" ${chosen ? "" : "disabled"}>Confirm ${chosen === p.moves.length ? "all" : chosen} </button>
-          <button type="button" class="reject">Reject</button>` : ""}
-        ${undoable ? '<button type="button" class="undo">Undo</button>' : ""}
-        <button type="button" class="back">New plan</button></div>
+        ${open && this.canDecide ? `<button type="button" class="primary confirm-some" data-permission="proposal:decide" ${chosen ? "" : "disabled"}>Confirm ${chosen === p.moves.length ? "all" : chosen} </button>
+          <button type="button" class="reject" data-permission="proposal:decide">Reject</button>` : ""}
+        ${undoable ? '<button type="button" class="undo" data-permission="proposal:decide">Undo</button>' : ""}
+        ${this.canRequest ? '<button type="button" class="back" data-permission="proposal:request">New plan</button>' : ""}</div>
       <p class="message result" role="status" hidden></p>`;
     const result = this.root.querySelector(".message.result");
     this.root.querySelector(".plan-meta").after(result); // shown under the status line
@@ -161,7 +162,7 @@ export class Plans {
   wire(p) {
     const q = (s) => this.root.querySelector(s);
     q(".close").onclick = () => this.close();
-    q(".back").onclick = () => this.open();
+    if (q(".back")) q(".back").onclick = () => this.open();
     this.root.querySelectorAll("li[data-order] .job").forEach((b) => {
       b.onclick = () => this.onSelectOrder(b.closest("[data-order]").dataset.order);
     });

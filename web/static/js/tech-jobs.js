@@ -50,7 +50,7 @@ export function jobCard(wo, index, pending, fresh) {
   const queued = pending.length
     ? `<p class="queued">${pending.map((p) => STEP_LABEL[p.body.step]).join(", ")} — waiting for network</p>${proofThumbs(pending)}` : "";
   const steps = pending.length ? [] : nextSteps(wo.status);
-  const buttons = steps.map((s, i) => `<button type="button" class="${i === 0 ? "primary" : ""} step-${s}" data-step="${s}">${STEP_LABEL[s]}</button>`).join("");
+  const buttons = steps.map((s, i) => `<button type="button" class="${i === 0 ? "primary" : ""} step-${s}" data-step="${s}" data-permission="work_order:work">${STEP_LABEL[s]}</button>`).join("");
   return `<li class="card prio-${wo.priority}${fresh ? " fresh" : ""}" data-order="${escapeHtml(wo.id)}" data-status="${wo.status}">
     <div class="card-head"><span class="num">${index + 1}</span>
       <span class="badge prio-${wo.priority}">${wo.priority}</span>

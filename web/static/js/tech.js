@@ -1,7 +1,8 @@
 // The technician view (mobile first): the day's jobs in order, pushed assignments, steps queued
 // offline with idempotency keys, proof of work, position sharing over the websocket. What it keeps
 // on the device is the signed-in user's (tech-storage.js) and goes at sign-out.
-import { fetchAll, logout, requireLogin, escapeHtml, token } from "./api.js";
+import { fetchAll, logout, escapeHtml, token } from "./api.js";
+import { requireLogin } from "./me.js";
 import { bindIndicator, Live } from "./live.js";
 import { Model } from "./model.js";
 import { Outbox } from "./outbox.js";
