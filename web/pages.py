@@ -1,4 +1,5 @@
-"""The browser pages: login, the dispatcher/store board, the technician view and their assets.
+"""The browser pages: login, the dispatcher/store board, the technician view, the screens of the
+other roles (dispatch records, customers and jobs, fleet) and their assets.
 
 Everything the browser loads is served here (no CDN): the pages and modules under
 ``web/static/``, Leaflet and MarkerCluster from the installed ``xstatic`` packages, a small
@@ -67,6 +68,10 @@ def page_routes() -> list[BaseRoute]:
         _page("board.html"),
         _page("login.html"),
         _page("tech.html"),
+        # the screens of the roles that do not dispatch (me.js AREAS says who lands where)
+        _page("records.html"),
+        _page("service.html"),
+        _page("fleet.html"),
         Route("/config.js", config_js, name="page_config"),
         Route("/sw.js", service_worker, name="page_service_worker"),
         Route("/manifest.webmanifest", manifest, name="page_manifest"),
