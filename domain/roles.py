@@ -64,6 +64,8 @@ class Permission(enum.StrEnum):
     RESOURCE_ADMIN = "resource:admin"
     UNIT_MANAGE = "unit:manage"
     CUSTOMER_MANAGE = "customer:manage"
+    #: what the customer is told: a job's tracking link and the notifications sent
+    CUSTOMER_CONTACT = "customer:contact"
     TECHNICIAN_STATUS = "technician:status"
     # board and alerts
     BOARD_VIEW = "board:view"
@@ -93,7 +95,7 @@ _WORK_ORDERS = frozenset(
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.DISPATCHER: _BOARD | _DISPATCH_MANAGE | _PLANNING | _WORK_ORDERS
-    | {P.DISPATCH_DELETE_OWN_DRAFT, P.EMERGENCY_CREATE},
+    | {P.DISPATCH_DELETE_OWN_DRAFT, P.EMERGENCY_CREATE, P.CUSTOMER_CONTACT},
     Role.OPERATIONS_MANAGER: _BOARD | _DISPATCH_MANAGE | _PLANNING | _WORK_ORDERS
     | {P.DISPATCH_DELETE, P.EMERGENCY_CREATE, P.AUDIT_VIEW, P.REPORT_VIEW, P.ROLE_DELEGATE},
     Role.STORE_MANAGER: _BOARD | _DISPATCH_MANAGE | {P.DISPATCH_DELETE, P.PROPOSAL_VIEW,
@@ -104,7 +106,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BILLING_CLERK: frozenset({P.DISPATCH_VIEW, P.DISPATCH_ADD_INVOICE, P.BILLING_VIEW,
                                    P.BILLING_MANAGE, P.RESOURCE_VIEW, P.REPORT_VIEW}),
     Role.CUSTOMER_SERVICE: _BOARD | {P.WORK_ORDER_CREATE, P.WORK_ORDER_COMMENT,
-                                     P.CUSTOMER_MANAGE, P.DISPATCH_VIEW},
+                                     P.CUSTOMER_MANAGE, P.CUSTOMER_CONTACT, P.DISPATCH_VIEW},
     Role.FLEET_MANAGER: _BOARD | {P.UNIT_MANAGE, P.DISPATCH_VIEW, P.REPORT_VIEW},
     Role.EMERGENCY_COORDINATOR: _BOARD | _PLANNING | _WORK_ORDERS
     | {P.EMERGENCY_CREATE, P.EMERGENCY_BULK, P.DISPATCH_VIEW},

@@ -402,3 +402,39 @@ demo_seeds = Table(
     Column("technicians", Integer, nullable=False),
     Column("orders", Integer, nullable=False),
 )
+
+#: Customer notifications (domain/notifications.py): a job's public tracking link (a random token),
+#: every notification sent (one row per event and channel, with its delivery outcome) and the
+#: history of each customer's consent to texts (append only).
+tracking_links = Table(
+    "tracking_links", metadata,
+    Column("token", String(64), primary_key=True),
+    Column("work_order_id", IdType, ForeignKey("work_orders.id"), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+customer_notifications = Table(
+    "customer_notifications", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("work_order_id", IdType, ForeignKey("work_orders.id"), nullable=False, index=True),
+    Column("customer_id", IdType, ForeignKey("customers.id"), nullable=True),
+    Column("kind", String(16), nullable=False), Column("channel", String(16), nullable=False),
+    Column("recipient", String(64), nullable=False, server_default=""),
+    Column("text", Text, nullable=False), Column("event_seq", BigId, nullable=False),
+    Column("status", String(16), nullable=False), Column("provider_id", String(128)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False), Column("sent_at", UTCDateTime),
+    Column("next_attempt_at", UTCDateTime),
+    Index("uq_customer_notifications_event_channel", "event_seq", "channel", unique=True),
+    Index("ix_customer_notifications_due", "status", "next_attempt_at"),
+)
+customer_consents = Table(
+    "customer_consents", metadata,
+    Column("id", IdType, primary_key=True),
+    Column("customer_id", IdType, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False), Column("granted", Boolean, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+)

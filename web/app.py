@@ -23,8 +23,10 @@ from web.api import (
     dispatch,
     intake,
     logout,
+    notifications,
     proposals,
     resources,
+    tracking,
     tracks,
     work_orders,
 )
@@ -42,7 +44,7 @@ from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
-               delegations, proposals, intake, alerts)
+               delegations, proposals, intake, alerts, notifications, tracking)
 
 
 def build_api() -> Api:
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     routes: list[BaseRoute] = [
         *page_routes(),
+        *tracking.tracking_routes(),
         Route("/status", status_page),
         Route("/healthz", health),  # kept as it was; probes should use /livez and /readyz
         Route("/livez", livez),

@@ -23,6 +23,7 @@ from web.feeds import start_demo_feed, start_geotab_feed
 from web.intake_wiring import start_intake
 from web.live import Live, build_live
 from web.metrics import Metrics, multiprocess_dir
+from web.notify_wiring import start_customer_notifications
 from web.planning.service import PlanningService
 from web.security import Revocations, TokenService
 from web.settings import Settings
@@ -55,6 +56,7 @@ class Services:
             initial_delay=self.settings.delegation_refresh_seconds)
         self.live.supervisor.periodic("metrics", self.sample_metrics, interval=5.0)
         await self.live.start()
+        await start_customer_notifications(self)  # every process; acts where the relay leads
         if not self.settings.run_feeds:
             return
         if self.settings.geotab_server:

@@ -163,6 +163,16 @@ class Settings(BaseSettings):
     alert_notify_max_attempts: int = Field(
         default=5, ge=1, le=50,
         description="Attempts at sending one escalation text before it is given up.")
+    public_url: str = Field(
+        default="", description="Where customers reach this service (https://dispatch.example.com):"
+                                " the start of tracking links in texts; unset: http://HOST:PORT.")
+    tracking_hours_after_close: float = Field(
+        default=2.0, gt=0, le=720,
+        description="Hours a job's tracking page still shows it once completed or cancelled.")
+    genesys_inbound_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Signs the customers' replies Genesys Cloud forwards to /api/sms/inbound "
+                    "(X-Hub-Signature-256); unset: replies are refused (404).")
     tile_url: str = Field(
         default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Map tile URL template of the board; the content security policy allows its "

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from domain.alert_delivery import SMS_LIMIT, normalize_phone
+from realtime.notify.inbound import inbound_body, sign
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -50,6 +51,7 @@ class GenesysSimulator:
         self.messages: list[dict[str, Any]] = []
         self.token_requests = 0
         self.send_requests = 0
+        self.replies: list[dict[str, str]] = []
         self._faults: list[_Fault] = []
 
     def fail_next(self, status: int, *, times: int = 1, on: str = "send",
@@ -59,6 +61,14 @@ class GenesysSimulator:
 
     def revoke_tokens(self) -> None:
         self.tokens.clear()
+
+    def reply(self, sender: str, text: str, *, secret: str) -> tuple[bytes, dict[str, str]]:
+        """A customer's text to the org's number, as Genesys forwards it to the app's
+        ``/api/sms/inbound``: the body and its headers (signed with ``secret``)."""
+        to = sorted(self.from_numbers)[0] if self.from_numbers else ""
+        body = json.dumps(inbound_body(sender, to, text)).encode()
+        self.replies.append({"from": sender, "text": text})
+        return body, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(secret, body)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -19,6 +19,7 @@ from domain.work_orders import ProofOfWork
 from storage.queries.work_orders import list_work_orders, work_order_detail
 from web.api.attachments import attachment_lookup
 from web.api.framework import Api, Call
+from web.api.notifications import tracking_url
 from web.api.schemas import LocationIn, PageQuery, page
 from web.api.work_order_schemas import (
     AssignIn,
@@ -120,8 +121,13 @@ async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
            response=WorkOrderOut, errors=(403, 404),
            permissions=(Permission.WORK_ORDER_VIEW,))
 async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
+    """``tracking_url`` (the customer's tracking page) is given to dispatchers and customer
+    service only (``customer:contact``)."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
-    return await _detail(call, _path_id(call))
+    detail = await _detail(call, _path_id(call))
+    if call.principal.can(Permission.CUSTOMER_CONTACT):
+        detail["tracking_url"] = await tracking_url(call, detail["id"])
+    return detail
 
 
 @api.route("PATCH", "/api/work-orders/{id}", summary="Edit a work order's descriptive fields",

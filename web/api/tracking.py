@@ -1,0 +1,95 @@
+"""The customer's tracking page: ``/t/{token}`` (HTML, no login) and the small public JSON it
+polls, ``GET /api/track/{token}``.
+
+The token is random (``secrets.token_urlsafe``, 192 bits), one per job, stored in
+``tracking_links``. The JSON carries only that job's status, the technician's first name, the
+ETA, the van's position while on the way and the messages posted to the page; an unknown token,
+or one whose job has been closed longer than ``TRACKING_HOURS_AFTER_CLOSE`` (or open long past its
+window), answers the same 404 as a forged one, page and JSON alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from domain.errors import NotFound
+from domain.notifications import TrackingPolicy, link_alive, public_view
+from storage.notifications import SqlCustomerNotifications
+from web.api.framework import Api, Call
+from web.api.schemas import Out
+from web.pages import STATIC_DIR
+
+api = Api()
+TAG = "tracking"
+#: No caching anywhere, no referrer to the tile server, not for search engines.
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+           "X-Robots-Tag": "noindex, nofollow"}
+NOT_FOUND_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8><title>Link not available</title>"
+    "<meta name=viewport content='width=device-width, initial-scale=1'>"
+    "<link rel=stylesheet href='/static/css/tracking.css'></head><body><main class=track>"
+    "<h1>This link is not available</h1><p>It may have expired. Call us if you have a question "
+    "about your visit.</p></main></body></html>")
+
+
+def policy(settings: Any) -> TrackingPolicy:
+    return TrackingPolicy(after_close=dt.timedelta(
+        hours=float(getattr(settings, "tracking_hours_after_close", 2.0))))
+
+
+async def tracked_view(services: Any, token: str) -> dict[str, Any] | None:
+    """The page's data for a live link; None for a token that does not (or no longer) show."""
+    store = SqlCustomerNotifications(services.engine)
+    work_order_id = await store.order_for_token(token)
+    if work_order_id is None:
+        return None
+    job = await store.job_facts(work_order_id)
+    now = services.now()
+    rules = policy(services.settings)
+    if job is None or not link_alive(job, now, rules):
+        return None
+    return public_view(job, now, rules, await store.posted(work_order_id))
+
+
+class TrackOut(Out):
+    status: str
+    status_text: str
+    technician: str | None
+    eta: str | None
+    eta_text: str | None
+    window_text: str
+    destination: dict[str, float]
+    van: dict[str, float] | None
+    updated_at: str
+    expires_at: str
+    poll_seconds: float
+    messages: list[dict[str, str]] = Field(
+        description="What the customer was told, newest first: kind, text, at, at_text")
+
+
+@api.route("GET", "/api/track/{token}", summary="A job as its customer's tracking page shows it",
+           tag=TAG, response=TrackOut, auth=False, errors=(404,))
+async def track(call: Call[Any, Any]) -> Response:
+    """Public (the token is the key). 404 for an unknown, forged or expired token."""
+    view = await tracked_view(call.services, call.path["token"])
+    if view is None:
+        raise NotFound("tracking link", "given")
+    return Response(TrackOut.model_validate(view).model_dump_json(),
+                    media_type="application/json", headers=PRIVATE)
+
+
+async def tracking_page(request: Request) -> Response:
+    token = str(request.path_params["token"])
+    if await tracked_view(request.app.state.services, token) is None:
+        return HTMLResponse(NOT_FOUND_PAGE, status_code=404, headers=PRIVATE)
+    return FileResponse(STATIC_DIR / "tracking.html", media_type="text/html", headers=PRIVATE)
+
+
+def tracking_routes() -> list[BaseRoute]:
+    return [Route("/t/{token}", tracking_page, name="page_tracking")]
