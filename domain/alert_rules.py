@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from domain.alerts import Alert, AlertCandidate, AlertKind, AlertPolicy, Severity
+from domain.alerts import EVENT_KINDS, Alert, AlertCandidate, AlertKind, AlertPolicy, Severity
 from domain.resources import TechnicianStatus
 from domain.work_orders import Priority, WorkOrderStatus
 
@@ -197,7 +197,20 @@ def _covered(alert: Alert, world: World) -> bool:
     if alert.kind == AlertKind.INTEGRATION_FAILING:
         names = {h.name for h in world.integrations}
         return alert.dedup_key.split(":", 1)[1] in names
+    if alert.kind in EVENT_KINDS:
+        return event_alert_settled(alert, world)
     return True
+
+
+def event_alert_settled(alert: Alert, world: World) -> bool:
+    """Whether an alert a use case raised (no rule expects it) has done its work: a failed job's
+    follow-up is assigned or closed; a blocked partner change's job is closed."""
+    order = next((o for o in world.orders if o.id == alert.work_order_id), None)
+    if order is None:
+        return True
+    if alert.kind == AlertKind.JOB_FAILED:
+        return order.status != _W.NEW or order.technician_id is not None
+    return False
 
 
 def reconcile(live: Iterable[Alert], world: World, now: dt.datetime,

@@ -34,6 +34,8 @@ class AlertKind(enum.StrEnum):
     TRACKER_STALE = "tracker_stale"          # en route / on site, the van's tracker went quiet
     TRACKER_OFFLINE = "tracker_offline"      # ... and has been quiet for 30 minutes
     INTEGRATION_FAILING = "integration_failing"  # a feed (GeoTab, order intake) keeps failing
+    JOB_FAILED = "job_failed"                # a job could not be finished; its follow-up waits
+    PARTNER_CHANGE_BLOCKED = "partner_change_blocked"  # a partner changed a job under way
 
     @property
     def category(self) -> str:
@@ -47,7 +49,12 @@ _CATEGORY = {
     _K.JOB_DECLINED: "work_order", _K.JOB_LATE: "technician", _K.NO_SHOW: "technician",
     _K.TRACKER_STALE: "technician", _K.TRACKER_OFFLINE: "technician",
     _K.INTEGRATION_FAILING: "system",
+    _K.JOB_FAILED: "work_order", _K.PARTNER_CHANGE_BLOCKED: "work_order",
 }
+#: Kinds raised by a use case when something happens (in the same transaction as the change),
+#: not by a rule over the current state; the rules' pass resolves them once their subject is
+#: settled (``domain.alert_rules.event_alert_settled``).
+EVENT_KINDS = frozenset({_K.JOB_FAILED, _K.PARTNER_CHANGE_BLOCKED})
 
 
 class Severity(enum.StrEnum):

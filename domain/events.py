@@ -106,6 +106,11 @@ class WorkOrderCommented(WorkOrderEvent):
     pass
 
 
+class FollowUpCreated(WorkOrderEvent):
+    """A job that could not be finished came back as a new work order (the event's aggregate);
+    ``follow_up_of``, ``reason`` and ``customer_id`` say which, why and for whom."""
+
+
 # --- technicians, units, stores, customers -----------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from domain.alerts import Alert
 from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
 from domain.planning import Proposal
 from domain.resources import Customer, Store, Technician, Unit
@@ -60,6 +61,7 @@ class UnitOfWork(Protocol):
     invoices: InvoiceRepository
     proposals: Repository[Proposal]
     users: UserRepository
+    alerts: Repository[Alert]
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -13,6 +13,7 @@ from domain.ports import UnitOfWork
 from domain.resources import TECHNICIAN_TRANSITIONS, Customer, Technician, TechnicianStatus
 from domain.roles import Permission
 from domain.services.context import Context, check_version, in_scope_or_404
+from domain.services.follow_ups import follow_up_failed
 from domain.services.resources import customer_in_scope
 from domain.work_orders import Priority, ProofOfWork, WorkOrder
 
@@ -270,6 +271,7 @@ async def technician_step(
     if at > ctx.now + dt.timedelta(minutes=5):
         raise RuleViolation("device time is in the future", field="device_time")
     wanted = attachment_hashes(proof) if step == "complete" else []
+    follow_ups: list[str] = []
     async with uow:
         order = await load_work_order(uow, ctx, work_order_id)
         before = order.snapshot()
@@ -286,6 +288,7 @@ async def technician_step(
             order.complete(tech_id, at, proof)
         else:
             order.fail(tech_id, at, reason=reason)
+            follow_ups = [(await follow_up_failed(uow, ctx, order)).id]
         target = _TECH_STATUS_AFTER.get(step)
         if target is not None:
             tech = await uow.technicians.get(tech_id)
@@ -295,7 +298,7 @@ async def technician_step(
         uow.audit(action=f"work_order.{step}", entity_type="work_order", entity_id=order.id,
                   before=before, after=after)
         await uow.commit()
-        return after
+        return {**after, "follow_ups": follow_ups} if follow_ups else after
 
 
 async def change_technician_status(

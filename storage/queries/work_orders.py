@@ -94,7 +94,7 @@ async def list_work_orders(
         q = q.where(W.c.technician_id.is_not(None))
     q = q.order_by(*_order_by(sort))
     rows, total = await fetch_page(conn, q, limit=limit, offset=offset)
-    return [work_order_row(r) for r in rows], total
+    return await with_follow_ups(conn, [work_order_row(r) for r in rows]), total
 
 
 async def work_order_detail(conn: AsyncConnection, principal: Principal,
@@ -102,4 +102,23 @@ async def work_order_detail(conn: AsyncConnection, principal: Principal,
     row = (await conn.execute(
         select(W).where(W.c.id == work_order_id, _visible(principal))
     )).mappings().first()
-    return work_order_row(row) if row is not None else None
+    if row is None:
+        return None
+    return (await with_follow_ups(conn, [work_order_row(row)]))[0]
+
+
+async def with_follow_ups(conn: AsyncConnection, items: list[dict[str, Any]]
+                          ) -> list[dict[str, Any]]:
+    """Add ``follow_ups`` (the ids of the work orders made when each failed, oldest first) in
+    one query; the other end of ``follow_up_of``."""
+    failed = [i["id"] for i in items if i["status"] == "failed"]
+    found: dict[str, list[str]] = {}
+    if failed:
+        rows = (await conn.execute(
+            select(W.c.id, W.c.follow_up_of).where(W.c.follow_up_of.in_(failed))
+            .order_by(W.c.created_at, W.c.id))).all()
+        for follow_id, original_id in rows:
+            found.setdefault(original_id, []).append(follow_id)
+    for item in items:
+        item["follow_ups"] = found.get(item["id"], [])
+    return items

@@ -272,7 +272,11 @@ class WorkOrderOut(Out):
     sequence: int | None
     planned_arrival: dt.datetime | None
     pinned: bool
-    follow_up_of: str | None
+    follow_up_of: str | None = Field(
+        None, description="The failed work order this one follows up (it could not be finished)")
+    follow_ups: list[str] = Field(
+        default_factory=list, description="The follow-ups made when this one failed (lists, "
+        "detail and the failure step's answer)")
     created_at: dt.datetime
     created_by: str
     comments: list[CommentOut]

@@ -15,6 +15,18 @@ function progressText(wo) {
   return steps.length ? `<dt>Progress</dt><dd class="progress-steps">${steps.join(" · ")}</dd>` : "";
 }
 
+// A job that could not be finished and its follow-up point at each other.
+function chainText(model, wo) {
+  const link = (id) => `<button type="button" class="link" data-order="${escapeHtml(id)}">${escapeHtml(id.slice(0, 8))}</button>`;
+  const after = wo.follow_ups?.length ? wo.follow_ups
+    : [...model.workOrders.values()].filter((o) => o.follow_up_of === wo.id).map((o) => o.id);
+  const parts = [];
+  if (wo.status === "failed" && wo.status_reason) parts.push(`could not finish: ${escapeHtml(wo.status_reason)}`);
+  if (wo.follow_up_of) parts.push(`follow-up of ${link(wo.follow_up_of)}`);
+  if (after.length) parts.push(`followed up by ${after.map(link).join(", ")}`);
+  return parts.length ? `<dt>Chain</dt><dd class="chain">${parts.join(" · ")}</dd>` : "";
+}
+
 export class Details {
   constructor(root, model, { canAssign, canAskCandidates = canAssign, canReadAudit = false, onFocus,
     onTechnician }) {
@@ -100,6 +112,7 @@ export class Details {
         <dt>Estimate</dt><dd>${wo.estimated_minutes} min</dd>
         ${wo.planned_arrival ? `<dt>ETA</dt><dd>${timeText(wo.planned_arrival)}</dd>` : ""}
         ${progressText(wo)}
+        ${chainText(this.model, wo)}
         <dt>Version</dt><dd>${wo.version}</dd>
       </dl>
       ${canChange ? `<form class="assign">
@@ -111,6 +124,7 @@ export class Details {
       ${canAsk ? `<section class="who-takes"><div class="row"><button type="button" class="ask" ${permissionAttr("proposal:view", "work_order:assign")}>Who should take this?</button></div><div class="cands"></div></section>` : ""}
       ${message}`;
     if (wo.proof) renderProofThumbnails(this.root.querySelector(".proof .thumbs"), wo, token());
+    this.root.querySelectorAll(".chain [data-order]").forEach((b) => { b.onclick = () => this.showOrder(b.dataset.order); });
     if (canAsk) this.wireCandidates(wo);
     const form = this.root.querySelector("form.assign");
     if (form) {
