@@ -216,7 +216,7 @@ class TrackingPolicy:
     #: An open job's link ends this long after its window (or its booking, without a window).
     open_days: dt.timedelta = dt.timedelta(days=3)
     #: How often the page asks for news (seconds); slower once the job is closed.
-    poll_seconds: float = 1.5
+    poll_seconds: float = 1.0
     closed_poll_seconds: float = 30.0
 
 

@@ -66,7 +66,7 @@ function gone() {
 }
 
 async function poll() {
-  let delay = 1500;
+  let delay = 1000;
   try {
     const response = await fetch(`/api/track/${encodeURIComponent(token)}`,
                                  { cache: "no-store", credentials: "omit" });
