@@ -20,6 +20,8 @@ class LogEvent:
     store_id: str | None
     technician_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
+    #: The request or job that caused it (for log lines only; clients never see it).
+    correlation_id: str | None = None
 
     def message(self) -> dict[str, Any]:
         return {"type": "event", "seq": self.seq, "event": self.name,
@@ -30,6 +32,7 @@ class LogEvent:
             "kind": "event", "seq": self.seq, "name": self.name, "at": self.at.isoformat(),
             "aggregate_type": self.aggregate_type, "aggregate_id": self.aggregate_id,
             "store_id": self.store_id, "technician_id": self.technician_id, "data": self.data,
+            "correlation_id": self.correlation_id,
         }, separators=(",", ":"))
 
     @classmethod
@@ -38,7 +41,7 @@ class LogEvent:
                    at=dt.datetime.fromisoformat(raw["at"]),
                    aggregate_type=str(raw["aggregate_type"]), aggregate_id=str(raw["aggregate_id"]),
                    store_id=raw.get("store_id"), technician_id=raw.get("technician_id"),
-                   data=dict(raw.get("data") or {}))
+                   data=dict(raw.get("data") or {}), correlation_id=raw.get("correlation_id"))
 
 
 @dataclass(frozen=True, slots=True)

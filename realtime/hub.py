@@ -132,11 +132,16 @@ class Hub:
         self.recent.append(event)
         self.telemetry.delivered(event)
         text = json.dumps(event.message(), separators=(",", ":"), default=str)  # once for all
+        context = {"correlation_id": event.correlation_id, "seq": event.seq,
+                   "event_name": event.name}
+        sessions = 0
         for session in list(self.sessions):
             try:
-                session.offer_event(event, text)
+                if session.offer_event(event, text):
+                    sessions += 1
             except Exception:  # one broken session must not starve the others
-                log.exception("delivery to a session failed")
+                log.exception("delivery to a session failed", extra=context)
+        log.debug("event delivered", extra={**context, "sessions": sessions})
 
     async def _on_positions_message(self, raw: str) -> None:
         try:

@@ -60,6 +60,8 @@ class OutboxRelay:
             events = await self.log.publish_pending(self.batch)
             for event in events:
                 await self.bus.publish(self.channel, event.to_wire())
+                log.info("event published", extra={"correlation_id": event.correlation_id,
+                                                   "seq": event.seq, "event_name": event.name})
                 self.telemetry.published(event)
             total += len(events)
             if len(events) < self.batch:

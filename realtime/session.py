@@ -106,20 +106,21 @@ class Session:
 
     # -- lanes fed by the hub --------------------------------------------------------------------
 
-    def offer_event(self, event: LogEvent, text: str | None = None) -> None:
-        """Queue an event (``text``: its message, serialized once by the hub for everyone)."""
+    def offer_event(self, event: LogEvent, text: str | None = None) -> bool:
+        """Queue an event (``text``: serialized once by the hub); whether this session takes it."""
         if self.principal is None or self._closing or event.seq <= self.last_sent_seq:
-            return
+            return False
         if not event_matches(self.principal, self.topics, event):
-            return
+            return False
         if self._syncing:
             self._held.append(event)
-            return
+            return True
         self.last_sent_seq = event.seq
         if text is None:
             self._send(event.message())
         else:
             self._send_text(text)
+        return True
 
     def offer_positions(self, updates: list[PositionUpdate], frame_for_all: str) -> None:
         p = self.principal

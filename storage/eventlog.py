@@ -33,6 +33,7 @@ class SqlEventLog:
             seq=row["seq"], name=row["name"], at=row["occurred_at"],
             aggregate_type=row["aggregate_type"], aggregate_id=row["aggregate_id"],
             store_id=row["store_id"], technician_id=row["technician_id"], data=payload,
+            correlation_id=row.get("correlation_id"),
         )
 
     async def _write_conn(self) -> AsyncConnection:

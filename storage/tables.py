@@ -240,6 +240,8 @@ outbox = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("seq", BigId, nullable=True, unique=True),
     Column("published_at", UTCDateTime, nullable=True),
+    #: The request (X-Request-ID) or job whose unit of work wrote the event, for the logs.
+    Column("correlation_id", String(64), nullable=True),
     Index("ix_outbox_unpublished", "id", sqlite_where=text("seq IS NULL"),
           postgresql_where=text("seq IS NULL")),
 )

@@ -173,6 +173,7 @@ class SqlUnitOfWork:
                     "technician_id": event.technician_id,
                     "payload": event.payload(),
                     "occurred_at": now,
+                    "correlation_id": self.correlation_id,
                 }
                 for aggregate in changed
                 for event in aggregate.events

@@ -37,6 +37,13 @@ def _refuse_insecure(settings: Settings) -> bool:
     return False
 
 
+def _configure_logging(settings: Settings) -> dict[str, Any]:
+    """The one logging set-up (``LOG_JSON``, ``LOG_LEVEL``); returns uvicorn's ``log_config``."""
+    from web.logging_setup import configure_from_settings
+
+    return configure_from_settings(settings)
+
+
 def _ensure_sqlite_dir(url: str) -> None:
     if url.startswith("sqlite") and ":///" in url:
         path = url.split(":///", 1)[1]
@@ -133,6 +140,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.metrics import prepare_multiprocess
 
     settings = _settings(args)
+    log_config = _configure_logging(settings)
     if _refuse_insecure(settings):
         return 2
     host = args.host or settings.host
@@ -144,7 +152,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _print_banner(settings, host, port, getattr(args, "technicians", None))
     prepare_multiprocess(args.workers)  # /metrics adds up every worker's
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
-                log_level=settings.log_level, ws_per_message_deflate=False,
+                log_level=settings.log_level, log_config=log_config,
+                # our own line per API request (with its correlation id) replaces the access log
+                access_log=settings.log_level.lower() == "debug", ws_per_message_deflate=False,
                 ws_max_size=settings.ws_max_frame_bytes,
                 workers=args.workers)
     return 0
@@ -155,6 +165,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     feeds: what ``make run`` does."""
     args.demo = True
     args.quiet = False
+    _configure_logging(_settings(args))
     if cmd_migrate(args) or cmd_demo_day(args):
         return 1
     return cmd_serve(args)
@@ -167,6 +178,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from web.services import build_services
 
     settings = _settings(args)
+    _configure_logging(settings)
     if _refuse_insecure(settings):
         return 2
 

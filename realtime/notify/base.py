@@ -50,7 +50,8 @@ class LoggingNotifier:
 
     async def send(self, to: str, text: str) -> SendReceipt:
         self.sent.append((to, text))
-        log.warning("alert SMS (no Genesys configured) to %s: %s", to, text)
+        # Only the head (severity, level, title): the rest names the job's customer address.
+        log.warning("alert SMS (no Genesys configured) to %s: %s", to, text.split(". ", 1)[0])
         return SendReceipt(provider_id=f"log-{uuid.uuid4().hex[:12]}", channel=self.channel)
 
     async def aclose(self) -> None:

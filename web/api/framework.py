@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import structlog
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -224,7 +226,26 @@ def request_id(request: Request) -> str:
 
 
 async def run_endpoint(ep: Endpoint, request: Request) -> Response:
+    """Answer one call; every log line meanwhile (and the events it commits) carries its
+    ``correlation_id``, and one line at the end says how it went."""
     correlation_id = request_id(request)
+    started = time.perf_counter()
+    with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        fields: dict[str, Any] = {"method": request.method, "route": ep.path}
+        try:
+            response = await _answer(ep, request, correlation_id)
+        except Exception as error:  # the server error middleware logs the traceback
+            log.error("request failed", extra={
+                **fields, "status": 500, "error": type(error).__name__,
+                "ms": round((time.perf_counter() - started) * 1000, 1)})
+            raise
+        log.info("request finished", extra={
+            **fields, "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 1)})
+    return response
+
+
+async def _answer(ep: Endpoint, request: Request, correlation_id: str) -> Response:
     instance = request.url.path
     try:
         if any(_has_nul(v) or len(v) > 200 for v in request.path_params.values()):
