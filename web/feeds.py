@@ -59,7 +59,8 @@ async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
                                   settings.geotab_password.get_secret_value()))
     on_fixes, on_status = _handlers(live, "geotab")
     client = GeotabFeedClient(api, cursor_store=SqlFeedCursorStore(engine), on_fixes=on_fixes,
-                              on_status=on_status, poll_interval=settings.geotab_poll_seconds)
+                              on_status=on_status, poll_interval=settings.geotab_poll_seconds,
+                              backoff_cap=settings.geotab_backoff_cap_seconds)
     supervise_feed(live, "geotab", client)
     live.demo_tasks.append(api.aclose)
     log.info("GeoTab feed from %s", settings.geotab_server)

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
         default=SecretStr(""), description="Password of GEOTAB_USERNAME.")
     geotab_poll_seconds: float = Field(
         default=30.0, gt=0, description="Seconds between polls of the GeoTab feed.")
+    geotab_backoff_cap_seconds: float = Field(
+        default=300.0, ge=1, description="Longest wait between retries while MyGeotab keeps "
+                                         "failing (the wait doubles from 1 s, with jitter).")
     run_feeds: bool = Field(
         default=True,
         description="Run the GeoTab feed and the partner poller in this process (web processes "
