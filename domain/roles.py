@@ -77,6 +77,9 @@ class Permission(enum.StrEnum):
     USER_ADMIN = "user:admin"
     ROLE_DELEGATE = "role:delegate"
     REPORT_VIEW = "report:view"
+    #: outbound webhooks to partners: the deliveries (dead letters) and their replay; admins
+    WEBHOOK_VIEW = "webhook:view"
+    WEBHOOK_REPLAY = "webhook:replay"
 
 
 P = Permission

@@ -32,6 +32,8 @@ class IntakeClaim:
     source: str
     external_id: str
     webhook_id: str | None = None
+    #: The partner's version of the order as created (its later changes must be newer).
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +42,12 @@ class IntakeRecord:
     external_id: str
     work_order_id: str
     webhook_id: str | None
+    partner_version: int = 0
 
 
 def _record(row: Any) -> IntakeRecord:
-    return IntakeRecord(row["source"], row["external_id"], row["work_order_id"], row["webhook_id"])
+    return IntakeRecord(row["source"], row["external_id"], row["work_order_id"], row["webhook_id"],
+                        row["partner_version"])
 
 
 class IntakeLedger:
@@ -86,7 +90,7 @@ class IntakeUnitOfWork(SqlUnitOfWork):
             try:
                 await conn.execute(insert(I).values(
                     source=c.source, external_id=c.external_id, work_order_id=created[0].id,
-                    webhook_id=c.webhook_id, received_at=self.clock(),
+                    webhook_id=c.webhook_id, received_at=self.clock(), partner_version=c.version,
                 ))
             except IntegrityError as error:
                 await conn.rollback()

@@ -332,6 +332,8 @@ intake_orders = Table(
     Column("work_order_id", IdType, nullable=False, index=True),
     Column("webhook_id", String(255), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
+    #: The partner's latest version of the order handled (its creation's, then each change's).
+    Column("partner_version", Integer, nullable=False, server_default="0"),
     Index("uq_intake_orders_webhook_id", "webhook_id", unique=True),
 )
 
@@ -440,3 +442,7 @@ customer_consents = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("note", Text, nullable=False, server_default=""),
 )
+
+# Partner orders both ways (intake changes, outbound webhooks): their own module, this metadata.
+from storage.partner_tables import intake_changes as intake_changes  # noqa: E402
+from storage.partner_tables import webhook_deliveries as webhook_deliveries  # noqa: E402

@@ -26,6 +26,7 @@ from storage.repositories import (
     UserRepository,
     WorkOrderRepository,
 )
+from storage.webhook_deliveries import queue_partner_webhooks
 
 #: Unique constraints that stand for business rules: (PostgreSQL name, SQLite column list, error).
 _UNIQUE_RULES: tuple[tuple[str, str, str, str], ...] = (
@@ -180,6 +181,8 @@ class SqlUnitOfWork:
             ]
             if rows:
                 await conn.execute(insert(t.outbox), rows)
+                # a partner's job whose status changed is told to the partner (this transaction)
+                await queue_partner_webhooks(conn, rows, now)
             if self._audit:
                 await conn.execute(insert(t.audit_log), self._audit)
             await conn.commit()

@@ -28,6 +28,7 @@ from web.api import (
     resources,
     tracking,
     tracks,
+    webhook_deliveries,
     work_orders,
 )
 from web.api.framework import Api
@@ -44,7 +45,8 @@ from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
-               delegations, proposals, intake, alerts, notifications, tracking)
+               delegations, proposals, intake, alerts, notifications, tracking,
+               webhook_deliveries)
 
 
 def build_api() -> Api:

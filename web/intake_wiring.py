@@ -24,6 +24,7 @@ from storage.feed_cursors import SqlFeedCursorStore
 from web.api.intake import order_intake, setting
 from web.embedded import serve_in_thread
 from web.feeds import supervise_feed
+from web.partner_webhooks import new_secret, start_partner_webhooks
 
 log = logging.getLogger("dispatch.intake")
 Stopper = Callable[[], Awaitable[None]]
@@ -38,13 +39,17 @@ async def start_intake(services: Any) -> PartnerFeedPoller | None:
     partner = str(setting(settings, "intake_partner", "partner"))
     store: FeedCursorStore = SqlFeedCursorStore(services.engine)
     stop_sim: Stopper | None = None
+    demo_hook: tuple[str, str] | None = None  # the simulator takes our webhooks too
     if url is None and settings.demo:
-        started = await start_demo_partner(services.engine)
+        hook_secret = new_secret()
+        started = await start_demo_partner(services.engine, webhook_secret=hook_secret)
         if started is None:
             return None
         url, stop_sim = started
+        demo_hook = (f"{url}/webhooks", hook_secret)
         # The simulator starts afresh on every run, so its cursor must not outlive the process.
         store, interval = InMemoryFeedCursorStore(), min(interval, 10.0)
+    start_partner_webhooks(services, demo=demo_hook)  # status changes back to the partner
     if url is None:
         return None
     intake = order_intake(services)
@@ -66,7 +71,8 @@ async def start_intake(services: Any) -> PartnerFeedPoller | None:
     return poller
 
 
-async def start_demo_partner(engine: Any, *, every: float = 60.0) -> tuple[str, Stopper] | None:
+async def start_demo_partner(engine: Any, *, every: float = 60.0,
+                             webhook_secret: str | None = None) -> tuple[str, Stopper] | None:
     """Serve a `PartnerFeedSimulator` on a free loopback port; return its URL and a stopper."""
     s = t.stores
     async with engine.connect() as conn:
@@ -76,7 +82,8 @@ async def start_demo_partner(engine: Any, *, every: float = 60.0) -> tuple[str, 
     if not rows:
         return None
     stores = [DemoStore(code, lat, lon) for code, lat, lon in rows]
-    sim = PartnerFeedSimulator(trickle=Trickle(stores, every=every, seed=None))
+    sim = PartnerFeedSimulator(trickle=Trickle(stores, every=every, seed=None),
+                               webhook_secret=webhook_secret)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

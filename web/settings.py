@@ -129,6 +129,14 @@ class Settings(BaseSettings):
         default=None, description="Bearer token sent to PARTNER_FEED_URL; unset: none.")
     partner_feed_interval_seconds: float = Field(
         default=30.0, gt=0, description="Seconds between polls of the partner order feed.")
+    partner_webhook_url: str | None = Field(
+        default=None, description="Where the partner receives its jobs' status changes (signed "
+                                  "webhooks); unset: none sent (demo: the local simulator).")
+    partner_webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_<base64> key signing the webhooks to the partner.")
+    partner_webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Tries of one webhook to the partner (backoff from "
+                                            "10 s doubling to 1 h) before it is dead-lettered.")
     geotab_server: str | None = Field(
         default=None, description="MyGeotab server (host or URL); unset: no GeoTab feed.")
     geotab_database: str = Field(default="", description="MyGeotab database name.")

@@ -6,6 +6,10 @@ time (unchanged when nothing new came). An unknown cursor answers 400; a wrong b
 
 Tests publish orders by hand (`publish`) and inject failures (`fail_next`); the demo gives a
 `Trickle`, which publishes a plausible order now and then for the demo stores.
+
+With a ``webhook_secret`` it is also the partner's end of the outbound webhooks:
+``POST /webhooks`` verifies the Standard Webhooks signature (401 when it does not hold) and keeps
+each message once by its ``webhook-id`` in ``received`` (a redelivery is answered 204 again).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+from .webhooks import Webhook, WebhookVerificationError
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -103,8 +109,14 @@ class PartnerFeedSimulator:
     """The feed. Cursors are opaque to clients; here they are ``o<offset>``."""
 
     def __init__(self, orders: Iterable[dict[str, Any]] = (), *, token: str | None = None,
-                 trickle: Trickle | None = None, max_limit: int = 500) -> None:
+                 trickle: Trickle | None = None, max_limit: int = 500,
+                 webhook_secret: str | None = None,
+                 webhook_clock: Callable[[], float] = time.time) -> None:
         self.orders: list[dict[str, Any]] = list(orders)
+        self.verifier = Webhook(webhook_secret, clock=webhook_clock) if webhook_secret else None
+        #: Outbound webhooks received, in arrival order, once per webhook-id.
+        self.received: list[dict[str, Any]] = []
+        self.deliveries = 0
         self.token = token
         self.trickle = trickle
         self.max_limit = max_limit
@@ -123,8 +135,11 @@ class PartnerFeedSimulator:
         if scope["type"] != "http":
             return
         self.requests += 1
-        status, body, headers = self._answer(scope)
-        raw = json.dumps(body).encode()
+        if scope["method"] == "POST" and scope["path"] == "/webhooks":
+            status, body, headers = self._webhook(scope, await _body(receive))
+        else:
+            status, body, headers = self._answer(scope)
+        raw = b"" if status == 204 else json.dumps(body).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
             *((k.encode(), v.encode()) for k, v in headers.items())]})
@@ -152,6 +167,34 @@ class PartnerFeedSimulator:
             self.orders.extend(self.trickle.due())
         page = self.orders[offset:offset + limit]
         return 200, {"orders": page, "next_cursor": f"o{offset + len(page)}"}, {}
+
+
+    def _webhook(self, scope: Scope, raw: bytes) -> tuple[int, Any, dict[str, str]]:
+        self.deliveries += 1
+        if self._failures:
+            status, headers = self._failures.pop(0)
+            return status, {"error": "simulated failure"}, headers
+        if self.verifier is None:
+            return 404, {"error": "no webhook endpoint"}, {}
+        sent = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        try:
+            message = self.verifier.verify(sent, raw)
+            data = json.loads(raw)
+        except (WebhookVerificationError, ValueError) as error:
+            return 401, {"error": str(error)}, {}
+        if message.id not in {m["webhook_id"] for m in self.received}:
+            self.received.append({"webhook_id": message.id, **data})
+        return 204, None, {}
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    more = True
+    while more and sum(len(c) for c in chunks) < 1_000_000:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = bool(message.get("more_body"))
+    return b"".join(chunks)
 
 
 def _offset(cursor: str) -> int:

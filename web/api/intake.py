@@ -11,6 +11,9 @@ with the secret ``INTAKE_WEBHOOK_SECRET``. Answers:
 - 200 with the work order and ``Intake-Outcome: replayed``: this ``webhook-id`` was handled before
   (a redelivery, or a replay within the timestamp tolerance): nothing changes, and the sender
   stops retrying; 409 ``webhook_id_reused`` when that id came with another order;
+- 200 with the work order and ``Intake-Outcome: updated | cancelled | blocked | closed | duplicate
+  | stale``: a change of an order taken before (``order.updated``, ``order.priority_changed``,
+  ``order.cancelled``; ``web/api/partner_changes.py``); 404 for an order never taken;
 - 401 missing or bad signature, or a timestamp outside the tolerance; 400 malformed headers or
   JSON; 415 not JSON; 422 an invalid order (nothing is created); 404 when no secret is
   configured (the webhook is off).
@@ -41,6 +44,7 @@ from storage.intake import AlreadyTaken, IntakeClaim, IntakeLedger, IntakeUnitOf
 from storage.queries.work_orders import work_order_detail
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.framework import Api, Call
+from web.api.partner_changes import CHANGE_TYPES, PartnerChanges, is_change, parse_change
 from web.api.problems import ApiError, from_validation
 from web.api.schemas import LocationIn, Strict
 from web.api.work_order_schemas import (
@@ -91,6 +95,8 @@ class IntakeOrderIn(Strict):
     time_window: WindowIn | None = None
     required_skills: list[Skill] = Field(default_factory=list, max_length=20)
     estimated_minutes: Minutes = 60
+    version: int = Field(0, ge=0, le=2**31 - 1,
+                         description="the partner's version of the order; its changes are newer")
 
     @model_validator(mode="after")
     def _consistent(self) -> IntakeOrderIn:
@@ -108,7 +114,7 @@ def order_payload(data: Any) -> Any:
     if isinstance(data, dict) and "type" in data and "data" in data:
         if data["type"] not in ORDER_EVENT_TYPES:
             raise ApiError(422, f"unsupported event type {str(data['type'])[:60]!r}; "
-                           f"send {', '.join(sorted(ORDER_EVENT_TYPES))}",
+                           f"send {', '.join(sorted(ORDER_EVENT_TYPES | CHANGE_TYPES))}",
                            code="unsupported_event_type")
         return data["data"]
     return data
@@ -133,6 +139,8 @@ class OrderIntake:
         self.ledger = IntakeLedger(engine)
         self.principal = Principal(user_id="intake", username=f"intake:{source}"[:64],
                                    roles=frozenset({Role.DISPATCHER}))
+        self.changes = PartnerChanges(engine, source=source, principal=self.principal, now=now,
+                                      after_commit=after_commit)
 
     async def take(self, order: IntakeOrderIn, *, webhook_id: str | None = None,
                    correlation_id: str | None = None) -> Taken:
@@ -145,7 +153,8 @@ class OrderIntake:
             return await self._again(known.work_order_id, known.external_id, order, "duplicate")
         new = await self._new_work_order(order)
         uow: Any = IntakeUnitOfWork(  # structurally the domain's UnitOfWork, as in Services
-            self.engine, claim=IntakeClaim(self.source, order.external_id, webhook_id),
+            self.engine, claim=IntakeClaim(self.source, order.external_id, webhook_id,
+                                           order.version),
             actor=self.principal, correlation_id=correlation_id or f"intake-{uuid.uuid4().hex}",
             clock=self.now, after_commit=self.after_commit,
         )
@@ -162,10 +171,18 @@ class OrderIntake:
         skipped (it would never pass); a transient failure raises, so the page is read again."""
         counts = {"created": 0, "duplicate": 0, "replayed": 0, "invalid": 0}
         for raw in orders:
-            ref = str(raw.get("external_id", "?"))[:128]
+            inner = raw.get("data")
+            body = inner if isinstance(inner, dict) else raw
+            ref = str(body.get("external_id", "?"))[:128]
+            correlation_id = f"intake-poll-{uuid.uuid4().hex}"
             try:
-                order = IntakeOrderIn.model_validate(raw)
-                taken = await self.take(order, correlation_id=f"intake-poll-{uuid.uuid4().hex}")
+                if is_change(raw):  # an update, priority change or cancellation
+                    changed = await self.changes.apply(parse_change(raw),
+                                                       correlation_id=correlation_id)
+                    counts[changed.outcome] = counts.get(changed.outcome, 0) + 1
+                    continue
+                order = IntakeOrderIn.model_validate(order_payload(raw))
+                taken = await self.take(order, correlation_id=correlation_id)
             except ValidationError as error:
                 counts["invalid"] += 1
                 log.warning("intake %s: order %s is invalid: %s", self.source, ref,
@@ -173,9 +190,10 @@ class OrderIntake:
                 continue
             except ConcurrencyConflict:
                 raise
-            except DomainError as error:
+            except (DomainError, ApiError, ValueError) as error:
                 counts["invalid"] += 1
-                log.warning("intake %s: order %s refused: %s", self.source, ref, error.message)
+                log.warning("intake %s: order %s refused: %s", self.source, ref,
+                            getattr(error, "message", str(error)))
                 continue
             counts[taken.outcome] += 1
         return counts
@@ -261,6 +279,15 @@ async def receive_order(call: Call[Any, Any]) -> Response:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ApiError(400, f"the body is not valid JSON: {error}", code="malformed_json") from error
+    if is_change(data):
+        try:
+            change = parse_change(data)
+        except ValidationError as error:
+            return from_validation(error, "body", request.url.path)
+        changed = await order_intake(call.services).changes.apply(
+            change, webhook_id=message.id, correlation_id=call.correlation_id)
+        body = WorkOrderOut.model_validate(changed.work_order).model_dump(mode="json")
+        return JSONResponse(body, headers={"Intake-Outcome": changed.outcome})
     try:
         order = IntakeOrderIn.model_validate(order_payload(data))
     except ValidationError as error:
