@@ -19,7 +19,7 @@ from sqlalchemy import (
 
 from storage.types import BigId, IdType, JSONType, UTCDateTime
 
-metadata = MetaData(
+metadata: MetaData = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",

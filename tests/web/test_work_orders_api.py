@@ -240,7 +240,9 @@ def test_a_job_goes_from_assignment_through_the_technicians_steps_to_completion(
     finished = done.json()
     assert finished["status"] == "completed"
     assert finished["proof"]["photo_refs"] == ["photo-1"]
-    assert client.get(url, headers=dispatcher).json() == finished
+    seen = client.get(url, headers=dispatcher).json()
+    assert seen["tracking_url"] and finished["tracking_url"] is None  # the customer's link:
+    assert {**seen, "tracking_url": None} == finished  # for the dispatcher, not the technician
     assert_problem(client.patch(url, json={"description": "again"}, headers=dispatcher), 422)
 
 

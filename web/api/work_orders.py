@@ -65,12 +65,20 @@ def _window(window: WindowIn | None) -> TimeWindow | None:
     return TimeWindow(window.start, window.end) if window is not None else None
 
 
+async def _with_tracking(call: Call[Any, Any], work_order: dict[str, Any]) -> dict[str, Any]:
+    """Every work-order answer carries ``tracking_url`` (the customer's tracking page) for
+    dispatchers and customer service (``customer:contact``), and for nobody else."""
+    if call.principal.can(Permission.CUSTOMER_CONTACT):
+        work_order = {**work_order, "tracking_url": await tracking_url(call, work_order["id"])}
+    return work_order
+
+
 async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
     async with call.services.engine.connect() as conn:
         found = await work_order_detail(conn, call.principal, work_order_id)
     if found is None:
         raise NotFound("work order", work_order_id)
-    return found
+    return await _with_tracking(call, found)
 
 
 @api.route("POST", "/api/work-orders", summary="Create a work order", tag=TAG, body=WorkOrderIn,
@@ -93,7 +101,8 @@ async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
         time_window=_window(b.time_window), required_skills=frozenset(b.required_skills),
         estimated_minutes=b.estimated_minutes,
     )
-    return await uc.create_work_order(call.uow(), call.context(), new)
+    result = await uc.create_work_order(call.uow(), call.context(), new)
+    return await _with_tracking(call, result)
 
 
 @api.route("GET", "/api/work-orders", summary="List work orders", tag=TAG, query=WorkOrderQuery,
@@ -124,10 +133,7 @@ async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
     """``tracking_url`` (the customer's tracking page) is given to dispatchers and customer
     service only (``customer:contact``)."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
-    detail = await _detail(call, _path_id(call))
-    if call.principal.can(Permission.CUSTOMER_CONTACT):
-        detail["tracking_url"] = await tracking_url(call, detail["id"])
-    return detail
+    return await _detail(call, _path_id(call))
 
 
 @api.route("PATCH", "/api/work-orders/{id}", summary="Edit a work order's descriptive fields",
@@ -147,17 +153,19 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
         elif name == "required_skills":
             value = frozenset(value)
         changes[name] = value
-    return await uc.update_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
+    result = await uc.update_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
                                       changes=changes, expected_version=call.if_match())
+    return await _with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/cancel", summary="Cancel a work order", tag=TAG,
            body=CancelIn, response=WorkOrderOut, errors=ASSIGN_ERRORS,
            permissions=(Permission.WORK_ORDER_CANCEL,))
 async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
-    return await uc.cancel_work_order(
+    result = await uc.cancel_work_order(
         call.uow(), call.context(), work_order_id=_path_id(call), reason=call.body.reason,
         expected_version=_expected(call, call.body.version))
+    return await _with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/status", summary="Report a technician's step", tag=TAG,
@@ -180,10 +188,11 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
             notes=b.proof.notes,
         )
     uow = call.uow()
-    return await uc.technician_step(
+    result = await uc.technician_step(
         uow, ctx, work_order_id=_path_id(call), step=b.step.value,
         device_time=b.device_time, reason=b.reason, proof=proof, technician_id=b.technician_id,
         attachments=attachment_lookup(uow))
+    return await _with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/comments", summary="Comment on a work order", tag=TAG,
@@ -213,10 +222,11 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
     """``version`` is the version the client saw; if the work order changed since, the answer is
     409 with the current work order. ``pinned`` keeps the optimizer from moving it."""
     b = call.body
-    return await uc.assign_work_order(
+    result = await uc.assign_work_order(
         call.uow(), call.context(), work_order_id=_path_id(call), technician_id=b.technician_id,
         expected_version=_expected(call, b.version), pinned=b.pinned,
         allow_missing_skills=b.allow_missing_skills)
+    return await _with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/unassign", summary="Take a work order back", tag=TAG,
@@ -224,9 +234,10 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
            permissions=(Permission.WORK_ORDER_ASSIGN,))
 async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
     b = call.body
-    return await uc.unassign_work_order(
+    result = await uc.unassign_work_order(
         call.uow(), call.context(), work_order_id=_path_id(call),
         expected_version=_expected(call, b.version), reason=b.reason)
+    return await _with_tracking(call, result)
 
 
 @api.route("POST", "/api/technicians/{id}/status", summary="Change a technician's status",
