@@ -21,6 +21,12 @@ def _invoice_count() -> Any:
             .correlate(t.dispatches).scalar_subquery())
 
 
+def _creator_name() -> Any:
+    """The creator's display name, else their username (None for a creator who is no user)."""
+    u = t.users
+    return func.coalesce(func.nullif(u.c.display_name, ""), u.c.username).label("created_by_name")
+
+
 def _row(r: dict[str, Any]) -> dict[str, Any]:
     status = r["status"]
     count = int(r["invoice_count"])
@@ -29,7 +35,8 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
         "trip_ticket_number": r.get("trip_ticket_number"),
         "datetime": r["datetime"], "unit": r["unit"], "unit_name": r.get("unit_name"),
         "store_id": r["store_id"], "date_created": r["date_created"],
-        "created_by": r["created_by"], "status": status,
+        "created_by": r["created_by"], "created_by_name": r.get("created_by_name"),
+        "status": status,
         "display_status": "pending" if count == 0 and status in {"draft", "scheduled",
                                                                  "dispatched"} else status,
         "invoice_count": count, "version": r["version"],
@@ -45,9 +52,10 @@ async def list_dispatches(
     d = t.dispatches
     q = (select(d, _invoice_count().label("invoice_count"),
                 t.trip_tickets.c.number.label("trip_ticket_number"),
-                t.units.c.name.label("unit_name"))
+                t.units.c.name.label("unit_name"), _creator_name())
          .join(t.trip_tickets, t.trip_tickets.c.id == d.c.trip_ticket_id)
          .join(t.units, t.units.c.id == d.c.unit)
+         .outerjoin(t.users, t.users.c.id == d.c.created_by)
          .where(d.c.deleted_at.is_(None), scope_filter(principal, d.c.store_id)))
     if date_from is not None:
         q = q.where(d.c.datetime >= date_from)
@@ -78,8 +86,10 @@ async def dispatch_detail(conn: AsyncConnection, principal: Principal,
                           dispatch_id: str) -> dict[str, Any] | None:
     d = t.dispatches
     row = (await conn.execute(
-        select(d, _invoice_count().label("invoice_count"), t.units.c.name.label("unit_name"))
+        select(d, _invoice_count().label("invoice_count"), t.units.c.name.label("unit_name"),
+               _creator_name())
         .join(t.units, t.units.c.id == d.c.unit)
+        .outerjoin(t.users, t.users.c.id == d.c.created_by)
         .where(d.c.id == dispatch_id, d.c.deleted_at.is_(None),
                scope_filter(principal, d.c.store_id))
     )).mappings().first()

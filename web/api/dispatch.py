@@ -102,6 +102,10 @@ class DispatchOut(Out):
     unit: str
     date_created: dt.datetime
     created_by: str
+    created_by_name: str | None = Field(
+        default=None, description="the creator's display name, else username (null: no user)")
+    store_id: str
+    unit_name: str | None = None
     status: str
     display_status: str
     invoice_count: int
@@ -137,7 +141,6 @@ async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
     if found is None:
         raise NotFound("dispatch", dispatch_id)
     return found
-
 
 
 @api.route("POST", "/api/dispatch", summary="Create a dispatch", tag=TAG, body=DispatchIn,

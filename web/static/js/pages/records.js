@@ -1,37 +1,28 @@
-// Dispatch records (billing clerks land here; anyone with dispatch:view may open it): the dispatch
-// list (GET /api/dispatch) and the invoices (GET /api/invoices), with "Mark processed" for those
-// who may manage billing. The full records screen (filters, detail, create / edit / delete) grows
-// from here.
-import { api, escapeHtml } from "../api.js";
+// Dispatch records (dispatchers, billing clerks and managers; anyone with dispatch:view): the
+// dispatch table with its filters, sorting and pages (records-list.js), one dispatch's detail with
+// its trip ticket, invoices and the actions the user may take (records-detail.js), and the invoices
+// to process with "Mark processed" for those who may manage billing.
+import { api, escapeHtml, fetchAll } from "../api.js";
 import { can, canAny, permissionAttr } from "../me.js";
 import { openScreen } from "../shell.js";
-import { cents, label, say, setStatus, start, table, when } from "./ui.js";
+import { linkStylesheet } from "../stylesheet.js";
+import { cents, say, setStatus, start, table, when } from "./ui.js";
+import { showProblem } from "./records-fields.js";
+import { bindList, listHtml, listQuery } from "./records-list.js";
+import { bindDetail, detailHtml, loadInvoiceChoices } from "./records-detail.js";
 
-const PAGE = 50;
-const STATUSES = ["draft", "scheduled", "dispatched", "completed", "closed"];
+const PAGE = 25;
 
 const root = document.getElementById("screen");
-const state = { dispatches: [], dispatchTotal: 0, status: "", invoices: [], invoiceTotal: 0,
-  processed: "false", stores: new Map() };
-
-function dispatchCard() {
-  const rows = state.dispatches;
-  return `<section class="card wide dispatches"><h2>Dispatches <span class="count">${state.dispatchTotal}</span></h2>
-    <div class="tools"><label>Status <select name="status"><option value="">Any</option>${STATUSES.map((s) =>
-      `<option value="${s}"${s === state.status ? " selected" : ""}>${label(s)}</option>`).join("")}</select></label>
-      <span class="spacer"></span><span class="muted">${rows.length} of ${state.dispatchTotal}</span></div>
-    ${table([
-      { title: "Dispatch", cell: (d) => escapeHtml(d.dispatch_id) },
-      { title: "Trip ticket", cell: (d) => escapeHtml(d.trip_ticket_id) },
-      { title: "Date and time", cell: (d) => when(d.datetime) },
-      { title: "Unit", cell: (d) => escapeHtml(d.unit) },
-      { title: "Invoices", num: true, cell: (d) => String(d.invoice_count) },
-      { title: "Status", cell: (d) => `<span class="tag">${escapeHtml(label(d.display_status || d.status))}</span>` },
-      { title: "Created by", cell: (d) => escapeHtml(d.created_by) },
-    ], rows, { empty: "No dispatch matches." })}
-    ${rows.length < state.dispatchTotal ? '<button type="button" class="more-dispatches">Show more</button>' : ""}
-  </section>`;
-}
+const state = {
+  me: null, units: [], stores: new Map(), creators: new Map(), customerOptions: [],
+  filters: { date_from: "", date_to: "", unit: "", customer_id: "", customer_label: "",
+    created_by: "", store_id: "", status: "" },
+  sort: "-datetime", offset: 0, dispatches: [], total: 0,
+  creating: false, tickets: [], createAt: null,
+  detail: null, editing: false, confirmDelete: false, looseInvoices: [], salesOrders: [],
+  invoices: [], invoiceTotal: 0, processed: "false",
+};
 
 function invoiceCard() {
   const mayProcess = can("billing:manage");
@@ -60,23 +51,89 @@ function invoiceCard() {
 }
 
 function render() {
-  root.innerHTML = (can("dispatch:view") ? dispatchCard() : "")
+  const scroll = window.scrollY;
+  root.innerHTML = (can("dispatch:view") ? detailHtml(state) + listHtml(state) : "")
     + (canAny("billing:view", "dispatch:view") ? invoiceCard() : "");
-  const status = root.querySelector("select[name=status]");
-  if (status) status.onchange = () => { state.status = status.value; loadDispatches().then(render); };
+  if (can("dispatch:view")) {
+    bindList(root, state, { reload, open, render, startCreate, create, pageSize: PAGE });
+    bindDetail(root, state, { render, refresh, closeDetail, deleted });
+  }
   const processed = root.querySelector("select[name=processed]");
   if (processed) processed.onchange = () => { state.processed = processed.value; loadInvoices().then(render); };
-  root.querySelector(".more-dispatches")?.addEventListener("click", () => loadDispatches(true).then(render));
   root.querySelector(".more-invoices")?.addEventListener("click", () => loadInvoices(true).then(render));
   root.querySelectorAll("button.process").forEach((b) => { b.onclick = () => processInvoice(b); });
+  window.scrollTo(0, scroll);
 }
 
-async function loadDispatches(more = false) {
-  const q = new URLSearchParams({ limit: String(PAGE), offset: String(more ? state.dispatches.length : 0) });
-  if (state.status) q.set("status", state.status);
-  const page = await api(`/api/dispatch?${q}`);
-  state.dispatches = more ? [...state.dispatches, ...page.items] : page.items;
-  state.dispatchTotal = page.total;
+function fail(error) {
+  console.error(error);
+  setStatus(`Error: ${error?.message || error}`);
+}
+
+async function loadDispatches() {
+  const page = await api(`/api/dispatch?${listQuery(state, PAGE)}`);
+  state.dispatches = page.items;
+  state.total = page.total;
+  page.items.forEach((d) => { if (d.created_by_name) state.creators.set(d.created_by, d.created_by_name); });
+}
+
+function reload() {
+  loadDispatches().then(render, fail);
+}
+
+async function open(id, { edit = false } = {}) {
+  try {
+    const d = await api(`/api/dispatch/${encodeURIComponent(id)}`);
+    await loadInvoiceChoices(state, d);
+    Object.assign(state, { detail: d, editing: edit, confirmDelete: false, creating: false });
+    render();
+    root.querySelector(".dispatch-detail")?.scrollIntoView({ block: "start" });
+  } catch (error) { fail(error); }
+}
+
+async function refresh(id, message) {
+  await Promise.all([open(id, { edit: false }), loadDispatches()]);
+  render();
+  const note = root.querySelector(".dispatch-detail .detail-message");
+  if (note) { note.className = "message detail-message ok"; note.textContent = message; }
+}
+
+function closeDetail() {
+  Object.assign(state, { detail: null, editing: false, confirmDelete: false });
+  render();
+}
+
+async function deleted(d) {
+  Object.assign(state, { detail: null, editing: false, confirmDelete: false });
+  await loadDispatches();
+  render();
+  const message = root.querySelector(".filter-message");
+  if (message) { message.className = "message filter-message ok"; message.textContent = `Dispatch for trip ticket ${d.trip_ticket?.number || d.trip_ticket_id} deleted.`; }
+}
+
+async function startCreate() {
+  try {
+    const page = await api("/api/trip-tickets?unused=true&limit=200");
+    state.tickets = page.items;
+    state.createAt = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
+    state.creating = true;
+    state.detail = null;
+    render();
+  } catch (error) { fail(error); }
+}
+
+async function create(form) {
+  const data = new FormData(form);
+  const local = String(data.get("datetime") || "");
+  const body = { trip_ticket_id: String(data.get("trip_ticket_id") || ""),
+    datetime: local ? new Date(local).toISOString() : "", unit: String(data.get("unit") || "") };
+  const missing = Object.entries(body).filter(([, v]) => !v).map(([k]) => ({ field: k, message: "required" }));
+  if (missing.length) { showProblem(form, { problem: { errors: missing } }); return; }
+  try {
+    const made = await api("/api/dispatch", { method: "POST", body });
+    state.creating = false;
+    await refresh(made.id, "Dispatch created.");
+  } catch (error) { showProblem(form, error); }
 }
 
 async function loadInvoices(more = false) {
@@ -102,13 +159,16 @@ async function processInvoice(button) {
 }
 
 start(async () => {
-  await openScreen("/records");
-  const [stores] = await Promise.all([
+  linkStylesheet("/static/css/records.css");
+  state.me = await openScreen("/records");
+  const [stores, units] = await Promise.all([
     can("resource:view") ? api("/api/stores?limit=500") : Promise.resolve({ items: [] }),
+    can("resource:view") ? fetchAll("/api/units", {}, 2000) : Promise.resolve([]),
     can("dispatch:view") ? loadDispatches() : null,
     canAny("billing:view", "dispatch:view") ? loadInvoices() : null,
   ]);
   stores.items.forEach((s) => state.stores.set(s.id, s));
+  state.units = [...units].sort((a, b) => String(a.name || a.id).localeCompare(String(b.name || b.id)));
   render();
   setStatus("");
 });
