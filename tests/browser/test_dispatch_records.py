@@ -141,6 +141,24 @@ def test_a_dispatcher_filters_opens_creates_edits_steps_and_deletes(
     assert server.call("GET", f"/api/dispatch/{mine['id']}", "dispatcher")["status"] == "scheduled"
     expect(detail.locator("button.step[data-status=dispatched]")).to_be_visible()
 
+    # an invoice: the amount is asked for beside its field, then added; removed again
+    add = detail.locator("form.add-invoice")
+    order = add.locator("select[name=sales_order_id] option:not([value=''])").first
+    add.locator("select[name=sales_order_id]").select_option(order.get_attribute("value"))
+    add.locator("button[type=submit]").click()
+    expect(add.locator(".field-error[data-field=amount_cents]")).to_have_text(
+        "Give the amount, e.g. 120.50.")
+    add.locator("input[name=amount]").fill("120.50")
+    add.locator("button[type=submit]").click()
+    expect(detail.locator(".detail-message")).to_have_text("Invoice added.")
+    invoices = server.call("GET", f"/api/dispatch/{mine['id']}", "dispatcher")["invoices"]
+    assert [i["amount_cents"] for i in invoices] == [12050]
+    expect(detail.locator("h2 .tag")).to_have_text("scheduled")
+    expect(detail.locator("button.delete")).to_have_count(0)  # no longer their pending draft
+    detail.locator("button.remove-invoice").click()
+    expect(detail.locator(".detail-message")).to_have_text("Invoice removed.")
+    expect(detail.locator("h2 .tag")).to_have_text("pending")
+
     # delete it (their own, still pending): asked twice, then gone
     detail.locator("button.delete").click()
     expect(detail.locator("button.delete")).to_have_text("Really delete?")

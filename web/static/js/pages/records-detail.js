@@ -70,7 +70,7 @@ function addInvoiceHtml(state, d) {
   const orders = state.salesOrders.map((o) => `<option value="${escapeHtml(o.id)}">${escapeHtml(o.number)}</option>`).join("");
   return `<form class="stack add-invoice" aria-label="Add an invoice">
     ${field("Existing invoice", "invoice_id", `<select name="invoice_id"><option value="">— or a new one below —</option>${loose}</select>`)}
-    ${field("New invoice for sales order", "sales_order_id", `<select name="sales_order_id"><option value=""></option>${orders}</select>`)}
+    ${field("New invoice for sales order", "sales_order_id", `<select name="sales_order_id"><option value="">Choose a sales order</option>${orders}</select>`)}
     ${field("Amount (USD)", "amount_cents", '<input name="amount" inputmode="decimal" placeholder="0.00">')}
     <div class="full actions"><button type="submit" ${permissionAttr("dispatch:add_invoice")}>Add invoice</button></div>
     <p class="message full" role="status"></p></form>`;
