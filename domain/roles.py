@@ -108,7 +108,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                 P.TECHNICIAN_STATUS}),
     Role.BILLING_CLERK: frozenset({P.DISPATCH_VIEW, P.DISPATCH_ADD_INVOICE, P.BILLING_VIEW,
                                    P.BILLING_MANAGE, P.RESOURCE_VIEW, P.REPORT_VIEW}),
-    Role.CUSTOMER_SERVICE: _BOARD | {P.WORK_ORDER_CREATE, P.WORK_ORDER_COMMENT,
+    # customer service books, edits, reschedules and cancels (with a reason) the jobs of the
+    # customers who call; they do not assign
+    Role.CUSTOMER_SERVICE: _BOARD | {P.WORK_ORDER_CREATE, P.WORK_ORDER_EDIT,
+                                     P.WORK_ORDER_CANCEL, P.WORK_ORDER_COMMENT,
                                      P.CUSTOMER_MANAGE, P.CUSTOMER_CONTACT, P.DISPATCH_VIEW},
     Role.FLEET_MANAGER: _BOARD | {P.UNIT_MANAGE, P.DISPATCH_VIEW, P.REPORT_VIEW},
     Role.EMERGENCY_COORDINATOR: _BOARD | _PLANNING | _WORK_ORDERS

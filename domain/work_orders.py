@@ -9,7 +9,9 @@ from typing import Any
 
 from domain import events as ev
 from domain.aggregate import Aggregate, new_id
-from domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationFailed
+from domain.comments import COMMENTS_PER_ORDER as COMMENTS_PER_ORDER  # its old home
+from domain.comments import Comment, CommentVisibility, new_comment
+from domain.errors import InvalidTransition, RuleViolation, ValidationFailed
 from domain.geo import Location, TimeWindow, ensure_aware
 
 
@@ -56,20 +58,6 @@ WORK_ORDER_TRANSITIONS: dict[WorkOrderStatus, frozenset[WorkOrderStatus]] = {
 OPEN_STATUSES = frozenset({_W.NEW, _W.ASSIGNED, _W.ACCEPTED, _W.EN_ROUTE, _W.ON_SITE})
 #: Once a technician has started the job it stays with them (the optimizer may not move it).
 STARTED_STATUSES = frozenset({_W.EN_ROUTE, _W.ON_SITE})
-
-
-#: Bounds on comments: every snapshot of a work order carries them all.
-COMMENT_MAX_CHARS, COMMENTS_PER_ORDER = 2_000, 200
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    author: str
-    text: str
-    at: dt.datetime
-
-    def as_dict(self) -> dict[str, str]:
-        return {"author": self.author, "text": self.text, "at": self.at.isoformat()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,17 +365,10 @@ class WorkOrder(Aggregate):
             data={"changed": sorted(changes), "work_order": self.snapshot()},
         )
 
-    def add_comment(self, author: str, text: str, at: dt.datetime) -> Comment:
-        text = text.strip()
-        if not text:
-            raise ValidationFailed("a comment must not be empty", field="text")
-        if len(text) > COMMENT_MAX_CHARS:
-            raise ValidationFailed(f"a comment is limited to {COMMENT_MAX_CHARS} characters",
-                                   field="text", code="comment_too_long")
-        if len(self.comments) >= COMMENTS_PER_ORDER:
-            raise Conflict(f"a work order keeps at most {COMMENTS_PER_ORDER} comments",
-                           code="too_many_comments", limit=COMMENTS_PER_ORDER)
-        comment = Comment(author=author, text=text, at=ensure_aware(at, "at"))
+    def add_comment(self, author: str, text: str, at: dt.datetime,
+                    visibility: CommentVisibility | str = CommentVisibility.INTERNAL) -> Comment:
+        """Rules in ``domain.comments``; internal unless marked customer-visible."""
+        comment = new_comment(self.comments, author, text, at, visibility)
         self.comments.append(comment)
         self.touch()
         # The comment alone (not the whole order), with the version it makes for clients' copies.

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from domain.comments import Comment
 from domain.dispatch import (
     Dispatch,
     DispatchStatus,
@@ -27,7 +28,7 @@ from domain.resources import (
 )
 from domain.roles import Role
 from domain.users import User
-from domain.work_orders import Comment, Priority, ProofOfWork, WorkOrder, WorkOrderStatus
+from domain.work_orders import Priority, ProofOfWork, WorkOrder, WorkOrderStatus
 
 Row = Mapping[Any, Any]
 
@@ -119,10 +120,7 @@ def _proof_from(data: Any) -> ProofOfWork | None:
 
 def work_order_from_row(r: Row) -> WorkOrder:
     window = TimeWindow(r["window_start"], r["window_end"]) if r["window_start"] else None
-    comments = tuple(
-        Comment(author=c["author"], text=c["text"], at=dt.datetime.fromisoformat(c["at"]))
-        for c in r["comments"]
-    )
+    comments = tuple(Comment.from_dict(c) for c in r["comments"])
     return WorkOrder(
         id=r["id"], store_id=r["store_id"], priority=Priority(r["priority"]),
         location=Location(r["lat"], r["lon"]), description=r["description"],

@@ -181,12 +181,14 @@ async def cancel_work_order(
 
 
 async def comment_work_order(
-    uow: UnitOfWork, ctx: Context, *, work_order_id: str, text: str
+    uow: UnitOfWork, ctx: Context, *, work_order_id: str, text: str,
+    visibility: str = "internal",
 ) -> dict[str, Any]:
+    """``visibility``: ``internal`` (the default) or ``customer`` (shown on the tracking page)."""
     ctx.principal.require(Permission.WORK_ORDER_COMMENT)
     async with uow:
         order = await load_work_order(uow, ctx, work_order_id)
-        comment = order.add_comment(ctx.principal.username, text, ctx.now)
+        comment = order.add_comment(ctx.principal.username, text, ctx.now, visibility)
         uow.audit(action="work_order.comment", entity_type="work_order", entity_id=order.id,
                   before=None, after=comment.as_dict())
         await uow.commit()

@@ -66,6 +66,37 @@ def _search(columns: tuple[Any, ...], text: str) -> ColumnElement[bool]:
     return or_(*(func.lower(c).like(pattern, escape="\\") for c in columns))
 
 
+#: What people type between the digits of a phone number.
+_PHONE_PUNCTUATION = " -().+/"
+
+
+def _digits_only(column: Any) -> Any:
+    out = column
+    for mark in _PHONE_PUNCTUATION:
+        out = func.replace(out, mark, "")
+    return out
+
+
+def _customer_search(text: str) -> ColumnElement[bool]:
+    """A customer by name, email, address, phone (as typed, or its digits whatever the
+    punctuation: "(214) 555-0100" finds +12145550100) or order number: a sales order's or
+    invoice's number (part of it), or a work order's id."""
+    c = t.customers.c
+    so, inv, wo = t.sales_orders, t.invoices, t.work_orders
+    pattern, exact = _like(text), text.strip().lower()
+    found: list[ColumnElement[bool]] = [
+        func.lower(col).like(pattern, escape="\\") for col in (c.name, c.email, c.address, c.phone)]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in text.strip()):
+        found.append(_digits_only(c.phone).like(f"%{digits}%"))
+    found.append(exists().where(so.c.customer_id == c.id,
+                                func.lower(so.c.number).like(pattern, escape="\\")))
+    found.append(exists().where(so.c.customer_id == c.id, inv.c.sales_order_id == so.c.id,
+                                func.lower(inv.c.number).like(pattern, escape="\\")))
+    found.append(exists().where(wo.c.customer_id == c.id, func.lower(wo.c.id) == exact))
+    return or_(*found)
+
+
 @dataclass(frozen=True)
 class Kind:
     """How one resource is read: its table, the column that places it in a store, its shape."""
@@ -139,7 +170,8 @@ async def list_resources(
             continue
         query = query.where(_condition(kind, k.table, name, value))
     if q and q.strip():
-        query = query.where(_search(tuple(c[n] for n in k.search), q))
+        query = query.where(_customer_search(q) if kind == "customer"
+                            else _search(tuple(c[n] for n in k.search), q))
     query = query.order_by(*(asc(c[n]) for n in k.order), asc(c.id))
     rows, total = await fetch_page(conn, query, limit=limit, offset=offset)
     return [k.shape(r) for r in rows], total

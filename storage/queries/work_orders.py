@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, asc, case, desc, false, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.comments import customer_visible
 from domain.roles import Principal
 from domain.work_orders import Priority
 from storage import tables as t
@@ -72,6 +73,7 @@ async def list_work_orders(
     date_from: dt.datetime | None = None, date_to: dt.datetime | None = None,
     technician_id: str | None = None, unassigned: bool | None = None, sort: str = "priority",
     limit: int = 50, offset: int = 0, changed_from: dt.datetime | None = None,
+    customer_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     q = select(W).where(_visible(principal))
     if statuses:
@@ -88,6 +90,8 @@ async def list_work_orders(
         q = q.where(W.c.status_changed_at >= changed_from)
     if technician_id:
         q = q.where(W.c.technician_id == technician_id)
+    if customer_id:
+        q = q.where(W.c.customer_id == customer_id)
     if unassigned is True:
         q = q.where(W.c.technician_id.is_(None))
     elif unassigned is False:
@@ -122,3 +126,11 @@ async def with_follow_ups(conn: AsyncConnection, items: list[dict[str, Any]]
     for item in items:
         item["follow_ups"] = found.get(item["id"], [])
     return items
+
+
+async def customer_notes(conn: AsyncConnection, work_order_id: str) -> list[dict[str, str]]:
+    """The job's customer-visible comments (``author``, ``text``, ``at``), oldest first: what its
+    tracking page may show. Internal comments are never read out here."""
+    stored = (await conn.execute(select(W.c.comments).where(W.c.id == work_order_id))
+              ).scalar_one_or_none()
+    return customer_visible(stored or [])

@@ -261,7 +261,11 @@ class UnitQuery(PageQuery):
 class CustomerQuery(PageQuery):
     store_id: str | None = Field(default=None, max_length=64)
     active: bool | None = None
-    q: str | None = Search
+    q: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="Find a customer by name, email, address, phone (any punctuation: its "
+                    "digits match) or order number (a sales order's or invoice's number, or a "
+                    "work order's id)")
 
 
 def _domain_values(fields: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@ polls, ``GET /api/track/{token}``.
 
 The token is random (``secrets.token_urlsafe``, 192 bits), one per job, stored in
 ``tracking_links``. The JSON carries only that job's status, the technician's first name, the
-ETA, the van's position while on the way and the messages posted to the page; an unknown token,
+ETA, the van's position while on the way, the messages posted to the page and the job's
+customer-visible comments (never the internal ones); an unknown token,
 or one whose job has been closed longer than ``TRACKING_HOURS_AFTER_CLOSE`` (or open long past its
 window), answers the same 404 as a forged one, page and JSON alike.
 """
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from domain.errors import NotFound
 from domain.notifications import TrackingPolicy, link_alive, public_view
 from storage.notifications import SqlCustomerNotifications
+from storage.queries.work_orders import customer_notes
 from web.api.framework import Api, Call
 from web.api.schemas import Out
 from web.pages import STATIC_DIR
@@ -54,7 +56,18 @@ async def tracked_view(services: Any, token: str) -> dict[str, Any] | None:
     rules = policy(services.settings)
     if job is None or not link_alive(job, now, rules):
         return None
-    return public_view(job, now, rules, await store.posted(work_order_id))
+    return public_view(job, now, rules, await _messages(services, store, work_order_id))
+
+
+async def _messages(services: Any, store: SqlCustomerNotifications,
+                    work_order_id: str) -> list[dict[str, Any]]:
+    """What the customer was told (the web notifications) and the job's customer-visible
+    comments (kind ``note``, without their author), newest first. Internal comments never."""
+    async with services.engine.connect() as conn:
+        notes = await customer_notes(conn, work_order_id)
+    messages = [*await store.posted(work_order_id),
+                *({"kind": "note", "text": n["text"], "at": n["at"]} for n in notes)]
+    return sorted(messages, key=lambda m: dt.datetime.fromisoformat(m["at"]), reverse=True)
 
 
 class TrackOut(Out):
@@ -70,7 +83,8 @@ class TrackOut(Out):
     expires_at: str
     poll_seconds: float
     messages: list[dict[str, str]] = Field(
-        description="What the customer was told, newest first: kind, text, at, at_text")
+        description="What the customer was told, newest first: kind, text, at, at_text; "
+                    "kind ``note`` is a customer-visible comment")
 
 
 @api.route("GET", "/api/track/{token}", summary="A job as its customer's tracking page shows it",

@@ -15,8 +15,9 @@ from pydantic import (
     model_validator,
 )
 
+from domain.comments import COMMENT_MAX_CHARS, CommentVisibility
 from domain.resources import TechnicianStatus
-from domain.work_orders import COMMENT_MAX_CHARS, Priority, WorkOrderStatus
+from domain.work_orders import Priority, WorkOrderStatus
 from web.api.schemas import (
     LocationIn,
     LocationOut,
@@ -178,6 +179,10 @@ class CommentIn(Strict):
     ``too_many_comments``)."""
 
     text: Annotated[str, _c(COMMENT_MAX_CHARS, 1), _CLEAN]
+    visibility: CommentVisibility = Field(
+        CommentVisibility.INTERNAL,
+        description="``internal`` (the default: the company's people only) or ``customer`` (also "
+                    "shown on the customer's tracking page)")
 
 
 class AssignIn(Strict):
@@ -221,6 +226,7 @@ class WorkOrderQuery(PageQuery):
     date_to: Instant | None = None
     changed_from: Instant | None = None
     technician_id: Id | None = None
+    customer_id: Id | None = None
     unassigned: bool | None = None
     sort: WorkOrderSort = WorkOrderSort.PRIORITY
 
@@ -238,6 +244,7 @@ class CommentOut(Out):
     author: str
     text: str
     at: dt.datetime
+    visibility: CommentVisibility = CommentVisibility.INTERNAL
 
 
 class ProofOut(Out):

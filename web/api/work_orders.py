@@ -111,7 +111,8 @@ async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
 async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
     """Filters: ``status`` (repeat it, or a comma list), ``store_id``, ``priority``,
     ``date_from``/``date_to`` (creation time), ``changed_from`` (last status change, e.g. the
-    jobs completed today), ``technician_id``, ``unassigned``. Sort by
+    jobs completed today), ``technician_id``, ``customer_id`` (one customer's jobs, open and
+    past), ``unassigned``. Sort by
     ``priority`` (most urgent, then earliest window), ``created_at`` or ``-created_at``. A
     store-scoped user sees their stores only; a technician their own work orders only."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
@@ -122,6 +123,7 @@ async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
             priority=q.priority.value if q.priority else None, date_from=q.date_from,
             date_to=q.date_to, technician_id=q.technician_id, unassigned=q.unassigned,
             sort=q.sort.value, limit=q.limit, offset=q.offset, changed_from=q.changed_from,
+            customer_id=q.customer_id,
         )
     return page(items, total, q)
 
@@ -200,8 +202,11 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
            idempotent=True,
            permissions=(Permission.WORK_ORDER_COMMENT,))
 async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
+    """``visibility``: ``internal`` (the default: the company's people only) or ``customer``
+    (customer-visible: the customer's tracking page shows it too)."""
     return await uc.comment_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
-                                       text=call.body.text)
+                                       text=call.body.text,
+                                       visibility=call.body.visibility.value)
 
 
 @api.route("GET", "/api/work-orders/{id}/comments", summary="A work order's comments, oldest first",

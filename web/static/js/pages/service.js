@@ -1,9 +1,12 @@
-// Customers and jobs (customer service lands here): find a customer (GET /api/customers?q=), the
-// open work orders read-only as the board's queue shows them (GET /api/work-orders), and, for
-// those who may create work orders, booking a job for a customer or a walk-in.
+// Customers and jobs (customer service lands here): find a customer (GET /api/customers?q=: name,
+// phone, address or order number), their page (customer.js: jobs, invoices, consent, editing,
+// cancelling and comments), the open work orders read-only as the board's queue shows them
+// (GET /api/work-orders), and, for those who may create work orders, booking a job for a
+// customer or a walk-in (store, priority, time window, skills, minutes, description).
 import { api, escapeHtml, fetchAll, newKey } from "../api.js";
 import { can, canAny, permissionAttr } from "../me.js";
 import { openScreen } from "../shell.js";
+import { drawCustomer, loadCustomer } from "./customer.js";
 import { label, say, setStatus, start, table, when } from "./ui.js";
 
 const OPEN = "new,assigned,accepted,en_route,on_site";
@@ -16,7 +19,7 @@ function customerCard() {
   const book = canAny("work_order:create", "emergency:create");
   return `<section class="card customers"><h2>Customers</h2>
     <form class="tools search" role="search"><input name="q" type="search" value="${escapeHtml(state.q)}"
-      placeholder="Name, phone, email or address" aria-label="Find a customer">
+      placeholder="Name, phone, address or order number" aria-label="Find a customer">
       <button type="submit">Find</button></form>
     ${table([
       { title: "Name", cell: (c) => `<button type="button" class="link pick" data-customer="${escapeHtml(c.id)}">${escapeHtml(c.name)}</button>` },
@@ -75,6 +78,9 @@ function bookCard() {
       <label>Store <select name="store_id" required>${stores.map((s) => `<option value="${escapeHtml(s.id)}"${s.id === (c?.home_store_id || "") ? " selected" : ""}>${escapeHtml(s.name)}</option>`).join("")}</select></label>
       <label>Priority <select name="priority">${priorities.map((p) => `<option${p === "normal" ? " selected" : ""}>${p}</option>`).join("")}</select></label>
       <label>Minutes <input name="minutes" type="number" min="5" max="720" value="60"></label>
+      <label>From <input name="start" type="datetime-local"></label>
+      <label>To <input name="end" type="datetime-local"></label>
+      <label>Skills <input name="skills" placeholder="Plumbing, Electrical" maxlength="200"></label>
       <label class="full">What is wrong <input name="description" required maxlength="500"></label>
       <label class="full">Address <input name="address" value="${escapeHtml(c?.address || "")}" maxlength="300"></label>
       <div class="full"><button class="primary" type="submit" ${permissionAttr("work_order:create", "emergency:create")}>Book the job</button>
@@ -82,15 +88,29 @@ function bookCard() {
     </form><p class="message" role="status"></p></section>`;
 }
 
+function customerPage() {
+  return state.customer ? '<section class="card wide customer-page" aria-label="The customer"></section>' : "";
+}
+
+async function pick(customer) {
+  state.customer = customer;
+  if (customer) {
+    await loadCustomer(customer, { stores: state.stores, technicians: state.technicians });
+  }
+  render();
+}
+
 function render() {
-  root.innerHTML = customerCard() + bookCard() + ordersCard();
+  root.innerHTML = customerCard() + customerPage() + bookCard() + ordersCard();
+  drawCustomer(root.querySelector(".customer-page"));
   const search = root.querySelector("form.search");
   search.onsubmit = (e) => { e.preventDefault(); state.q = search.q.value.trim(); findCustomers().then(render); };
   root.querySelectorAll("button.pick, button.book").forEach((b) => {
-    b.onclick = () => { state.customer = state.customers.find((c) => c.id === b.dataset.customer) || null; render(); };
+    b.onclick = () => pick(state.customers.find((c) => c.id === b.dataset.customer) || null)
+      .catch((error) => setStatus(`Error: ${error.message}`));
   });
-  root.querySelector(".clear-customer")?.addEventListener("click", () => { state.customer = null; render(); });
-  root.querySelector(".walk-in")?.addEventListener("click", () => { state.customer = null; render(); });
+  root.querySelector(".clear-customer")?.addEventListener("click", () => pick(null));
+  root.querySelector(".walk-in")?.addEventListener("click", () => pick(null));
   const tools = root.querySelector(".orders .tools");
   tools.querySelector("[name=status]").onchange = (e) => { state.status = e.target.value; render(); };
   tools.querySelector("[name=store]").onchange = (e) => { state.store = e.target.value; render(); };
@@ -113,6 +133,11 @@ async function book(form) {
   const body = { store_id: store.id, priority: form.priority.value, description: form.description.value.trim(),
     address: form.address.value.trim(), estimated_minutes: Number(form.minutes.value) || 60,
     location: c?.location || store.location };
+  if (form.start.value && form.end.value) {
+    body.time_window = { start: new Date(form.start.value).toISOString(), end: new Date(form.end.value).toISOString() };
+  }
+  const skills = form.skills.value.split(",").map((x) => x.trim()).filter(Boolean);
+  if (skills.length) body.required_skills = skills;
   if (c) body.customer_id = c.id;
   else if (form.customer.value.trim()) {
     body.customer_name = form.customer.value.trim();
@@ -123,6 +148,7 @@ async function book(form) {
   try {
     const wo = await api("/api/work-orders", { method: "POST", body, headers: { "Idempotency-Key": newKey() } });
     state.orders.unshift(wo);
+    if (c) await loadCustomer(c, { stores: state.stores, technicians: state.technicians });
     render();
     say(root.querySelector(".book-job"), `Booked ${wo.id} (${wo.priority}) at ${store.name}.`);
   } catch (error) {
