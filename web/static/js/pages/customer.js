@@ -100,7 +100,7 @@ function times(o) {
 
 function jobTable(rows, empty) {
   return table([
-    { title: "Job", cell: (o) => `<button type="button" class="link open-job" data-job="${escapeHtml(o.id)}">${escapeHtml(o.id.slice(0, 8))}</button>` },
+    { title: "Job", cell: (o) => `<button type="button" class="link open-job" data-job="${escapeHtml(o.id)}">${escapeHtml(o.id.length > 12 ? o.id.slice(0, 8) : o.id)}</button>` },
     { title: "Status", cell: (o) => `${escapeHtml(label(o.status))}${o.status_reason ? `<br><span class="muted">${escapeHtml(o.status_reason)}</span>` : ""}` },
     { title: "What", wrap: true, cell: (o) => escapeHtml(o.description) },
     { title: "Window", cell: (o) => (o.time_window ? `${escapeHtml(when(o.time_window.start))} – ${escapeHtml(when(o.time_window.end))}` : "any time") },
