@@ -112,15 +112,16 @@ class PositionPipeline:
             if fix.bearing is None and previous is not None:
                 fix = replace(fix, bearing=heading(previous.lat, previous.lon, fix.lat, fix.lon)
                               if fix.device_time > previous.device_time else None)
-            if not self.latest.offer(fix):
-                self.superseded += 1
-                continue
+            newest = self.latest.offer(fix)
             if len(self._to_store) >= MAX_PENDING:
                 self.dropped += 1  # bounded: the database is behind; the newest fix still shows
-            else:
+            else:  # late fixes too: a feed catching up after an outage fills the breadcrumbs
                 self._to_store.append(StoredFix(info.unit_id, fix.lat, fix.lon, fix.speed_kmh,
                                                 fix.bearing, fix.device_time, fix.record_id,
                                                 fix.source))
+            if not newest:  # older than what the board shows: stored, not published
+                self.superseded += 1
+                continue
             self._to_publish[info.unit_id] = PositionUpdate(
                 unit_id=info.unit_id, technician_id=info.technician_id, store_id=info.store_id,
                 lat=fix.lat, lon=fix.lon, speed_kmh=fix.speed_kmh, bearing=fix.bearing,

@@ -45,10 +45,6 @@ class EndedDelegations:
     ids: frozenset[str] = frozenset()
 
 
-#: A token version no token carries: an inactive account's floor.
-_NO_TOKEN = 2**31
-
-
 @dataclass
 class Revocations:
     """Which tokens stopped working before their expiry, as each web process last read it
@@ -60,10 +56,6 @@ class Revocations:
 
     floors: Mapping[str, int] = field(default_factory=dict)
     jtis: frozenset[str] = frozenset()
-
-    @staticmethod
-    def floor(token_version: int, active: bool) -> int:
-        return token_version if active else _NO_TOKEN
 
     def refuses(self, claims: Mapping[str, Any]) -> bool:
         version = claims.get("tv", 0)

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from prometheus_client.multiprocess import mark_process_dead
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.roles import Delegation, Principal, Role
@@ -25,7 +25,7 @@ from web.live import Live, build_live
 from web.metrics import Metrics, multiprocess_dir
 from web.notify_wiring import start_customer_notifications
 from web.planning.service import PlanningService
-from web.security import Revocations, TokenService
+from web.security import TokenService
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.services")
@@ -91,13 +91,13 @@ class Services:
         async with self.engine.connect() as conn:
             ended = (await conn.execute(
                 select(d.c.id).where(d.c.ends_at <= now, d.c.ends_at > since))).scalars().all()
-            users = (await conn.execute(select(u.c.id, u.c.token_version, u.c.active).where(
-                or_(u.c.token_version > 0, u.c.active.is_(False))))).all()
+            users = (await conn.execute(select(u.c.id, u.c.token_version).where(
+                u.c.token_version > 0))).all()
             jtis = (await conn.execute(
                 select(r.c.jti).where(r.c.expires_at > now))).scalars().all()
         self.tokens.ended.ids = frozenset(ended)
         self.tokens.revoked.floors = {
-            row.id: Revocations.floor(row.token_version, row.active) for row in users}
+            row.id: row.token_version for row in users}
         self.tokens.revoked.jtis = frozenset(jtis)
         self.close_revoked_sessions()
 
