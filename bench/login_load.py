@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,33 +26,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER = """
-import sys
-sys.path.insert(0, sys.argv[1])
-import uvicorn
-from storage.migrate import upgrade
-from web.app import create_app
-from web.settings import Settings
-upgrade(sys.argv[2])
-uvicorn.run(create_app(Settings(database_url=sys.argv[2])), host="127.0.0.1",
-            port=int(sys.argv[3]), log_level="warning")
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def memory(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of a process, in kB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in {"VmRSS", "VmHWM"}:
-            fields[name] = int(value.split()[0])
-    return fields
+from app_process import SERVER, free_port, memory  # noqa: E402  (beside this script)
 
 
 async def logins(url: str, names: list[str]) -> Counter[int]:
