@@ -140,9 +140,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from web.metrics import prepare_multiprocess
 
     settings = _settings(args)
-    log_config = _configure_logging(settings)
-    if _refuse_insecure(settings):
+    if _refuse_insecure(settings):  # before logging is set up: a refusal changes nothing
         return 2
+    log_config = _configure_logging(settings)
     host = args.host or settings.host
     port = args.port or settings.port
     if args.demo:
@@ -178,9 +178,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from web.services import build_services
 
     settings = _settings(args)
-    _configure_logging(settings)
     if _refuse_insecure(settings):
         return 2
+    _configure_logging(settings)
 
     async def run() -> int:
         services = build_services(settings)
