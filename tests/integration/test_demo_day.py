@@ -134,8 +134,10 @@ async def test_data_the_demo_did_not_create_is_never_touched(database_url: str) 
     try:
         await seed(engine, stores=4, technicians=6, orders=20, seed=1,
                    now=NOW - dt.timedelta(days=3), progress=False)
-        async with engine.begin() as conn:  # as if the company's own data: no demo record
+        async with engine.begin() as conn:  # the company's own data: no demo record or logins
             await conn.execute(t.demo_seeds.delete())
+            await conn.execute(update(t.users).where(t.users.c.id == "user-admin")
+                               .values(id="3f1c9a0e-0000-4000-8000-000000000001"))
             await conn.execute(update(t.work_orders).values(status=WorkOrderStatus.NEW.value)
                                .where(t.work_orders.c.id == "wo-000002"))
             before = (await conn.execute(select(func.count()).select_from(t.work_orders))).scalar()
@@ -157,6 +159,22 @@ async def test_an_empty_database_gets_a_day_in_progress(database_url: str) -> No
         assert (await demo_day(engine, NOW)).state == "empty"
         assert "seeded in" in await prepare_demo_day(engine, NOW, stores=4, technicians=6,
                                                      orders=20, random_seed=1)
+        assert await _on_shift(engine, NOW) == 6
+    finally:
+        await engine.dispose()
+
+
+async def test_a_demo_seeded_before_it_kept_its_record_is_brought_to_today(
+        database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await seed(engine, stores=4, technicians=6, orders=20, seed=1,
+                   now=NOW - dt.timedelta(days=2), progress=False)
+        async with engine.begin() as conn:  # as the demo of an earlier version left it
+            await conn.execute(t.demo_seeds.delete())
+        assert (await demo_day(engine, NOW)).state == "over"
+        assert "new day" in await prepare_demo_day(engine, NOW, stores=4, technicians=6,
+                                                   orders=20, random_seed=1)
         assert await _on_shift(engine, NOW) == 6
     finally:
         await engine.dispose()

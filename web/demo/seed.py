@@ -107,6 +107,10 @@ async def seed(
     return counts
 
 
+#: Ids only the demo's seed gives (users of the demo logins).
+LEGACY_DEMO_IDS = ("user-admin", "user-dispatcher", "user-tech1")
+
+
 @dataclass(frozen=True)
 class DemoDay:
     """What ``dispatch demo`` finds in its database.
@@ -130,7 +134,13 @@ async def demo_day(engine: AsyncEngine, now: dt.datetime) -> DemoDay:
         marker = (await conn.execute(select(t.demo_seeds).where(t.demo_seeds.c.id == 1))).first()
         if marker is None:
             has_data = (await conn.execute(select(func.count()).select_from(t.stores))).scalar()
-            return DemoDay("foreign" if has_data else "empty")
+            if not has_data:
+                return DemoDay("empty")
+            # Seeded by the demo before it kept its record: only the demo makes these ids
+            # (everything else gets a random id), so its day is over and may be replaced.
+            legacy = (await conn.execute(select(func.count()).select_from(t.users).where(
+                t.users.c.id.in_(LEGACY_DEMO_IDS)))).scalar()
+            return DemoDay("over" if legacy == len(LEGACY_DEMO_IDS) else "foreign")
     return DemoDay("alive" if now < marker.alive_until else "over",
                    seeded_at=marker.seeded_at, alive_until=marker.alive_until, seed=marker.seed,
                    stores=marker.stores, technicians=marker.technicians, orders=marker.orders)
