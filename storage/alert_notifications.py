@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.alert_delivery import PendingNotification, Person, Recipient
 from storage import tables as t
 from storage.alerts import alert_from_row
-from storage.engine import SQLITE_WRITE
+from storage.engine import write_transaction
 
 N = t.alert_notifications
 
@@ -29,20 +28,12 @@ class SqlNotificationStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
-                conn = await conn.execution_options(**{SQLITE_WRITE: True})
-            async with conn.begin():
-                yield conn
-
     async def enqueue(self, alert_id: str, level: int, recipients: Sequence[Recipient],
                       channel: str, now: dt.datetime) -> int:
         """Queue one notification per recipient for this level (once: a repeat is ignored)."""
         if not recipients:
             return 0
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             have = set((await conn.execute(select(N.c.recipient).where(
                 N.c.alert_id == alert_id, N.c.level == level))).scalars().all())
             rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "level": level,
@@ -98,7 +89,7 @@ class SqlNotificationStore:
         ) for r in rows]
 
     async def _set(self, id: str, **values: Any) -> None:
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(update(N).where(and_(N.c.id == id, N.c.status == "pending"))
                                .values(**values))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 #: Execution option a connection sets to begin its SQLite transaction with a write lock.
 SQLITE_WRITE = "dispatch_sqlite_write"
@@ -29,6 +31,17 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
     )
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One transaction that writes (on SQLite it takes the write lock up front, so writers queue
+    instead of failing on a lock upgrade); committed when the block ends without an error."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = await conn.execution_options(**{SQLITE_WRITE: True})
+        async with conn.begin():
+            yield conn
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:

@@ -6,18 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, desc, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.alert_delivery import normalize_phone
 from domain.notifications import ConsentRecord, CustomerContact, JobFacts, Notification
 from storage import tables as t
-from storage.engine import SQLITE_WRITE
+from storage.engine import write_transaction
 
 N, L, C = t.customer_notifications, t.tracking_links, t.customer_consents
 W = t.work_orders
@@ -32,14 +31,6 @@ class SqlCustomerNotifications:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
-                conn = await conn.execution_options(**{SQLITE_WRITE: True})
-            async with conn.begin():
-                yield conn
-
     # -- tracking links -------------------------------------------------------------------------
 
     async def link_for(self, work_order_id: str, now: dt.datetime) -> str:
@@ -50,7 +41,7 @@ class SqlCustomerNotifications:
         if found is not None:
             return str(found)
         try:
-            async with self._write() as conn:
+            async with write_transaction(self.engine) as conn:
                 await conn.execute(L.insert().values(token=new_token(),
                                                      work_order_id=work_order_id, created_at=now))
         except IntegrityError:
@@ -111,7 +102,7 @@ class SqlCustomerNotifications:
                    "sent_at": now if item.status == "posted" else None,
                    "next_attempt_at": now if item.status == "pending" else None}
             try:
-                async with self._write() as conn:
+                async with write_transaction(self.engine) as conn:
                     await conn.execute(N.insert().values(**row))
                 written += 1
             except IntegrityError:
@@ -142,7 +133,7 @@ class SqlCustomerNotifications:
                 .order_by(N.c.next_attempt_at).limit(limit))).scalars().all()
         claimed = []
         for id in rows:
-            async with self._write() as conn:
+            async with write_transaction(self.engine) as conn:
                 taken = await conn.execute(update(N).where(N.c.id == id, N.c.status == "pending")
                                            .values(status="sending", next_attempt_at=now))
                 if taken.rowcount:
@@ -163,12 +154,12 @@ class SqlCustomerNotifications:
             values["provider_id"] = provider_id
         if status in {"sent", "logged"}:
             values["sent_at"] = at
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(update(N).where(N.c.id == id).values(**values))
 
     async def release_stuck(self, older_than: dt.datetime) -> None:
         """Texts left ``sending`` by a process that stopped mid-send go back to the queue."""
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(update(N).where(
                 and_(N.c.status == "sending", N.c.next_attempt_at < older_than))
                 .values(status="pending"))

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, update
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.partner_orders import STATUS_EVENTS, status_message
 from storage import tables as t
-from storage.engine import SQLITE_WRITE
+from storage.engine import write_transaction
 
 D = t.webhook_deliveries
 STATUSES = ("pending", "delivered", "dead")
@@ -80,14 +79,6 @@ class SqlWebhookDeliveries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            if self.engine.dialect.name == "sqlite":
-                conn = await conn.execution_options(**{SQLITE_WRITE: True})
-            async with conn.begin():
-                yield conn
-
     async def due(self, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
         """Pending deliveries whose attempt is due, oldest first; one order's messages go in
         order (a later one waits while an earlier one of the same order is pending)."""
@@ -115,7 +106,7 @@ class SqlWebhookDeliveries:
                         next_attempt_at=next_attempt_at)
 
     async def _set(self, id: int, **values: Any) -> None:
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             await conn.execute(update(D).where(and_(D.c.id == id, D.c.status == "pending"))
                                .values(**values))
 
@@ -140,7 +131,7 @@ class SqlWebhookDeliveries:
                      audit: dict[str, Any]) -> dict[str, Any] | None:
         """A dead delivery goes out again (pending now, attempts from zero; the same message id
         and body); None when it is not dead any more (someone replayed it first)."""
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             moved = await conn.execute(
                 update(D).where(D.c.id == id, D.c.status == "dead").values(
                     status="pending", attempts=0, next_attempt_at=now, replays=D.c.replays + 1,
@@ -157,7 +148,7 @@ class SqlWebhookDeliveries:
 
     async def prune(self, before: dt.datetime) -> int:
         """Delivered messages older than ``before`` (retention)."""
-        async with self._write() as conn:
+        async with write_transaction(self.engine) as conn:
             gone = await conn.execute(delete(D).where(D.c.status == "delivered",
                                                       D.c.delivered_at < before))
         return int(gone.rowcount or 0)
