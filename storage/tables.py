@@ -123,8 +123,14 @@ work_orders = Table(
     Column("proof", JSONType, nullable=True),
     Column("created_at", UTCDateTime, nullable=False, index=True),
     Column("created_by", IdType, nullable=False),
+    #: How the job reached us: phone (customer service, a dispatcher), partner (feed), webhook,
+    #: emergency. The first assignment's time (set once): booking -> assignment in the SLA report.
+    Column("channel", String(16), nullable=False, server_default="phone"),
+    Column("assigned_at", UTCDateTime, nullable=True),
     _version(),
     Index("ix_work_orders_store_status", "store_id", "status"),
+    Index("ix_work_orders_store_created", "store_id", "created_at"),
+    Index("ix_work_orders_technician_finished", "technician_id", "finished_at"),
     Index("ix_work_orders_technician_status", "technician_id", "status"),
     Index("ix_work_orders_status_priority", "status", "priority"),
 )
@@ -170,20 +176,6 @@ dispatches = Table(
           sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
     Index("uq_dispatches_trip_ticket_live", "trip_ticket_id", unique=True,
           sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
-)
-
-invoices = Table(
-    "invoices", metadata,
-    Column("id", IdType, primary_key=True),
-    Column("number", String(64), nullable=False, unique=True),
-    Column("sales_order_id", IdType, ForeignKey("sales_orders.id"), nullable=False, index=True),
-    Column("store_id", IdType, ForeignKey("stores.id"), nullable=False, index=True),
-    Column("amount_cents", Integer, nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("processed", Boolean, nullable=False, server_default=FALSE),
-    # One column, so an invoice is linked to at most one dispatch by construction.
-    Column("dispatch_id", IdType, ForeignKey("dispatches.id"), nullable=True, index=True),
-    _version(),
 )
 
 proposals = Table(
@@ -443,6 +435,10 @@ customer_consents = Table(
     Column("note", Text, nullable=False, server_default=""),
 )
 
-# Partner orders both ways (intake changes, outbound webhooks): their own module, this metadata.
+# Tables with their own module (this metadata): money (invoices, payments) and the declines the
+# technician report counts; partner orders both ways (intake changes, outbound webhooks).
+from storage.billing_tables import assignment_declines as assignment_declines  # noqa: E402
+from storage.billing_tables import invoices as invoices  # noqa: E402
+from storage.billing_tables import payments as payments  # noqa: E402
 from storage.partner_tables import intake_changes as intake_changes  # noqa: E402
 from storage.partner_tables import webhook_deliveries as webhook_deliveries  # noqa: E402
