@@ -2,13 +2,15 @@
 other roles (dispatch records, customers and jobs, fleet) and their assets.
 
 Everything the browser loads is served here (no CDN): the pages and modules under
-``web/static/``, Leaflet and MarkerCluster from the installed ``xstatic`` packages, a small
+``web/static/``, Leaflet and MarkerCluster from the installed ``xstatic`` packages, uPlot (the
+report charts) from the installed ``uplot-python`` wheel's browser build, a small
 ``/config.js`` carrying the settings the pages need (the map tile URL), and the technician
 view's service worker and manifest at the root so they may control ``/tech``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -37,6 +39,15 @@ def _page(name: str) -> Route:
 
     return Route("/" + name.removesuffix(".html").replace("board", ""), endpoint,
                  name=f"page_{name.removesuffix('.html')}")
+
+
+def uplot_dir() -> Path:
+    """The directory of uPlot's browser build (``uPlot.iife.js``, ``uPlot.min.css``) in the
+    installed ``uplot`` package, found without importing it (its Python side imports IPython)."""
+    spec = importlib.util.find_spec("uplot")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the uplot-python package (uPlot's browser build) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 def _tile_url(request: Request) -> str:
@@ -72,6 +83,7 @@ def page_routes() -> list[BaseRoute]:
         _page("records.html"),
         _page("service.html"),
         _page("fleet.html"),
+        _page("reports.html"),
         Route("/config.js", config_js, name="page_config"),
         Route("/sw.js", service_worker, name="page_service_worker"),
         Route("/manifest.webmanifest", manifest, name="page_manifest"),
@@ -79,4 +91,5 @@ def page_routes() -> list[BaseRoute]:
         Mount("/vendor/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="vendor_leaflet"),
         Mount("/vendor/markercluster", StaticFiles(directory=xcluster.BASE_DIR),
               name="vendor_markercluster"),
+        Mount("/vendor/uplot", StaticFiles(directory=uplot_dir()), name="vendor_uplot"),
     ]

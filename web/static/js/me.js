@@ -56,6 +56,7 @@ export const AREAS = [
   { path: "/fleet", label: "Fleet", land: () => mayUseFleet(), may: () => mayUseFleet() },
   { path: "/records", label: "Dispatch records", land: () => can("dispatch:view"),
     may: () => can("dispatch:view") },
+  { path: "/reports", label: "Reports", land: () => false, may: () => can("report:view") },
 ];
 
 function mayUseBoard() { return can("board:view") && can("work_order:view") && can("resource:view"); }
