@@ -22,9 +22,10 @@ function fade(hex, alpha) {
   return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
-function bars(color, { align = 0, size = 0.7 } = {}) {
+// Bars (a zero is given as null: no bar, rather than a line on the axis that reads as a value).
+function bars(color, { align = 0, size = 0.7, width = 1 } = {}) {
   return {
-    stroke: color, fill: fade(color, 0.75), width: 1, points: { show: false },
+    stroke: color, fill: fade(color, 0.75), width, points: { show: false },
     paths: uPlot.paths.bars({ size: [size, 64], align }),
   };
 }
@@ -40,21 +41,39 @@ function axisLabel(group, item) {
   return String(item.label ?? key);
 }
 
-// Labels that fit below the bars: every n-th slot when they would overlap, long names shortened.
+// Labels that fit below the bars: level when they fit their slot, else (names) slanted, and only
+// every n-th when even that would overlap; long names shortened.
+const CHAR_PX = 7; // about a character of the axis font (12px)
+const SLANT = 35;
+
 function xAxis(labels, category) {
   const shown = labels.map((l) => (l.length > 18 ? `${l.slice(0, 17)}…` : l));
-  const widest = Math.max(1, ...shown.map((l) => l.length));
-  const rotate = category && widest > 6 ? 35 : 0;
-  const slot = rotate ? 18 : widest * 7 + 14;
+  const widest = Math.max(1, ...shown.map((l) => l.length)) * CHAR_PX + 14;
+  const slot = (u) => u.bbox.width / devicePixelRatio / Math.max(1, labels.length);
+  const slanted = (u) => category && slot(u) < widest;
   return {
-    scale: "x", rotate, size: rotate ? Math.min(120, widest * 6 + 24) : 40, grid: { show: false },
+    scale: "x", grid: { show: false },
+    rotate: (u) => (slanted(u) ? SLANT : 0),
+    size: (u, values) => {
+      if (!values || !u.axes[0]._rotate) return 40;
+      const longest = Math.max(1, ...values.map((v) => String(v).length)) * CHAR_PX;
+      return Math.ceil(longest * Math.sin(SLANT * Math.PI / 180)) + 30;
+    },
     splits: (u) => {
-      const room = Math.max(1, Math.floor(u.bbox.width / devicePixelRatio / slot));
-      const step = Math.max(1, Math.ceil(labels.length / room));
+      const need = slanted(u) ? 16 : widest;
+      const step = Math.max(1, Math.ceil(need / Math.max(1, slot(u))));
       return labels.map((_, i) => i).filter((i) => i % step === 0);
     },
     values: (u, splits) => splits.map((i) => shown[i] ?? ""),
   };
+}
+
+// A round top for a count or money axis (1, 1.2, 1.5, 2 … 8 times a power of ten) above `max`.
+function roundTop(max) {
+  if (!(max > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(max));
+  const step = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((m) => m * power >= max);
+  return step * power;
 }
 
 function yAxis(format, { scale = "y", side = 3, grid = true } = {}) {
@@ -62,14 +81,14 @@ function yAxis(format, { scale = "y", side = 3, grid = true } = {}) {
     values: (u, splits) => splits.map((v) => format(v)) };
 }
 
-const fromZero = (u, min, max) => [0, max > 0 ? max * 1.08 : 1];
+const fromZero = (u, min, max) => [0, roundTop(max * 1.04)];
 
 // The series (after x) and axes of one report.
 function design(kind, items, category) {
   const value = (field, kindOfValue) => (u, v, s, i) => (i == null ? "—" : FORMAT[kindOfValue](items[i][field]));
   if (kind === "revenue") {
     return {
-      data: [items.map((r) => r.revenue_cents / 100)],
+      data: [items.map((r) => r.revenue_cents / 100 || null)],
       series: [{ label: "Revenue", ...bars(COLORS.accent), value: value("revenue_cents", "money") }],
       axes: [yAxis((v) => compactMoney.format(v))],
     };
@@ -79,7 +98,7 @@ function design(kind, items, category) {
       points: { show: true, size: 7, fill: COLORS.ok }, spanGaps: !category, value: value("on_time_rate", "rate") };
     if (category) rate.paths = () => null; // categories are not a sequence: points only
     return {
-      data: [items.map((r) => r.jobs), items.map((r) => r.on_time_rate)],
+      data: [items.map((r) => r.jobs || null), items.map((r) => r.on_time_rate)],
       series: [{ label: "Jobs", ...bars(COLORS.accent), value: value("jobs", "count") }, rate],
       axes: [yAxis((v) => compactCount.format(v)),
         yAxis((v) => `${Math.round(v * 100)}%`, { scale: "rate", side: 1, grid: false })],
@@ -88,7 +107,7 @@ function design(kind, items, category) {
   }
   if (kind === "technicians") {
     return {
-      data: [items.map((r) => r.jobs_completed), items.map((r) => r.jobs_failed)],
+      data: [items.map((r) => r.jobs_completed || null), items.map((r) => r.jobs_failed || null)],
       series: [
         { label: "Completed", ...bars(COLORS.ok, { align: -1, size: 0.8 }), value: value("jobs_completed", "count") },
         { label: "Failed", ...bars(COLORS.bad, { align: 1, size: 0.8 }), value: value("jobs_failed", "count") },
@@ -99,12 +118,12 @@ function design(kind, items, category) {
   // volume: stacked by overdrawing, the tallest (every channel) first and phone last, at the bottom
   const stacked = [...CHANNELS].reverse().map((_, n) => {
     const below = CHANNELS.slice(0, CHANNELS.length - n);
-    return items.map((r) => below.reduce((sum, c) => sum + (r[c.field] || 0), 0));
+    return items.map((r) => below.reduce((sum, c) => sum + (r[c.field] || 0), 0) || null);
   });
   return {
     data: stacked,
     series: [...CHANNELS].reverse().map((c) => ({
-      label: c.title, ...bars(COLORS[c.field]), value: value(c.field, "count") })),
+      label: c.title, ...bars(COLORS[c.field], { width: 0 }), value: value(c.field, "count") })),
     axes: [yAxis((v) => compactCount.format(v))],
   };
 }

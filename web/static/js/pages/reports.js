@@ -9,7 +9,7 @@ import { openScreen } from "../shell.js";
 import { setStatus, start } from "./ui.js";
 import { cellText, column, FORMAT, GROUP_LABELS, KINDS, REPORTS } from "./reports-kinds.js";
 import { clearChart, drawChart } from "./reports-chart.js";
-import { isDay, PRESETS, presetOf, presetRange, rangeText } from "./reports-dates.js";
+import { dayText, isDay, PRESETS, presetOf, presetRange, rangeText } from "./reports-dates.js";
 
 const root = document.getElementById("screen");
 const state = {
@@ -205,7 +205,7 @@ function renderAnswer() {
     summary.innerHTML = "";
     clearChart();
     chart.replaceChildren();
-    tableEl.innerHTML = `<p class="report-empty">${escapeHtml(`${kind.empty} from ${rangeText(a.from, a.to)} in ${a.store_id ? storeName(a.store_id) : storeName("").toLowerCase()}.`)}</p>`;
+    tableEl.innerHTML = `<p class="report-empty">${escapeHtml(`${kind.empty} from ${dayText(a.from)} to ${dayText(a.to)} in ${a.store_id ? storeName(a.store_id) : storeName("").toLowerCase()}.`)}</p>`;
     root.querySelector("button.export").disabled = true; // no row to export
     return;
   }
