@@ -21,6 +21,7 @@ from web.api import (
     auth,
     delegations,
     dispatch,
+    geocode,
     intake,
     logout,
     notifications,
@@ -46,7 +47,7 @@ from web.settings import Settings
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
                delegations, proposals, intake, alerts, notifications, tracking,
-               webhook_deliveries)
+               webhook_deliveries, geocode)
 
 
 def build_api() -> Api:

@@ -188,6 +188,19 @@ class Settings(BaseSettings):
         default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Map tile URL template of the board; the content security policy allows its "
                     "host.")
+    geocoder: str = Field(
+        default="", pattern="^(|nominatim)$",
+        description="Address look-up for booking a job: nominatim (an OpenStreetMap Nominatim "
+                    "server) or empty (none: the place comes from the customer's saved address "
+                    "or a click on the map).")
+    geocoder_url: str = Field(
+        default="https://nominatim.openstreetmap.org",
+        description="The Nominatim server GEOCODER=nominatim asks (its own is kinder to the "
+                    "public one, which allows one request a second).")
+    geocoder_user_agent: str = Field(
+        default="dispatch-board", min_length=1, max_length=200,
+        description="How the look-ups introduce themselves to the geocoder (Nominatim's usage "
+                    "policy asks for the application's name and a contact).")
     log_level: str = Field(
         default="info", description="Log level: debug, info, warning or error.")
     log_json: bool = Field(
