@@ -30,6 +30,17 @@ class Priority(enum.StrEnum):
 _PRIORITY_RANK = {Priority.EMERGENCY: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
 
+class Channel(enum.StrEnum):
+    """How a job reached us (the volume report counts by it): booked by a person on the phone
+    (customer service, a dispatcher, the board), the partner feed, a signed partner webhook, or
+    created as an emergency. A follow-up keeps its original's channel."""
+
+    PHONE = "phone"
+    PARTNER = "partner"
+    WEBHOOK = "webhook"
+    EMERGENCY = "emergency"
+
+
 class WorkOrderStatus(enum.StrEnum):
     NEW = "new"
     ASSIGNED = "assigned"
@@ -112,6 +123,8 @@ class WorkOrder(Aggregate):
         en_route_at: dt.datetime | None = None,
         on_site_at: dt.datetime | None = None,
         finished_at: dt.datetime | None = None,
+        channel: Channel = Channel.PHONE,
+        assigned_at: dt.datetime | None = None,
         id: str | None = None,
         version: int = 0,
     ) -> None:
@@ -150,6 +163,10 @@ class WorkOrder(Aggregate):
         self.en_route_at = en_route_at
         self.on_site_at = on_site_at
         self.finished_at = finished_at
+        self.channel = Channel(channel)
+        # The first assignment (set once, kept through reassignments, unassignments and declines):
+        # booking -> assignment in the SLA report.
+        self.assigned_at = assigned_at
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -179,6 +196,8 @@ class WorkOrder(Aggregate):
             "en_route_at": _iso(self.en_route_at),
             "on_site_at": _iso(self.on_site_at),
             "finished_at": _iso(self.finished_at),
+            "channel": self.channel.value,
+            "assigned_at": _iso(self.assigned_at),
             "technician_id": self.technician_id,
             "sequence": self.sequence,
             "planned_arrival": self.planned_arrival.isoformat() if self.planned_arrival else None,
@@ -252,6 +271,8 @@ class WorkOrder(Aggregate):
         self.planned_arrival = planned_arrival
         if pinned is not None:
             self.pinned = pinned
+        if self.assigned_at is None:
+            self.assigned_at = ensure_aware(at, "at")
         self._move(_W.ASSIGNED, ev.WorkOrderAssigned, at, previous_technician=previous)
 
     def unassign(self, at: dt.datetime, *, reason: str = "") -> None:
@@ -330,6 +351,7 @@ class WorkOrder(Aggregate):
             required_skills=self.required_skills,
             estimated_minutes=self.estimated_minutes,
             follow_up_of=self.id,
+            channel=self.channel,
         )
         order.record_created()
         return order

@@ -28,7 +28,7 @@ from domain.resources import (
 )
 from domain.roles import Role
 from domain.users import User
-from domain.work_orders import Priority, ProofOfWork, WorkOrder, WorkOrderStatus
+from domain.work_orders import Channel, Priority, ProofOfWork, WorkOrder, WorkOrderStatus
 
 Row = Mapping[Any, Any]
 
@@ -132,7 +132,7 @@ def work_order_from_row(r: Row) -> WorkOrder:
         proof=_proof_from(r["proof"]), follow_up_of=r["follow_up_of"],
         status_reason=r["status_reason"], status_changed_at=r["status_changed_at"],
         en_route_at=r["en_route_at"], on_site_at=r["on_site_at"], finished_at=r["finished_at"],
-        version=r["version"],
+        channel=Channel(r["channel"]), assigned_at=r["assigned_at"], version=r["version"],
     )
 
 
@@ -150,7 +150,7 @@ def work_order_to_row(w: WorkOrder) -> dict[str, Any]:
         "sequence": w.sequence, "planned_arrival": w.planned_arrival, "pinned": w.pinned,
         "follow_up_of": w.follow_up_of, "comments": [c.as_dict() for c in w.comments],
         "proof": w.proof.as_dict() if w.proof else None, "created_at": w.created_at,
-        "created_by": w.created_by,
+        "created_by": w.created_by, "channel": w.channel.value, "assigned_at": w.assigned_at,
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Table, and_, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain import events as ev
 from domain.aggregate import Aggregate
 from domain.dispatch import Dispatch, Invoice
 from domain.errors import ConcurrencyConflict
@@ -132,6 +133,15 @@ class WorkOrderRepository(SqlRepository[WorkOrder]):
     def __init__(self, conn: AsyncConnection) -> None:
         super().__init__(conn, t.work_orders, m.work_order_from_row, m.work_order_to_row)
 
+    async def flush(self) -> None:
+        """Write the changed work orders, and a row of history for each decline among their
+        events (the technician report counts them; the event log itself is pruned)."""
+        await super().flush()
+        declines = [decline_row(event) for order in self.seen.values() for event in order.events
+                    if isinstance(event, ev.WorkOrderDeclined)]
+        if declines:
+            await self.conn.execute(insert(t.assignment_declines), declines)
+
     async def open_for_technician(self, technician_id: str) -> list[WorkOrder]:
         w = t.work_orders
         rows = (await self.conn.execute(
@@ -140,6 +150,17 @@ class WorkOrderRepository(SqlRepository[WorkOrder]):
             .order_by(w.c.sequence, w.c.created_at)
         )).all()
         return [await self._remember(row._mapping) for row in rows]
+
+
+def decline_row(event: ev.WorkOrderDeclined) -> dict[str, Any]:
+    """The ``assignment_declines`` row of a decline: who said no to which job, when (the time
+    the technician gave) and why."""
+    order = event.data["work_order"]
+    return {
+        "work_order_id": event.aggregate_id, "technician_id": event.technician_id,
+        "store_id": event.store_id, "reason": order["status_reason"],
+        "declined_at": dt.datetime.fromisoformat(order["status_changed_at"]),
+    }
 
 
 class UserRepository(SqlRepository[User]):

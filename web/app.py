@@ -26,6 +26,7 @@ from web.api import (
     logout,
     notifications,
     proposals,
+    reports,
     resources,
     tracking,
     tracks,
@@ -47,7 +48,7 @@ from web.settings import Settings
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
                delegations, proposals, intake, alerts, notifications, tracking,
-               webhook_deliveries, geocode)
+               webhook_deliveries, geocode, reports)
 
 
 def build_api() -> Api:

@@ -8,10 +8,12 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.dispatch import DispatchPolicy
+from domain.errors import ValidationFailed
+from domain.reports import report_zone
 
 #: Shortest SECRET_KEY accepted: it signs every access token (HS256), so it must be long random text.
 MIN_SECRET_LENGTH = 32
@@ -221,6 +223,21 @@ class Settings(BaseSettings):
     ready_worker_failures: int = Field(
         default=3, ge=1,
         description="/readyz fails when a background worker failed this many times in a row.")
+    report_timezone: str | None = Field(
+        default=None,
+        description="The company's calendar the reports count days, weeks and months on: an IANA "
+                    "zone a whole number of hours from UTC (America/Chicago). Unset: the zone "
+                    "most stores are in, else UTC.")
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _report_zone(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return report_zone(value).key
+        except ValidationFailed as error:
+            raise ValueError(error.message) from error
 
     @cached_property
     def dispatch_policy(self) -> DispatchPolicy:

@@ -15,7 +15,7 @@ from domain.roles import Permission
 from domain.services.context import Context, check_version, in_scope_or_404
 from domain.services.follow_ups import follow_up_failed
 from domain.services.resources import customer_in_scope
-from domain.work_orders import Priority, ProofOfWork, WorkOrder
+from domain.work_orders import Channel, Priority, ProofOfWork, WorkOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ class NewWorkOrder:
     time_window: TimeWindow | None = None
     required_skills: frozenset[str] = frozenset()
     estimated_minutes: int = 60
+    #: How it reached us; None: booked by a person (``phone``), or ``emergency`` for one.
+    channel: Channel | None = None
 
 
 async def load_work_order(uow: UnitOfWork, ctx: Context, work_order_id: str) -> WorkOrder:
@@ -95,6 +97,8 @@ async def create_work_order(uow: UnitOfWork, ctx: Context, new: NewWorkOrder) ->
             description=new.description, created_at=ctx.now, created_by=p.user_id,
             customer_id=customer_id, address=new.address, time_window=new.time_window,
             required_skills=new.required_skills, estimated_minutes=new.estimated_minutes,
+            channel=new.channel or (Channel.EMERGENCY if new.priority == Priority.EMERGENCY
+                                    else Channel.PHONE),
         )
         order.record_created()
         uow.work_orders.add(order)

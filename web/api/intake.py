@@ -38,7 +38,7 @@ from domain.geo import Location, TimeWindow
 from domain.roles import Principal, Role
 from domain.services import work_orders as uc
 from domain.services.context import Context
-from domain.work_orders import Priority
+from domain.work_orders import Channel, Priority
 from realtime.intake.webhooks import MalformedHeader, Webhook, WebhookVerificationError
 from storage.intake import AlreadyTaken, IntakeClaim, IntakeLedger, IntakeUnitOfWork
 from storage.queries.work_orders import work_order_detail
@@ -151,7 +151,9 @@ class OrderIntake:
         known = await self.ledger.find(self.source, order.external_id)
         if known is not None:
             return await self._again(known.work_order_id, known.external_id, order, "duplicate")
-        new = await self._new_work_order(order)
+        # how it reached us: a signed webhook, or the feed the poller reads
+        new = await self._new_work_order(
+            order, Channel.WEBHOOK if webhook_id is not None else Channel.PARTNER)
         uow: Any = IntakeUnitOfWork(  # structurally the domain's UnitOfWork, as in Services
             self.engine, claim=IntakeClaim(self.source, order.external_id, webhook_id,
                                            order.version),
@@ -210,7 +212,7 @@ class OrderIntake:
                            code="already_taken")
         return Taken(found, outcome)
 
-    async def _new_work_order(self, o: IntakeOrderIn) -> uc.NewWorkOrder:
+    async def _new_work_order(self, o: IntakeOrderIn, channel: Channel) -> uc.NewWorkOrder:
         store_id = o.store_id
         if store_id is None and o.store_code is not None:
             store_id = await self.ledger.store_id_for_code(o.store_code)
@@ -228,6 +230,7 @@ class OrderIntake:
             store_id=store_id, priority=o.priority, location=Location(o.location.lat, o.location.lon),
             description=o.description, walk_in=walk_in, address=o.address, time_window=window,
             required_skills=frozenset(o.required_skills), estimated_minutes=o.estimated_minutes,
+            channel=channel,
         )
 
 

@@ -24,7 +24,7 @@ from domain.resources import (
     TechnicianStatus,
     Unit,
 )
-from domain.work_orders import Priority, WorkOrder, WorkOrderStatus
+from domain.work_orders import Channel, Priority, WorkOrder, WorkOrderStatus
 from web.demo.geography import (
     FIRST_NAMES,
     JOB_TEMPLATES,
@@ -188,7 +188,7 @@ def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
             customer_id=customer.id, address=customer.address,
             time_window=None if priority == Priority.EMERGENCY else window,
             required_skills=frozenset({skill}) if skill else frozenset(),
-            estimated_minutes=minutes,
+            estimated_minutes=minutes, channel=_channel(i, priority),
         )
         # The store's own technicians first, else one from a store of the same region.
         able = ([t for t in techs_by_store.get(store_id, []) if order.required_skills <= t.skills]
@@ -208,6 +208,14 @@ def _work_orders(sc: Scenario, rng: random.Random, count: int, day: WorkDay,
         order.events.clear()
         sc.work_orders.append(order)
     _give_work(sc, sc.technicians[0], region_of, now)
+
+
+def _channel(i: int, priority: Priority) -> Channel:
+    """How the demo's job came in (the rng is left alone, so the day stays the same): emergencies
+    as such; of the rest one in five from the partner feed, one in ten by its webhook."""
+    if priority == Priority.EMERGENCY:
+        return Channel.EMERGENCY
+    return {0: Channel.PARTNER, 3: Channel.PARTNER, 5: Channel.WEBHOOK}.get(i % 10, Channel.PHONE)
 
 
 def _give_work(sc: Scenario, tech: Technician, region_of: dict[str, str],
