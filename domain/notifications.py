@@ -264,6 +264,12 @@ class ConsentSource(enum.StrEnum):
     WEB_FORM = "web_form"
     WRITTEN = "written"
     SMS_REPLY = "sms_reply"
+    #: Changed on the customer's record (``PATCH`` of ``sms_opt_in``), which does not say how.
+    CUSTOMER_UPDATE = "customer_update"
+
+
+#: Sources the system records by itself; a person recording consent names how it was given.
+SYSTEM_SOURCES = frozenset({ConsentSource.SMS_REPLY, ConsentSource.CUSTOMER_UPDATE})
 
 
 @dataclass(frozen=True, slots=True)

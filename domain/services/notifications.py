@@ -11,6 +11,7 @@ from typing import Any
 from domain.alert_delivery import normalize_phone
 from domain.errors import NotFound, RuleViolation
 from domain.notifications import (
+    SYSTEM_SOURCES,
     Channel,
     ConsentHistory,
     ConsentRecord,
@@ -40,25 +41,35 @@ async def record_consent(
     source: ConsentSource, note: str = "",
 ) -> dict[str, Any]:
     """A person records the customer's yes or no to texts, and how it was given."""
-    p = ctx.principal
-    p.require(Permission.CUSTOMER_MANAGE)
-    if source == ConsentSource.SMS_REPLY:
-        raise RuleViolation("an SMS reply is recorded from the reply itself", field="source")
+    ctx.principal.require(Permission.CUSTOMER_MANAGE)
+    if source in SYSTEM_SOURCES:
+        raise RuleViolation(f"{source.value} is recorded by the change itself", field="source")
     async with uow:
         customer = await uow.customers.get(customer_id)
         if customer is None or not customer.active:
             raise NotFound("customer", customer_id)
         in_scope_or_404(ctx, "customer", customer_id, customer.home_store_id)
-        if granted and normalize_phone(customer.phone) is None:
-            raise RuleViolation("the customer has no phone number that can take texts",
-                                field="granted", code="no_sms_number")
-        record = ConsentRecord(customer_id=customer.id, channel=Channel.SMS, granted=granted,
-                               source=source, recorded_by=p.username, at=ctx.now,
-                               note=note.strip()[:500])
-        await history.add(record)
-        out = _change(uow, customer, record)
+        out = await apply_consent(uow, ctx, history, customer, granted=granted, source=source,
+                                  note=note)
         await uow.commit()
         return out
+
+
+async def apply_consent(
+    uow: UnitOfWork, ctx: Context, history: ConsentHistory, customer: Customer, *,
+    granted: bool, source: ConsentSource, note: str = "",
+) -> dict[str, Any]:
+    """Inside the caller's open unit of work: the consent record (who: the caller) and
+    ``sms_opt_in`` together. Granting needs a number that can take texts."""
+    ctx.principal.require(Permission.CUSTOMER_MANAGE)
+    if granted and normalize_phone(customer.phone) is None:
+        raise RuleViolation("the customer has no phone number that can take texts",
+                            field="granted", code="no_sms_number")
+    record = ConsentRecord(customer_id=customer.id, channel=Channel.SMS, granted=granted,
+                           source=source, recorded_by=ctx.principal.username, at=ctx.now,
+                           note=note.strip()[:500])
+    await history.add(record)
+    return _change(uow, customer, record)
 
 
 async def consent_from_reply(

@@ -14,10 +14,12 @@ from domain.aggregate import new_id
 from domain.dispatch import Invoice, SalesOrder, SalesOrderStatus, TripTicket
 from domain.errors import NotFound, PermissionDenied, RuleViolation
 from domain.geo import ensure_aware
+from domain.notifications import ConsentHistory, ConsentSource
 from domain.ports import Repository, UnitOfWork
 from domain.resources import Customer, Store, Technician, Unit
 from domain.roles import Delegation, Permission, Role
 from domain.services.context import Context, check_version
+from domain.services.notifications import apply_consent
 
 P = Permission
 #: Who may create, change and deactivate each kind of resource (any one of the permissions).
@@ -107,18 +109,30 @@ async def create_resource(uow: UnitOfWork, ctx: Context, kind: str,
 
 
 async def update_resource(uow: UnitOfWork, ctx: Context, kind: str, resource_id: str,
-                          changes: dict[str, Any],
-                          expected_version: int | None = None) -> dict[str, Any]:
+                          changes: dict[str, Any], expected_version: int | None = None, *,
+                          consents: ConsentHistory | None = None) -> dict[str, Any]:
+    """A customer's ``sms_opt_in`` is consent: a change of it goes into the consent history
+    (``consents``, in the same unit of work: who changed it, when, source ``customer_update``)
+    after the other changes (a new phone number first); without ``consents`` it is refused."""
     _require_any(ctx, kind)
+    changes = dict(changes)
+    opt_in = changes.pop("sms_opt_in", None) if kind == "customer" else None
     async with uow:
         item = await _load(uow, ctx, kind, resource_id)
         before = item.snapshot()
         check_version(kind, resource_id, item.version, expected_version, before)
         await _check_refs(uow, ctx, changes)
-        item.update(**changes)
-        after = item.snapshot()
-        uow.audit(action=f"{kind}.update", entity_type=kind, entity_id=item.id, before=before,
-                  after=after)
+        if changes:
+            item.update(**changes)
+            uow.audit(action=f"{kind}.update", entity_type=kind, entity_id=item.id,
+                      before=before, after=item.snapshot())
+        if isinstance(item, Customer) and opt_in is not None and opt_in != item.sms_opt_in:
+            if consents is None:
+                raise RuleViolation("record the customer's consent to texts with POST "
+                                    f"/api/customers/{item.id}/consents", field="sms_opt_in")
+            await apply_consent(uow, ctx, consents, item, granted=opt_in,
+                                source=ConsentSource.CUSTOMER_UPDATE,
+                                note="changed on the customer's record")
         await uow.commit()
         return item.snapshot()
 

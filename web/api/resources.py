@@ -18,6 +18,7 @@ from domain.geo import Location
 from domain.resources import OpeningHours, Shift, TechnicianStatus
 from domain.roles import Permission
 from domain.services import resources as uc
+from storage.notifications import SqlConsentHistory
 from storage.queries.resources import list_resources, resource_detail
 from web.api.framework import Api, Call, Handler
 from web.api.resources_billing import api as billing_api
@@ -156,7 +157,10 @@ class CustomerPatch(Patch):
     email: str | None = Field(default=None, max_length=200)
     address: str | None = Field(default=None, max_length=300)
     location: LocationIn | None = None
-    sms_opt_in: bool | None = None
+    sms_opt_in: bool | None = Field(
+        default=None, description="A change is recorded in the consent history (who, when, "
+                                  "source customer_update); granting needs a phone that takes "
+                                  "texts (422 no_sms_number)")
     home_store_id: str | None = Field(default=None, min_length=1, max_length=64)
     active: bool | None = Field(default=None, description="true reactivates it")
 
@@ -347,8 +351,11 @@ def _register(s: Spec) -> None:
 
     async def update(call: Call[Any, Any]) -> dict[str, Any]:
         changes = _domain_values(call.body.model_dump(include=call.body.model_fields_set))
-        await uc.update_resource(call.uow(), call.context(), s.kind, call.path["id"], changes,
-                                 expected_version=call.if_match())
+        uow = call.uow()
+        # a customer's sms_opt_in goes into the consent history (who, when, customer_update)
+        consents = SqlConsentHistory(uow) if s.kind == "customer" else None
+        await uc.update_resource(uow, call.context(), s.kind, call.path["id"], changes,
+                                 expected_version=call.if_match(), consents=consents)
         return await detail(call, s.kind, call.path["id"])
 
     async def deactivate(call: Call[Any, Any]) -> None:
