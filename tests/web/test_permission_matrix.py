@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from domain.roles import ROLE_PERMISSIONS, Role
+from domain.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.web.api_helpers import auth, seeded_client
 from web.app import build_api
 
@@ -62,3 +62,17 @@ def test_each_role_gets_exactly_what_the_role_table_allows(database_url: str) ->
                 if got >= 500:
                     wrong.append(f"{role.value} {ep.method} {ep.path}: server error {got}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_reports_are_for_the_roles_their_contract_names() -> None:
+    """Operations managers, admins, store managers (their stores), billing clerks and fleet
+    managers read the four reports; the matrix above tries every role on each of them."""
+    reports = {ep.path: ep.permissions for ep in build_api().endpoints
+               if ep.path.startswith("/api/reports/")}
+    assert set(reports) == {f"/api/reports/{kind}"
+                            for kind in ("revenue", "sla", "technicians", "volume")}
+    assert set(reports.values()) == {(Permission.REPORT_VIEW,)}
+    readers = {role for role, granted in ROLE_PERMISSIONS.items()
+               if Permission.REPORT_VIEW in granted}
+    assert readers == {Role.OPERATIONS_MANAGER, Role.ADMIN, Role.STORE_MANAGER,
+                       Role.BILLING_CLERK, Role.FLEET_MANAGER}
