@@ -33,6 +33,7 @@ class NotificationKind(enum.StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     RESCHEDULED = "rescheduled"
+    FAILED = "failed"
 
 
 class Channel(enum.StrEnum):
@@ -55,6 +56,7 @@ _BY_EVENT = {
     "WorkOrderCompleted": NotificationKind.COMPLETED,
     "WorkOrderCancelled": NotificationKind.CANCELLED,
     "WorkOrderRescheduled": NotificationKind.RESCHEDULED,
+    "WorkOrderFailed": NotificationKind.FAILED,
 }
 _BY_STATUS = {"en_route": NotificationKind.EN_ROUTE, "on_site": NotificationKind.ARRIVED}
 
@@ -72,6 +74,13 @@ def notification_for(event_name: str, data: Mapping[str, Any]) -> NotificationKi
     if event_name == "WorkOrderUpdated" and "time_window" in (data.get("changed") or ()):
         return NotificationKind.RESCHEDULED
     return None
+
+
+def texted(event_name: str, data: Mapping[str, Any]) -> bool:
+    """Whether the event's notification also goes by text (with consent). A follow-up's booking
+    is posted to its page only: the failure's text already carried the follow-up's link."""
+    order = data.get("work_order") or {}
+    return not (event_name == "WorkOrderCreated" and order.get("follow_up_of"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +207,9 @@ def message_text(kind: NotificationKind, job: JobFacts, now: dt.datetime,
                                      "another time.", ""),
         NotificationKind.RESCHEDULED: (f"Your service visit has moved to {window_text(job)}.",
                                        "Follow it here:"),
+        NotificationKind.FAILED: (f"{tech} could not finish your service visit. We have booked "
+                                  "a follow-up visit and will confirm its time with you.",
+                                  "Follow the follow-up here:"),
     }[kind]
     if link and tracking_url:
         text = f"{text} {link} {tracking_url}"
@@ -325,11 +337,15 @@ class Notification:
 
 
 def notifications_for(kind: NotificationKind, job: JobFacts, now: dt.datetime,
-                      tracking_url: str, event_seq: int) -> list[Notification]:
-    """Every notification one event makes: the page always, SMS with consent (queued)."""
+                      tracking_url: str, event_seq: int, *,
+                      text_too: bool = True) -> list[Notification]:
+    """Every notification one event makes: the page always, SMS with consent (queued) unless
+    ``text_too`` is false."""
     customer = job.customer
     out = []
     for channel in channels_for(customer):
+        if channel == Channel.SMS and not text_too:
+            continue
         sms = channel == Channel.SMS
         text = message_text(kind, job, now, tracking_url if sms else "")
         out.append(Notification(

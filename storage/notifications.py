@@ -88,6 +88,14 @@ class SqlCustomerNotifications:
             planned_arrival=r["planned_arrival"], technician_name=r["technician_name"], van=van,
             customer=customer)
 
+    async def follow_up_id(self, work_order_id: str) -> str | None:
+        """The follow-up opened for a job that could not be finished (the first, if several)."""
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(
+                select(W.c.id).where(W.c.follow_up_of == work_order_id)
+                .order_by(W.c.created_at, W.c.id).limit(1))).scalar()
+        return None if found is None else str(found)
+
     # -- notifications --------------------------------------------------------------------------
 
     async def record(self, items: Sequence[Notification], now: dt.datetime) -> int:

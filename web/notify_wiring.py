@@ -21,7 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 from domain.alert_delivery import normalize_phone, retry_delay
-from domain.notifications import STALE_AFTER, JobFacts, notification_for, notifications_for
+from domain.notifications import (
+    STALE_AFTER,
+    JobFacts,
+    NotificationKind,
+    notification_for,
+    notifications_for,
+    texted,
+)
 from realtime.notify import DeliveryFailed, Notifier
 from storage.feed_cursors import SqlFeedCursorStore
 from storage.notifications import SqlCustomerNotifications
@@ -124,9 +131,13 @@ class CustomerNotifier:
         if job is None:
             return
         job = as_of_event(job, event.data.get("work_order") or {})
-        token = await self.store.link_for(job.work_order_id, now)
+        linked = job.work_order_id
+        if kind == NotificationKind.FAILED:  # the text leads to the follow-up's page
+            linked = await self.store.follow_up_id(job.work_order_id) or linked
+        token = await self.store.link_for(linked, now)
         url = self.link_base + tracking_path(token)
-        items = notifications_for(kind, job, now, url, event.seq)
+        items = notifications_for(kind, job, now, url, event.seq,
+                                  text_too=texted(event.name, event.data))
         self.recorded += await self.store.record(items, now)
         if any(item.status == "pending" for item in items):
             self.woken.set()
