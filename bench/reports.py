@@ -8,12 +8,15 @@ it and seeds two years of history ending at ``--now`` (``bench/report_history.py
 200 technicians, 50,000 customers, 1,000,000+ work orders, 300,000+ invoices; ``--quick``: 50,000
 jobs), then starts the app in its own process on a free loopback port, signs in as an operations
 manager and times each report over the last 30 days and the last 365 days: ``--requests`` requests
-after two warm-ups, one at a time, p50 and p99 (nearest rank) of the whole round trip. Beside each,
-the baseline measured the same way in the same run: a plain ``SELECT count(*)`` over the rows the
-report reads (what just reading them costs), and the round trip of ``GET /api/auth/me`` (what any
-authenticated call costs). Each report's total is checked against that count.
+after two warm-ups, one at a time, p50 and p99 (nearest rank) of the whole round trip, and the
+size of the answer. Beside each, the baseline timed the same way right after each request (under
+the same moment's load): a plain ``SELECT count(*)`` over the rows the report reads (what just
+reading them costs); and the round trip of ``GET /api/auth/me`` (what any authenticated call
+costs). Each report's total is checked against that count. The machine's load average is printed
+with the figures.
 
-Prints the seeding time, the rows and the database's size. The database is dropped at the end
+A request that takes longer than ``--timeout`` seconds is an error (its report is not timed
+further). Prints the seeding time, the rows and the database's size. The database is dropped at the end
 (``--keep`` leaves it for ``EXPLAIN``; ``--reuse NAME`` times a kept one without seeding again).
 Exits non-zero on an error (a failed request, a wrong total), never because of a timing.
 """
@@ -75,8 +78,8 @@ REPORTS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], Any]], ...] = (
     ("revenue", "service_line", INVOICES, lambda t: t.get("invoices")),
     ("sla", "day", KEPT, _sla_jobs),
     ("sla", "store", KEPT, _sla_jobs),
-    ("technicians", "technician", FINISHED, _finished),
     ("volume", "hour", BOOKED, lambda t: t.get("total")),
+    ("technicians", "technician", FINISHED, _finished),
 )
 RANGES = (("month", 30), ("year", 365))
 
@@ -130,6 +133,13 @@ async def add_login(url: str, username: str, password: str) -> None:
         await conn.close()
 
 
+async def end_queries(url: str) -> None:
+    """End what the stopped app left running in our database (a query past the client's time
+    limit goes on in the server until it finishes)."""
+    await admin(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 async def describe(url: str) -> list[str]:
     conn = await asyncpg.connect(url)
     try:
@@ -146,25 +156,23 @@ async def describe(url: str) -> list[str]:
         await conn.close()
 
 
-async def baselines(url: str, bounds: dict[str, tuple[dt.datetime, dt.datetime]],
-                    requests: int) -> dict[tuple[str, str], tuple[int, Timing]]:
-    """Each baseline count over each range, timed as the reports are: warm-ups, then N."""
-    conn = await asyncpg.connect(url)
-    out: dict[tuple[str, str], tuple[int, Timing]] = {}
-    try:
-        for sql in dict.fromkeys(r[2] for r in REPORTS):
-            for name, (start, end) in bounds.items():
-                timing = Timing()
-                count = 0
-                for i in range(2 + requests):
-                    began = time.perf_counter()
-                    count = await conn.fetchval(sql, start, end)
-                    if i >= 2:
-                        timing.seconds.append(time.perf_counter() - began)
-                out[sql, name] = (int(count), timing)
-    finally:
-        await conn.close()
-    return out
+class Baseline:
+    """The plain count beside each report, on a connection of its own, timed right after each
+    request (the same moment's load)."""
+
+    def __init__(self, url: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.conn = self.loop.run_until_complete(asyncpg.connect(url))
+        self.rows = 0
+
+    def count(self, sql: str, start: dt.datetime, end: dt.datetime) -> float:
+        began = time.perf_counter()
+        self.rows = int(self.loop.run_until_complete(self.conn.fetchval(sql, start, end)))
+        return time.perf_counter() - began
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.conn.close())
+        self.loop.close()
 
 
 def start_app(url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -185,27 +193,44 @@ def start_app(url: str) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.2)
 
 
+@dataclass
+class Result:
+    timing: Timing = field(default_factory=Timing)
+    baseline: Timing = field(default_factory=Timing)
+    body: dict[str, Any] | None = None
+    size: int = 0
+
+
 def timed(http: httpx.Client, path: str, params: dict[str, str], requests: int,
-          errors: list[str]) -> tuple[Timing, dict[str, Any] | None]:
-    timing, body = Timing(), None
+          errors: list[str], beside: Callable[[], float] = lambda: 0.0) -> Result:
+    """Two warm-ups, then ``requests`` timed requests, each followed by ``beside()``."""
+    result = Result()
     for i in range(2 + requests):
         began = time.perf_counter()
         try:
             answer = http.get(path, params=params)
         except httpx.HTTPError as error:
             errors.append(f"{path} {params}: {type(error).__name__}")
-            return timing, None
+            result.body = None
+            return result
         took = time.perf_counter() - began
         if answer.status_code != 200:
             errors.append(f"{path} {params}: {answer.status_code} {answer.text[:200]}")
-            return timing, None
+            result.body = None
+            return result
+        counted = beside()
         if i >= 2:
-            timing.seconds.append(took)
-        body = answer.json()
-    return timing, body
+            result.timing.seconds.append(took)
+            result.baseline.seconds.append(counted)
+        result.body, result.size = answer.json(), len(answer.content)
+    return result
 
 
-def measure(url: str, now: dt.datetime, requests: int) -> int:
+def _kb(size: int) -> str:
+    return f"{size / 1024:.0f} kB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+def measure(url: str, now: dt.datetime, requests: int, timeout: float) -> int:
     zone = ZoneInfo(HOME_ZONE)
     today = now.astimezone(zone).date()
     dates: dict[str, tuple[dt.date, dt.date]] = {
@@ -218,33 +243,42 @@ def measure(url: str, now: dt.datetime, requests: int) -> int:
     asyncio.run(add_login(url, username, password))
     errors: list[str] = []
     server, base = start_app(url)
+    baseline = Baseline(url)
+    results = []
     try:
         login = httpx.post(f"{base}/api/auth/login", timeout=60,
                            json={"username": username, "password": password})
         login.raise_for_status()
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
-            floor, _ = timed(http, "/api/auth/me", {}, requests, errors)
-            results = []
+        with httpx.Client(base_url=base, headers=headers, timeout=timeout) as http:
+            floor = timed(http, "/api/auth/me", {}, requests, errors)
             for kind, group, sql, counted in REPORTS:
                 for name, (first, last) in dates.items():
                     params = {"from": first.isoformat(), "to": last.isoformat(), "group": group}
-                    timing, body = timed(http, f"/api/reports/{kind}", params, requests, errors)
-                    results.append((kind, group, sql, counted, name, timing, body))
+                    result = timed(http, f"/api/reports/{kind}", params, requests, errors,
+                                   lambda sql=sql, b=bounds[name]: baseline.count(sql, *b))
+                    results.append((kind, group, counted, name, result, baseline.rows))
     finally:
+        baseline.close()
         server.terminate()
-        server.wait(timeout=30)
-    counts = asyncio.run(baselines(url, bounds, requests))
-    print(f"\n{requests} requests each after 2 warm-ups, one at a time; ms of the whole round "
-          f"trip (p99: nearest rank)")
-    print(f"{'report':26} {'range':6} {'items':>6} {'rows':>9} {'p50':>8} {'p99':>8}   "
-          f"{'count(*) p50':>12} {'p99':>7}")
-    if floor.seconds:
-        print(f"{'GET /api/auth/me (floor)':26} {'':6} {'':>6} {'':>9} {floor.p(0.5):8.1f} "
-              f"{floor.p(0.99):8.1f}")
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+        asyncio.run(end_queries(url))
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    print(f"\n{requests} requests each after 2 warm-ups, one at a time, each followed by its "
+          f"baseline count; ms (p99: nearest rank); load average {' '.join(load) or '?'} on "
+          f"{os.cpu_count()} cores")
+    print(f"{'report':26} {'range':6} {'items':>6} {'answer':>7} {'rows':>9} {'p50':>8} "
+          f"{'p99':>8}   {'count(*) p50':>12} {'p99':>7}")
+    if floor.timing.seconds:
+        print(f"{'GET /api/auth/me (floor)':26} {'':6} {'':>6} {'':>7} {'':>9} "
+              f"{floor.timing.p(0.5):8.1f} {floor.timing.p(0.99):8.1f}")
     slow = []
-    for kind, group, sql, counted, name, timing, body in results:
-        rows, base_timing = counts[sql, name]
+    for kind, group, counted, name, result, rows in results:
+        body = result.body
         if body is None:
             print(f"{kind + ' by ' + group:26} {name:6} {'error':>6}")
             continue
@@ -252,12 +286,13 @@ def measure(url: str, now: dt.datetime, requests: int) -> int:
         mark = "" if total == rows else f"  MISMATCH: the report counts {total}"
         if mark:
             errors.append(f"{kind} by {group} over the {name}: total {total}, count(*) {rows}")
-        if name == "year" and timing.p(0.99) >= 1000:
+        if name == "year" and result.timing.p(0.99) >= 1000:
             slow.append(f"{kind} by {group}")
-        print(f"{kind + ' by ' + group:26} {name:6} {len(body.get('items', [])):6} {rows:9,} "
-              f"{timing.p(0.5):8.1f} {timing.p(0.99):8.1f}   {base_timing.p(0.5):12.1f} "
-              f"{base_timing.p(0.99):7.1f}{mark}")
-    timed_all = all(body is not None for *_, body in results)
+        print(f"{kind + ' by ' + group:26} {name:6} {len(body.get('items', [])):6} "
+              f"{_kb(result.size):>7} {rows:9,} {result.timing.p(0.5):8.1f} "
+              f"{result.timing.p(0.99):8.1f}   {result.baseline.p(0.5):12.1f} "
+              f"{result.baseline.p(0.99):7.1f}{mark}")
+    timed_all = all(r[4].body is not None for r in results)
     print("over a year, p99 under 1 s: " + (f"not {', '.join(slow)}" if slow else
                                            "every report" if timed_all else "every report timed"))
     for error in errors:
@@ -275,6 +310,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, help="timed requests per report and range "
                         "(default 20, 5 with --quick)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the history")
+    parser.add_argument("--timeout", type=float, default=60,
+                        help="seconds a request may take before it counts as an error")
     keep = parser.add_mutually_exclusive_group()
     keep.add_argument("--keep", action="store_true", help="leave the database (for EXPLAIN)")
     keep.add_argument("--reuse", metavar="NAME", help="time a database a --keep run left")
@@ -300,7 +337,7 @@ def main() -> None:
         else:
             print(f"database {name}, seeded by an earlier run (--now must be that run's)")
         print("\n".join(asyncio.run(describe(url))))
-        status = measure(url, now, requests)
+        status = measure(url, now, requests, args.timeout)
     finally:
         if created and args.keep:
             print(f"kept database {name} (drop it when done)")

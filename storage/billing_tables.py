@@ -4,9 +4,9 @@ end of that module, which is where the rest of storage reads them: ``t.invoices`
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
-from storage.tables import FALSE, _version, metadata
+from storage.tables import FALSE, _version, metadata, work_orders
 from storage.types import BigId, IdType, UTCDateTime
 
 invoices = Table(
@@ -58,3 +58,15 @@ assignment_declines = Table(
     Index("ix_assignment_declines_technician_at", "technician_id", "declined_at"),
     Index("ix_assignment_declines_at", "declined_at"),
 )
+
+# The reports read a year of jobs from these alone on PostgreSQL (index-only scans, migration
+# 0015): jobs booked in a range (SLA, volume) and finished in a range (technicians); and whether
+# a job got a follow-up. SQLite has no included columns: plain indexes there.
+_wo = work_orders.c
+Index("ix_work_orders_created_at", _wo.created_at, postgresql_include=[
+    "store_id", "status", "channel", "priority", "assigned_at", "on_site_at", "window_end"])
+Index("ix_work_orders_finished_at", _wo.finished_at, postgresql_include=[
+    "id", "technician_id", "store_id", "status", "follow_up_of", "en_route_at", "on_site_at",
+    "window_end"])
+Index("ix_work_orders_follow_up_of", _wo.follow_up_of, sqlite_where=text("follow_up_of IS NOT NULL"),
+      postgresql_where=text("follow_up_of IS NOT NULL"))

@@ -121,7 +121,7 @@ work_orders = Table(
     Column("follow_up_of", IdType, ForeignKey("work_orders.id"), nullable=True),
     Column("comments", JSONType, nullable=False),
     Column("proof", JSONType, nullable=True),
-    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),  # indexed in billing_tables (reports)
     Column("created_by", IdType, nullable=False),
     #: How the job reached us: phone (customer service, a dispatcher), partner (feed), webhook,
     #: emergency. The first assignment's time (set once): booking -> assignment in the SLA report.
