@@ -1,18 +1,50 @@
 """Billing records of the dispatch module: trip tickets, sales orders and invoices.
 
-``domain/dispatch.py`` holds the dispatch that ties them together (and re-exports these names).
+``domain/dispatch.py`` holds the dispatch that ties them together (and re-exports these names);
+``domain/payments.py`` the money received against an invoice.
+
+An invoice is *processed* when billing has checked it and billed the customer: from then on it is
+revenue (counted on the day it was processed, ``processed_at``), it may take payments, and it keeps
+its dispatch from deletion. Its ``service_line`` is what the revenue report groups by: the main
+skill of the job it bills (the first of the job's sorted required skills), else ``general``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 from domain import events as ev
 from domain.aggregate import Aggregate, new_id
 from domain.errors import RuleViolation, ValidationFailed
 from domain.geo import ensure_aware
+
+GENERAL = "general"
+SERVICE_LINE_MAX = 32
+#: A service line: printable text without control characters, 1 to 32 characters.
+SERVICE_LINE = re.compile(r"[^\x00-\x1f\x7f]{1," + str(SERVICE_LINE_MAX) + "}")
+
+
+def clean_service_line(value: str | None) -> str:
+    """The service line as stored: trimmed and lower-case; ``general`` when none is given."""
+    text = (value or "").strip().lower()
+    if not text:
+        return GENERAL
+    if not SERVICE_LINE.fullmatch(text):
+        raise ValidationFailed(
+            f"a service line is 1 to {SERVICE_LINE_MAX} characters of text", field="service_line")
+    return text
+
+
+def main_skill(required_skills: frozenset[str] | set[str] | list[str]) -> str:
+    """A job's service line: the first of its sorted required skills (lower-case, cut to 32
+    characters), else ``general``."""
+    skills = sorted(s.strip().lower() for s in required_skills if s.strip())
+    if not skills:
+        return GENERAL
+    return clean_service_line(skills[0][:SERVICE_LINE_MAX].rstrip())
 
 
 class SalesOrderStatus(enum.StrEnum):
@@ -69,6 +101,9 @@ class Invoice(Aggregate):
         amount_cents: int,
         created_at: dt.datetime,
         processed: bool = False,
+        processed_at: dt.datetime | None = None,
+        processed_by: str | None = None,
+        service_line: str = GENERAL,
         dispatch_id: str | None = None,
         id: str | None = None,
         version: int = 0,
@@ -83,13 +118,20 @@ class Invoice(Aggregate):
         self.amount_cents = amount_cents
         self.created_at = ensure_aware(created_at, "created_at")
         self.processed = processed
+        #: When and by whom (user id) it was processed; None before (and for invoices processed
+        #: before these were kept, which count as processed when they were created).
+        self.processed_at = ensure_aware(processed_at, "processed_at") if processed_at else None
+        self.processed_by = processed_by
+        self.service_line = clean_service_line(service_line)
         self.dispatch_id = dispatch_id
 
     @classmethod
     def for_sales_order(
-        cls, order: SalesOrder, *, number: str, amount_cents: int, at: dt.datetime
+        cls, order: SalesOrder, *, number: str, amount_cents: int, at: dt.datetime,
+        service_line: str | None = None,
     ) -> Invoice:
-        """A new invoice; the sales order must be a valid (open) one."""
+        """A new invoice; the sales order must be a valid (open) one. ``service_line`` defaults to
+        ``general`` (the use case that bills a job passes the job's main skill)."""
         if not order.is_valid:
             raise RuleViolation(
                 f"sales order {order.number} is {order.status.value}; invoices need a valid one",
@@ -101,15 +143,22 @@ class Invoice(Aggregate):
             store_id=order.store_id,
             amount_cents=amount_cents,
             created_at=at,
+            service_line=service_line or GENERAL,
         )
         invoice.touch()
         invoice._record(ev.InvoiceCreated, store_id=invoice.store_id, data=invoice.snapshot())
         return invoice
 
-    def mark_processed(self) -> None:
+    def mark_processed(self, at: dt.datetime, by: str) -> None:
+        """Processed at ``at`` by the user ``by``; processing again changes nothing (the first
+        time and person are kept)."""
         if self.processed:
             return
+        if not by:
+            raise ValidationFailed("processing needs the user who processes", field="processed_by")
         self.processed = True
+        self.processed_at = ensure_aware(at, "at")
+        self.processed_by = by
         self.touch()
         self._record(ev.InvoiceProcessed, store_id=self.store_id, data=self.snapshot())
 
@@ -122,6 +171,9 @@ class Invoice(Aggregate):
             "amount_cents": self.amount_cents,
             "created_at": self.created_at.isoformat(),
             "processed": self.processed,
+            "processed_at": self.processed_at.isoformat() if self.processed_at else None,
+            "processed_by": self.processed_by,
+            "service_line": self.service_line,
             "dispatch_id": self.dispatch_id,
             "version": self.version,
         }

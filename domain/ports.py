@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from domain.alerts import Alert
 from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
+from domain.payments import Payment
 from domain.planning import Proposal
 from domain.resources import Customer, Store, Technician, Unit
 from domain.users import User
@@ -33,6 +34,12 @@ class DispatchRepository(Repository[Dispatch], Protocol):
 
 class InvoiceRepository(Repository[Invoice], Protocol):
     async def for_dispatch(self, dispatch_id: str) -> list[Invoice]: ...
+
+
+class PaymentRepository(Repository[Payment], Protocol):
+    async def paid_cents(self, invoice_id: str) -> int:
+        """What the invoice's payments add up to, those added in this unit of work included."""
+        ...
 
 
 class WorkOrderRepository(Repository[WorkOrder], Protocol):
@@ -59,6 +66,7 @@ class UnitOfWork(Protocol):
     trip_tickets: Repository[TripTicket]
     sales_orders: Repository[SalesOrder]
     invoices: InvoiceRepository
+    payments: PaymentRepository
     proposals: Repository[Proposal]
     users: UserRepository
     alerts: Repository[Alert]

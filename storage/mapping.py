@@ -16,6 +16,7 @@ from domain.dispatch import (
     TripTicket,
 )
 from domain.geo import Location, TimeWindow
+from domain.payments import Payment, PaymentMethod
 from domain.planning import Move, Proposal, ProposalStatus, Unassigned
 from domain.resources import (
     Customer,
@@ -189,7 +190,9 @@ def invoice_from_row(r: Row) -> Invoice:
     return Invoice(
         id=r["id"], number=r["number"], sales_order_id=r["sales_order_id"],
         store_id=r["store_id"], amount_cents=r["amount_cents"], created_at=r["created_at"],
-        processed=r["processed"], dispatch_id=r["dispatch_id"], version=r["version"],
+        processed=r["processed"], processed_at=r["processed_at"],
+        processed_by=r["processed_by"], service_line=r["service_line"],
+        dispatch_id=r["dispatch_id"], version=r["version"],
     )
 
 
@@ -197,7 +200,26 @@ def invoice_to_row(i: Invoice) -> dict[str, Any]:
     return {
         "id": i.id, "number": i.number, "sales_order_id": i.sales_order_id,
         "store_id": i.store_id, "amount_cents": i.amount_cents, "created_at": i.created_at,
-        "processed": i.processed, "dispatch_id": i.dispatch_id,
+        "processed": i.processed, "processed_at": i.processed_at,
+        "processed_by": i.processed_by, "service_line": i.service_line,
+        "dispatch_id": i.dispatch_id,
+    }
+
+
+def payment_from_row(r: Row) -> Payment:
+    return Payment(
+        id=r["id"], invoice_id=r["invoice_id"], store_id=r["store_id"],
+        amount_cents=r["amount_cents"], method=PaymentMethod(r["method"]),
+        reference=r["reference"], received_at=r["received_at"], recorded_by=r["recorded_by"],
+        created_at=r["created_at"], version=r["version"],
+    )
+
+
+def payment_to_row(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id, "invoice_id": p.invoice_id, "store_id": p.store_id,
+        "amount_cents": p.amount_cents, "method": p.method.value, "reference": p.reference,
+        "received_at": p.received_at, "recorded_by": p.recorded_by, "created_at": p.created_at,
     }
 
 

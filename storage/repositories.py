@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, and_, exists, insert, select, update
+from sqlalchemy import Table, and_, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import events as ev
 from domain.aggregate import Aggregate
 from domain.dispatch import Dispatch, Invoice
 from domain.errors import ConcurrencyConflict
+from domain.payments import Payment
 from domain.users import User
 from domain.work_orders import OPEN_STATUSES, WorkOrder
 from storage import mapping as m
@@ -127,6 +128,21 @@ class InvoiceRepository(SqlRepository[Invoice]):
             select(t.invoices).where(t.invoices.c.dispatch_id == dispatch_id)
         )).all()
         return [await self._remember(row._mapping) for row in rows]
+
+
+class PaymentRepository(SqlRepository[Payment]):
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn, t.payments, m.payment_from_row, m.payment_to_row)
+
+    async def paid_cents(self, invoice_id: str) -> int:
+        """The stored payments of the invoice plus those added in this unit of work."""
+        p = t.payments
+        stored = (await self.conn.execute(
+            select(func.coalesce(func.sum(p.c.amount_cents), 0)).where(p.c.invoice_id == invoice_id)
+        )).scalar()
+        new = sum(x.amount_cents for x in self.seen.values()
+                  if x.is_new and x.invoice_id == invoice_id)
+        return int(stored or 0) + new
 
 
 class WorkOrderRepository(SqlRepository[WorkOrder]):

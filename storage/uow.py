@@ -22,6 +22,7 @@ from storage.engine import SQLITE_WRITE
 from storage.repositories import (
     DispatchRepository,
     InvoiceRepository,
+    PaymentRepository,
     SqlRepository,
     UserRepository,
     WorkOrderRepository,
@@ -105,12 +106,13 @@ class SqlUnitOfWork:
         )
         self.dispatches = DispatchRepository(conn)
         self.invoices = InvoiceRepository(conn)
+        self.payments = PaymentRepository(conn)
         self.proposals = SqlRepository(conn, t.proposals, m.proposal_from_row, m.proposal_to_row)
         self.alerts = AlertRepository(conn)
         self._repos = [
             self.stores, self.customers, self.units, self.technicians, self.users,
             self.work_orders, self.trip_tickets, self.sales_orders, self.dispatches,
-            self.invoices, self.proposals, self.alerts,
+            self.invoices, self.payments, self.proposals, self.alerts,
         ]
         return self
 

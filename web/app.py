@@ -19,6 +19,7 @@ from web.api import (
     attachments,
     audit,
     auth,
+    billing,
     delegations,
     dispatch,
     geocode,
@@ -48,7 +49,7 @@ from web.settings import Settings
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
                delegations, proposals, intake, alerts, notifications, tracking,
-               webhook_deliveries, geocode, reports)
+               webhook_deliveries, geocode, reports, billing)
 
 
 def build_api() -> Api:

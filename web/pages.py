@@ -80,6 +80,7 @@ def page_routes() -> list[BaseRoute]:
         _page("login.html"),
         _page("tech.html"),
         # the screens of the roles that do not dispatch (me.js AREAS says who lands where)
+        _page("billing.html"),
         _page("records.html"),
         _page("service.html"),
         _page("fleet.html"),

@@ -10,6 +10,7 @@ from domain.dispatch import Dispatch, DispatchStatus, Invoice, SalesOrder
 from domain.errors import NotFound, PermissionDenied, RuleViolation
 from domain.ports import UnitOfWork
 from domain.roles import Permission, can_delete_dispatch
+from domain.services.billing import service_line_for_dispatch
 from domain.services.context import Context, check_version, in_scope_or_404
 
 
@@ -53,7 +54,8 @@ async def _attach_new(
     order = await _sales_order(uow, ctx, new.sales_order_id)
     number = new.number or f"INV-{dispatch.id[:8].upper()}-{len(dispatch.invoice_ids) + 1}"
     invoice = Invoice.for_sales_order(order, number=number, amount_cents=new.amount_cents,
-                                      at=ctx.now)
+                                      at=ctx.now,
+                                      service_line=await service_line_for_dispatch(uow, dispatch))
     uow.invoices.add(invoice)
     dispatch.attach_invoice(invoice)
     return invoice

@@ -1,4 +1,5 @@
-"""Use cases for resources (stores, technicians, units, customers), billing records and delegation.
+"""Use cases for resources (stores, technicians, units, customers), billing records (trip tickets,
+sales orders; invoices and payments are in ``billing.py``) and delegation.
 
 Each opens the unit of work, checks permission and store scope, applies the change, records an
 audit row (before and after) and commits. Another store's resource is "not found", so its
@@ -11,7 +12,7 @@ import datetime as dt
 from typing import Any, Protocol
 
 from domain.aggregate import new_id
-from domain.dispatch import Invoice, SalesOrder, SalesOrderStatus, TripTicket
+from domain.dispatch import SalesOrder, SalesOrderStatus, TripTicket
 from domain.errors import NotFound, PermissionDenied, RuleViolation
 from domain.geo import ensure_aware
 from domain.notifications import ConsentHistory, ConsentSource
@@ -232,42 +233,6 @@ async def cancel_sales_order(uow: UnitOfWork, ctx: Context, *, sales_order_id: s
         uow.audit(action="sales_order.cancel", entity_type="sales_order", entity_id=order.id,
                   before=before, after=order.snapshot())
         await uow.commit()
-
-
-async def create_invoice(
-    uow: UnitOfWork, ctx: Context, *, sales_order_id: str, amount_cents: int,
-    number: str | None = None,
-) -> dict[str, Any]:
-    """An invoice belongs to a valid (open) sales order of the caller's stores."""
-    ctx.principal.require(P.BILLING_MANAGE)
-    async with uow:
-        order = await uow.sales_orders.get(sales_order_id)
-        if order is None or not ctx.principal.sees_store(order.store_id):
-            raise RuleViolation(f"sales order {sales_order_id} does not exist",
-                                field="sales_order_id", code="invalid_sales_order")
-        invoice = Invoice.for_sales_order(order, number=number or _number("INV", new_id()),
-                                          amount_cents=amount_cents, at=ctx.now)
-        uow.invoices.add(invoice)
-        uow.audit(action="invoice.create", entity_type="invoice", entity_id=invoice.id,
-                  before=None, after=invoice.snapshot())
-        await uow.commit()
-        return invoice.snapshot()
-
-
-async def process_invoice(uow: UnitOfWork, ctx: Context, *, invoice_id: str) -> dict[str, Any]:
-    ctx.principal.require(P.BILLING_MANAGE)
-    async with uow:
-        invoice = await uow.invoices.get(invoice_id)
-        if invoice is None or not ctx.principal.sees_store(invoice.store_id):
-            raise NotFound("invoice", invoice_id)
-        if invoice.processed:
-            return invoice.snapshot()
-        before = invoice.snapshot()
-        invoice.mark_processed()
-        uow.audit(action="invoice.process", entity_type="invoice", entity_id=invoice.id,
-                  before=before, after=invoice.snapshot())
-        await uow.commit()
-        return invoice.snapshot()
 
 
 # --- role delegation -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ VISIBLE_ACTIONS = """() => [...document.querySelectorAll("#screen button")]
 
 def _open_records(browser: Any, server: LiveServer, username: str) -> Any:
     page = login(browser, server, username) if username != "billing" else None
-    if page is None:  # the billing clerk lands on the records screen itself
+    if page is None:  # the billing clerk lands on the billing screen, and opens the records
         context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC")
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -34,7 +34,11 @@ def _open_records(browser: Any, server: LiveServer, username: str) -> Any:
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", "demo")
         page.click("button[type=submit]")
-        page.wait_for_url(f"{server.url}/records")
+        page.wait_for_url(f"{server.url}/billing")
+        from playwright.sync_api import expect
+
+        expect(page.locator("#load-status")).to_have_text("")  # its first loads answered
+        page.goto(f"{server.url}/records")
     else:
         page.goto(f"{server.url}/records")
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)

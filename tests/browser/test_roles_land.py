@@ -1,9 +1,10 @@
 """Every demo role signs in through the login page in Chromium and lands on its own screen: the
 board for those who dispatch (store managers limited to their stores), the technician view, and the
-records, customer-service and fleet screens for the others. On each: no failed request, no answer of
-400 or more, no console error, no page error, and every visible action declares the permission its
-endpoint requires (``data-permission``), which the user holds (``/api/auth/me``); the safe ones
-(opening a job, asking who should take it, the re-plan and emergency panels) are clicked."""
+billing, records, customer-service and fleet screens for the others. On each: no failed request,
+no answer of 400 or more, no console error, no page error, and every visible action declares the
+permission its endpoint requires (``data-permission``), which the user holds (``/api/auth/me``);
+the safe ones (opening a job, asking who should take it, the re-plan and emergency panels) are
+clicked."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.browser
 #: Where each demo login lands.
 LANDING = {
     "admin": "/", "dispatcher": "/", "coordinator": "/", "operations": "/", "manager": "/",
-    "billing": "/records", "service": "/service", "fleet": "/fleet", "tech1": "/tech",
+    "billing": "/billing", "service": "/service", "fleet": "/fleet", "tech1": "/tech",
 }
 #: Buttons that only show, filter, page or navigate (no change, no permission of their own).
 VIEW_ONLY = ("#logout, #open-timeline, button.close, button.link, button.zoom, .more-dispatches, "
@@ -153,6 +154,9 @@ def _walk_screen(w: Watched, path: str, permissions: set[str]) -> None:
         page.wait_for_selector(".dispatches table.rows tbody tr")
         page.wait_for_selector(".invoices h2")
         assert (page.locator("button.process").count() > 0) == ("billing:manage" in permissions)
+    elif path == "/billing":
+        page.wait_for_selector(".to-process table.rows tbody tr")
+        assert (page.locator("button.process").count() > 0) == ("billing:manage" in permissions)
     elif path == "/service":
         page.wait_for_selector(".orders table.rows tbody tr")
         page.fill("form.search input[name=q]", "a")
@@ -213,8 +217,8 @@ def test_a_screen_not_for_the_user_sends_them_to_theirs(server: LiveServer, brow
     try:
         expect(w.page.locator("#load-status")).to_have_text("")  # nothing of it still loading
         w.page.goto(f"{server.url}/")
-        w.page.wait_for_url(f"{server.url}/records")
-        w.page.wait_for_selector(".dispatches table.rows tbody tr")
+        w.page.wait_for_url(f"{server.url}/billing")
+        w.page.wait_for_selector(".to-process table.rows tbody tr")
         assert not w.problems, "\n".join(w.problems)
     finally:
         w.context.close()

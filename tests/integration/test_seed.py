@@ -83,7 +83,11 @@ async def test_seeding_writes_every_table_and_refuses_to_seed_twice(engine: Asyn
     async with engine.connect() as conn:
         users = (await conn.execute(select(func.count()).select_from(t.users))).scalar()
         orders = (await conn.execute(select(func.count()).select_from(t.work_orders))).scalar()
+        finished = (await conn.execute(select(func.count()).select_from(t.work_orders).where(
+            t.work_orders.c.status == "completed"))).scalar()
+        payments = (await conn.execute(select(func.count()).select_from(t.payments))).scalar()
     assert users == 8 + 12
-    assert orders == 30
+    assert orders == 30 + finished and finished  # the day's, and the months before's (billing)
+    assert payments == counts["payments"] > 0
     with pytest.raises(RuntimeError, match="already holds data"):
         await seed(engine, stores=10, technicians=12, orders=30, seed=2, now=NOW, progress=False)

@@ -120,7 +120,7 @@ def test_a_processed_invoice_cannot_be_removed() -> None:
     d = dispatch()
     inv = invoice()
     d.attach_invoice(inv)
-    inv.mark_processed()
+    inv.mark_processed(NOW, "user-1")
     with pytest.raises(RuleViolation, match="processed"):
         d.detach_invoice(inv)
 
@@ -138,7 +138,7 @@ def test_deletion_is_soft_releases_invoices_and_is_refused_while_one_is_processe
     d = dispatch()
     inv = invoice()
     d.attach_invoice(inv)
-    inv.mark_processed()
+    inv.mark_processed(NOW, "user-1")
     with pytest.raises(RuleViolation) as caught:
         d.delete(invoices=[inv], now=NOW)
     assert caught.value.code == "invoice_processed"

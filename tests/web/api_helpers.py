@@ -18,16 +18,17 @@ from web.settings import Settings
 
 
 def seed_small(database_url: str, *, now: dt.datetime | None = None, stores: int = 4,
-               technicians: int = 6, orders: int = 20) -> None:
+               technicians: int = 6, orders: int = 20, history: bool = False) -> None:
     """The small demo company, seeded for ``now`` (default: this moment, for an app on the
-    system clock)."""
+    system clock); with ``history``, also its billing of the months before (finished jobs,
+    processed invoices, payments)."""
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     async def run() -> None:
         engine = create_engine(database_url)
         try:
             await seed(engine, stores=stores, technicians=technicians, orders=orders, seed=1,
-                       now=now, progress=False)
+                       now=now, progress=False, history=history)
         finally:
             await engine.dispose()
 
@@ -35,14 +36,14 @@ def seed_small(database_url: str, *, now: dt.datetime | None = None, stores: int
 
 
 @contextmanager
-def seeded_client(database_url: str, *, now: dt.datetime | None = None,
+def seeded_client(database_url: str, *, now: dt.datetime | None = None, history: bool = False,
                   **settings: Any) -> Iterator[TestClient]:
     """The small demo company seeded for ``now`` and an app whose clock starts at that same
     instant (``ShiftedClock``): one clock value for the data and the rules. By default ``now`` is
     the moment the client is made; ``clock_start(client)`` tells it."""
     start = now or dt.datetime.now(dt.UTC)
     clock = ShiftedClock(start)  # started before the seeding, so it keeps pace with the data
-    seed_small(database_url, now=start)
+    seed_small(database_url, now=start, history=history)
     app = create_app(Settings(database_url=database_url, **settings), clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

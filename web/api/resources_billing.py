@@ -1,19 +1,27 @@
 """Trip tickets, sales orders and invoices: list and detail for those who see dispatches or
-billing, scoped by store; creation as the permission table allows; an invoice is processed, and a
-sales order cancelled (its soft delete), through endpoints of their own.
+billing, scoped by store; creation as the permission table allows; an invoice is processed (who
+and when are kept), and a sales order cancelled (its soft delete), through endpoints of their own.
+Invoices answer with what is paid and left (``paid_cents``, ``balance_cents``, ``payment_status``);
+their payments are in ``billing.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
+from domain.billing import SERVICE_LINE_MAX
 from domain.dispatch import SalesOrderStatus
 from domain.errors import NotFound
+from domain.payments import PaymentStatus
 from domain.roles import Permission
+from domain.services import billing as billing_uc
 from domain.services import resources as uc
+from storage.queries.billing import invoice_detail
+from storage.queries.billing import list_invoices as query_invoices
 from storage.queries.resources import list_resources, resource_detail
 from web.api.framework import Api, Call
 from web.api.schemas import Out, Page, PageQuery, Strict, page
@@ -45,8 +53,11 @@ class SalesOrderIn(Strict):
 
 class InvoiceIn(Strict):
     sales_order_id: str = Ref
-    amount_cents: int = Field(ge=0, le=10**11)
+    amount_cents: int = Field(ge=0, le=2_000_000_000)
     number: str | None = Number
+    service_line: str | None = Field(
+        default=None, min_length=1, max_length=SERVICE_LINE_MAX,
+        description="what the revenue report groups it by (default: general)")
 
 
 class TripTicketOut(Out):
@@ -77,11 +88,20 @@ class BillingInvoiceOut(Out):
     id: str
     number: str
     sales_order_id: str
+    sales_order_number: str | None = None
     customer_id: str | None
+    customer_name: str | None = None
     store_id: str
     amount_cents: int
     created_at: dt.datetime
     processed: bool
+    processed_at: dt.datetime | None = Field(default=None, description="when it was processed")
+    processed_by: str | None = Field(default=None, description="the user who processed it")
+    processed_by_name: str | None = None
+    service_line: str = "general"
+    paid_cents: int = Field(default=0, description="what its payments add up to")
+    balance_cents: int = Field(description="amount less paid")
+    payment_status: PaymentStatus
     dispatch_id: str | None
     version: int
 
@@ -113,6 +133,16 @@ class SalesOrderQuery(PageQuery):
     q: str | None = Search
 
 
+class InvoiceSort(StrEnum):
+    """``storage.queries.billing.INVOICE_SORTS``."""
+
+    NUMBER = "number"
+    CREATED_DESC = "-created_at"
+    PROCESSED_DESC = "-processed_at"
+    BALANCE_DESC = "-balance_cents"
+
+
+
 class InvoiceQuery(PageQuery):
     store_id: str | None = OptRef
     sales_order_id: str | None = OptRef
@@ -120,7 +150,10 @@ class InvoiceQuery(PageQuery):
     customer_id: str | None = Field(default=None, min_length=1, max_length=64,
                                     description="through the invoice's sales order")
     processed: bool | None = None
+    status: PaymentStatus | None = Field(default=None,
+                                         description="the payment status: unpaid, partly_paid, paid")
     q: str | None = Search
+    sort: InvoiceSort = InvoiceSort.NUMBER
 
 
 async def _detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str, Any]:
@@ -211,17 +244,31 @@ async def cancel_sales_order(call: Call[Any, Any]) -> None:
            response=InvoicePage, errors=(403,),
            permissions=VIEW)
 async def list_invoices(call: Call[Any, InvoiceQuery]) -> dict[str, Any]:
+    """With what is paid and left; ``status`` filters by payment status, ``sort`` by number
+    (default), newest created or processed first, or the largest balance first."""
     q = call.query
-    return await _list(call, "invoice", {
-        "store_id": q.store_id, "sales_order_id": q.sales_order_id, "dispatch_id": q.dispatch_id,
-        "customer_id": q.customer_id, "processed": q.processed})
+    async with call.services.engine.connect() as conn:
+        items, total = await query_invoices(
+            conn, call.principal, store_id=q.store_id, sales_order_id=q.sales_order_id,
+            dispatch_id=q.dispatch_id, customer_id=q.customer_id, processed=q.processed,
+            status=q.status.value if q.status else None, q=q.q, sort=q.sort.value,
+            limit=q.limit, offset=q.offset)
+    return page(items, total, q)
+
+
+async def _invoice(call: Call[Any, Any], invoice_id: str) -> dict[str, Any]:
+    async with call.services.engine.connect() as conn:
+        found = await invoice_detail(conn, call.principal, invoice_id)
+    if found is None:
+        raise NotFound("invoice", invoice_id)
+    return found
 
 
 @api.route("GET", "/api/invoices/{id}", summary="An invoice", tag=TAG,
            response=BillingInvoiceOut, errors=(403, 404),
            permissions=VIEW)
 async def get_invoice(call: Call[Any, Any]) -> dict[str, Any]:
-    return await _detail(call, "invoice", call.path["id"])
+    return await _invoice(call, call.path["id"])
 
 
 @api.route("POST", "/api/invoices", summary="Create an invoice for a sales order", tag=TAG,
@@ -229,17 +276,20 @@ async def get_invoice(call: Call[Any, Any]) -> dict[str, Any]:
            idempotent=True,
            permissions=MANAGE)
 async def create_invoice(call: Call[InvoiceIn, Any]) -> dict[str, Any]:
-    """The sales order must exist and be open (not cancelled). Audited."""
+    """The sales order must exist and be open (not cancelled). ``service_line`` (what the revenue
+    report groups by) is ``general`` unless given. Audited."""
     b = call.body
-    created = await uc.create_invoice(call.uow(), call.context(), sales_order_id=b.sales_order_id,
-                                      amount_cents=b.amount_cents, number=b.number)
-    return await _detail(call, "invoice", created["id"])
+    created = await billing_uc.create_invoice(
+        call.uow(), call.context(), sales_order_id=b.sales_order_id, amount_cents=b.amount_cents,
+        number=b.number, service_line=b.service_line)
+    return await _invoice(call, created["id"])
 
 
 @api.route("POST", "/api/invoices/{id}/process", summary="Mark an invoice processed", tag=TAG,
            response=BillingInvoiceOut, errors=(403, 404),
            permissions=MANAGE)
 async def process_invoice(call: Call[Any, Any]) -> dict[str, Any]:
-    """Processing again changes nothing. A processed invoice keeps its dispatch from deletion."""
-    await uc.process_invoice(call.uow(), call.context(), invoice_id=call.path["id"])
-    return await _detail(call, "invoice", call.path["id"])
+    """Records who processed it and when (``processed_by``, ``processed_at``); from then on it
+    takes payments and keeps its dispatch from deletion. Processing again changes nothing."""
+    await billing_uc.process_invoice(call.uow(), call.context(), invoice_id=call.path["id"])
+    return await _invoice(call, call.path["id"])

@@ -13,8 +13,10 @@ import random
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from domain.billing import main_skill
 from domain.dispatch import Dispatch, DispatchStatus, Invoice, SalesOrder, TripTicket
 from domain.geo import Location, TimeWindow
+from domain.payments import Payment
 from domain.resources import (
     Customer,
     OpeningHours,
@@ -25,6 +27,7 @@ from domain.resources import (
     Unit,
 )
 from domain.work_orders import Channel, Priority, WorkOrder, WorkOrderStatus
+from web.demo.billing_history import CLERK, billing_history
 from web.demo.geography import (
     FIRST_NAMES,
     JOB_TEMPLATES,
@@ -50,6 +53,7 @@ class Scenario:
     sales_orders: list[SalesOrder] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     dispatches: list[Dispatch] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
 
 
 def _near(rng: random.Random, lat: float, lon: float, km: float) -> Location:
@@ -106,9 +110,10 @@ class WorkDay:
 
 def build(
     *, stores: int = 200, technicians: int = 200, orders: int = 300, seed: int = 7,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, history: bool = True,
 ) -> Scenario:
-    """The demo company for the day of ``now`` (default: today)."""
+    """The demo company for the day of ``now`` (default: today); with ``history``, also the
+    billing of the jobs finished over the months before (``billing_history.py``)."""
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     rng = random.Random(seed)
     day = WorkDay(now)
@@ -158,6 +163,8 @@ def build(
 
     _work_orders(sc, rng, orders, day, now)
     _billing(sc, rng, now)
+    if history:
+        billing_history(sc, now, seed=seed, jobs=max(12, orders // 3))
     return sc
 
 
@@ -258,7 +265,8 @@ def _billing(sc: Scenario, rng: random.Random, now: dt.datetime) -> None:
         invoices = []
         for k in range(1, rng.choice((1, 1, 2)) + 1):
             invoice = Invoice.for_sales_order(
-                sales, number=f"INV-{i:06d}-{k}", amount_cents=sales.total_cents // k, at=now
+                sales, number=f"INV-{i:06d}-{k}", amount_cents=sales.total_cents // k, at=now,
+                service_line=main_skill(order.required_skills),
             )
             invoice.id = f"inv-{i:06d}-{k}"
             invoices.append(invoice)
@@ -279,7 +287,7 @@ def _billing(sc: Scenario, rng: random.Random, now: dt.datetime) -> None:
             for invoice in invoices:
                 dispatch.attach_invoice(invoice)
         if rng.random() < 0.1 and invoices[0].dispatch_id == dispatch.id:
-            invoices[0].processed = True
+            invoices[0].mark_processed(now, CLERK)
         sc.dispatches.append(dispatch)
     for item in (*sc.invoices, *sc.dispatches):
         item.events.clear()

@@ -67,11 +67,14 @@ async def is_seeded(engine: AsyncEngine) -> bool:
 async def seed(
     engine: AsyncEngine, *, stores: int = 200, technicians: int = 200, orders: int = 300,
     seed: int = 7, now: dt.datetime | None = None, progress: bool = True, replace: bool = False,
+    history: bool = True,
 ) -> dict[str, int]:
-    """Seed the demo. Refuses a database that already has data unless ``replace``."""
+    """Seed the demo. Refuses a database that already has data unless ``replace``. ``history``:
+    the billing of the months before the day (finished jobs, invoices, payments)."""
     started = time.perf_counter()
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    sc = build(stores=stores, technicians=technicians, orders=orders, seed=seed, now=now)
+    sc = build(stores=stores, technicians=technicians, orders=orders, seed=seed, now=now,
+               history=history)
     marker = {"id": 1, "seeded_at": now, "alive_until": WorkDay(now).alive_until, "seed": seed,
               "stores": stores, "technicians": technicians, "orders": orders}
     plan: Sequence[tuple[Table, list[dict[str, Any]]]] = (
@@ -85,6 +88,7 @@ async def seed(
         (t.sales_orders, _rows(sc.sales_orders, m.sales_order_to_row)),
         (t.dispatches, _rows(sc.dispatches, m.dispatch_to_row)),
         (t.invoices, _rows(sc.invoices, m.invoice_to_row)),
+        (t.payments, _rows(sc.payments, m.payment_to_row)),
     )
     total = sum(len(rows) for _, rows in plan)
     bar = tqdm(total=total, desc="seeding", unit="row", disable=not progress, file=sys.stderr)

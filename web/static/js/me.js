@@ -54,6 +54,7 @@ export const AREAS = [
   { path: "/service", label: "Customers and jobs",
     land: () => mayUseService(), may: () => mayUseService() },
   { path: "/fleet", label: "Fleet", land: () => mayUseFleet(), may: () => mayUseFleet() },
+  { path: "/billing", label: "Billing", land: () => can("billing:manage"), may: () => can("billing:view") },
   { path: "/records", label: "Dispatch records", land: () => can("dispatch:view"),
     may: () => can("dispatch:view") },
   { path: "/reports", label: "Reports", land: () => false, may: () => can("report:view") },

@@ -1,0 +1,186 @@
+"""The billing clerk's endpoints: the queue to process, customers' balances, and the payments of an
+invoice (listed, and recorded: partial payments add up, never above the invoice's amount).
+
+Money is integer cents. Reads need ``billing:view`` and show the caller's stores only (another
+store's invoice is 404); recording a payment needs ``billing:manage``. Invoices themselves (list
+with paid and balance, detail, create, process) are in ``resources_billing.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import Field
+
+from domain.errors import NotFound
+from domain.payments import MAX_REFERENCE, PaymentMethod
+from domain.roles import Permission
+from domain.services import billing as uc
+from storage.queries.billing import customer_balances, invoice_payments, to_process
+from web.api.framework import Api, Call
+from web.api.schemas import Out, Page, PageQuery, Strict, page
+from web.api.work_order_schemas import Instant
+
+api = Api()
+TAG = "billing"
+VIEW = (Permission.BILLING_VIEW,)
+MANAGE = (Permission.BILLING_MANAGE,)
+OptRef = Field(default=None, min_length=1, max_length=64)
+#: The largest payment the edge takes (the invoice's balance is the real limit).
+MAX_CENTS = 2_000_000_000
+
+
+class QueueQuery(PageQuery):
+    store_id: str | None = OptRef
+
+
+class QueueInvoice(Out):
+    id: str
+    number: str
+    amount_cents: int
+
+
+class QueueItemOut(Out):
+    kind: str = Field(description="dispatch, invoice or work_order")
+    id: str = Field(description="the dispatch's, invoice's or work order's id (per kind)")
+    since: dt.datetime = Field(description="the dispatch's datetime, the invoice's creation, "
+                                           "or when the job was finished")
+    store_id: str
+    customer_id: str | None
+    customer_name: str | None
+    number: str | None = Field(description="the trip ticket's number (dispatch) or the invoice's")
+    status: str = Field(description="the dispatch's or job's status; unprocessed (invoice)")
+    dispatch_id: str | None
+    work_order_id: str | None
+    amount_cents: int | None = Field(description="what its unprocessed invoices amount to "
+                                                 "(null for a job with no invoice)")
+    description: str
+    invoices: list[QueueInvoice] = Field(description="the invoices waiting to be processed")
+
+
+class QueuePage(Page[QueueItemOut]):
+    pass
+
+
+class BalanceQuery(PageQuery):
+    store_id: str | None = OptRef
+    owing: bool | None = Field(default=None,
+                               description="true: only customers who owe something")
+    q: str | None = Field(default=None, min_length=1, max_length=100,
+                          description="part of the customer's name, or their id")
+
+
+class BalanceOut(Out):
+    customer_id: str
+    customer_name: str | None
+    invoice_count: int = Field(description="processed invoices")
+    open_invoices: int = Field(description="processed invoices with something left to pay")
+    billed_cents: int
+    paid_cents: int
+    balance_cents: int
+
+
+class Totals(Out):
+    billed_cents: int
+    paid_cents: int
+    balance_cents: int
+
+
+class BalancePage(Page[BalanceOut]):
+    totals: Totals = Field(description="over every customer that matches, not only this page")
+
+
+class PaymentIn(Strict):
+    amount_cents: int = Field(ge=1, le=MAX_CENTS, description="integer cents, above zero")
+    method: PaymentMethod
+    reference: str = Field(default="", max_length=MAX_REFERENCE,
+                           description="a check number, card slip or transfer id")
+    received_at: Instant | None = Field(default=None,
+                                        description="when it was received (default: now)")
+
+
+class InvoiceBalanceOut(Out):
+    id: str
+    number: str
+    amount_cents: int
+    processed: bool
+    paid_cents: int
+    balance_cents: int
+    payment_status: str = Field(description="unpaid, partly_paid or paid")
+    version: int
+
+
+class PaymentOut(Out):
+    id: str
+    invoice_id: str
+    store_id: str
+    amount_cents: int
+    method: str
+    reference: str
+    received_at: dt.datetime
+    recorded_by: str
+    recorded_by_name: str | None = None
+    created_at: dt.datetime
+    version: int
+
+
+class RecordedPaymentOut(PaymentOut):
+    invoice: InvoiceBalanceOut = Field(description="the invoice after this payment")
+
+
+class PaymentPage(Page[PaymentOut]):
+    invoice: InvoiceBalanceOut
+
+
+@api.route("GET", "/api/billing/to-process", summary="The queue of work to process", tag=TAG,
+           query=QueueQuery, response=QueuePage, errors=(403, 422), permissions=VIEW)
+async def list_to_process(call: Call[Any, QueueQuery]) -> dict[str, Any]:
+    """Oldest first: completed dispatches with no processed invoice (with their invoices),
+    the other unprocessed invoices, and completed jobs that have no invoice yet."""
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        items, total = await to_process(conn, call.principal, store_id=q.store_id,
+                                        limit=q.limit, offset=q.offset)
+    return page(items, total, q)
+
+
+@api.route("GET", "/api/billing/balances", summary="What each customer owes", tag=TAG,
+           query=BalanceQuery, response=BalancePage, errors=(403, 422), permissions=VIEW)
+async def list_balances(call: Call[Any, BalanceQuery]) -> dict[str, Any]:
+    """Per customer over their processed invoices: billed, paid and the balance (billed less
+    paid), the largest balance first; ``totals`` add up every customer that matches."""
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        items, total, totals = await customer_balances(
+            conn, call.principal, store_id=q.store_id, owing=q.owing, q=q.q, limit=q.limit,
+            offset=q.offset)
+    return {**page(items, total, q), "totals": totals}
+
+
+@api.route("GET", "/api/invoices/{id}/payments", summary="The payments of an invoice", tag=TAG,
+           query=PageQuery, response=PaymentPage, errors=(403, 404, 422), permissions=VIEW)
+async def list_payments(call: Call[Any, PageQuery]) -> dict[str, Any]:
+    """Oldest first, with the invoice's amount, what is paid and the balance."""
+    q = call.query
+    async with call.services.engine.connect() as conn:
+        invoice, items, total = await invoice_payments(conn, call.principal, call.path["id"],
+                                                       limit=q.limit, offset=q.offset)
+    if invoice is None:
+        raise NotFound("invoice", call.path["id"])
+    return {**page(items, total, q), "invoice": invoice}
+
+
+@api.route("POST", "/api/invoices/{id}/payments", summary="Record a payment against an invoice",
+           tag=TAG, body=PaymentIn, response=RecordedPaymentOut, status=201,
+           errors=(403, 404, 409, 422), idempotent=True, permissions=MANAGE)
+async def record_payment(call: Call[PaymentIn, Any]) -> dict[str, Any]:
+    """Only against a processed invoice (422 ``invoice_not_processed``), at most its balance
+    (422 ``overpayment`` on ``amount_cents``; partial payments add up), never received in the
+    future (422 ``received_in_future``). Two payments at the same moment that together would
+    pay too much: one is recorded, the other refused (422 ``overpayment`` or 409
+    ``concurrent_modification``; retry to see the new balance). Audited."""
+    b = call.body
+    return await uc.record_payment(
+        call.uow(), call.context(), invoice_id=call.path["id"], amount_cents=b.amount_cents,
+        method=b.method, reference=b.reference, received_at=b.received_at)
