@@ -76,3 +76,22 @@ def test_the_reports_are_for_the_roles_their_contract_names() -> None:
                if Permission.REPORT_VIEW in granted}
     assert readers == {Role.OPERATIONS_MANAGER, Role.ADMIN, Role.STORE_MANAGER,
                        Role.BILLING_CLERK, Role.FLEET_MANAGER}
+
+
+def test_billing_reads_with_billing_view_and_changes_with_billing_manage() -> None:
+    """The clerk's queue, customers' balances and an invoice's payments are read with
+    billing:view; processing and recording a payment need billing:manage (admins and billing
+    clerks); the matrix above tries every role on each of them."""
+    declared = {(ep.method, ep.path): ep.permissions for ep in build_api().endpoints
+                if ep.path.startswith("/api/billing/") or ep.path.endswith("/payments")
+                or ep.path == "/api/invoices/{id}/process"}
+    assert declared == {
+        ("GET", "/api/billing/to-process"): (Permission.BILLING_VIEW,),
+        ("GET", "/api/billing/balances"): (Permission.BILLING_VIEW,),
+        ("GET", "/api/invoices/{id}/payments"): (Permission.BILLING_VIEW,),
+        ("POST", "/api/invoices/{id}/payments"): (Permission.BILLING_MANAGE,),
+        ("POST", "/api/invoices/{id}/process"): (Permission.BILLING_MANAGE,),
+    }
+    managers = {role for role, granted in ROLE_PERMISSIONS.items()
+                if Permission.BILLING_MANAGE in granted}
+    assert managers == {Role.ADMIN, Role.BILLING_CLERK}
