@@ -18,6 +18,7 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.roles import Principal
@@ -25,6 +26,7 @@ from realtime.events import LogEvent, PositionUpdate
 from realtime.limits import SessionLimits
 from realtime.ports import EventLog, SnapshotSource
 from realtime.scope import BadTopic, Bounds, event_matches, may_subscribe, position_matches
+from realtime.snapshots import SharedSnapshots
 
 if TYPE_CHECKING:
     from realtime.hub import Hub
@@ -73,7 +75,8 @@ PhonePosition = Callable[[Principal, dict[str, Any]], Awaitable[None]]
 
 class Session:
     def __init__(
-        self, transport: Transport, *, hub: Hub, event_log: EventLog, snapshots: SnapshotSource,
+        self, transport: Transport, *, hub: Hub, event_log: EventLog,
+        snapshots: SharedSnapshots | SnapshotSource,
         authenticate: Authenticator, on_phone_position: PhonePosition | None = None,
         config: SessionConfig | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -82,7 +85,9 @@ class Session:
         self.clock = clock
         self.hub = hub
         self.log = event_log
-        self.snapshots = snapshots
+        #: Shared by the worker's sessions (one read per scope and seq); a bare source is wrapped.
+        self.snapshots = (snapshots if isinstance(snapshots, SharedSnapshots)
+                          else SharedSnapshots(snapshots))
         self.authenticate = authenticate
         self.on_phone_position = on_phone_position
         self.config = config or SessionConfig()
@@ -361,16 +366,24 @@ class Session:
         try:
             target = self.hub.last_seq
             replay: list[LogEvent] | None = None
+            # Told whenever the read waits its turn (or failed and is tried again).
+            loading = partial(self._send, {"type": "loading", "seq": target})
             # Replay when the log still holds everything after ``since``; a ``since`` from the
             # future (another server's log) or too far behind gets a snapshot instead.
             if since is not None and since <= target and target - since <= self.config.max_replay:
                 replay = self.hub.recent_since(since)  # memory first: a reconnect storm is cheap
-                if replay is None and since >= await self.log.oldest_seq() - 1:
-                    replay = await self.log.read_since(since, self.config.max_replay)
+                if replay is None:
+                    async with self.snapshots.slot(loading):
+                        if since >= await self.log.oldest_seq() - 1:
+                            replay = await self.log.read_since(since, self.config.max_replay)
             if replay is None:
-                snap = await self.snapshots.snapshot(self.principal, self.topics)
-                self._send({"type": "snapshot", "seq": target, "topics": sorted(self.topics),
-                            **snap})
+                try:  # shared with this worker's sessions of the same scope at this seq
+                    text = await self.snapshots.message(self.principal, self.topics, target,
+                                                        on_wait=loading)
+                except Exception:  # every attempt failed: the client comes back with backoff
+                    self.close_soon(CLOSE_INTERNAL, "the board could not be read: reconnect")
+                    return
+                self._send_text(text)
                 self.hub.telemetry.snapshot_sent()
                 self.last_sent_seq = max(self.last_sent_seq, target)
             else:

@@ -24,13 +24,38 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+#: The main pool of an embedded (SQLite) engine: SQLAlchemy's default for a file database.
+SQLITE_POOL_SIZE = 5
+#: The event path's own pool: the relay and its leader lock (held for as long as it leads), the
+#: hub's repair reads, the positions store's flush and the freshness events.
+EVENT_POOL_SIZE = 4
+
+
 def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, echo=echo)
+        return _sqlite_engine(url, echo=echo, pool_size=SQLITE_POOL_SIZE,
+                              max_overflow=SQLITE_POOL_SIZE * 2)
     return create_async_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
     )
+
+
+def create_event_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """A small engine of its own for the event path, so that publishing never queues behind
+    snapshots or API reads for a connection of the main pool (same database, same behaviour)."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo=echo, pool_size=EVENT_POOL_SIZE,
+                              max_overflow=EVENT_POOL_SIZE)
+    return create_async_engine(url, echo=echo, pool_size=EVENT_POOL_SIZE,
+                               max_overflow=EVENT_POOL_SIZE, pool_pre_ping=True, pool_timeout=10)
+
+
+def pool_size(engine: AsyncEngine) -> int:
+    """How many connections the engine's pool keeps (its overflow not counted)."""
+    size = getattr(engine.pool, "size", None)
+    return int(size()) if callable(size) else 1
 
 
 @asynccontextmanager
@@ -44,8 +69,11 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> AsyncEngine:
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+def _sqlite_engine(url: str, *, echo: bool, pool_size: int, max_overflow: int) -> AsyncEngine:
+    options: dict[str, Any] = {}
+    if make_url(url).database not in {None, "", ":memory:"}:  # a file: a pool of connections
+        options = {"pool_size": pool_size, "max_overflow": max_overflow}
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **options)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

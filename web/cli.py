@@ -138,6 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.metrics import prepare_multiprocess
+    from web.ws_deflate import UVICORN_OPTIONS
 
     settings = _settings(args)
     if _refuse_insecure(settings):  # before logging is set up: a refusal changes nothing
@@ -154,8 +155,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
                 log_level=settings.log_level, log_config=log_config,
                 # our own line per API request (with its correlation id) replaces the access log
-                access_log=settings.log_level.lower() == "debug", ws_per_message_deflate=False,
+                access_log=settings.log_level.lower() == "debug",
                 ws_max_size=settings.ws_max_frame_bytes,
+                **UVICORN_OPTIONS,  # permessage-deflate for large messages only
                 workers=args.workers)
     return 0
 

@@ -19,8 +19,10 @@ from realtime.hub import Hub
 from realtime.positions import PositionPipeline, UnitInfo
 from realtime.relay import OutboxRelay
 from realtime.session import Disconnected, Session, SessionConfig
+from realtime.snapshots import SharedSnapshots
 from realtime.supervisor import Supervisor
 from storage.attachments import AttachmentJanitor
+from storage.engine import pool_size
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock, SqlEventLog
 from storage.positions import SqlPositionStore
 from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
@@ -61,11 +63,16 @@ class StarletteTransport:
 @dataclass
 class Live:
     bus: Bus
+    #: The log on the event path's own engine: the relay, the hub's repairs, the positions.
     event_log: SqlEventLog
     relay: OutboxRelay
     hub: Hub
-    snapshots: SqlSnapshotSource
+    #: Snapshots shared per scope and seq, at most half the main pool read at once.
+    snapshots: SharedSnapshots
     positions: PositionPipeline
+    #: The log on the main engine, for sessions' replays from the database (bounded like
+    #: snapshots); the event path never waits for them.
+    session_log: SqlEventLog | None = None
     #: Every background loop of the process (relay, retention, feeds, alerts, revocations).
     supervisor: Supervisor = field(default_factory=Supervisor)
     metrics: Metrics | None = None
@@ -112,6 +119,7 @@ class Live:
             "relay": {"leader": self.relay.is_leader, "published": self.relay.published},
             "hub": {"seq": self.hub.last_seq, "sessions": len(self.hub.sessions),
                     "repairs": self.hub.repairs},
+            "snapshots": self.snapshots.stats(),
             "positions": {"accepted": p.accepted, "rejected": p.rejected,
                           "superseded": p.superseded, "unknown_unit": p.unknown,
                           "units": len({i.unit_id for i in p.units.values()})},
@@ -123,25 +131,33 @@ class Live:
             with contextlib.suppress(Exception):
                 await stopper()
         await self.positions.stop()
+        await self.snapshots.close()
         await self.relay.stop()
         await self.hub.stop()
         await self.bus.stop()
 
 
 def build_live(settings: Any, engine: Any, clock: Clock = system_clock,
-               metrics: Metrics | None = None) -> Live:
+               metrics: Metrics | None = None, event_engine: Any = None) -> Live:
+    """``engine``: the main pool (API, snapshots); ``event_engine``: the event path's own small
+    one (the relay and its leader lock, the hub's repairs, the positions store), so publishing
+    never waits behind reads. Without it (tools, some tests) everything shares ``engine``."""
     prefix = settings.redis_prefix
+    events = event_engine if event_engine is not None else engine
     bus: Bus = (RedisBus(settings.redis_url, client_name=prefix) if settings.redis_url
                 else MemoryBus())
-    event_log = SqlEventLog(engine, LogEvent, clock)
-    lock = PostgresLeaderLock(engine) if engine.dialect.name == "postgresql" else LocalLeaderLock()
+    event_log = SqlEventLog(events, LogEvent, clock)
+    lock = PostgresLeaderLock(events) if events.dialect.name == "postgresql" else LocalLeaderLock()
     relay = OutboxRelay(event_log, bus, lock, channel=f"{prefix}:events", telemetry=metrics)
     hub = Hub(event_log, bus, events_channel=f"{prefix}:events",
               positions_channel=f"{prefix}:positions", telemetry=metrics)
-    positions = PositionPipeline(bus, SqlPositionStore(engine), SqlUnitDirectory(engine, UnitInfo),
+    positions = PositionPipeline(bus, SqlPositionStore(events), SqlUnitDirectory(events, UnitInfo),
                                  channel=f"{prefix}:positions", on_freshness=event_log.append)
+    snapshots = SharedSnapshots(SqlSnapshotSource(engine, clock),
+                                slots=max(1, pool_size(engine) // 2))
     return Live(bus=bus, event_log=event_log, relay=relay, hub=hub,
-                snapshots=SqlSnapshotSource(engine, clock), positions=positions, clock=clock,
+                snapshots=snapshots, positions=positions, clock=clock,
+                session_log=SqlEventLog(engine, LogEvent, clock),
                 metrics=metrics, supervisor=Supervisor(observer=metrics),
                 event_retention=dt.timedelta(days=settings.event_retention_days),
                 position_retention=dt.timedelta(days=settings.position_history_days),
@@ -175,7 +191,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     await ws.accept()
     session = Session(
-        StarletteTransport(ws), hub=live.hub, event_log=live.event_log,
+        StarletteTransport(ws), hub=live.hub, event_log=live.session_log or live.event_log,
         snapshots=live.snapshots, authenticate=services.tokens.verify_with_expiry,
         on_phone_position=live.positions.phone_position,
         config=SessionConfig(auth_timeout=settings.ws_auth_timeout,

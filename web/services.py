@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.roles import Delegation, Principal, Role
 from realtime.session import CLOSE_TOKEN_REVOKED
 from storage import tables as t
-from storage.engine import create_engine
+from storage.engine import create_engine, create_event_engine
 from storage.uow import SqlUnitOfWork
 from web.alerts_wiring import AlertServices, start_alerts
 from web.api.auth import LoginThrottle
@@ -43,6 +43,8 @@ class Services:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     alerts: AlertServices | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    #: The event path's own small pool (relay, leader lock, hub repairs, positions store).
+    event_engine: AsyncEngine | None = None
 
     async def start(self) -> None:
         try:
@@ -76,6 +78,8 @@ class Services:
             await self.live.stop()
         finally:
             await self.engine.dispose()
+            if self.event_engine is not None:
+                await self.event_engine.dispose()
             if multiprocess_dir():
                 mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
@@ -160,6 +164,7 @@ def build_services(settings: Settings, clock: Clock = system_clock,
     signing key outside the demo, before it opens anything."""
     key = signing_key or settings.signing_key()
     engine = create_engine(settings.database_url)
+    event_engine = create_event_engine(settings.database_url)
     metrics = metrics or Metrics(clock)
     planning = PlanningService.from_settings(engine, settings)
     planning.on_solved = metrics.solved
@@ -168,7 +173,8 @@ def build_services(settings: Settings, clock: Clock = system_clock,
         engine=engine,
         clock=clock,
         metrics=metrics,
-        live=build_live(settings, engine, clock, metrics),
+        event_engine=event_engine,
+        live=build_live(settings, engine, clock, metrics, event_engine=event_engine),
         planning=planning,
         tokens=TokenService(key, settings.token_ttl_seconds,
                             clock=clock),

@@ -1,4 +1,10 @@
-"""The board snapshot: what a session needs to draw the board from scratch."""
+"""The board snapshot: what a session needs to draw the board from scratch.
+
+Open work orders only (closed ones are history: the REST lists have them), each with what the
+board draws first; what only a job's detail shows (comments, proof, customer, creator, channel,
+first assignment, pinning) is left out and read from ``GET /api/work-orders/{id}`` when the job
+is opened. Live events still carry the whole job.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,11 @@ from storage import mapping as m
 from storage import tables as t
 from storage.queries.alerts import live_alerts
 from storage.queries.common import scope_filter
+
+#: Work-order fields the snapshot leaves to the job's detail (the board does not draw them).
+DETAIL_ONLY = ("comments", "proof", "customer_id", "created_by", "channel", "assigned_at",
+               "pinned")
+_HEAVY_COLUMNS = frozenset({"comments", "proof"})
 
 
 class SqlSnapshotSource:
@@ -52,7 +63,8 @@ class SqlSnapshotSource:
                 .outerjoin(p, p.c.unit_id == tech.c.unit_id).where(tech.c.active.is_(True)),
                 tech.c.home_store_id, tech.c.id))).mappings().all()
             wo_rows = (await conn.execute(narrow(
-                select(wo).where(wo.c.status.in_([s.value for s in OPEN_STATUSES])),
+                select(*(c for c in wo.c if c.name not in _HEAVY_COLUMNS))
+                .where(wo.c.status.in_([s.value for s in OPEN_STATUSES])),
                 wo.c.store_id, wo.c.technician_id))).mappings().all()
             store_rows = (await conn.execute(
                 select(t.stores).where(scope_filter(principal, t.stores.c.id),
@@ -80,11 +92,19 @@ class SqlSnapshotSource:
             store_rows = []
         return {
             "technicians": technicians,
-            "work_orders": [m.work_order_from_row(r).snapshot() for r in wo_rows],
+            "work_orders": [board_item(r) for r in wo_rows],
             "stores": [m.store_from_row(r).snapshot() for r in store_rows],
             "proposals": [m.proposal_from_row(r).snapshot() for r in proposal_rows],
             "alerts": alerts,
         }
+
+
+def board_item(row: Any) -> dict[str, Any]:
+    """A work order as the snapshot carries it: without the fields only its detail shows."""
+    item = m.work_order_from_row({**row, "comments": [], "proof": None}).snapshot()
+    for name in DETAIL_ONLY:
+        item.pop(name, None)
+    return item
 
 
 class SqlUnitDirectory:

@@ -108,6 +108,9 @@ export class Live {
         break;
       case "subscribed":
         break;
+      case "loading": // the server reads the snapshot as soon as it can: say so, keep waiting
+        if (this.state === "catching-up") this.setState("loading", "loading the board…");
+        break;
       case "snapshot":
         this.h.onSnapshot?.(msg);
         this.seq = msg.seq;
@@ -120,7 +123,8 @@ export class Live {
         if (this.state !== "live") this.setState("live");
         break;
       case "heartbeat":
-        // No gap possible below the heartbeat's seq once every event was delivered.
+        // No gap possible below the heartbeat's seq once every event was delivered (a board
+        // still loading its snapshot is not live yet).
         if (this.state === "catching-up") this.setState("live");
         break;
       case "positions":
@@ -151,7 +155,7 @@ export class Live {
 // Connection indicator: an element whose data-state drives its look.
 export function bindIndicator(element) {
   const labels = { live: "Live", "catching-up": "Catching up…", connecting: "Connecting…",
-    offline: "Offline" };
+    loading: "Loading the board…", offline: "Offline" };
   return (state, detail) => {
     element.dataset.state = state;
     element.textContent = labels[state] || state;
