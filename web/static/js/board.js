@@ -13,6 +13,7 @@ import { renderKpis } from "./kpi.js";
 import { Alerts } from "./alerts.js";
 import { Plans } from "./proposals.js";
 import { Emergency } from "./emergency.js";
+import { NewJob } from "./new-job.js";
 import { Timeline, workdayStart } from "./timeline.js";
 import { DragAssign } from "./dnd.js";
 import { TrackView } from "./track.js";
@@ -30,6 +31,7 @@ async function main() {
   const details = new Details(document.getElementById("details"), model, {
     canAssign, canAskCandidates: canAny("proposal:view", "work_order:assign"),
     canReadAudit: can("audit:view"), onFocus: (loc) => map.focus(loc), onTechnician: (id) => track?.show(id),
+    pickOnMap: (done) => pickOnMap(map.map, done),
   });
   const queue = new Queue(document.getElementById("queue"), model, (id) => select(id));
   queue.draggable = canAssign;
@@ -57,14 +59,19 @@ async function main() {
       targets: [document.getElementById("timeline"), document.getElementById("details")],
       onHold: (on) => { queue.hold(on); timeline.hold(on); } });
   }
+  const newJob = new NewJob(document.getElementById("booking"), model, map,
+    { details, others: [plans, emergency] });
+  const bookButton = document.getElementById("open-booking");
+  bookButton.hidden = !can("work_order:create");
+  bookButton.onclick = () => newJob.open();
   const planButton = document.getElementById("open-plan");
   planButton.hidden = !canPlan;
-  planButton.onclick = () => { emergency.close(); plans.open(); };
+  planButton.onclick = () => { emergency.close(); newJob.close(); plans.open(); };
   const emergencyButton = document.getElementById("open-emergency");
   emergencyButton.hidden = !canAny("emergency:bulk", "emergency:create");
-  emergencyButton.onclick = () => emergency.open();
+  emergencyButton.onclick = () => { newJob.close(); emergency.open(); };
   document.getElementById("open-timeline").onclick = () => timeline.toggle();
-  Object.assign(window.dispatchBoard, { plans, emergency, timeline, map });
+  Object.assign(window.dispatchBoard, { plans, emergency, timeline, map, newJob });
   function select(id) {
     queue.selected = id;
     details.showOrder(id);
@@ -136,6 +143,16 @@ async function main() {
   });
   setInterval(() => { map.refreshFreshness(); queue.render(); }, 30_000);
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") details.close(); });
+}
+
+// The map's next click (crosshair meanwhile) hands its point to `done(lat, lon)`.
+function pickOnMap(leaflet, done) {
+  const element = leaflet.getContainer();
+  element.classList.add("drawing");
+  leaflet.once("click", (e) => {
+    element.classList.remove("drawing");
+    done(e.latlng.lat, e.latlng.lng);
+  });
 }
 
 main().catch((error) => {

@@ -1,8 +1,11 @@
 // The details panel: a job with "assign to…" (with the version the client saw; a 409 shows who
-// changed it), unassign; or a technician with their jobs. Actions show only when the user may
+// changed it), unassign, and edit / reschedule / cancel with a reason (job-edit.js, the same forms
+// as the customer's page); or a technician with their jobs. Actions show only when the user may
 // take them (the board passes what me.js says).
 import { api, escapeHtml, token } from "./api.js";
 import { permissionAttr } from "./me.js";
+import { cancelForm, editForm, formValues, mayCancel, mayEdit, rescheduleForm, restoreForms,
+  wireJobForms } from "./job-edit.js";
 import { renderProofThumbnails } from "./proof-view.js";
 import { freshness, isLate, OPEN, technicianName } from "./model.js";
 import { timeText } from "./queue.js";
@@ -29,7 +32,7 @@ function chainText(model, wo) {
 
 export class Details {
   constructor(root, model, { canAssign, canAskCandidates = canAssign, canReadAudit = false, onFocus,
-    onTechnician }) {
+    onTechnician, pickOnMap = null }) {
     this.root = root;
     this.model = model;
     this.canAssign = canAssign; // work_order:assign: assign, reassign, unassign
@@ -37,12 +40,15 @@ export class Details {
     this.canReadAudit = canReadAudit; // audit:view: who changed a job first
     this.onFocus = onFocus;
     this.onTechnician = onTechnician; // (id | null): the technician shown, for the map's track
+    this.pickOnMap = pickOnMap; // (done(lat, lon)): the live map's next click
+    this.editing = null; // { id, mode: "edit" | "reschedule" | "cancel", version seen }
     this.current = null; // { kind: "order" | "person", id }
     this.candidates = null; // { id, version, loading, items, error } of the job shown
   }
 
   close() {
     this.current = null;
+    this.editing = null;
     this.onTechnician?.(null);
     delete this.root.dataset.dropTechnician;
     this.root.hidden = true;
@@ -75,6 +81,8 @@ export class Details {
   render(keepMessage = false) {
     const message = keepMessage ? this.root.querySelector(".message")?.outerHTML || "" : "";
     const choice = this.root.querySelector("select[name=technician]")?.value;
+    if (this.editing && this.editing.id !== this.current?.id) this.editing = null;
+    const typed = this.editing ? formValues(this.root) : null; // kept across live updates
     this.root.hidden = false;
     // A technician shown here is a drop zone for a dragged job (dnd.js).
     if (this.current.kind === "person") this.root.dataset.dropTechnician = this.current.id;
@@ -83,7 +91,54 @@ export class Details {
     else this.renderTechnician();
     const select = this.root.querySelector("select[name=technician]");
     if (select && choice) select.value = choice;
+    if (typed) restoreForms(this.root, typed);
     this.root.querySelector(".close").onclick = () => this.close();
+  }
+
+  // Edit, reschedule, cancel: the buttons, or the form chosen (with the version seen on opening).
+  changeSection(wo) {
+    if (this.editing?.id === wo.id) {
+      const { mode, version } = this.editing;
+      const form = mode === "edit" ? editForm(wo, { pickable: Boolean(this.pickOnMap) })
+        : mode === "reschedule" ? rescheduleForm(wo) : cancelForm(wo);
+      const moved = wo.version !== version ? `<p class="message warn">This job changed since you opened the form (version ${version}, now ${wo.version}): saving will be refused. Go back and open it again.</p>` : "";
+      return `<section class="job-change">${moved}${form}<button type="button" class="link back">Back</button></section>`;
+    }
+    const buttons = [
+      mayEdit(wo) ? `<button type="button" class="change" data-mode="edit" ${permissionAttr("work_order:edit")}>Edit</button>` : "",
+      mayEdit(wo) ? `<button type="button" class="change" data-mode="reschedule" ${permissionAttr("work_order:edit")}>Reschedule</button>` : "",
+      mayCancel(wo) ? `<button type="button" class="change" data-mode="cancel" ${permissionAttr("work_order:cancel")}>Cancel with a reason</button>` : "",
+    ].join("");
+    return buttons ? `<div class="row job-actions">${buttons}</div>` : "";
+  }
+
+  wireChanges(wo) {
+    this.root.querySelectorAll(".job-actions .change").forEach((b) => {
+      b.onclick = () => { this.editing = { id: wo.id, mode: b.dataset.mode, version: wo.version }; this.render(); };
+    });
+    const section = this.root.querySelector(".job-change");
+    if (!section) return;
+    section.querySelector(".back").onclick = () => { this.editing = null; this.render(); };
+    wireJobForms(section, { ...wo, version: this.editing.version }, {
+      pick: this.pickOnMap,
+      done: (saved, text) => {
+        this.editing = null;
+        this.model.applyWorkOrder(saved);
+        this.render();
+        this.say(escapeHtml(text), "ok");
+      },
+      failed: (error) => {
+        const current = error.problem?.current;
+        if (error.status === 409 && current) {
+          this.editing = null;
+          this.model.applyWorkOrder(current);
+          this.render();
+          this.say(`Someone changed this job first: it is now <b>${escapeHtml(current.status)}</b>, version ${current.version}. Check and try again.`, "warn");
+        } else {
+          this.say(escapeHtml(error.message), "error");
+        }
+      },
+    });
   }
 
   renderOrder(message) {
@@ -120,12 +175,14 @@ export class Details {
         <div class="row"><button class="primary" type="submit" ${permissionAttr("work_order:assign")}>${wo.technician_id ? "Reassign" : "Assign"}</button>
         ${wo.technician_id ? `<button type="button" class="unassign" ${permissionAttr("work_order:assign")}>Unassign</button>` : ""}</div>
       </form>` : ""}
+      ${this.changeSection(wo)}
       ${wo.proof ? this.proofSection(wo.proof) : ""}
       ${canAsk ? `<section class="who-takes"><div class="row"><button type="button" class="ask" ${permissionAttr("proposal:view", "work_order:assign")}>Who should take this?</button></div><div class="cands"></div></section>` : ""}
       ${message}`;
     if (wo.proof) renderProofThumbnails(this.root.querySelector(".proof .thumbs"), wo, token());
     this.root.querySelectorAll(".chain [data-order]").forEach((b) => { b.onclick = () => this.showOrder(b.dataset.order); });
     if (canAsk) this.wireCandidates(wo);
+    this.wireChanges(wo);
     const form = this.root.querySelector("form.assign");
     if (form) {
       const seen = wo.version;

@@ -5,11 +5,11 @@
 // and its comments, internal (the default) or customer-visible (shown on the tracking page).
 import { api, escapeHtml, fetchAll, newKey } from "../api.js";
 import { can, permissionAttr } from "../me.js";
+import { cancelForm, editForm, mayCancel, mayEdit, wireJobForms } from "../job-edit.js";
 import { cents, label, say, table, when } from "./ui.js";
 
 const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);
 const SOURCES = ["phone_call", "in_person", "web_form", "written"];
-const PRIORITIES = ["emergency", "high", "normal", "low"];
 const view = { id: null, customer: null, jobs: [], orders: [], invoices: [], consents: null,
   job: null, el: null, lookups: { stores: new Map(), technicians: new Map() } };
 
@@ -98,10 +98,23 @@ function times(o) {
   return parts.filter(([, at]) => at).map(([what, at]) => `${what} ${escapeHtml(when(at))}`).join("<br>");
 }
 
+function shortId(id) {
+  return id.length > 12 ? id.slice(0, 8) : id;
+}
+
+// A job that could not be finished and its follow-up point at each other (each opens the job).
+function chain(o) {
+  const link = (id) => `<button type="button" class="link open-job" data-job="${escapeHtml(id)}">${escapeHtml(shortId(id))}</button>`;
+  const parts = [];
+  if (o.follow_up_of) parts.push(`follow-up of ${link(o.follow_up_of)}`);
+  if (o.follow_ups?.length) parts.push(`followed up by ${o.follow_ups.map(link).join(", ")}`);
+  return parts.length ? `<br><span class="chain">${parts.join(" · ")}</span>` : "";
+}
+
 function jobTable(rows, empty) {
   return table([
-    { title: "Job", cell: (o) => `<button type="button" class="link open-job" data-job="${escapeHtml(o.id)}">${escapeHtml(o.id.length > 12 ? o.id.slice(0, 8) : o.id)}</button>` },
-    { title: "Status", cell: (o) => `${escapeHtml(label(o.status))}${o.status_reason ? `<br><span class="muted">${escapeHtml(o.status_reason)}</span>` : ""}` },
+    { title: "Job", cell: (o) => `<button type="button" class="link open-job" data-job="${escapeHtml(o.id)}">${escapeHtml(shortId(o.id))}</button>` },
+    { title: "Status", cell: (o) => `${escapeHtml(label(o.status))}${o.status_reason ? `<br><span class="muted">${escapeHtml(o.status_reason)}</span>` : ""}${chain(o)}` },
     { title: "What", wrap: true, cell: (o) => escapeHtml(o.description) },
     { title: "Window", cell: (o) => (o.time_window ? `${escapeHtml(when(o.time_window.start))} – ${escapeHtml(when(o.time_window.end))}` : "any time") },
     { title: "Technician", cell: (o) => escapeHtml(view.lookups.technicians.get(o.technician_id)?.name || o.technician_id || "—") },
@@ -116,27 +129,11 @@ function jobs() {
     <section class="panel jobs past-jobs"><h3>Past jobs <span class="count">${past.length}</span></h3>${jobTable(past, "No past job.")}</section>`;
 }
 
-function local(iso) {  // an instant as a datetime-local value, in the browser's time zone
-  if (!iso) return "";
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
 function jobPanel() {
   const o = view.job;
   if (!o) return "";
-  const open = OPEN.has(o.status);
-  const edit = open && can("work_order:edit") ? `<form class="stack edit-job"><h4 class="full">Edit or reschedule</h4>
-      <label>Priority <select name="priority">${PRIORITIES.map((p) => `<option${p === o.priority ? " selected" : ""}>${p}</option>`).join("")}</select></label>
-      <label>Minutes <input name="minutes" type="number" min="1" max="1440" value="${o.estimated_minutes}"></label>
-      <label>From <input name="start" type="datetime-local" value="${local(o.time_window?.start)}"></label>
-      <label>To <input name="end" type="datetime-local" value="${local(o.time_window?.end)}"></label>
-      <label class="full">What is wrong <input name="description" required maxlength="500" value="${escapeHtml(o.description)}"></label>
-      <div class="full"><button class="primary" type="submit" ${permissionAttr("work_order:edit")}>Save changes</button></div></form>` : "";
-  const cancel = open && can("work_order:cancel") ? `<form class="stack cancel-job"><h4 class="full">Cancel the job</h4>
-      <label class="full">Reason <input name="reason" required maxlength="500" placeholder="Why the customer cancels"></label>
-      <div class="full"><button class="danger" type="submit" ${permissionAttr("work_order:cancel")}>Cancel the job</button></div></form>` : "";
+  const edit = mayEdit(o) ? editForm(o) : "";
+  const cancel = mayCancel(o) ? cancelForm(o) : "";
   const comment = can("work_order:comment") ? `<form class="stack add-comment">
       <label class="full">Comment <textarea name="text" required maxlength="2000" rows="2"></textarea></label>
       <label>Who may read it <select name="visibility"><option value="internal" selected>Internal (our people only)</option>
@@ -151,10 +148,6 @@ function jobPanel() {
     <div class="customer-grid">${edit}${cancel}</div>
     <h4>Comments</h4><ul class="comments">${comments || '<li class="muted">No comment yet.</li>'}</ul>${comment}
     <p class="message job-message" role="status"></p></section>`;
-}
-
-function toIso(value) {
-  return value ? new Date(value).toISOString() : null;
 }
 
 async function openJob(id) {
@@ -187,33 +180,15 @@ function wire(el) {
   el.querySelector(".close-job")?.addEventListener("click", () => { view.job = null; drawCustomer(el); });
   const consent = el.querySelector("form.consent");
   if (consent) consent.onsubmit = (e) => { e.preventDefault(); recordConsent(consent); };
-  const edit = el.querySelector("form.edit-job");
-  if (edit) edit.onsubmit = (e) => { e.preventDefault(); act(edit, () => saveJob(edit)); };
-  const cancel = el.querySelector("form.cancel-job");
-  if (cancel) cancel.onsubmit = (e) => { e.preventDefault(); act(cancel, () => cancelJob(cancel)); };
+  const panel = el.querySelector(".job-panel");
+  if (panel) {
+    wireJobForms(panel, view.job, {
+      done: (job, text) => { replaceJob(job); drawCustomer(el); say(el.querySelector(".job-panel") || el, text); },
+      failed: (error) => say(panel, error.message, "error"),
+    });
+  }
   const comment = el.querySelector("form.add-comment");
   if (comment) comment.onsubmit = (e) => { e.preventDefault(); act(comment, () => addComment(comment)); };
-}
-
-async function saveJob(form) {
-  const o = view.job;
-  const body = { priority: form.priority.value, description: form.description.value.trim(),
-    estimated_minutes: Number(form.minutes.value) || o.estimated_minutes };
-  const start = toIso(form.start.value);
-  const end = toIso(form.end.value);
-  if (start && end) body.time_window = { start, end };
-  const job = await api(`/api/work-orders/${encodeURIComponent(o.id)}`, { method: "PATCH", body,
-    headers: { "If-Match": `"${o.version}"` } });
-  replaceJob(job);
-  return job.time_window ? `Saved: ${when(job.time_window.start)} – ${when(job.time_window.end)}.` : "Saved.";
-}
-
-async function cancelJob(form) {
-  const o = view.job;
-  const job = await api(`/api/work-orders/${encodeURIComponent(o.id)}/cancel`, { method: "POST",
-    body: { reason: form.reason.value.trim(), version: o.version } });
-  replaceJob(job);
-  return `Cancelled: ${job.status_reason}`;
 }
 
 async function addComment(form) {

@@ -2,18 +2,20 @@
 // phone, address or order number), their page (customer.js: jobs, invoices, consent, editing,
 // cancelling and comments), the open work orders read-only as the board's queue shows them
 // (GET /api/work-orders), and, for those who may create work orders, booking a job for a
-// customer or a walk-in (store, priority, time window, skills, minutes, description).
-import { api, escapeHtml, fetchAll, newKey } from "../api.js";
-import { can, canAny, permissionAttr } from "../me.js";
+// customer or a walk-in with the board's own booking form (booking.js; the place from the
+// customer's saved address, a click on the form's small map, or the address look-up).
+import { api, escapeHtml, fetchAll } from "../api.js";
+import { canAny, permissionAttr } from "../me.js";
 import { openScreen } from "../shell.js";
+import { BookingForm } from "../booking.js";
 import { drawCustomer, loadCustomer } from "./customer.js";
-import { label, say, setStatus, start, table, when } from "./ui.js";
+import { label, setStatus, start, table, when } from "./ui.js";
 
 const OPEN = "new,assigned,accepted,en_route,on_site";
-const PRIORITIES = ["emergency", "high", "normal", "low"];
 const root = document.getElementById("screen");
 const state = { stores: new Map(), technicians: new Map(), orders: [], customers: [], q: "",
   customer: null, status: "", store: "", text: "" };
+let booking = null; // the booking form (its card stays in the page across renders)
 
 function customerCard() {
   const book = canAny("work_order:create", "emergency:create");
@@ -65,29 +67,6 @@ function ordersCard() {
   </section>`;
 }
 
-function bookCard() {
-  if (!canAny("work_order:create", "emergency:create")) return "";
-  const stores = [...state.stores.values()].sort((a, b) => a.name.localeCompare(b.name));
-  const c = state.customer;
-  const priorities = can("work_order:create") ? PRIORITIES : ["emergency"];
-  return `<section class="card book-job"><h2>Book a job</h2>
-    <form class="stack new-job">
-      <label class="full">Customer <input name="customer" value="${escapeHtml(c ? c.name : "")}" ${c ? "readonly" : ""}
-        placeholder="Walk-in: the customer's name (or pick one from the list)"></label>
-      ${c ? "" : '<label>Phone <input name="phone" type="tel" placeholder="+1…"></label>'}
-      <label>Store <select name="store_id" required>${stores.map((s) => `<option value="${escapeHtml(s.id)}"${s.id === (c?.home_store_id || "") ? " selected" : ""}>${escapeHtml(s.name)}</option>`).join("")}</select></label>
-      <label>Priority <select name="priority">${priorities.map((p) => `<option${p === "normal" ? " selected" : ""}>${p}</option>`).join("")}</select></label>
-      <label>Minutes <input name="minutes" type="number" min="5" max="720" value="60"></label>
-      <label>From <input name="start" type="datetime-local"></label>
-      <label>To <input name="end" type="datetime-local"></label>
-      <label>Skills <input name="skills" placeholder="Plumbing, Electrical" maxlength="200"></label>
-      <label class="full">What is wrong <input name="description" required maxlength="500"></label>
-      <label class="full">Address <input name="address" value="${escapeHtml(c?.address || "")}" maxlength="300"></label>
-      <div class="full"><button class="primary" type="submit" ${permissionAttr("work_order:create", "emergency:create")}>Book the job</button>
-        ${c ? '<button type="button" class="link walk-in">Book for a walk-in instead</button>' : ""}</div>
-    </form><p class="message" role="status"></p></section>`;
-}
-
 function customerPage() {
   return state.customer ? '<section class="card wide customer-page" aria-label="The customer"></section>' : "";
 }
@@ -97,11 +76,38 @@ async function pick(customer) {
   if (customer) {
     await loadCustomer(customer, { stores: state.stores, technicians: state.technicians });
   }
+  booking?.setCustomer(customer);
   render();
 }
 
+// The booking card: made once, then moved into each render (what was typed stays).
+function bookingCard() {
+  if (!canAny("work_order:create", "emergency:create")) return null;
+  if (!booking) {
+    const card = document.createElement("section");
+    card.className = "card book-job";
+    card.innerHTML = '<h2>Book a job</h2><div class="book-form"></div>';
+    booking = new BookingForm(card.querySelector(".book-form"), {
+      stores: () => [...state.stores.values()], find: false,
+      skills: () => [...new Set([...state.technicians.values()].flatMap((t) => t.skills || []))].sort(),
+      onBooked: async (job) => {
+        state.orders.unshift(job);
+        if (booking.customer) await loadCustomer(booking.customer, { stores: state.stores, technicians: state.technicians });
+        render();
+      },
+    });
+    booking.card = card;
+    root.append(card);
+    booking.render();
+  }
+  return booking.card;
+}
+
 function render() {
-  root.innerHTML = customerCard() + customerPage() + bookCard() + ordersCard();
+  const card = bookingCard();
+  card?.remove();
+  root.innerHTML = customerCard() + customerPage() + '<div class="book-slot"></div>' + ordersCard();
+  if (card) { root.querySelector(".book-slot").replaceWith(card); booking.refresh(); }
   drawCustomer(root.querySelector(".customer-page"));
   const search = root.querySelector("form.search");
   search.onsubmit = (e) => { e.preventDefault(); state.q = search.q.value.trim(); findCustomers().then(render); };
@@ -110,51 +116,17 @@ function render() {
       .catch((error) => setStatus(`Error: ${error.message}`));
   });
   root.querySelector(".clear-customer")?.addEventListener("click", () => pick(null));
-  root.querySelector(".walk-in")?.addEventListener("click", () => pick(null));
   const tools = root.querySelector(".orders .tools");
   tools.querySelector("[name=status]").onchange = (e) => { state.status = e.target.value; render(); };
   tools.querySelector("[name=store]").onchange = (e) => { state.store = e.target.value; render(); };
   const text = tools.querySelector("[name=text]");
   text.onchange = () => { state.text = text.value; render(); };
-  const form = root.querySelector("form.new-job");
-  if (form) form.onsubmit = (e) => { e.preventDefault(); book(form); };
 }
 
 async function findCustomers() {
   if (!state.q) { state.customers = []; return; }
   const page = await api(`/api/customers?${new URLSearchParams({ q: state.q, limit: "20" })}`);
   state.customers = page.items;
-}
-
-async function book(form) {
-  const card = root.querySelector(".book-job");
-  const store = state.stores.get(form.store_id.value);
-  const c = state.customer;
-  const body = { store_id: store.id, priority: form.priority.value, description: form.description.value.trim(),
-    address: form.address.value.trim(), estimated_minutes: Number(form.minutes.value) || 60,
-    location: c?.location || store.location };
-  if (form.start.value && form.end.value) {
-    body.time_window = { start: new Date(form.start.value).toISOString(), end: new Date(form.end.value).toISOString() };
-  }
-  const skills = form.skills.value.split(",").map((x) => x.trim()).filter(Boolean);
-  if (skills.length) body.required_skills = skills;
-  if (c) body.customer_id = c.id;
-  else if (form.customer.value.trim()) {
-    body.customer_name = form.customer.value.trim();
-    if (form.phone?.value.trim()) body.customer_phone = form.phone.value.trim();
-  }
-  const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
-  try {
-    const wo = await api("/api/work-orders", { method: "POST", body, headers: { "Idempotency-Key": newKey() } });
-    state.orders.unshift(wo);
-    if (c) await loadCustomer(c, { stores: state.stores, technicians: state.technicians });
-    render();
-    say(root.querySelector(".book-job"), `Booked ${wo.id} (${wo.priority}) at ${store.name}.`);
-  } catch (error) {
-    button.disabled = false;
-    say(card, error.message, "error");
-  }
 }
 
 start(async () => {
