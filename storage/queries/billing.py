@@ -95,12 +95,14 @@ def _queue(principal: Principal, store_id: str | None) -> Any:
 
     od, ott = t.dispatches.alias("o_d"), t.trip_tickets.alias("o_tt")
     on_done = exists().where(od.c.id == i.c.dispatch_id, _done_without_processed(od))
-    job_of = (select(ott.c.work_order_id).select_from(od.join(ott, ott.c.id == od.c.trip_ticket_id))
-              .where(od.c.id == i.c.dispatch_id).limit(1).scalar_subquery())
+    def of_ticket(column: Any) -> Any:
+        return (select(column).select_from(od.join(ott, ott.c.id == od.c.trip_ticket_id))
+                .where(od.c.id == i.c.dispatch_id).limit(1).scalar_subquery())
+
     invoices = (select(
         literal("invoice", String), i.c.id, i.c.created_at, i.c.store_id, so.c.customer_id,
-        i.c.number, literal("unprocessed", String), i.c.dispatch_id, job_of,
-        _int(i.c.amount_cents), null())
+        i.c.number, literal("unprocessed", String), i.c.dispatch_id,
+        of_ticket(ott.c.work_order_id), _int(i.c.amount_cents), of_ticket(ott.c.description))
         .select_from(i.join(so, so.c.id == i.c.sales_order_id))
         .where(i.c.processed == false(), ~on_done,
                _where_store(principal, i.c.store_id, store_id)))
