@@ -9,10 +9,12 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
+from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from domain.roles import Role
 from domain.users import User
+from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.web.api_helpers import app_now, assert_problem, auth, seeded_client
@@ -200,6 +202,37 @@ def test_partial_payments_add_up_and_an_overpayment_is_refused_changing_nothing(
         partly, _ = everything(client, "/api/invoices", billing, status="partly_paid")
         assert inv["id"] in {i["id"] for i in paid} and inv["id"] not in {i["id"] for i in partly}
         assert all(0 < i["paid_cents"] < i["amount_cents"] for i in partly)
+
+
+def test_a_payment_is_audited_and_published_in_its_transaction(database_url: str) -> None:
+    with seeded_client(database_url) as client:
+        billing, admin = auth(client, "billing"), auth(client, "admin")
+        inv = new_invoice(client, billing, 4_000)
+        made = pay(client, billing, inv["id"], amount_cents=1_500, reference="slip 7")
+        assert made.status_code == 201, made.text
+        audit = client.get("/api/audit", headers=admin,
+                           params={"entity_id": made.json()["id"]}).json()["items"]
+        assert [(a["action"], a["actor"]) for a in audit] == [("payment.record", "billing")]
+        assert audit[0]["after"]["invoice"]["balance_cents"] == 2_500
+        processed = client.get("/api/audit", headers=admin, params={
+            "entity_id": inv["id"], "action": "invoice.process"}).json()["items"]
+        assert processed[0]["after"]["processed_by"] == "user-billing"
+        events = asyncio.run(_outbox(database_url, inv["id"], made.json()["id"]))
+        assert [(e["name"], e["store_id"]) for e in events] == [
+            ("InvoiceProcessed", inv["store_id"]), ("PaymentRecorded", inv["store_id"])]
+        assert events[0]["payload"]["processed_at"] == inv["processed_at"].replace("Z", "+00:00")
+        assert events[1]["payload"]["invoice_paid_cents"] == 1_500
+
+
+async def _outbox(database_url: str, *ids: str) -> list[dict[str, Any]]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(t.outbox).where(t.outbox.c.aggregate_id.in_(ids))
+                                       .order_by(t.outbox.c.id))).mappings().all()
+    finally:
+        await engine.dispose()
+    return [dict(r) for r in rows if r["name"] in {"InvoiceProcessed", "PaymentRecorded"}]
 
 
 def test_a_retried_payment_with_the_same_idempotency_key_is_recorded_once(
