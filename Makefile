@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# pytest workers (one a core here); PYTEST_WORKERS=0 runs the tests in this process, one by one.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck pytest install bench clean
 
@@ -25,7 +27,7 @@ typecheck: install
 	$(BIN)/mypy domain routing realtime storage web
 
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: lint typecheck pytest
 

@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -116,7 +117,34 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         await eng.dispose()
 
 
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``pytest -n N`` shares the tests out as tests/parallel.py says, unless told otherwise."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API holds an event loop in the main thread
-    while it is open, which the other tests' ``asyncio.run`` calls must not meet."""
+    while it is open, which the other tests' ``asyncio.run`` calls must not meet. They live in
+    tests/browser/, where pytest-xdist keeps them together on one worker, last (tests/parallel.py)."""
+    for item in items:
+        in_browser_tests = item.path.is_relative_to(BROWSER_TESTS)
+        if item.get_closest_marker("browser") is None and in_browser_tests:
+            item.add_marker(pytest.mark.browser)
+        elif not in_browser_tests and item.get_closest_marker("browser") is not None:
+            raise pytest.UsageError(f"{item.nodeid} is marked browser: move it to tests/browser/")
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests.parallel import BrowserLastScheduling
+
+    return BrowserLastScheduling(config, log)

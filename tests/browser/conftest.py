@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from storage.migrate import upgrade
-from tests.conftest import IN_CI, free_port
+from tests.conftest import IN_CI
 from tests.web.api_helpers import seed_small
 from web.app import create_app
 from web.settings import Settings
@@ -76,23 +77,28 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
 
 @contextlib.contextmanager
 def run_server(app: Any) -> Iterator[LiveServer]:
-    """Serve ``app`` under uvicorn in a thread on a free loopback port, until the block ends."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            ws="websockets-sansio" if _has_sansio() else "auto")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
+    """Serve ``app`` under uvicorn in a thread on a free loopback port, until the block ends.
+
+    The server gets the socket already bound, so no other process can take the port between
+    finding it free and listening on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(app, log_level="warning", lifespan="on",
+                                ws="websockets-sansio" if _has_sansio() else "auto")
+        srv = uvicorn.Server(config)
+        thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not srv.started:
+                if time.monotonic() > deadline or not thread.is_alive():
+                    raise RuntimeError("the test server did not start")
+                time.sleep(0.05)
+            yield LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}", app)
+        finally:
+            srv.should_exit = True
+            thread.join(timeout=10)
 
 
 def _in_thread(work: Any) -> None:

@@ -1,0 +1,100 @@
+"""How the suite is shared out among pytest-xdist workers: the real scheduler (tests/parallel.py)
+drives workers that run their tests in simulated time, each test taking the seconds it is given."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests.parallel import BROWSER_WEIGHT, BrowserLastScheduling
+
+ORDINARY = [f"tests/web/test_api.py::test_{n}" for n in range(300)]
+PROCESSES = [f"tests/faults/test_outage.py::test_{n}" for n in range(4)] + [
+    "tests/realtime/test_redis_fanout.py::test_fanout"]
+BROWSER = [f"tests/browser/test_board.py::test_{n}" for n in range(40)]
+#: the conftest's order: the processes tests where they fall, the browser tests last
+COLLECTION = ORDINARY[:100] + PROCESSES[:4] + ORDINARY[100:] + PROCESSES[4:] + BROWSER
+
+
+class Worker:
+    """Runs what it is sent in order; ``clock`` is the simulated time it has spent."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = SimpleNamespace(id=name)
+        self.queue: list[int] = []
+        self.ran: list[str] = []
+        self.clock = 0.0
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        assert not self.shutting_down, "work sent after shutdown"
+        self.queue.extend(indices)
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def simulate(count: int, seconds: dict[str, float], *, reorder: bool = True) -> list[Worker]:
+    config = SimpleNamespace(getvalue={"tx": ["popen"] * count}.__getitem__,
+                             option=SimpleNamespace(loadscopereorder=reorder))
+    scheduler = BrowserLastScheduling(config)
+    workers = [Worker(f"gw{n}") for n in range(count)]
+    for worker in workers:
+        scheduler.add_node(worker)  # type: ignore[arg-type]
+    for worker in workers:
+        scheduler.add_node_collection(worker, COLLECTION)  # type: ignore[arg-type]
+    scheduler.schedule()
+    while busy := [w for w in workers if w.queue]:
+        worker = min(busy, key=lambda w: w.clock)
+        index = worker.queue.pop(0)
+        worker.ran.append(COLLECTION[index])
+        worker.clock += seconds[COLLECTION[index]]
+        scheduler.mark_test_complete(worker, index, seconds[COLLECTION[index]])  # type: ignore[arg-type]
+    assert scheduler.tests_finished and all(w.shutting_down for w in workers)
+    return workers
+
+
+def durations(ordinary: float, processes: float, browser: float) -> dict[str, Any]:
+    return (dict.fromkeys(ORDINARY, ordinary) | dict.fromkeys(PROCESSES, processes)
+            | dict.fromkeys(BROWSER, browser))
+
+
+def holder(workers: list[Worker], tests: list[str]) -> Worker:
+    """The one worker that ran all of ``tests``, one after another."""
+    (worker,) = [w for w in workers if set(tests) & set(w.ran)]
+    start = worker.ran.index(tests[0])
+    assert worker.ran[start:start + len(tests)] == tests
+    return worker
+
+
+@pytest.mark.parametrize("reorder", [True, False])
+@pytest.mark.parametrize("browser_seconds", [0.5, 2.0, 6.0])
+def test_the_browser_tests_are_the_last_work_of_one_worker(reorder: bool,
+                                                          browser_seconds: float) -> None:
+    workers = simulate(2, durations(0.5, 10.0, browser_seconds), reorder=reorder)
+    assert sorted(t for w in workers for t in w.ran) == sorted(COLLECTION)  # each test once
+    assert holder(workers, BROWSER).ran[-len(BROWSER):] == BROWSER
+    assert holder(workers, PROCESSES).ran[:len(PROCESSES)] == PROCESSES  # first, in a row
+
+
+@pytest.mark.parametrize("ordinary_seconds", [0.2, 0.5, 3.0])
+def test_when_browser_tests_take_what_was_estimated_the_workers_end_together(
+        ordinary_seconds: float) -> None:
+    browser_seconds = BROWSER_WEIGHT * ordinary_seconds
+    workers = simulate(2, durations(ordinary_seconds, 20 * ordinary_seconds, browser_seconds))
+    ends = sorted(w.clock for w in workers)
+    assert ends[1] - ends[0] <= browser_seconds + 2 * ordinary_seconds
+
+
+def test_on_one_worker_everything_runs_and_the_browser_tests_come_last() -> None:
+    (worker,) = simulate(1, durations(0.5, 10.0, 2.0))
+    assert sorted(worker.ran) == sorted(COLLECTION)
+    assert worker.ran[-len(BROWSER):] == BROWSER
+
+
+def test_with_more_workers_the_browser_tests_still_share_one() -> None:
+    workers = simulate(3, durations(0.5, 10.0, 2.0))
+    assert sorted(t for w in workers for t in w.ran) == sorted(COLLECTION)
+    assert holder(workers, BROWSER).ran[-len(BROWSER):] == BROWSER
