@@ -20,7 +20,6 @@ from sqlalchemy import (
     and_,
     case,
     exists,
-    extract,
     func,
     literal_column,
     null,
@@ -28,11 +27,14 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import text
 
 from domain.reports import TIME_GROUPS, Counted, Group, ReportKind, ReportRange
 from storage import tables as t
 
 Stores = frozenset[str] | None
+#: Memory for one report's hash of buckets on PostgreSQL (this transaction only).
+WORK_MEM = "32MB"
 _ZERO: ColumnElement[int] = literal_column("0")
 #: The technician report's sums besides the declines, in the order of ``domain.reports.SUMS``.
 _TECH_ZEROS: Sequence[str] = ("jobs_completed", "jobs_failed", "with_window", "on_time",
@@ -58,8 +60,8 @@ def utc_hour(value: Any) -> dt.datetime:
 
 def _seconds(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
     """Seconds from ``earlier`` to ``later`` (NULL when either is NULL)."""
-    if dialect == "postgresql":
-        return extract("epoch", later - earlier)
+    if dialect == "postgresql":  # a double, not extract()'s numeric: sums stay quick
+        return func.date_part(literal_column("'epoch'"), later - earlier)
     # julianday is a double: round to milliseconds so sums of whole seconds stay whole
     return func.round((func.julianday(later) - func.julianday(earlier)) * literal_column("86400.0"),
                       literal_column("3"))
@@ -106,6 +108,13 @@ class SqlReportSource:
                  ReportKind.TECHNICIANS: self._technicians, ReportKind.VOLUME: self._volume}[kind]
         query, width = build(group, rng, stores)
         async with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # One aggregate over up to two years of rows: compiling it (JIT) costs more
+                # than it saves, and the planner's guess of the hour buckets is far too high
+                # (it cannot know there are at most 24 a day), so give the hash room to stay
+                # in memory. Both for this transaction only.
+                await conn.execute(text("SET LOCAL jit = off"))
+                await conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
             rows = (await conn.execute(query)).all()
         timed = group in TIME_GROUPS
         return [Counted(key=utc_hour(r[0]) if timed else r[0],
@@ -176,11 +185,13 @@ class SqlReportSource:
     def _technicians(self, group: Group, rng: ReportRange,
                      stores: Stores) -> tuple[Select[Any], int]:
         w, a, d = t.work_orders, t.assignment_declines, self.dialect
+        # the jobs that got a follow-up, once each: joined (a hash), not asked per job
         follow = w.alias("follow")
+        followed = (select(follow.c.follow_up_of.label("id"))
+                    .where(follow.c.follow_up_of.is_not(None)).distinct().subquery("followed"))
         completed = w.c.status == "completed"
         windowed = and_(w.c.on_site_at.is_not(None), w.c.window_end.is_not(None))
-        first_time = and_(completed, w.c.follow_up_of.is_(None),
-                          ~exists().where(follow.c.follow_up_of == w.c.id))
+        first_time = and_(completed, w.c.follow_up_of.is_(None), followed.c.id.is_(None))
         jobs = select(
             w.c.technician_id.label("key"), _count(completed).label("jobs_completed"),
             _count(w.c.status == "failed").label("jobs_failed"),
@@ -190,9 +201,10 @@ class SqlReportSource:
             func.sum(_seconds(w.c.on_site_at, w.c.en_route_at, d)).label("drive_seconds"),
             func.sum(_seconds(w.c.finished_at, w.c.on_site_at, d)).label("on_site_seconds"),
             _ZERO.label("declined"),
-        ).where(w.c.finished_at >= rng.utc_start, w.c.finished_at < rng.utc_end,
-                w.c.technician_id.is_not(None),
-                *_in_stores(w.c.store_id, stores)).group_by(w.c.technician_id)
+        ).select_from(w.outerjoin(followed, followed.c.id == w.c.id)).where(
+            w.c.finished_at >= rng.utc_start, w.c.finished_at < rng.utc_end,
+            w.c.technician_id.is_not(None), *_in_stores(w.c.store_id, stores),
+        ).group_by(w.c.technician_id)
         declines = select(
             a.c.technician_id.label("key"), *(_ZERO.label(n) for n in _TECH_ZEROS),
             func.count().label("declined"),
