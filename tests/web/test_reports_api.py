@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 
 from storage.tables import metadata
@@ -38,6 +39,8 @@ from tests.web.report_history import (
     span_before,
     stored,
 )
+from web.app import create_app
+from web.settings import Settings
 
 
 @dataclass
@@ -46,6 +49,7 @@ class World:
     span: Span
     rows: dict[str, list[Any]]
     operations: dict[str, str]
+    url: str
 
     def get(self, kind: str, headers: dict[str, str] | None = None, **params: str) -> Any:
         return self.client.get(f"/api/reports/{kind}", params={**self.span.query, **params},
@@ -74,7 +78,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with seeded_client(url) as client:
         span = span_before(app_now(client))
         plant(url, span)
-        yield World(client, span, stored(url), auth(client, "operations"))
+        yield World(client, span, stored(url), auth(client, "operations"), url)
 
 
 def by_key(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -267,3 +271,21 @@ def test_who_may_read_reports(world: World) -> None:
         assert response.status_code == status, (login, response.text)
     assert world.client.get("/api/reports/volume").status_code == 401
     assert world.client.get("/api/reports/profit", headers=world.operations).status_code == 404
+
+
+def test_report_timezone_sets_the_calendar_and_refuses_a_zone_it_cannot_count_in(
+        world: World) -> None:
+    with pytest.raises(ValidationError):
+        Settings(database_url=world.url, report_timezone="Asia/Kolkata")  # UTC+05:30
+    with pytest.raises(ValidationError):
+        Settings(database_url=world.url, report_timezone="Nowhere/Special")
+    assert Settings(database_url=world.url, report_timezone="").report_timezone is None
+    app = create_app(Settings(database_url=world.url, report_timezone="UTC"),
+                     clock=world.client.app.state.services.clock)  # type: ignore[attr-defined]
+    with TestClient(app, raise_server_exceptions=False) as utc:
+        body = utc.get("/api/reports/revenue", params={**world.span.query, "store_id": OTHER},
+                       headers=world.operations).json()
+    assert body["timezone"] == "UTC"
+    # on UTC days: in, 23:30 the evening before (05:30Z on the first day) and 00:00 local
+    # (06:00Z); out, 23:30 local on the last day (05:30Z the day after)
+    assert body["total"] == {"invoices": 3, "revenue_cents": 50_000 + 11_100 + 1}
