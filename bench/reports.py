@@ -1,7 +1,7 @@
 """The reports over two years of history on PostgreSQL, through the HTTP API of a running app.
 
-    .venv/bin/python bench/reports.py [--quick] [--requests 20] [--now 2026-12-06T18:00:00Z]
-                                      [--postgres-url URL] [--keep | --reuse NAME]
+    .venv/bin/python bench/reports.py [--quick] [--requests 20] [--timeout 60]
+        [--now 2026-12-06T18:00:00Z] [--seed 1] [--postgres-url URL] [--keep | --reuse NAME]
 
 Creates a database of its own on the (loopback) PostgreSQL server of ``--postgres-url``, migrates
 it and seeds two years of history ending at ``--now`` (``bench/report_history.py``: 200 stores,
@@ -15,10 +15,11 @@ reading them costs); and the round trip of ``GET /api/auth/me`` (what any authen
 costs). Each report's total is checked against that count. The machine's load average is printed
 with the figures.
 
-A request that takes longer than ``--timeout`` seconds is an error (its report is not timed
-further). Prints the seeding time, the rows and the database's size. The database is dropped at the end
-(``--keep`` leaves it for ``EXPLAIN``; ``--reuse NAME`` times a kept one without seeding again).
-Exits non-zero on an error (a failed request, a wrong total), never because of a timing.
+A request slower than ``--timeout`` seconds is an error (that report is not timed further; what it
+left running in the database is ended when the app stops). Prints the seeding time, the rows and
+the database's size. The database is dropped at the end (``--keep`` leaves it for ``EXPLAIN``;
+``--reuse NAME`` times a kept one again without seeding). Exits non-zero on an error (a failed
+request, a total that differs from the count), never because of a timing.
 """
 
 from __future__ import annotations
