@@ -17,10 +17,12 @@ change ``dispatch serve`` had it off) and logs every user in over REST. Then:
 * **storm**: ``--boards`` boards open at once with real websocket clients (each its own user:
   auth, subscribe ``board``, wait for the snapshot); 0.5 s in, a work order is created over REST.
 
-Printed: time to snapshot (from the TCP connect to the whole snapshot received) p50/p99/max, the
-boards left without one and how they ended, the ``loading`` notices, the first frame's size
+Printed: time to snapshot (from the TCP connect to the whole snapshot received) p50/p99/max and
+the part of it spent connecting and authenticating (to ``ready``), the boards left without one
+and how they ended, the ``loading`` notices, the first frame's size
 (uncompressed, and on the wire: the websocket bytes received from ``subscribe`` to the end of the
-snapshot), snapshots computed and sent (the server's ``/healthz``), the server's CPU time, and
+snapshot), snapshots computed and sent (the server's ``/healthz``), the server's and this
+process's CPU time (the two share the machine: read the wall times beside its load), and
 the mid-storm event: the REST call's time, its arrival at the watching boards (the relay's
 publish path during the storm) and at the storm's boards (held behind their snapshots, or
 already in them).
@@ -35,6 +37,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import resource
 import secrets
@@ -93,6 +96,7 @@ class CountingConnection(ClientConnection):
 @dataclass
 class BoardResult:
     started: float = 0.0
+    ready_at: float | None = None
     snapshot_at: float | None = None
     snapshot_seq: int | None = None
     frame_bytes: int = 0
@@ -125,6 +129,7 @@ async def board(url: str, token: str, result: BoardResult, marker: Marker | None
                 assert isinstance(ws, CountingConnection)
                 await ws.send(json.dumps({"type": "auth", "token": token}))
                 ready = json.loads(await ws.recv())
+                result.ready_at = time.perf_counter()
                 if ready.get("type") != "ready":
                     result.ended = f"not ready: {ready.get('type')}"
                     return
@@ -248,6 +253,7 @@ async def login_all(base: str, names: list[str]) -> dict[str, str]:
 
 def summary(label: str, results: list[BoardResult]) -> None:
     took = [r.snapshot_at - r.started for r in results if r.snapshot_at is not None]
+    ready = [r.ready_at - r.started for r in results if r.ready_at is not None]
     missing = [r.ended for r in results if r.snapshot_at is None]
     frames = [r.frame_bytes for r in results if r.snapshot_at is not None]
     wire = [r.wire_bytes for r in results if r.snapshot_at is not None]
@@ -257,6 +263,8 @@ def summary(label: str, results: list[BoardResult]) -> None:
           f"without one: {len(missing)}"
           + (f" ({', '.join(sorted(set(missing)))})" if missing else "")
           + f"; told 'loading': {loading}", flush=True)
+    print(f"    of which connect + auth (to 'ready'): p50 {pct(ready, .5):.2f} s, p99 "
+          f"{pct(ready, .99):.2f} s", flush=True)
     if frames:
         print(f"    first frame: {pct(frames, .5) / 1024:.0f} KiB uncompressed, "
               f"{pct(wire, .5) / 1024:.0f} KiB on the wire (median; max "
@@ -278,7 +286,8 @@ async def storm(args: argparse.Namespace, base: str, pid: int, tokens: dict[str,
     await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), args.timeout)
 
     base_runs = []
-    for i in range(3):  # baseline: one board alone
+    for i in range(3):  # baseline: one board alone (a fresh read each: no shared one to reuse)
+        await asyncio.sleep(1.5)
         r = BoardResult()
         await board(ws_url, tokens[names[-1 - i]], r, None, time.perf_counter() + args.timeout)
         base_runs.append(r)
@@ -288,13 +297,15 @@ async def storm(args: argparse.Namespace, base: str, pid: int, tokens: dict[str,
         healthz = (await http.get("/healthz")).json()
         before = (healthz.get("live") or {}).get("snapshots")
         cpu0, own0 = cpu_seconds(pid), own_cpu_seconds()
-        results = [BoardResult() for _ in names]
+        order = list(names)
+        random.Random(7).shuffle(order)  # managers and dispatchers mixed, the same every run
+        results = [BoardResult() for _ in order]
         until = time.perf_counter() + args.timeout
         t0 = time.perf_counter()
         # Store managers (of the first stores) cannot see the new job: they stop at the snapshot.
         tasks = [asyncio.create_task(board(ws_url, tokens[n], r,
                                            marker if n in dispatchers else None, until))
-                 for n, r in zip(names, results, strict=True)]
+                 for n, r in zip(order, results, strict=True)]
         await asyncio.sleep(0.5)
         posted = time.perf_counter()
         created = await http.post("/api/work-orders", headers={
@@ -326,7 +337,7 @@ async def storm(args: argparse.Namespace, base: str, pid: int, tokens: dict[str,
           f"the {len(watchers)} watching boards p50 {pct(watched, .5) * 1000:.0f} ms, max "
           f"{max(watched, default=float('nan')) * 1000:.0f} ms after the POST was sent "
           f"({len(watched)} of {len(watchers)} got it)", flush=True)
-    mine = [r for n, r in zip(names, results, strict=True) if n in dispatchers]
+    mine = [r for n, r in zip(order, results, strict=True) if n in dispatchers]
     held = [r.event_at - posted for r in mine if r.event_at is not None]
     within = sum(1 for r in mine if r.event_at is None and r.snapshot_seq is not None
                  and marker.seq is not None and r.snapshot_seq >= marker.seq)

@@ -9,7 +9,9 @@ reused for ``reuse_seconds`` by subscribers that come later at the same ``seq``;
 
 Reads hold a database connection, so at most ``slots`` run at once (sized to the main pool by
 the composition root); the rest queue here, not in the pool, and whoever has to queue is told
-(``on_wait``) so the client can say "loading the board" instead of waiting in silence.
+(``on_wait``) so the client can say "loading the board" instead of waiting in silence. A freed
+slot goes to the queued read that the most boards wait for (the dispatchers' shared one before
+one store manager's), the earliest first among equals.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from domain.roles import Principal
 from realtime.ports import SnapshotSource
@@ -47,7 +49,47 @@ class _Flight:
     queued: bool
     task: asyncio.Task[str] | None = None
     done_at: float | None = None
-    joined: int = field(default=0)
+    #: Sessions that asked for it (the slots serve the most awaited read first).
+    waiters: int = 0
+
+
+class _Slots:
+    """At most ``size`` holders; a freed slot goes to the waiter with the most ``waiters``."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: list[tuple[_Flight, asyncio.Future[None]]] = []
+
+    def busy(self) -> bool:
+        return self.free <= 0 or bool(self.waiting)
+
+    def take_now(self) -> bool:
+        if self.busy():
+            return False
+        self.free -= 1
+        return True
+
+    async def take(self, flight: _Flight) -> None:
+        if self.take_now():
+            return
+        entry = (flight, asyncio.get_running_loop().create_future())
+        self.waiting.append(entry)
+        try:
+            await entry[1]
+        except asyncio.CancelledError:
+            if entry in self.waiting:
+                self.waiting.remove(entry)
+            elif not entry[1].cancelled():
+                self.give()  # handed a slot just as it was cancelled: pass it on
+            raise
+
+    def give(self) -> None:
+        if self.waiting:
+            entry = max(self.waiting, key=lambda e: e[0].waiters)  # the earliest among equals
+            self.waiting.remove(entry)
+            entry[1].set_result(None)  # the slot passes straight to it
+        else:
+            self.free += 1
 
 
 class SharedSnapshots:
@@ -62,7 +104,7 @@ class SharedSnapshots:
         #: all, ``retry_after`` seconds apart (doubling), before ``message`` raises.
         self.attempts = max(1, attempts)
         self.retry_after = retry_after
-        self._free = asyncio.Semaphore(self.slots)
+        self._free = _Slots(self.slots)
         self._flights: dict[ScopeKey, _Flight] = {}
         #: Snapshot reads made, and snapshot messages handed out (computed once, sent many times).
         self.computed = 0
@@ -89,9 +131,7 @@ class SharedSnapshots:
         for attempt in range(1, self.attempts + 1):
             try:
                 return await self._message(principal, topics, seq, on_wait)
-            except Exception as error:
-                log.warning("snapshot read failed (attempt %s of %s): %s", attempt,
-                            self.attempts, error)
+            except Exception:  # logged once by the read that failed, not by each who waited
                 if attempt == self.attempts:
                     raise
                 if on_wait is not None:
@@ -107,8 +147,8 @@ class SharedSnapshots:
         flight = self._flights.get(key)
         if flight is None or flight.seq != seq or (
                 flight.done_at is not None and loop.time() - flight.done_at > self.reuse_seconds):
-            flight = await self._start(key, principal, topics, seq)
-        flight.joined += 1
+            flight = self._start(key, principal, topics, seq)
+        flight.waiters += 1
         if flight.queued and on_wait is not None:
             on_wait()
         assert flight.task is not None
@@ -116,15 +156,13 @@ class SharedSnapshots:
         self.served += 1
         return text
 
-    async def _start(self, key: ScopeKey, principal: Principal, topics: frozenset[str],
-                     seq: int) -> _Flight:
-        # A free slot is taken at once (no suspension), so whether this read queues is known now.
-        queued = self._free.locked()
-        if not queued:
-            await self._free.acquire()
-        flight = _Flight(seq=seq, queued=queued)
+    def _start(self, key: ScopeKey, principal: Principal, topics: frozenset[str],
+               seq: int) -> _Flight:
+        # A free slot is taken at once, so whether this read queues is known now.
+        holding = self._free.take_now()
+        flight = _Flight(seq=seq, queued=not holding)
         flight.task = asyncio.create_task(
-            self._compute(key, flight, principal, topics, holding=not queued), name="snapshot")
+            self._compute(key, flight, principal, topics, holding=holding), name="snapshot")
         flight.task.add_done_callback(_retrieve)
         self._flights[key] = flight
         return flight
@@ -134,7 +172,7 @@ class SharedSnapshots:
         loop = asyncio.get_running_loop()
         try:
             if not holding:
-                await self._free.acquire()
+                await self._free.take(flight)
                 holding = True
                 flight.queued = False
             self.computed += 1
@@ -144,12 +182,13 @@ class SharedSnapshots:
         except BaseException as error:
             if not isinstance(error, asyncio.CancelledError):
                 self.failed += 1
+                log.warning("snapshot read failed (it is tried again): %s", error)
             if self._flights.get(key) is flight:
                 del self._flights[key]
             raise
         finally:
             if holding:
-                self._free.release()
+                self._free.give()
         flight.done_at = loop.time()
         loop.call_later(self.reuse_seconds, self._forget, key, flight)
         return text
@@ -161,10 +200,13 @@ class SharedSnapshots:
     @contextlib.asynccontextmanager
     async def slot(self, on_wait: Waiting | None = None) -> AsyncIterator[None]:
         """Hold one of the read slots (a replay that must read the log from the database)."""
-        if self._free.locked() and on_wait is not None:
+        if self._free.busy() and on_wait is not None:
             on_wait()
-        async with self._free:
+        await self._free.take(_Flight(seq=0, queued=True, waiters=1))
+        try:
             yield
+        finally:
+            self._free.give()
 
     async def close(self) -> None:
         """Cancel the reads still running (the process is stopping)."""

@@ -158,6 +158,36 @@ async def test_different_scopes_never_share_a_snapshot(world: World) -> None:
     assert got["d2"]["topics"] == ["alerts", "board"] and got["d1"]["topics"] == ["board"]
 
 
+class Recording:
+    """The real source, noting whose scope each read was for, in order."""
+
+    def __init__(self, source: SqlSnapshotSource) -> None:
+        self.source = source
+        self.reads: list[str] = []
+
+    async def snapshot(self, principal: Principal, topics: frozenset[str]) -> dict[str, Any]:
+        self.reads.append(principal.username)
+        return await self.source.snapshot(principal, topics)
+
+
+async def test_a_freed_slot_goes_to_the_read_most_boards_wait_for(seeded: AsyncEngine) -> None:
+    source = Recording(SqlSnapshotSource(seeded))
+    w = World(seeded, SharedSnapshots(source, slots=1))
+    await w.hub.start()
+    try:
+        async with w.shared.slot():
+            boards = [await w.board("m1", ["board"]), await w.board("m3", ["board"])]
+            await queued(w, 2)  # the two managers' reads queue first
+            boards += [await w.board(who, ["board"]) for who in ("d1", "d2", "d3")]
+            await eventually(lambda: sum(1 for b in boards if of_type(b, "loading")) == 5, 20.0)
+        for board in boards:
+            await snapshot_of(board)
+        assert source.reads == ["d1", "m1", "m3"]  # three dispatchers wait for it: first
+    finally:
+        await w.close()
+        await w.hub.stop()
+
+
 def test_the_scope_key_holds_what_a_snapshot_depends_on() -> None:
     board = frozenset({"board"})
     assert scope_key(PEOPLE["d1"], board) == scope_key(PEOPLE["d2"], board)  # not the user
