@@ -17,7 +17,7 @@ from pydantic import (
 
 from domain.comments import COMMENT_MAX_CHARS, CommentVisibility
 from domain.resources import TechnicianStatus
-from domain.work_orders import Priority, WorkOrderStatus
+from domain.work_orders import Channel, Priority, WorkOrderStatus
 from web.api.schemas import (
     LocationIn,
     LocationOut,
@@ -275,6 +275,12 @@ class WorkOrderOut(Out):
         None, description="When the technician arrived (device time)")
     finished_at: dt.datetime | None = Field(
         None, description="When the technician completed or failed the job (device time)")
+    channel: Channel = Field(
+        Channel.PHONE, description="How the job reached us: phone (booked by a person), partner "
+                                   "(the partner feed), webhook (a partner's signed webhook) or "
+                                   "emergency; a follow-up keeps its original's")
+    assigned_at: dt.datetime | None = Field(
+        None, description="Its first assignment (kept through reassignments and declines)")
     technician_id: str | None
     sequence: int | None
     planned_arrival: dt.datetime | None
