@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
-from storage.tables import FALSE, _version, metadata, work_orders
+from storage.tables import FALSE, _version, metadata
 from storage.types import BigId, IdType, UTCDateTime
 
 invoices = Table(
@@ -62,7 +62,7 @@ assignment_declines = Table(
 # The reports read a year of jobs from these alone on PostgreSQL (index-only scans, migration
 # 0015): jobs booked in a range (SLA, volume) and finished in a range (technicians); and whether
 # a job got a follow-up. SQLite has no included columns: plain indexes there.
-_wo = work_orders.c
+_wo = metadata.tables["work_orders"].c
 Index("ix_work_orders_created_at", _wo.created_at, postgresql_include=[
     "store_id", "status", "channel", "priority", "assigned_at", "on_site_at", "window_end"])
 Index("ix_work_orders_finished_at", _wo.finished_at, postgresql_include=[
