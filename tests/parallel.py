@@ -18,6 +18,7 @@ wrong estimate only makes one worker wait for the other at the end; the order is
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from xdist.scheduler import LoadScopeScheduling
@@ -40,6 +41,16 @@ class BrowserLastScheduling(LoadScopeScheduling):
         super().__init__(config, log)
         self._seconds: dict[str, float] = {}  # total duration of the finished tests of each kind
         self._count: dict[str, int] = {}
+
+    def add_node_collection(self, node: Any, collection: Any) -> None:
+        """Tests of the same id (schemathesis gives every operation of a document the id of the
+        test function) get a count after theirs, as the scheduler knows a test by its id."""
+        seen: Counter[str] = Counter()
+        unique = []
+        for nodeid in collection:
+            seen[nodeid] += 1
+            unique.append(nodeid if seen[nodeid] == 1 else f"{nodeid}#{seen[nodeid]}")
+        super().add_node_collection(node, unique)
 
     def _split_scope(self, nodeid: str) -> str:
         return next((group for prefix, group in GROUPS.items() if nodeid.startswith(prefix)),

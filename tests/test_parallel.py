@@ -10,7 +10,9 @@ import pytest
 
 from tests.parallel import BROWSER_WEIGHT, BrowserLastScheduling
 
-ORDINARY = [f"tests/web/test_api.py::test_{n}" for n in range(300)]
+#: the last ten share an id, as schemathesis's tests of each operation of a document do
+ORDINARY = [f"tests/web/test_api.py::test_{n}" for n in range(290)] + [
+    "tests/web/test_fuzz.py::test_fuzz"] * 10
 PROCESSES = [f"tests/faults/test_outage.py::test_{n}" for n in range(4)] + [
     "tests/realtime/test_redis_fanout.py::test_fanout"]
 BROWSER = [f"tests/browser/test_board.py::test_{n}" for n in range(40)]
@@ -25,6 +27,7 @@ class Worker:
         self.gateway = SimpleNamespace(id=name)
         self.queue: list[int] = []
         self.ran: list[str] = []
+        self.indices: list[int] = []
         self.clock = 0.0
         self.shutting_down = False
 
@@ -50,9 +53,11 @@ def simulate(count: int, seconds: dict[str, float], *, reorder: bool = True) -> 
         worker = min(busy, key=lambda w: w.clock)
         index = worker.queue.pop(0)
         worker.ran.append(COLLECTION[index])
+        worker.indices.append(index)
         worker.clock += seconds[COLLECTION[index]]
         scheduler.mark_test_complete(worker, index, seconds[COLLECTION[index]])  # type: ignore[arg-type]
     assert scheduler.tests_finished and all(w.shutting_down for w in workers)
+    assert sorted(i for w in workers for i in w.indices) == list(range(len(COLLECTION)))
     return workers
 
 

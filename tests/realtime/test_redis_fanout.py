@@ -37,8 +37,11 @@ def two_workers(postgres_url: str) -> Iterator[tuple[str, str]]:
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     asyncio.run(_truncate(postgres_url, tables))
     seed_small(postgres_url, orders=420)  # 210 trip tickets, the odd ones free
+    # As the Procfile's web processes: no feeds, no alert rules (an alert raised while the test
+    # streams would take a place among the events it counts).
     env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL,
-           "REDIS_PREFIX": PREFIX, "SECRET_KEY": "shared-test-secret-0123456789abcdef0123"}
+           "REDIS_PREFIX": PREFIX, "SECRET_KEY": "shared-test-secret-0123456789abcdef0123",
+           "RUN_FEEDS": "false", "ALERTS_ENABLED": "false"}
     procs, urls = [], []
     try:
         for _ in range(2):
