@@ -73,17 +73,23 @@ function contact() {
 }
 
 function money() {
+  // The balance is what billing counts: processed invoices less the payments against them (an
+  // invoice not processed yet is not owed); amounts are integer cents from the server.
   const ordered = view.orders.reduce((s, o) => s + (o.total_cents || 0), 0);
   const invoiced = view.invoices.reduce((s, i) => s + (i.amount_cents || 0), 0);
-  const open = view.invoices.filter((i) => !i.processed).reduce((s, i) => s + (i.amount_cents || 0), 0);
+  const owed = view.invoices.filter((i) => i.processed)
+    .reduce((s, i) => s + (i.balance_cents ?? i.amount_cents ?? 0), 0);
+  const pending = view.invoices.filter((i) => !i.processed).reduce((s, i) => s + (i.amount_cents || 0), 0);
   return `<section class="panel money"><h3>Invoices and balance</h3>
     <dl class="totals"><div><dt>Ordered</dt><dd>${cents(ordered)}</dd></div>
       <div><dt>Invoiced</dt><dd>${cents(invoiced)}</dd></div>
-      <div><dt>Balance (open invoices)</dt><dd class="balance">${cents(open)}</dd></div></dl>
+      <div><dt>Balance owed</dt><dd class="balance">${cents(owed)}</dd></div>
+      <div><dt>Not yet processed</dt><dd>${cents(pending)}</dd></div></dl>
     ${table([
       { title: "Invoice", cell: (i) => escapeHtml(i.number) },
       { title: "Date", cell: (i) => escapeHtml(when(i.created_at)) },
       { title: "Amount", num: true, cell: (i) => cents(i.amount_cents) },
+      { title: "Balance", num: true, cell: (i) => (i.processed ? cents(i.balance_cents ?? i.amount_cents) : "") },
       { title: "", cell: (i) => (i.processed ? '<span class="tag ok">processed</span>' : '<span class="tag warn">open</span>') },
     ], view.invoices, { empty: "No invoice." })}
     ${table([
