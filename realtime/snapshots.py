@@ -119,7 +119,7 @@ class SharedSnapshots:
     def stats(self) -> dict[str, int]:
         return {"computed": self.computed, "sent": self.served, "failed": self.failed,
                 "in_flight": sum(1 for f in self._flights.values() if f.done_at is None),
-                "queued": self.queued, "slots": self.slots}
+                "queued": self.queued, "kept": len(self._flights), "slots": self.slots}
 
     async def message(self, principal: Principal, topics: frozenset[str], seq: int,
                       on_wait: Waiting | None = None) -> str:
