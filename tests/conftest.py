@@ -2,7 +2,8 @@
 
 PostgreSQL and Redis tests run when the servers answer; with ``CI=true`` they must answer, and a
 missing server fails the run instead of skipping it. Each run creates its own PostgreSQL database
-and Redis key prefix and removes them afterwards.
+and Redis key prefix and removes them afterwards; under pytest-xdist each worker is a run of its
+own (``RUN_ID`` is made when a process imports this module), with its own temporary directory.
 """
 
 from __future__ import annotations

@@ -196,4 +196,6 @@ def test_dispatch_serve_with_two_workers_logs_json_from_each_worker(
 
 
 def _started(path: Path) -> int:
-    return path.read_text().count("Started server process")
+    """Worker processes that listen: each logs this once the app's start-up is done (its
+    "Started server process" comes before, while the port is bound but not yet listening)."""
+    return path.read_text().count("Application startup complete")
