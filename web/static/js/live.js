@@ -124,8 +124,10 @@ export class Live {
         break;
       case "heartbeat":
         // No gap possible below the heartbeat's seq once every event was delivered (a board
-        // still loading its snapshot is not live yet).
-        if (this.state === "catching-up") this.setState("live");
+        // that holds nothing yet waits for its snapshot: it is not live before it comes).
+        if (this.state === "catching-up" || (this.state === "loading" && this.seq !== null)) {
+          this.setState("live");
+        }
         break;
       case "positions":
         this.queuePositions(msg.items || []);
