@@ -27,7 +27,7 @@ BROWSER = "browser"
 PROCESSES = "processes"
 GROUPS = {"tests/browser/": BROWSER, "tests/faults/": PROCESSES,
           "tests/realtime/test_redis_fanout.py": PROCESSES}
-BROWSER_WEIGHT = 4.0
+BROWSER_WEIGHT = 9.0
 
 
 class BrowserLastScheduling(LoadScopeScheduling):
