@@ -109,10 +109,13 @@ class SqlReportSource:
         query, width = build(group, rng, stores)
         async with self.engine.connect() as conn:
             if self.dialect == "postgresql":
-                # One aggregate over up to two years of rows: compiling it (JIT) costs more
-                # than it saves, and the planner's guess of the hour buckets is far too high
-                # (it cannot know there are at most 24 a day), so give the hash room to stay
-                # in memory. Both for this transaction only.
+                # One aggregate over up to two years of rows, for this transaction only: planned
+                # for the range it is given (a prepared statement's generic plan, which the
+                # driver's statement cache brings after five runs, guesses the range and reads
+                # a year as slowly as the whole table); not compiled (JIT costs more than it
+                # saves here); and with room for the hash of hour buckets, whose number the
+                # planner overestimates (it cannot know there are at most 24 a day).
+                await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
                 await conn.execute(text("SET LOCAL jit = off"))
                 await conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
             rows = (await conn.execute(query)).all()
