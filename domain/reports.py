@@ -75,6 +75,12 @@ FIELDS: dict[ReportKind, tuple[str, ...]] = {
     ReportKind.VOLUME: ("key", "label", *CHANNELS, "total"),
 }
 #: Items not in a time group come by this measure, largest first.
+#: Revenue by customer lists the customers who brought the most, then one item for all the others
+#: (``key`` ``others``): a year has tens of thousands of customers, more than a page or a
+#: spreadsheet shows, and the total still counts every one.
+TOP_CUSTOMERS = 100
+OTHERS = "others"
+
 MAIN_MEASURE = {ReportKind.REVENUE: "revenue_cents", ReportKind.SLA: "jobs",
                 ReportKind.TECHNICIANS: "jobs_completed", ReportKind.VOLUME: "total"}
 DEFAULT_DAYS = 30
@@ -314,6 +320,7 @@ def build_report(kind: ReportKind, group: Group, rng: ReportRange,
             items.append({"key": key, "label": period_label(key, group),
                           **measures(kind, dict(zip(names, sums, strict=True)))})
     else:
+        ranked: list[tuple[dict[str, Any], Sequence[float]]] = []
         for row in rows:
             key = str(row.key)
             label = (service_line_label(key) if group == _G.SERVICE_LINE
@@ -322,9 +329,14 @@ def build_report(kind: ReportKind, group: Group, rng: ReportRange,
             if kind == ReportKind.TECHNICIANS:
                 item["store_id"] = row.store_id
             item.update(measures(kind, dict(zip(names, row.sums, strict=True))))
-            items.append(item)
+            ranked.append((item, row.sums))
         main = MAIN_MEASURE[kind]
-        items.sort(key=lambda i: (-i[main], i["key"]))
+        ranked.sort(key=lambda pair: (-pair[0][main], pair[0]["key"]))
+        items = [item for item, _ in ranked[:TOP_CUSTOMERS if group == _G.CUSTOMER else None]]
+        if rest := ranked[len(items):]:
+            summed = [sum(sums[i] for _, sums in rest) for i in range(width)]
+            items.append({"key": OTHERS, "label": f"{len(rest):,} other customers",
+                          **measures(kind, dict(zip(names, summed, strict=True)))})
     total = measures(kind, dict(zip(names, total_sums, strict=True)))
     return items, total
 

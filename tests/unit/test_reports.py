@@ -13,6 +13,7 @@ from domain.reports import (
     FIELDS,
     GROUPS,
     SUMS,
+    TOP_CUSTOMERS,
     Counted,
     Group,
     ReportKind,
@@ -162,6 +163,27 @@ def test_other_groups_come_by_their_main_measure_largest_first() -> None:
     lines, _ = build_report(ReportKind.REVENUE, Group.SERVICE_LINE, rng,
                             [Counted("garage_door", [1, 100])])
     assert lines[0]["label"] == "Garage door"
+
+
+def test_revenue_by_customer_lists_the_top_customers_then_all_the_others_in_one_item() -> None:
+    rng = ReportRange(dt.date(2026, 11, 2), dt.date(2026, 11, 4), CHICAGO)
+    extra = 7
+    counted = [Counted(f"c{n:04}", [1, 1000 + n], f"Customer {n}")
+               for n in range(TOP_CUSTOMERS + extra)]
+    items, total = build_report(ReportKind.REVENUE, Group.CUSTOMER, rng, counted)
+    assert len(items) == TOP_CUSTOMERS + 1
+    assert items[0]["key"] == f"c{TOP_CUSTOMERS + extra - 1:04}"  # the most revenue first
+    others = items[-1]
+    assert (others["key"], others["label"]) == ("others", f"{extra} other customers")
+    assert others == {"key": "others", "label": f"{extra} other customers", "invoices": extra,
+                      "revenue_cents": sum(1000 + n for n in range(extra))}
+    # nothing is lost: the items add up to the total
+    assert sum(i["revenue_cents"] for i in items) == total["revenue_cents"]
+    assert sum(i["invoices"] for i in items) == total["invoices"] == TOP_CUSTOMERS + extra
+    few, _ = build_report(ReportKind.REVENUE, Group.CUSTOMER, rng, counted[:3])
+    assert "others" not in [i["key"] for i in few]
+    stores, _ = build_report(ReportKind.REVENUE, Group.STORE, rng, counted)
+    assert len(stores) == TOP_CUSTOMERS + extra  # only customers are cut
 
 
 def test_sla_and_technician_measures_follow_their_definitions() -> None:

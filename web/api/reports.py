@@ -234,7 +234,8 @@ def _endpoint(kind: ReportKind, response: type[ReportOut], summary: str, doc: st
 _endpoint(ReportKind.REVENUE, RevenueReport, "Revenue: processed invoices by local date",
           """Invoices counted on the local date they were processed (only processed ones), by
           ``day`` (default), ``week`` (ISO), ``month``, ``store``, ``customer`` (via the sales
-          order) or ``service_line``. Items: ``invoices``, ``revenue_cents``.""")
+          order: the top 100, then one ``others`` item summing the rest) or ``service_line``.
+          Items: ``invoices``, ``revenue_cents``.""")
 _endpoint(ReportKind.SLA, SlaReport, "SLA: time to assign and to arrive, on-time rate",
           """Jobs booked in the range, not cancelled, by ``day`` (default), ``week``, ``month`` or
           ``store``: minutes from booking to the first assignment and to arrival (averages, 1
