@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 from domain.billing import Invoice, SalesOrder, TripTicket, main_skill
 from domain.dispatch import Dispatch, DispatchStatus
+from domain.geo import TimeWindow
 from domain.payments import Payment, PaymentMethod
-from domain.work_orders import Priority, WorkOrder, WorkOrderStatus
+from domain.work_orders import Channel, Priority, WorkOrder, WorkOrderStatus
 from web.demo.geography import JOB_TEMPLATES
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ def billing_history(sc: Scenario, now: dt.datetime, *, seed: int, jobs: int) -> 
         en_route = on_site - dt.timedelta(minutes=rng.randint(10, 45))
         created = en_route - dt.timedelta(hours=rng.randint(2, 50))
         assigned = created + dt.timedelta(minutes=rng.randint(3, 90))
+        # the window promised at booking: one job in eight was reached after it closed
+        hour = on_site.replace(minute=0) - dt.timedelta(hours=1 if i % 8 != 7 else 4)
         assert customer.location is not None
         order = WorkOrder(
             id=f"wo-h{i:05d}", store_id=store_id,
@@ -78,6 +81,9 @@ def billing_history(sc: Scenario, now: dt.datetime, *, seed: int, jobs: int) -> 
             estimated_minutes=minutes, status=WorkOrderStatus.COMPLETED, technician_id=tech_id,
             status_changed_at=finished, en_route_at=en_route, on_site_at=on_site,
             finished_at=finished, assigned_at=assigned,
+            time_window=TimeWindow(hour, hour + dt.timedelta(hours=2)),
+            channel={0: Channel.PARTNER, 3: Channel.PARTNER, 5: Channel.WEBHOOK}.get(
+                i % 10, Channel.PHONE),
         )
         sc.work_orders.append(order)
         if recent and i % 20 == 4:
