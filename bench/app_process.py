@@ -7,7 +7,11 @@ an older checkout beside this one (``--source``)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 from pathlib import Path
+
+import httpx
 
 #: ``python -c SERVER <source dir> <database url> <port>``: migrate, then serve on 127.0.0.1.
 SERVER = """
@@ -27,6 +31,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_up(server: subprocess.Popen[bytes], base: str, *, seconds: float) -> None:
+    """Until ``base`` answers ``/healthz`` with 200; a server that exits or takes longer than
+    ``seconds`` is killed and the benchmark ends."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise SystemExit("the app did not start")
+        time.sleep(0.2)
 
 
 def memory(pid: int) -> dict[str, int]:

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The project's packages, not the benchmarks beside this script, answer ``import realtime``.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-from bench.app_process import SERVER, free_port  # noqa: E402
+from bench.app_process import SERVER, free_port, wait_until_up  # noqa: E402
 from bench.report_history import FULL, HOME_ZONE, QUICK, History, seed_history  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from web.security import hash_password  # noqa: E402
@@ -181,17 +181,8 @@ def start_app(url: str) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(48)}
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), url, str(port)], env=env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.terminate()
-            raise SystemExit("the app did not start")
-        time.sleep(0.2)
+    wait_until_up(server, base, seconds=90)
+    return server, base
 
 
 @dataclass

@@ -57,7 +57,7 @@ from websockets.exceptions import ConnectionClosed
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from app_process import free_port  # noqa: E402  (beside this script)
+from app_process import free_port, wait_until_up  # noqa: E402  (beside this script)
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -353,17 +353,8 @@ def start_server(args: argparse.Namespace, database_url: str, env: dict[str, str
         [sys.executable, "-c", SERVER, str(args.source), database_url, str(port), args.deflate],
         env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            raise SystemExit("the server did not start")
-        time.sleep(0.2)
+    wait_until_up(server, base, seconds=60)
+    return server, base
 
 
 def run_backend(args: argparse.Namespace, backend: str) -> None:
