@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from storage import tables as t
-from storage.engine import create_engine
+from storage.engine import create_engine, write_transaction
 from tests.browser.conftest import LiveServer, _in_thread, screenshot
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ def _van_at(server: LiveServer, lat: float, lon: float) -> None:
     async def write() -> None:
         engine = create_engine(server.app.state.settings.database_url)
         try:
-            async with engine.begin() as conn:
+            async with write_transaction(engine) as conn:
                 await conn.execute(t.positions_latest.delete().where(
                     t.positions_latest.c.unit_id == unit_id))
                 await conn.execute(t.positions_latest.insert().values(

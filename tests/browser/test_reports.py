@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import select, update
 
 import storage.tables as t
-from storage.engine import create_engine
+from storage.engine import create_engine, write_transaction
 from storage.migrate import upgrade
 from tests.browser.conftest import LiveServer, _in_thread, build_app, run_server, screenshot
 from tests.web.api_helpers import seed_small
@@ -69,7 +69,7 @@ async def process_invoices(url: str, now: dt.datetime) -> None:
     """What the billing clerk's "Mark processed" leaves behind, written on the app's clock."""
     engine = create_engine(url)
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             ids = (await conn.execute(select(t.invoices.c.id).order_by(t.invoices.c.number))).scalars().all()
             assert len(ids) >= 4, "the seed has invoices to process"
             for n, invoice in enumerate(ids[: len(ids) * 2 // 3]):

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from domain.geo import Location, TimeWindow
 from domain.work_orders import Channel, Priority, WorkOrder
 from storage import tables as t
-from storage.engine import create_engine
+from storage.engine import create_engine, write_transaction
 from storage.uow import SqlUnitOfWork
 
 ZONE = ZoneInfo("America/Chicago")  # the demo's stores
@@ -155,7 +155,7 @@ def invoices(s: Span) -> list[dict[str, Any]]:
 async def _plant(url: str, s: Span) -> None:
     engine = create_engine(url)
     try:
-        async with engine.begin() as conn:
+        async with write_transaction(engine) as conn:
             await conn.execute(insert(t.stores).values(
                 id=OTHER, code="RPT", name="Report Town #1", lat=32.8, lon=-96.9,
                 region="Dallas", opens="07:00", closes="19:00", timezone=ZONE.key))

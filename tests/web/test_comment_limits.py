@@ -12,7 +12,7 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from storage import tables as t
-from storage.engine import create_engine
+from storage.engine import create_engine, write_transaction
 from tests.realtime.ws_helpers import connect, receive_until
 from tests.web.api_helpers import assert_problem, auth, seed_small
 from web.app import create_app
@@ -26,7 +26,7 @@ def fill_comments(database_url: str) -> None:
     async def run() -> None:
         engine = create_engine(database_url)
         try:
-            async with engine.begin() as conn:
+            async with write_transaction(engine) as conn:
                 await conn.execute(update(t.work_orders).where(t.work_orders.c.id == ORDER).values(
                     comments=[{"author": "service", "text": f"call {n}: " + "x" * 1_900,
                                "at": "2030-01-01T00:00:00+00:00"} for n in range(HELD)]))

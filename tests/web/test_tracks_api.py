@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from storage import tables as t
-from storage.engine import create_engine
+from storage.engine import create_engine, write_transaction
 from tests.web.api_helpers import assert_problem, auth, seed_small
 from web.app import create_app
 from web.settings import Settings
@@ -23,7 +23,7 @@ def prepare(database_url: str) -> tuple[str, str, list[str]]:
     async def run() -> tuple[str, str, list[str]]:
         engine = create_engine(database_url)
         try:
-            async with engine.begin() as conn:
+            async with write_transaction(engine) as conn:
                 tc, w = t.technicians, t.work_orders
                 tech, unit = (await conn.execute(
                     select(tc.c.id, tc.c.unit_id).where(tc.c.home_store_id == "store-0001",
