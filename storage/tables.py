@@ -442,3 +442,4 @@ from storage.billing_tables import invoices as invoices  # noqa: E402
 from storage.billing_tables import payments as payments  # noqa: E402
 from storage.partner_tables import intake_changes as intake_changes  # noqa: E402
 from storage.partner_tables import webhook_deliveries as webhook_deliveries  # noqa: E402
+from storage.alert_rule_tables import alert_rules as alert_rules  # noqa: E402
