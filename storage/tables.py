@@ -436,10 +436,10 @@ customer_consents = Table(
 )
 
 # Tables with their own module (this metadata): money (invoices, payments) and the declines the
-# technician report counts; partner orders both ways (intake changes, outbound webhooks).
+# technician report counts; partner orders both ways (intake changes, outbound webhooks); alert rules.
+from storage.alert_rule_tables import alert_rules as alert_rules  # noqa: E402
 from storage.billing_tables import assignment_declines as assignment_declines  # noqa: E402
 from storage.billing_tables import invoices as invoices  # noqa: E402
 from storage.billing_tables import payments as payments  # noqa: E402
 from storage.partner_tables import intake_changes as intake_changes  # noqa: E402
 from storage.partner_tables import webhook_deliveries as webhook_deliveries  # noqa: E402
-from storage.alert_rule_tables import alert_rules as alert_rules  # noqa: E402
