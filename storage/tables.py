@@ -356,23 +356,6 @@ alerts = Table(
           sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'")),
 )
 
-#: Each message sent (or tried) for an alert: the escalation ladder's SMS / voice deliveries.
-alert_notifications = Table(
-    "alert_notifications", metadata,
-    Column("id", IdType, primary_key=True),
-    Column("alert_id", IdType, ForeignKey("alerts.id"), nullable=False, index=True),
-    Column("level", Integer, nullable=False),
-    Column("channel", String(16), nullable=False),
-    Column("recipient", String(64), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("provider_id", String(128), nullable=True),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("error", Text, nullable=False, server_default=""),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("sent_at", UTCDateTime, nullable=True),
-    Column("next_attempt_at", UTCDateTime, nullable=True),  # pending: when to try (again)
-)
-
 #: Proof-of-work files (photos, signatures), content-addressed per work order: the id a proof names
 #: is ``sha256-<hex>`` of the bytes, so a retried upload is the same row.
 attachments = Table(
@@ -436,7 +419,12 @@ customer_consents = Table(
 )
 
 # Tables with their own module (this metadata): money (invoices, payments) and the declines the
-# technician report counts; partner orders both ways (intake changes, outbound webhooks); alert rules.
+# technician report counts; partner orders both ways (intake changes, outbound webhooks); alert rules;
+# alert delivery (notifications, the on-call rota, people's alert contact settings).
+from storage.alert_delivery_tables import alert_contacts as alert_contacts  # noqa: E402
+from storage.alert_delivery_tables import alert_notifications as alert_notifications  # noqa: E402
+from storage.alert_delivery_tables import oncall_overrides as oncall_overrides  # noqa: E402
+from storage.alert_delivery_tables import oncall_shifts as oncall_shifts  # noqa: E402
 from storage.alert_rule_tables import alert_rules as alert_rules  # noqa: E402
 from storage.billing_tables import assignment_declines as assignment_declines  # noqa: E402
 from storage.billing_tables import invoices as invoices  # noqa: E402
