@@ -37,6 +37,17 @@ def _refuse_insecure(settings: Settings) -> bool:
     return False
 
 
+def _web_workers(settings: Settings, args: argparse.Namespace) -> int | None:
+    """``--workers``, else ``WEB_CONCURRENCY``; None (and why) where they cannot run."""
+    from web.cluster import why_not_several
+
+    workers = int(getattr(args, "workers", None) or settings.web_concurrency)
+    if reason := why_not_several(settings, workers):
+        print(f"refusing to start {workers} web workers: {reason}", file=sys.stderr)
+        return None
+    return workers
+
+
 def _configure_logging(settings: Settings) -> dict[str, Any]:
     """The one logging set-up (``LOG_JSON``, ``LOG_LEVEL``); returns uvicorn's ``log_config``."""
     from web.logging_setup import configure_from_settings
@@ -143,6 +154,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if _refuse_insecure(settings):  # before logging is set up: a refusal changes nothing
         return 2
+    workers = _web_workers(settings, args)
+    if workers is None:
+        return 2
     log_config = _configure_logging(settings)
     host = args.host or settings.host
     port = args.port or settings.port
@@ -151,14 +165,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if getattr(args, "database_url", None):
         os.environ["DATABASE_URL"] = args.database_url
     _print_banner(settings, host, port, getattr(args, "technicians", None))
-    prepare_multiprocess(args.workers)  # /metrics adds up every worker's
+    prepare_multiprocess(workers)  # /metrics adds up every worker's
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port,
                 log_level=settings.log_level, log_config=log_config,
                 # our own line per API request (with its correlation id) replaces the access log
                 access_log=settings.log_level.lower() == "debug",
                 ws_max_size=settings.ws_max_frame_bytes,
                 **UVICORN_OPTIONS,  # permessage-deflate for large messages only
-                workers=args.workers)
+                workers=workers)
     return 0
 
 
@@ -167,6 +181,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     feeds: what ``make run`` does."""
     args.demo = True
     args.quiet = False
+    if _web_workers(_settings(args), args) is None:  # before anything is seeded
+        return 2
     _configure_logging(_settings(args))
     if cmd_migrate(args) or cmd_demo_day(args):
         return 1
@@ -266,6 +282,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from domain.roles import Role
+    from web.cluster import worker_count
 
     roles = ", ".join(role.value for role in Role)
     parser = _Parser(prog="dispatch", description=__doc__,
@@ -297,8 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     def serve_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", help="address to listen on (default: the HOST setting, 127.0.0.1)")
         p.add_argument("--port", type=int, help="port to listen on (default: the PORT setting, 8000)")
-        p.add_argument("--workers", type=int, default=None,
-                       help="web worker processes under this one (default: one process)")
+        p.add_argument("--workers", type=worker_count, default=None,
+                       help="web worker processes behind the port (default: the "
+                            "WEB_CONCURRENCY setting, 1); more than one needs PostgreSQL, "
+                            "REDIS_URL and RUN_FEEDS=false")
 
     p = db(sub.add_parser("serve", help="run the web server"))
     serve_args(p)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import uuid
 from dataclasses import dataclass, field
+from functools import partial
 
 from prometheus_client.multiprocess import mark_process_dead
 from sqlalchemy import func, select, text
@@ -45,15 +47,19 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     #: The event path's own small pool (relay, leader lock, hub repairs, positions store).
     event_engine: AsyncEngine | None = None
+    #: Tells this process's own bus messages from the others'.
+    _process_mark: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex}")
 
     async def start(self) -> None:
         try:
-            await self.refresh_revocations()
+            await self.refresh_revocations(announce=False)
         except Exception:  # no database yet: the process still starts (and /healthz says so)
             log.warning("could not load ended delegations and revoked tokens", exc_info=True)
-        # Every process: a revoked role or token stops working within seconds.
+        # Every process: a revoked role or token stops working at once where the bus reaches
+        # (the process that revoked tells the others), and within seconds in any case.
+        self.live.bus.subscribe(self.revocations_channel, self._revoked_elsewhere)
         self.live.supervisor.periodic(
-            "revocations", self.refresh_revocations,
+            "revocations", partial(self.refresh_revocations, announce=False),
             interval=self.settings.delegation_refresh_seconds,
             initial_delay=self.settings.delegation_refresh_seconds)
         self.live.supervisor.periodic("metrics", self.sample_metrics, interval=5.0)
@@ -83,12 +89,21 @@ class Services:
             if multiprocess_dir():
                 mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-    async def refresh_revocations(self) -> None:
+    @property
+    def revocations_channel(self) -> str:
+        return f"{self.settings.redis_prefix}:revocations"
+
+    async def _revoked_elsewhere(self, message: str) -> None:
+        if message != self._process_mark:  # this process re-read when it announced
+            await self.refresh_revocations(announce=False)
+
+    async def refresh_revocations(self, *, announce: bool = True) -> None:
         """Read what ended tokens before their expiry, then close the websocket sessions whose
         token it ends: delegations ended within a token's lifetime (their roles leave the tokens
         naming them), accounts deactivated or whose roles or stores changed (``token_version``),
         tokens signed out. Every process does this every ``DELEGATION_REFRESH_SECONDS``; the
-        process where the change was made, at once."""
+        process where the change was made, at once, and (``announce``) it tells the other web
+        processes on the bus, which re-read at once too."""
         d, u, r = t.role_delegations, t.users, t.revoked_tokens
         now = self.now()
         since = now - dt.timedelta(seconds=self.settings.token_ttl_seconds)
@@ -104,6 +119,11 @@ class Services:
             row.id: row.token_version for row in users}
         self.tokens.revoked.jtis = frozenset(jtis)
         self.close_revoked_sessions()
+        if announce:
+            try:
+                await self.live.bus.publish(self.revocations_channel, self._process_mark)
+            except Exception:  # the others still re-read within DELEGATION_REFRESH_SECONDS
+                log.warning("could not tell the other processes of a revocation", exc_info=True)
 
     def close_revoked_sessions(self) -> int:
         """Close (4005) every open websocket session whose token no longer holds."""

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
                       description="Address `dispatch serve` listens on when --host is not given.")
     port: int = Field(default=8000,
                       description="Port `dispatch serve` listens on when --port is not given.")
+    web_concurrency: int = Field(
+        default=1, ge=1,
+        description="Web worker processes `dispatch serve` runs behind its port when --workers "
+                    "is not given; more than one needs PostgreSQL, REDIS_URL and "
+                    "RUN_FEEDS=false.")
     token_ttl_seconds: int = Field(
         default=8 * 3600, description="How long an access token (a sign-in) lasts, in seconds.")
     delegation_refresh_seconds: float = Field(
@@ -74,10 +79,12 @@ class Settings(BaseSettings):
         description="How long a login waits for a password-check turn before a 503.")
     planning_workers: int = Field(
         default=1, ge=1,
-        description="Solver processes per web process: plans running at once; others queue.")
+        description="Plans solving at once (each in a solver process, one core): across every "
+                    "web process sharing REDIS_URL, else in this process; others queue.")
     planning_max_waiting: int = Field(
         default=8, ge=0,
-        description="Plans allowed to wait for a solver; more get 503 planner_busy.")
+        description="Plans allowed to wait for a solver (across the web processes sharing "
+                    "REDIS_URL); more get 503 planner_busy.")
     planning_queue_timeout_seconds: float = Field(
         default=120.0, gt=0,
         description="How long a plan may wait for a solver before a 503 planner_busy.")
@@ -96,7 +103,8 @@ class Settings(BaseSettings):
         default=10, ge=1, description="Subscribes per websocket session and minute (each may "
                                       "read a whole snapshot).")
     ws_max_sessions_per_user: int = Field(
-        default=10, ge=1, description="Open websocket sessions per user on one web process.")
+        default=10, ge=1, description="Open websocket sessions per user on one web process (a "
+                                      "bound on what one process holds: N processes, N times).")
     allowed_origins: str = Field(
         default="", description="Browser origins allowed to open /ws besides the server's own "
                                 "host, space-separated (https://board.example.com).")

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import structlog
 
 from domain.alert_delivery import sms_text
 from realtime.notify.base import LoggingNotifier
-from tests.conftest import free_port
+from tests.conftest import REDIS_URL, RUN_ID, free_port, require_service
 from tests.realtime.ws_helpers import connect, receive_until, wait_for
 from tests.web.api_helpers import auth, seeded_client
 from web.logging_setup import configure_from_settings, configure_logging
@@ -156,13 +155,16 @@ def test_a_request_its_event_and_the_websocket_delivery_share_one_correlation_id
     assert others, "the log-ins are requests of their own, with ids of their own"
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_dispatch_serve_with_two_workers_logs_json_from_each_worker(
-        sqlite_template: Path, tmp_path: Path) -> None:
-    """The real entry point: each uvicorn worker process configures itself from LOG_JSON."""
-    database = tmp_path / "dispatch.db"
-    shutil.copy(sqlite_template, database)
+        postgres_url: str, tmp_path: Path) -> None:
+    """The real entry point: each uvicorn worker process configures itself from LOG_JSON.
+    (Several workers need PostgreSQL and Redis: ``web/cluster.py``.)"""
+    require_service("Redis", "127.0.0.1", 6379)
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}", "LOG_JSON": "true",
+    env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL,
+           "REDIS_PREFIX": f"dispatch-test-{RUN_ID}-logging", "LOG_JSON": "true",
            "LOG_LEVEL": "info", "RUN_FEEDS": "false", "DEMO": "false"}
     stderr_path = tmp_path / "stderr.txt"
     with stderr_path.open("w") as stderr:

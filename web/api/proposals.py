@@ -156,7 +156,7 @@ async def emergency_unavailable(call: Call[UnavailableIn, Any]) -> dict[str, Any
     one-step commit; ``POST /api/proposals/{id}/undo`` reverts both."""
     ctx, planning = call.context(), _planning(call)
     ctx.principal.require(Permission.EMERGENCY_BULK)
-    with planning.queue.user_turn(ctx.principal.user_id):  # before marking: 409 changes nothing
+    async with planning.queue.user_turn(ctx.principal.user_id):  # before marking: 409 changes nothing
         return await _mark_and_plan(call, planning)
 
 

@@ -10,9 +10,14 @@
 * **A timeout kills only its own solve.** A timed-out, crashed or cancelled solve kills its
   slot's process alone; the slot gets a fresh process at its next solve. The other slots' solves
   go on.
-* **One plan per user at a time** (per process): a second one while the first is queued or
-  running is 409 ``plan_in_progress``. Re-entrant within one task, so a flow that holds the
-  user's turn (an emergency: mark unavailable, then plan) may plan inside it.
+* **One plan per user at a time**: a second one while the first is queued or running is 409
+  ``plan_in_progress``. Re-entrant within one task, so a flow that holds the user's turn (an
+  emergency: mark unavailable, then plan) may plan inside it.
+* **Several web processes** (``shared``, with ``REDIS_URL``): the slots, the waiting line and the
+  users' turns are the cluster's (``web/planning/shared.py``), so ``workers`` plans solve at once
+  in all of them together, in arrival order, and a user's second plan is refused whichever
+  process it reaches. Each process keeps ``workers`` solver processes of its own (started at its
+  first solve), of which it uses only as many as it holds slots.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import contextlib
 import math
 import multiprocessing
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -31,6 +36,7 @@ from typing import Any, TypeVar
 from routing.runner import SolveTimeout, solve_in_pool
 from web.api.problems import ApiError
 from web.planning import worker
+from web.planning.shared import LineFull, SharedPlanning, Unreachable
 
 T = TypeVar("T")
 
@@ -88,6 +94,8 @@ class SolverQueue:
     queue_timeout: float = 120.0
     grace: float = 30.0
     startup_limit: float = 60.0
+    #: The cluster's slots, line and turns (Redis); None: this process's alone.
+    shared: SharedPlanning | None = None
     _free: asyncio.Queue[_Slot] | None = None
     _slots: list[_Slot] = field(default_factory=list)
     _users: dict[str, asyncio.Task[Any] | None] = field(default_factory=dict)
@@ -109,19 +117,27 @@ class SolverQueue:
     def busy_users(self) -> set[str]:
         return set(self._users)
 
-    @contextlib.contextmanager
-    def user_turn(self, user_id: str) -> Iterator[None]:
-        """Hold the user's one plan; 409 ``plan_in_progress`` while another task holds it."""
+    @contextlib.asynccontextmanager
+    async def user_turn(self, user_id: str) -> AsyncIterator[None]:
+        """Hold the user's one plan; 409 ``plan_in_progress`` while another task (here, or in
+        another process when shared) holds it."""
         task = asyncio.current_task()
         if user_id in self._users and self._users[user_id] is task:  # planning inside its turn
             yield
             return
         if user_id in self._users:
-            raise ApiError(409, "a plan of yours is already queued or running; wait for it",
-                           code="plan_in_progress")
+            raise _in_progress()
         self._users[user_id] = task
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if self.shared is not None:
+                    try:
+                        held = await stack.enter_async_context(self.shared.user_turn(user_id))
+                    except Unreachable as error:
+                        raise _unreachable() from error
+                    if not held:
+                        raise _in_progress()
+                yield
         finally:
             del self._users[user_id]
 
@@ -129,26 +145,34 @@ class SolverQueue:
     async def slot(self, turn: Turn) -> AsyncIterator[_Slot]:
         """Wait (in arrival order) for a free slot; give it back afterwards."""
         free = self._queue()
-        if free.empty() and self._waiting >= self.max_waiting:
-            raise self._busy("every solver is busy and the queue is full")
+        if self.shared is None and free.empty() and self._waiting >= self.max_waiting:
+            raise self._busy("every solver is busy and the queue is full", self._waiting)
         started = time.monotonic()
-        self._waiting += 1
-        try:
-            async with asyncio.timeout(self.queue_timeout):
-                held = await free.get()
-        except TimeoutError:
-            raise self._busy("no solver became free in time") from None
-        finally:
-            self._waiting -= 1
-        turn.queued_seconds = time.monotonic() - started
-        turn.slot = held.number
-        try:
-            yield held
-        finally:
-            free.put_nowait(held)
+        async with contextlib.AsyncExitStack() as stack:
+            self._waiting += 1
+            try:
+                async with asyncio.timeout(self.queue_timeout):
+                    if self.shared is not None:
+                        await stack.enter_async_context(self.shared.slot())
+                    held = await free.get()  # at once, unless a lost lease let more in
+            except TimeoutError:
+                raise self._busy("no solver became free in time", self._waiting) from None
+            except LineFull as full:
+                raise self._busy("every solver is busy and the queue is full",
+                                 full.waiting) from None
+            except Unreachable as error:
+                raise _unreachable() from error
+            finally:
+                self._waiting -= 1
+            turn.queued_seconds = time.monotonic() - started
+            turn.slot = held.number
+            try:
+                yield held
+            finally:
+                free.put_nowait(held)
 
-    def _busy(self, why: str) -> ApiError:
-        retry = max(1, math.ceil(min(self.queue_timeout, 5.0 * max(1, self._waiting))))
+    def _busy(self, why: str, waiting: int) -> ApiError:
+        retry = max(1, math.ceil(min(self.queue_timeout, 5.0 * max(1, waiting))))
         return ApiError(503, f"{why}; try again shortly", code="planner_busy",
                         headers={"Retry-After": str(retry)})
 
@@ -168,6 +192,18 @@ class SolverQueue:
             slot.kill()
             raise
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         for slot in self._slots:
             slot.kill()
+        if self.shared is not None:
+            await self.shared.close()
+
+
+def _in_progress() -> ApiError:
+    return ApiError(409, "a plan of yours is already queued or running; wait for it",
+                    code="plan_in_progress")
+
+
+def _unreachable() -> ApiError:
+    return ApiError(503, "the planning queue cannot be reached; try again shortly",
+                    code="planner_busy", headers={"Retry-After": "5"})

@@ -38,6 +38,7 @@ from web.api.problems import ApiError
 from web.planning import worker
 from web.planning.adapter import Built, Scope, build_problem, job, to_domain
 from web.planning.queue import SolveFailed, SolverQueue, Turn
+from web.planning.shared import SharedPlanning
 
 log = logging.getLogger("dispatch.planning")
 STATE_TTL_S = 30.0
@@ -135,14 +136,19 @@ class PlanningService:
 
     @classmethod
     def from_settings(cls, engine: AsyncEngine, settings: Any) -> PlanningService:
+        """With ``REDIS_URL`` the queue is the cluster's (every web process shares it)."""
+        shared = (SharedPlanning(settings.redis_url, settings.redis_prefix,
+                                 slots=settings.planning_workers,
+                                 max_waiting=settings.planning_max_waiting)
+                  if settings.redis_url else None)
         return cls(engine, queue=SolverQueue(
             workers=settings.planning_workers, max_waiting=settings.planning_max_waiting,
-            queue_timeout=settings.planning_queue_timeout_seconds))
+            queue_timeout=settings.planning_queue_timeout_seconds, shared=shared))
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def stop(self) -> None:
-        self.queue.stop()
+        await self.queue.stop()
 
     # -- candidates ------------------------------------------------------------------------------
 
@@ -248,7 +254,7 @@ class PlanningService:
     ) -> dict[str, Any]:
         """Solve and store a proposal: one at a time per user (409 ``plan_in_progress``), the
         solve queued for a solver process (503 ``planner_busy`` when the queue is full)."""
-        with self.queue.user_turn(ctx.principal.user_id):
+        async with self.queue.user_turn(ctx.principal.user_id):
             return await self._plan(ctx, uow, scope, time_limit, extra_jobs=extra_jobs,
                                     orphans=orphans, proposal_id=proposal_id, extra=extra,
                                     allow_lateness=allow_lateness)
