@@ -168,6 +168,8 @@ class Hub:
                 session.offer_positions(updates, frame)
             except Exception:
                 log.exception("position delivery to a session failed")
+        if self.sessions:
+            self.telemetry.positions_sent(updates)  # device time -> board lag (metrics)
         return len(updates)
 
     async def _flush_loop(self) -> None:

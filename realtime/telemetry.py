@@ -7,7 +7,7 @@ metrics). The composition root hands in a subclass that records Prometheus metri
 
 from __future__ import annotations
 
-from realtime.events import LogEvent
+from realtime.events import LogEvent, PositionUpdate
 
 
 class Telemetry:
@@ -22,3 +22,6 @@ class Telemetry:
 
     def replayed(self, events: int) -> None:
         """A session caught up by replaying ``events`` missed events."""
+
+    def positions_sent(self, updates: list[PositionUpdate]) -> None:
+        """This process's hub handed a positions frame with ``updates`` to its sessions."""

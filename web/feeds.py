@@ -35,6 +35,7 @@ def _handlers(live: Live, feed: str) -> tuple[Any, Any]:
     async def on_fixes(fixes: list[Any]) -> None:
         if fixes and live.metrics is not None:
             live.metrics.position_lag(feed, max(f.device_time for f in fixes))
+            live.metrics.positions_ingested(feed, fixes)
         await live.positions.ingest(fixes)
 
     async def on_status(statuses: list[Any]) -> None:
@@ -52,14 +53,20 @@ def supervise_feed(live: Live, name: str, client: Any) -> None:
 async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
     """Production: read MyGeotab's feed with the version tokens kept in the database."""
     from realtime.geotab import GeotabFeedClient, GeotabLogin, MyGeotabApi
+    from realtime.geotab.pacing import DEFAULT_FAST_SECONDS
     from storage.feed_cursors import SqlFeedCursorStore
 
     api = MyGeotabApi(GeotabLogin(settings.geotab_server, settings.geotab_database,
                                   settings.geotab_username,
                                   settings.geotab_password.get_secret_value()))
     on_fixes, on_status = _handlers(live, "geotab")
+    # Fast while positions flow, up to GEOTAB_POLL_SECONDS when idle; a full page is followed
+    # as soon as MyGeotab allows.
+    fast = settings.geotab_poll_fast_seconds
     client = GeotabFeedClient(api, cursor_store=SqlFeedCursorStore(engine), on_fixes=on_fixes,
-                              on_status=on_status, poll_interval=settings.geotab_poll_seconds,
+                              on_status=on_status, fast_interval=fast,
+                              poll_interval=settings.geotab_poll_seconds,
+                              catch_up_interval=min(fast, DEFAULT_FAST_SECONDS),
                               backoff_cap=settings.geotab_backoff_cap_seconds)
     supervise_feed(live, "geotab", client)
     live.demo_tasks.append(api.aclose)
@@ -106,7 +113,7 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
     api = MyGeotabApi(GeotabLogin(f"http://127.0.0.1:{port}", "demo", "dispatch-service", "demo"))
     on_fixes, on_status = _handlers(live, "geotab")
     client = GeotabFeedClient(api, cursor_store=InMemoryFeedCursorStore(), on_fixes=on_fixes,
-                              on_status=on_status, poll_interval=1.0, catch_up_interval=0.0)
+                              on_status=on_status)  # MyGeotab's pacing, as in production
     supervise_feed(live, "geotab", client)
 
     async def stop() -> None:

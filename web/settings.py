@@ -8,12 +8,14 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.dispatch import DispatchPolicy
 from domain.errors import ValidationFailed
 from domain.reports import report_zone
+from realtime.geotab.pacing import DEFAULT_FAST_SECONDS, DEFAULT_IDLE_SECONDS
+from realtime.geotab.protocol import GETFEED_MIN_SECONDS
 
 #: Shortest SECRET_KEY accepted: it signs every access token (HS256), so it must be long random text.
 MIN_SECRET_LENGTH = 32
@@ -154,7 +156,15 @@ class Settings(BaseSettings):
     geotab_password: SecretStr = Field(
         default=SecretStr(""), description="Password of GEOTAB_USERNAME.")
     geotab_poll_seconds: float = Field(
-        default=30.0, gt=0, description="Seconds between polls of the GeoTab feed.")
+        default=DEFAULT_IDLE_SECONDS, ge=GETFEED_MIN_SECONDS,
+        description="Longest wait between polls of a GeoTab feed, in seconds: while pages come "
+                    "back empty the wait doubles from GEOTAB_POLL_FAST_SECONDS up to this. At "
+                    "least GEOTAB_POLL_FAST_SECONDS (the same value: a fixed interval).")
+    geotab_poll_fast_seconds: float = Field(
+        default=DEFAULT_FAST_SECONDS, ge=GETFEED_MIN_SECONDS,
+        description="Seconds from the start of one poll of a GeoTab feed to the next while "
+                    "positions flow (a full page is followed after at most 1.1 s). MyGeotab "
+                    "allows one GetFeed call a second per feed, so at least 1.")
     geotab_backoff_cap_seconds: float = Field(
         default=300.0, ge=1, description="Longest wait between retries while MyGeotab keeps "
                                          "failing (the wait doubles from 1 s, with jitter).")
@@ -236,6 +246,13 @@ class Settings(BaseSettings):
         description="The company's calendar the reports count days, weeks and months on: an IANA "
                     "zone a whole number of hours from UTC (America/Chicago). Unset: the zone "
                     "most stores are in, else UTC.")
+
+    @model_validator(mode="after")
+    def _geotab_pacing(self) -> Settings:
+        if self.geotab_poll_seconds < self.geotab_poll_fast_seconds:
+            raise ValueError("GEOTAB_POLL_SECONDS (the longest wait between polls) must be at "
+                             "least GEOTAB_POLL_FAST_SECONDS")
+        return self
 
     @field_validator("report_timezone")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .client import DEVICE_STATUS_INFO, LOG_RECORD, FeedPage, FeedStats, GeotabFeedClient
 from .cursor import FeedCursorStore, InMemoryFeedCursorStore
+from .pacing import PollPacer
 from .protocol import (
     DbUnavailableException,
     GeotabError,
@@ -40,5 +41,6 @@ __all__ = [
     "ManualClock",
     "MyGeotabApi",
     "OverLimitException",
+    "PollPacer",
     "WallClock",
 ]

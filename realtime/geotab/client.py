@@ -5,8 +5,10 @@ handler is given, `DeviceStatusInfo`. Per feed:
 
 - the `fromVersion` token comes from a `FeedCursorStore` and is stored again only after the
   batch was handed off, so a restart continues where the last hand-off ended;
-- a full page (`len(data) == resultsLimit`) means more is waiting: call again at once (after
-  `catch_up_interval`, Geotab's one call per second per feed); otherwise wait `poll_interval`;
+- pacing (`pacing.PollPacer`, counted from the start of each call): a full page
+  (`len(data) == resultsLimit`) means more is waiting, so the next call follows after
+  `catch_up_interval`; a page with records after `fast_interval`; empty pages wait longer and
+  longer, doubling up to `poll_interval`, until records come again;
 - `OverLimitException` (HTTP 200 body or HTTP 429) waits `Retry-After`; network errors, HTML
   error pages and `DbUnavailableException` back off exponentially with jitter; an expired session
   is renewed by `MyGeotabApi` transparently;
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,7 @@ from domain.positions import DEFAULT_FUTURE_TOLERANCE, InvalidPosition, Position
 
 from .backoff import Backoff
 from .cursor import FeedCursorStore
+from .pacing import DEFAULT_FAST_SECONDS, DEFAULT_IDLE_SECONDS, PollPacer
 from .protocol import (
     RESULTS_LIMIT_MAX,
     DbUnavailableException,
@@ -74,6 +78,8 @@ class FeedStats:
     last_error: str | None = None
     #: When a poll last went through (health checks: ``/readyz``).
     last_success: datetime | None = None
+    #: The interval chosen after the last successful call (fast while data flows).
+    interval: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +105,29 @@ class GeotabFeedClient:
         on_fixes: FixesHandler,
         on_status: StatusHandler | None = None,
         results_limit: int = RESULTS_LIMIT_MAX,
-        poll_interval: float = 30.0,
-        catch_up_interval: float = 1.0,
+        poll_interval: float = DEFAULT_IDLE_SECONDS,
+        fast_interval: float = DEFAULT_FAST_SECONDS,
+        catch_up_interval: float = DEFAULT_FAST_SECONDS,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         seed_from: datetime | None = None,
         future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        timer: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         if not 1 <= results_limit <= RESULTS_LIMIT_MAX:
             raise ValueError(f"results_limit must be within 1..{RESULTS_LIMIT_MAX}")
+        PollPacer(fast=fast_interval, idle=poll_interval, catch_up=catch_up_interval)  # checks
         self.api = api
         self._store = cursor_store
         self._on_fixes = on_fixes
         self._on_status = on_status
         self.results_limit = results_limit
+        #: The longest wait between calls (an idle feed); ``/readyz`` allows three of them.
         self.poll_interval = poll_interval
+        self.fast_interval = fast_interval
         self.catch_up_interval = catch_up_interval
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
@@ -124,6 +135,7 @@ class GeotabFeedClient:
         self._future_tolerance = future_tolerance
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
+        self._timer = timer
         self._rng = rng or random.Random()
         self.feeds: tuple[str, ...] = (LOG_RECORD,) if on_status is None else (LOG_RECORD, DEVICE_STATUS_INFO)
         self.stats: dict[str, FeedStats] = {name: FeedStats() for name in self.feeds}
@@ -154,7 +166,10 @@ class GeotabFeedClient:
     async def _supervise(self, type_name: str) -> None:
         stats = self.stats[type_name]
         backoff = Backoff(base=self._backoff_base, cap=self._backoff_cap, rng=self._rng)
+        pacer = PollPacer(fast=self.fast_interval, idle=self.poll_interval,
+                          catch_up=self.catch_up_interval)
         while True:
+            started = self._timer()
             try:
                 page = await self._poll(type_name)
             except asyncio.CancelledError:
@@ -184,7 +199,8 @@ class GeotabFeedClient:
             else:
                 backoff.reset()
                 stats.last_success = self._clock()
-                delay = self.catch_up_interval if page.full else self.poll_interval
+                stats.interval = pacer.after(received=page.received, full=page.full)
+                delay = pacer.remaining(stats.interval, self._timer() - started)
             await self._sleep(delay)
 
     def _failed(

@@ -20,6 +20,9 @@ APPLICATION_ERROR = -32000
 METHOD_NOT_FOUND = -32601
 PARSE_ERROR = -32700
 RESULTS_LIMIT_MAX = 50_000
+#: MyGeotab's published GetFeed rate: one call a second per entity type (60 a minute, per user
+#: and database). Two calls of one feed never start closer than this.
+GETFEED_MIN_SECONDS = 1.0
 THIS_SERVER = "ThisServer"
 
 

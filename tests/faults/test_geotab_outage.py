@@ -62,7 +62,7 @@ def test_a_long_geotab_outage_backs_off_alerts_and_catches_up(database_url: str)
     with served_in_thread(sim) as url:
         settings = Settings(
             database_url=database_url, geotab_server=url, geotab_database="acme",
-            geotab_username="svc", geotab_password="pw", geotab_poll_seconds=0.2,  # type: ignore[arg-type]
+            geotab_username="svc", geotab_password="pw", geotab_poll_seconds=1.1,  # type: ignore[arg-type]
             geotab_backoff_cap_seconds=1.0, alerts_interval_seconds=0.2,
             ready_feed_stale_seconds=0.5, delegation_refresh_seconds=0.2)
         with TestClient(create_app(settings)) as client:

@@ -9,6 +9,11 @@ import pytest
 from realtime.geotab import LOG_RECORD, GeotabFeedClient, InMemoryFeedCursorStore, MyGeotabApi
 
 
+def no_time() -> float:
+    """The client's timer here: calls take no time, so each wait is the whole interval."""
+    return 0.0
+
+
 @pytest.fixture
 async def feed(geotab_sim, cursor_store, collected, recording_sleep):
     """A client already holding a feed token, with waits recorded instead of slept."""
@@ -19,7 +24,9 @@ async def feed(geotab_sim, cursor_store, collected, recording_sleep):
         on_fixes=collected,
         clock=geotab_sim.clock.now,
         poll_interval=3600,
+        fast_interval=3600,
         catch_up_interval=0,
+        timer=no_time,
         backoff_base=1.0,
         backoff_cap=60.0,
         sleep=recording_sleep,
@@ -122,6 +129,8 @@ async def test_a_failing_hand_off_is_retried_without_losing_or_skipping_records(
         on_fixes=hand_off,
         clock=geotab_sim.clock.now,
         poll_interval=3600,
+        fast_interval=3600,
+        timer=no_time,
         sleep=recording_sleep,
     )
     await client.poll_once()
@@ -155,6 +164,8 @@ async def test_an_unexpected_failure_is_logged_and_the_feed_carries_on(
         on_fixes=collected,
         clock=geotab_sim.clock.now,
         poll_interval=3600,
+        fast_interval=3600,
+        timer=no_time,
         sleep=recording_sleep,
     )
 

@@ -112,8 +112,10 @@ async def test_a_full_page_is_followed_at_once_by_another_call_until_caught_up(
         collected,
         results_limit=40,
         poll_interval=3600,
+        fast_interval=3600,
         catch_up_interval=0,
         sleep=recording_sleep,
+        timer=lambda: 0.0,
     )
     await client.poll_once()
     geotab_sim.advance(60)

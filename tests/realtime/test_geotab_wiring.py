@@ -41,7 +41,7 @@ def test_vans_from_the_geotab_feed_reach_the_board_and_the_token_is_kept(
     with served_in_thread(sim) as url:
         settings = Settings(database_url=database_url, geotab_server=url,
                             geotab_database="acme", geotab_username="svc",
-                            geotab_password="pw", geotab_poll_seconds=0.5)  # type: ignore[arg-type]
+                            geotab_password="pw")  # type: ignore[arg-type]
         with TestClient(create_app(settings)) as client, ExitStack() as stack:
             ws = stack.enter_context(connect(client, "dispatcher", ["board"]))
             frames = receive_until(ws, lambda m: m["type"] == "positions", limit=2000)

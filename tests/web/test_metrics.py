@@ -72,7 +72,7 @@ def test_metrics_show_every_family_after_real_traffic(database_url: str) -> None
     sim = GeotabSimulator(fleet, database="acme", users={"svc": "pw"})
     with served_in_thread(sim) as url, seeded_client(
             database_url, metrics_enabled=True, geotab_server=url, geotab_database="acme",
-            geotab_username="svc", geotab_password="pw", geotab_poll_seconds=0.2,
+            geotab_username="svc", geotab_password="pw",
             partner_feed_url=f"http://127.0.0.1:{closed_port()}",
             alerts_interval_seconds=0.2, alert_escalation_minutes=0.005,
             alert_oncall_phones="+13175550111") as client:
