@@ -80,10 +80,14 @@ class Permission(enum.StrEnum):
     #: outbound webhooks to partners: the deliveries (dead letters) and their replay; admins
     WEBHOOK_VIEW = "webhook:view"
     WEBHOOK_REPLAY = "webhook:replay"
+    #: the on-call rota: who the escalations reach (those who dispatch read it; admins edit it)
+    ONCALL_VIEW = "oncall:view"
+    ONCALL_MANAGE = "oncall:manage"
 
 
 P = Permission
 _BOARD = frozenset({P.BOARD_VIEW, P.RESOURCE_VIEW, P.WORK_ORDER_VIEW, P.ALERT_VIEW})
+_ONCALL = frozenset({P.ONCALL_VIEW})
 _DISPATCH_MANAGE = frozenset(
     {P.DISPATCH_VIEW, P.DISPATCH_CREATE, P.DISPATCH_EDIT, P.DISPATCH_ADD_INVOICE,
      P.DISPATCH_REMOVE_INVOICE, P.DISPATCH_CHANGE_STATUS, P.BILLING_VIEW}
@@ -98,12 +102,13 @@ _WORK_ORDERS = frozenset(
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.DISPATCHER: _BOARD | _DISPATCH_MANAGE | _PLANNING | _WORK_ORDERS
-    | {P.DISPATCH_DELETE_OWN_DRAFT, P.EMERGENCY_CREATE, P.CUSTOMER_CONTACT},
+    | _ONCALL | {P.DISPATCH_DELETE_OWN_DRAFT, P.EMERGENCY_CREATE, P.CUSTOMER_CONTACT},
     Role.OPERATIONS_MANAGER: _BOARD | _DISPATCH_MANAGE | _PLANNING | _WORK_ORDERS
-    | {P.DISPATCH_DELETE, P.EMERGENCY_CREATE, P.AUDIT_VIEW, P.REPORT_VIEW, P.ROLE_DELEGATE},
-    Role.STORE_MANAGER: _BOARD | _DISPATCH_MANAGE | {P.DISPATCH_DELETE, P.PROPOSAL_VIEW,
-                                                     P.WORK_ORDER_CREATE, P.WORK_ORDER_COMMENT,
-                                                     P.ALERT_ACK, P.REPORT_VIEW, P.ROLE_DELEGATE},
+    | _ONCALL | {P.DISPATCH_DELETE, P.EMERGENCY_CREATE, P.AUDIT_VIEW, P.REPORT_VIEW,
+                 P.ROLE_DELEGATE},
+    Role.STORE_MANAGER: _BOARD | _DISPATCH_MANAGE | _ONCALL
+    | {P.DISPATCH_DELETE, P.PROPOSAL_VIEW, P.WORK_ORDER_CREATE, P.WORK_ORDER_COMMENT, P.ALERT_ACK,
+       P.REPORT_VIEW, P.ROLE_DELEGATE},
     Role.TECHNICIAN: frozenset({P.WORK_ORDER_VIEW, P.WORK_ORDER_WORK, P.WORK_ORDER_COMMENT,
                                 P.TECHNICIAN_STATUS}),
     Role.BILLING_CLERK: frozenset({P.DISPATCH_VIEW, P.DISPATCH_ADD_INVOICE, P.BILLING_VIEW,
@@ -114,7 +119,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                      P.WORK_ORDER_CANCEL, P.WORK_ORDER_COMMENT,
                                      P.CUSTOMER_MANAGE, P.CUSTOMER_CONTACT, P.DISPATCH_VIEW},
     Role.FLEET_MANAGER: _BOARD | {P.UNIT_MANAGE, P.DISPATCH_VIEW, P.REPORT_VIEW},
-    Role.EMERGENCY_COORDINATOR: _BOARD | _PLANNING | _WORK_ORDERS
+    Role.EMERGENCY_COORDINATOR: _BOARD | _PLANNING | _WORK_ORDERS | _ONCALL
     | {P.EMERGENCY_CREATE, P.EMERGENCY_BULK, P.DISPATCH_VIEW},
 }
 

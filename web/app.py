@@ -26,6 +26,7 @@ from web.api import (
     intake,
     logout,
     notifications,
+    oncall,
     proposals,
     reports,
     resources,
@@ -49,7 +50,7 @@ from web.settings import Settings
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
                delegations, proposals, intake, alerts, notifications, tracking,
-               webhook_deliveries, geocode, reports, billing)
+               webhook_deliveries, geocode, reports, billing, oncall)
 
 
 def build_api() -> Api:

@@ -1,0 +1,256 @@
+"""The on-call rota: who each escalation level reaches, when, for which stores.
+
+Those who dispatch read it (``oncall:view``; a store-scoped reader sees the lines that cover
+their stores); admins change it (``oncall:manage``), audited. ``GET /api/oncall/now`` answers who
+an escalation would reach at an instant (now by default) for a store. See docs/alerts.md, "On call".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from domain.alert_delivery import OnCall
+from domain.errors import NotFound, ValidationFailed
+from domain.roles import Permission, Principal
+from domain.services import oncall as uc
+from storage.oncall import SqlOnCallStore, SqlRotaReader
+from web.api.framework import Api, Call
+from web.api.schemas import Out, Page, PageQuery, Strict, page
+
+api = Api()
+TAG = "on call"
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Id = Field(min_length=1, max_length=64)
+
+
+class ShiftIn(Strict):
+    level: int = Field(ge=1, le=3, description="1 store, 2 operations, 3 admins")
+    user_id: str = Id
+    weekdays: list[Day] = Field(min_length=1, max_length=7)
+    starts: str = Field(pattern=HHMM, description="HH:MM in the store's local time")
+    ends: str = Field(pattern=HHMM, description="HH:MM; not after starts: the next morning")
+    store_ids: list[str] = Field(default_factory=list, max_length=1000,
+                                 description="none: every store (and system alerts)")
+    note: str = Field(default="", max_length=500)
+
+
+class ShiftPatch(Strict):
+    level: int | None = Field(default=None, ge=1, le=3)
+    user_id: str | None = Field(default=None, min_length=1, max_length=64)
+    weekdays: list[Day] | None = Field(default=None, min_length=1, max_length=7)
+    starts: str | None = Field(default=None, pattern=HHMM)
+    ends: str | None = Field(default=None, pattern=HHMM)
+    store_ids: list[str] | None = Field(default=None, max_length=1000)
+    note: str | None = Field(default=None, max_length=500)
+    version: int | None = Field(default=None, ge=1, description="the version you saw")
+
+
+class OverrideIn(Strict):
+    level: int = Field(ge=1, le=3)
+    user_id: str = Id
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    store_ids: list[str] = Field(default_factory=list, max_length=1000)
+    replaces_user_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                         description="none: the whole level")
+    note: str = Field(default="", max_length=500)
+
+
+class ShiftOut(Out):
+    id: str
+    level: int
+    user_id: str
+    username: str | None = None
+    weekdays: list[str]
+    starts: str
+    ends: str
+    store_ids: list[str]
+    note: str
+    version: int
+
+
+class OverrideOut(Out):
+    id: str
+    level: int
+    user_id: str
+    username: str | None = None
+    replaces_user_id: str | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    store_ids: list[str]
+    note: str
+    version: int
+
+
+class ShiftPage(Page[ShiftOut]):
+    pass
+
+
+class OverridePage(Page[OverrideOut]):
+    pass
+
+
+class PersonOut(Out):
+    id: str
+    username: str
+    display_name: str
+    phone: str
+
+
+class PersonPage(Page[PersonOut]):
+    pass
+
+
+class NowQuery(Strict):
+    store_id: str | None = Field(default=None, max_length=64,
+                                 description="none: system alerts (no store)")
+    at: AwareDatetime | None = Field(default=None, description="default: now")
+
+
+class LevelOut(Out):
+    level: int
+    source: Literal["override", "rota", "none"] = Field(
+        description="none: nobody on the rota; the level's fallback numbers apply")
+    people: list[PersonOut]
+    fallback_numbers: list[str]
+
+
+class NowOut(Out):
+    at: dt.datetime
+    store_id: str | None
+    items: list[LevelOut]
+
+
+def _reader(call: Call[Any, Any]) -> SqlRotaReader:
+    return SqlRotaReader(call.services.engine,
+                         company_zone=getattr(call.services.settings, "report_timezone", None))
+
+
+def _visible(principal: Principal, store_ids: list[str]) -> bool:
+    """A store-scoped reader sees the lines for every store or for one of theirs."""
+    return principal.store_ids is None or not store_ids \
+        or bool(principal.store_ids & set(store_ids))
+
+
+def _page_of(call: Call[Any, PageQuery], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rows the caller may see (a rota is short: paged here, not in SQL)."""
+    rows = [r for r in rows if _visible(call.principal, r.get("store_ids") or [])]
+    q = call.query
+    return page(rows[q.offset:q.offset + q.limit], len(rows), q)
+
+
+def _id(call: Call[Any, Any], entity: str) -> str:
+    value = call.path["id"]
+    if len(value) > 64 or not value.isprintable():
+        raise NotFound(entity, value[:64])
+    return value
+
+
+@api.route("GET", "/api/oncall/shifts", summary="The on-call rota's weekly shifts", tag=TAG,
+           query=PageQuery, response=ShiftPage, errors=(403, 422),
+           permissions=(Permission.ONCALL_VIEW,))
+async def list_shifts(call: Call[Any, PageQuery]) -> dict[str, Any]:
+    """By level, then start time."""
+    return _page_of(call, await _reader(call).shifts())
+
+
+@api.route("POST", "/api/oncall/shifts", summary="Add a shift to the on-call rota", tag=TAG,
+           body=ShiftIn, response=ShiftOut, status=201, errors=(403, 422),
+           permissions=(Permission.ONCALL_MANAGE,))
+async def add_shift(call: Call[ShiftIn, Any]) -> dict[str, Any]:
+    """The person must be an active user with a phone who may acknowledge alerts of those
+    stores (422 ``invalid_user``, ``no_phone``, ``may_not_acknowledge``, ``outside_scope``)."""
+    b = call.body
+    uow = call.uow()
+    return await uc.add_shift(uow, call.context(), SqlOnCallStore(uow), uc.ShiftIn(
+        level=b.level, user_id=b.user_id, weekdays=list(b.weekdays), starts=b.starts, ends=b.ends,
+        store_ids=b.store_ids, note=b.note))
+
+
+@api.route("PATCH", "/api/oncall/shifts/{id}", summary="Change a shift of the on-call rota",
+           tag=TAG, body=ShiftPatch, response=ShiftOut, errors=(403, 404, 409, 422),
+           permissions=(Permission.ONCALL_MANAGE,))
+async def change_shift(call: Call[ShiftPatch, Any]) -> dict[str, Any]:
+    """Fields left out stay; ``version`` other than the current one is 409 ``stale_version``."""
+    uow = call.uow()
+    changes = call.body.model_dump(exclude={"version"}, exclude_none=True)
+    return await uc.change_shift(uow, call.context(), SqlOnCallStore(uow),
+                                 shift_id=_id(call, "on-call shift"), changes=changes,
+                                 expected_version=call.body.version)
+
+
+@api.route("DELETE", "/api/oncall/shifts/{id}", summary="Remove a shift from the on-call rota",
+           tag=TAG, status=204, errors=(403, 404), permissions=(Permission.ONCALL_MANAGE,))
+async def remove_shift(call: Call[Any, Any]) -> None:
+    uow = call.uow()
+    await uc.remove_shift(uow, call.context(), SqlOnCallStore(uow),
+                          shift_id=_id(call, "on-call shift"))
+
+
+@api.route("GET", "/api/oncall/overrides", summary="On-call overrides not over yet", tag=TAG,
+           query=PageQuery, response=OverridePage, errors=(403, 422),
+           permissions=(Permission.ONCALL_VIEW,))
+async def list_overrides(call: Call[Any, PageQuery]) -> dict[str, Any]:
+    """Soonest first."""
+    return _page_of(call, await _reader(call).overrides(call.services.now()))
+
+
+@api.route("POST", "/api/oncall/overrides", summary="A person covers a level for a while",
+           tag=TAG, body=OverrideIn, response=OverrideOut, status=201, errors=(403, 422),
+           permissions=(Permission.ONCALL_MANAGE,))
+async def add_override(call: Call[OverrideIn, Any]) -> dict[str, Any]:
+    """For the whole level, or in place of ``replaces_user_id``; at most 62 days, ending in the
+    future."""
+    b = call.body
+    uow = call.uow()
+    return await uc.add_override(uow, call.context(), SqlOnCallStore(uow), uc.OverrideIn(
+        level=b.level, user_id=b.user_id, starts_at=b.starts_at, ends_at=b.ends_at,
+        store_ids=b.store_ids, replaces_user_id=b.replaces_user_id, note=b.note))
+
+
+@api.route("DELETE", "/api/oncall/overrides/{id}", summary="Remove an on-call override", tag=TAG,
+           status=204, errors=(403, 404), permissions=(Permission.ONCALL_MANAGE,))
+async def remove_override(call: Call[Any, Any]) -> None:
+    uow = call.uow()
+    await uc.remove_override(uow, call.context(), SqlOnCallStore(uow),
+                             override_id=_id(call, "on-call override"))
+
+
+@api.route("GET", "/api/oncall/people", summary="Who may be put on call", tag=TAG,
+           query=PageQuery, response=PersonPage, errors=(403, 422),
+           permissions=(Permission.ONCALL_MANAGE,))
+async def list_people(call: Call[Any, PageQuery]) -> dict[str, Any]:
+    """Active users with a phone number (they must also hold ``alert:ack`` for their stores)."""
+    return _page_of(call, list((await _reader(call).people()).values()))
+
+
+@api.route("GET", "/api/oncall/now", summary="Who an escalation reaches now, level by level",
+           tag=TAG, query=NowQuery, response=NowOut, errors=(403, 404, 422),
+           permissions=(Permission.ONCALL_VIEW,))
+async def on_call_now(call: Call[Any, NowQuery]) -> dict[str, Any]:
+    """For a store (its local time) or, without ``store_id``, for system alerts; ``at``
+    another instant. A level nobody covers lists its fallback numbers (``ALERT_ONCALL_PHONES``).
+    A store outside the caller's scope is 404."""
+    q = call.query
+    if q.store_id is not None and not call.principal.sees_store(q.store_id):
+        raise NotFound("store", q.store_id)
+    at = q.at or call.services.now()
+    reader = _reader(call)
+    rota, zones = await reader.rota(at), await reader.zones()
+    if q.store_id is not None and q.store_id not in zones.by_store:
+        raise NotFound("store", q.store_id)
+    try:
+        fallback = OnCall.parse(call.services.settings.alert_oncall_phones)
+    except ValidationFailed:  # a bad setting is reported where escalations start, not here
+        fallback = OnCall()
+    answers = [rota.on_call(level, q.store_id, at, zones.of(q.store_id)) for level in (1, 2, 3)]
+    people = await reader.people({u for a in answers for u in a.user_ids})
+    return {"at": at, "store_id": q.store_id, "items": [
+        {"level": a.level, "source": a.source,
+         "people": [people[u] for u in a.user_ids if u in people],
+         "fallback_numbers": list(fallback.numbers(a.level)) if a.source == "none" else []}
+        for a in answers]}
