@@ -26,7 +26,8 @@ from xdist.scheduler import LoadScopeScheduling
 BROWSER = "browser"
 PROCESSES = "processes"
 GROUPS = {"tests/browser/": BROWSER, "tests/faults/": PROCESSES,
-          "tests/realtime/test_redis_fanout.py": PROCESSES}
+          "tests/realtime/test_redis_fanout.py": PROCESSES,
+          "tests/web/test_several_workers.py": PROCESSES}
 BROWSER_WEIGHT = 9.0
 
 
