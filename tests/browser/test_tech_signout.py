@@ -68,6 +68,16 @@ def assigned_job(server: LiveServer, username: str = "tech1") -> str:
     return str(job["id"])
 
 
+def finish_with_proof(phone: Any, job: str) -> None:
+    """Complete ``job``: the customer signs, a camera photo, "Job done"."""
+    phone.locator(f"li.card[data-order='{job}'] button[data-step=complete]").click()
+    sign(phone)
+    phone.locator("dialog input[name=photos]").set_input_files(
+        files=[{"name": "site.png", "mimeType": "image/png", "buffer": gradient_png(400, 300)}])
+    phone.wait_for_selector("dialog .picked img")
+    phone.click("dialog button[value=ok]")
+
+
 def queue_offline(phone: Any, accept_job: str, complete_job: str) -> list[dict[str, Any]]:
     """Offline: accept one job, complete the other with a signature and a photo; both queued."""
     phone.locator(f"li.card[data-order='{accept_job}']").wait_for()
@@ -78,12 +88,7 @@ def queue_offline(phone: Any, accept_job: str, complete_job: str) -> list[dict[s
     phone.wait_for_function("() => !navigator.onLine")
     phone.locator(f"li.card[data-order='{accept_job}'] button[data-step=accept]").click()
     phone.wait_for_selector("#sync:has-text('1 to sync')")
-    phone.locator(f"li.card[data-order='{complete_job}'] button[data-step=complete]").click()
-    sign(phone)
-    phone.locator("dialog input[name=photos]").set_input_files(
-        files=[{"name": "site.png", "mimeType": "image/png", "buffer": gradient_png(400, 300)}])
-    phone.wait_for_selector("dialog .picked img")
-    phone.click("dialog button[value=ok]")
+    finish_with_proof(phone, complete_job)
     phone.wait_for_selector("#sync:has-text('2 to sync · 2 files to upload')")
     queued = outbox(phone)
     assert [q["id"] for q in queued] == [accept_job, complete_job]

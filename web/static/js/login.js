@@ -1,4 +1,4 @@
-import { api, setToken, token } from "./api.js";
+import { api, escapeHtml, keptSession, setToken, tabToken } from "./api.js";
 import { landing, loadMe } from "./me.js";
 
 const form = document.getElementById("login-form");
@@ -22,7 +22,7 @@ form.addEventListener("submit", async (e) => {
       method: "POST", auth: false,
       body: { username: form.username.value.trim(), password: form.password.value },
     });
-    setToken(data.access_token);
+    setToken(data.access_token, { expiresIn: data.expires_in });
     await land();
   } catch (error) {
     message.textContent = error.status === 401 ? "Wrong username or password."
@@ -31,4 +31,14 @@ form.addEventListener("submit", async (e) => {
   }
 });
 
-if (token()) land().catch(() => setToken(null));
+// This tab is signed in: on to its screen; kept when only the network failed (fetch's TypeError).
+if (tabToken()) land().catch((error) => { if (!(error instanceof TypeError)) setToken(null); });
+// A technician's session kept on this device: their jobs open from here, even without network;
+// signing in below as someone else ends it.
+else if (keptSession()) {
+  const note = document.createElement("p");
+  note.className = "kept-session";
+  note.innerHTML = `<strong>${escapeHtml(keptSession().name)}</strong> is signed in on this device.
+    <a href="/tech">Open my jobs</a>`;
+  form.before(note);
+}

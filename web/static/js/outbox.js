@@ -1,6 +1,7 @@
-// The technician's actions, queued in localStorage with an Idempotency-Key and the device time,
-// sent in order when the network allows; a retry whose first attempt did land is recognised
-// (the work order already shows the step) and not applied twice.
+// The technician's actions, queued in localStorage (kept when the app is closed, like the proof
+// files in IndexedDB) with an Idempotency-Key and the device time, sent in order when the network
+// allows; a retry whose first attempt did land is recognised (the work order already shows the
+// step) and not applied twice.
 //
 // A completion carries its proof files (`uploads`: hash, type, kind, state); their bytes wait in
 // IndexedDB (proof-store.js). They are uploaded first, one by one (PUT by content hash, so a
@@ -68,10 +69,13 @@ export class Outbox {
   }
 
   // Send what is queued, in order, until the queue is empty or the network fails; answers when
-  // done (a flush already running is joined, not doubled).
+  // done (a flush already running is joined, not doubled). Two tabs of the app (the home-screen
+  // app and a browser tab) take turns: the queue is read afresh under a lock they share.
   flush() {
     if (!this.running) {
-      this.running = this.sendAll().finally(() => { this.running = null; });
+      const send = () => this.sendAll();
+      const turn = navigator.locks ? navigator.locks.request("dispatch.outbox", send) : send();
+      this.running = turn.finally(() => { this.running = null; });
     }
     return this.running;
   }

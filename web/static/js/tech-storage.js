@@ -1,12 +1,14 @@
 // What the technician view keeps on the device, keyed by the signed-in user, and how it goes away.
 //
-// Everything is bound to one user id (the token's `sub`, readable offline): the cached profile and
-// job list under `dispatch.tech.<user>.*` in localStorage, each queued step of the offline queue
+// Everything is bound to one user id (the token's `sub`, readable offline): the cached profile,
+// job list, last contact with the server and positions waiting for the network under
+// `dispatch.tech.<user>.*` in localStorage, each queued step of the offline queue
 // (`dispatch.outbox`) with its `user`, each proof file in IndexedDB (proof-store.js) with its
 // `user`. When someone else signs in on the device, whatever is keyed to another user is removed
 // before anything is read or sent (claimDevice). Sign-out removes everything (clearDevice).
-// Cache Storage holds only the app shell (sw.js); API answers found there are removed too.
-import { token } from "./api.js";
+// Cache Storage holds only the app shell (sw.js); API answers found there are removed too. The
+// session the device keeps (api.js keepOnDevice) goes with the sign-out itself (api.js logout).
+import { tokenClaims } from "./api.js";
 import { clearFiles, dropFilesNotOf } from "./proof-store.js";
 
 const PREFIX = "dispatch.tech.";
@@ -16,27 +18,16 @@ export const OUTBOX_KEY = "dispatch.outbox";
 const LEGACY = [`${PREFIX}me`, `${PREFIX}jobs`];
 const LEGACY_SHARE = "dispatch.share-position";
 
-function claims() {
-  const jwt = token();
-  if (!jwt) return null;
-  try {
-    const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")));
-  } catch {
-    return null;
-  }
-}
-
 // The signed-in user's id from the token (not verified here: the server checks every call; this
 // only picks whose data on the device may be used).
 export function tokenUser() {
-  const sub = claims()?.sub;
+  const sub = tokenClaims()?.sub;
   return sub ? String(sub) : null;
 }
 
 // True when the token has expired (nothing can be sent with it).
 export function tokenExpired() {
-  const exp = Number(claims()?.exp);
+  const exp = Number(tokenClaims()?.exp);
   return Number.isFinite(exp) && exp * 1000 <= Date.now();
 }
 

@@ -1,7 +1,9 @@
 // The technician view (mobile first): the day's jobs in order, pushed assignments, steps queued
 // offline with idempotency keys, proof of work, position sharing over the websocket. What it keeps
-// on the device is the signed-in user's (tech-storage.js) and goes at sign-out.
-import { fetchAll, logout, escapeHtml, token } from "./api.js";
+// on the device is the signed-in user's (tech-storage.js) and goes at sign-out. A technician's
+// session is kept on the device (api.js keepOnDevice), so the app reopened without network opens
+// on the jobs as last seen and the queue, and says it is offline and since when (tech-offline.js).
+import { fetchAll, keepOnDevice, logout, escapeHtml, token } from "./api.js";
 import { requireLogin } from "./me.js";
 import { bindIndicator, Live } from "./live.js";
 import { Model } from "./model.js";
@@ -9,6 +11,7 @@ import { Outbox } from "./outbox.js";
 import { jobCard, ordered } from "./tech-jobs.js";
 import { openProof, askReason } from "./tech-proof.js";
 import { fillThumbs, keepStored, setOwner } from "./proof-store.js";
+import { OfflineNote } from "./tech-offline.js";
 import { PositionSharing } from "./tech-position.js";
 import { claimDevice, clearDevice, tokenExpired, tokenUser, userKey } from "./tech-storage.js";
 
@@ -17,6 +20,10 @@ const list = document.getElementById("jobs");
 const banner = document.getElementById("banner");
 const fresh = new Set();
 let me = null;
+let user = null;      // whose device storage this is (the token's `sub`)
+let leaving = false;  // signing out: nothing more is written to the device
+let note = null;      // the offline note (tech-offline.js)
+let sharing = null;   // position sharing (tech-position.js)
 window.dispatchTech = { model };
 
 function render() {
@@ -24,6 +31,8 @@ function render() {
   list.innerHTML = jobs.map((wo, i) => jobCard(wo, i, outbox.pendingFor(wo.id), fresh.has(wo.id))).join("")
     || '<li class="empty">No jobs for now. New assignments appear here.</li>';
   fillThumbs(list);
+  // The list as last seen is what the app shows when it next opens without network.
+  if (!leaving && token()) localStorage.setItem(userKey(user, "jobs"), JSON.stringify(jobs));
   document.getElementById("job-count").textContent = String(jobs.length);
   const queued = outbox.items().length;
   const files = outbox.filesWaiting();
@@ -122,7 +131,10 @@ async function signOut() {
     if (me) render();
     return;
   }
+  leaving = true;
   outbox.close();
+  note?.stop();
+  sharing?.stop();
   list.innerHTML = "";
   await clearDevice().catch((error) => console.error("sign-out: clearing the device:", error));
   logout();
@@ -170,7 +182,7 @@ async function cached(key, load) {
 async function main() {
   if (!token()) await requireLogin(); // to the sign-in page
   // Whose device storage this is: the token says (also offline). Another user's data goes first.
-  const user = tokenUser() ?? String((await requireLogin()).id);
+  user = tokenUser() ?? String((await requireLogin()).id);
   setOwner(user);
   await claimDevice(user);
   outbox.user = user;
@@ -181,19 +193,31 @@ async function main() {
     list.innerHTML = `<li class="empty">${escapeHtml(me.username)} is not a technician. <a href="/">Open the board</a>.</li>`;
     return;
   }
+  // A technician's session stays on the device (not a board user's: this view alone keeps one);
+  // what it showed goes with it when it ends without a sign-out (revoked, expired).
+  if ((me.permissions || []).includes("work_order:work")) {
+    keepOnDevice({ forget: ["me", "jobs", "online-at"].map((name) => userKey(user, name)) });
+  }
+  note = new OfflineNote(document.getElementById("offline"), userKey(user, "online-at"));
+  const indicator = bindIndicator(document.getElementById("connection"));
   model.subscribe(render);
   const orders = await cached(userKey(user, "jobs"), () => fetchAll("/api/work-orders", {
     technician_id: me.technician_id, status: "assigned,accepted,en_route,on_site" }));
   orders.forEach((wo) => model.applyWorkOrder(wo));
   render();
   const live = new Live([`technician:${me.technician_id}`], {
-    onState: bindIndicator(document.getElementById("connection")),
+    onState: (state, detail) => {
+      indicator(state, detail);
+      note.changed(state);
+      if (state === "live") sharing?.sendHeld();
+    },
     onSnapshot: (msg) => (msg.work_orders || []).forEach((wo) => applyOrder(wo)),
     onEvent: (msg) => { if (msg.data?.work_order) applyOrder(msg.data.work_order, true); },
     onError: (msg) => console.warn("ws error", msg.code, msg.message),
   }).start();
   window.dispatchTech.live = live;
-  new PositionSharing(document.getElementById("share"), live, userKey(user, "share-position"));
+  sharing = new PositionSharing(document.getElementById("share"), live,
+    userKey(user, "share-position"), userKey(user, "positions"));
   keepStored();
   outbox.sweep().finally(() => outbox.flush());
   if ("serviceWorker" in navigator) {
