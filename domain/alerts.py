@@ -26,35 +26,56 @@ from domain.roles import Role
 
 
 class AlertKind(enum.StrEnum):
+    """Every kind of the catalogue (``domain/alert_kinds.py`` has each one's trigger, numbers and
+    template)."""
+
+    NEW_ORDER = "new_order"                  # an order was booked (by any way in)
     EMERGENCY_ORDER = "emergency_order"      # an emergency work order waits for a technician
     URGENT_ORDER = "urgent_order"            # a high-priority order unassigned for a while
+    ORDER_COMMENT = "order_comment"          # someone commented on an order (internal)
+    CUSTOMER_NOTE = "customer_note"          # a note the customer sees was added to an order
+    PARTNER_CHANGE = "partner_change"        # the partner changed or cancelled its order
+    PARTNER_CHANGE_BLOCKED = "partner_change_blocked"  # a partner changed a job under way
+    ASSIGNMENT_NOT_ACCEPTED = "assignment_not_accepted"  # assigned, not accepted for a while
     JOB_DECLINED = "job_declined"            # a technician declined; the job is back in the queue
+    TECHNICIAN_STATUS = "technician_status"  # a technician moved to a status worth knowing
+    RUNNING_LATE = "running_late"            # the ETA falls after the window (before it ends)
     JOB_LATE = "job_late"                    # assigned, not started by the end of its window
     NO_SHOW = "no_show"                      # shift started, still off duty, jobs waiting
     TRACKER_STALE = "tracker_stale"          # en route / on site, the van's tracker went quiet
     TRACKER_OFFLINE = "tracker_offline"      # ... and has been quiet for 30 minutes
-    INTEGRATION_FAILING = "integration_failing"  # a feed (GeoTab, order intake) keeps failing
+    SPEEDING = "speeding"                    # a van's latest fix is above the speed limit
+    OUT_OF_AREA = "out_of_area"              # a van is farther from its store than the area
+    PROPOSAL_WAITING = "proposal_waiting"    # an optimizer proposal waits for review too long
     JOB_FAILED = "job_failed"                # a job could not be finished; its follow-up waits
-    PARTNER_CHANGE_BLOCKED = "partner_change_blocked"  # a partner changed a job under way
+    INTEGRATION_FAILING = "integration_failing"  # a feed (GeoTab, order intake) keeps failing
+    WEBHOOK_DEAD = "webhook_dead"            # outbound webhooks to a partner were dead-lettered
+    SYSTEM_ERROR = "system_error"            # unhandled errors, relay lag, database or Redis down
 
     @property
     def category(self) -> str:
-        """``work_order``, ``technician`` or ``system``: who the alert is about."""
-        return _CATEGORY[self]
+        """``work_order``, ``technician``, ``planning`` or ``system``: who the alert is about."""
+        return _CATEGORY.get(self, "work_order")
 
 
 _K = AlertKind
 _CATEGORY = {
-    _K.EMERGENCY_ORDER: "work_order", _K.URGENT_ORDER: "work_order",
-    _K.JOB_DECLINED: "work_order", _K.JOB_LATE: "technician", _K.NO_SHOW: "technician",
+    _K.ASSIGNMENT_NOT_ACCEPTED: "technician", _K.TECHNICIAN_STATUS: "technician",
+    _K.RUNNING_LATE: "technician", _K.JOB_LATE: "technician", _K.NO_SHOW: "technician",
     _K.TRACKER_STALE: "technician", _K.TRACKER_OFFLINE: "technician",
-    _K.INTEGRATION_FAILING: "system",
-    _K.JOB_FAILED: "work_order", _K.PARTNER_CHANGE_BLOCKED: "work_order",
+    _K.SPEEDING: "technician", _K.OUT_OF_AREA: "technician",
+    _K.PROPOSAL_WAITING: "planning",
+    _K.INTEGRATION_FAILING: "system", _K.WEBHOOK_DEAD: "system", _K.SYSTEM_ERROR: "system",
 }
 #: Kinds raised by a use case when something happens (in the same transaction as the change),
 #: not by a rule over the current state; the rules' pass resolves them once their subject is
 #: settled (``domain.alert_rules.event_alert_settled``).
 EVENT_KINDS = frozenset({_K.JOB_FAILED, _K.PARTNER_CHANGE_BLOCKED})
+#: Kinds the pass raises once per thing that happened (an order booked, a comment, a partner's
+#: change, a status change, a database outage), read from the published event log and the
+#: partner ledger; each resolves on its own after a while (``clear_after_minutes``).
+HAPPENING_KINDS = frozenset({_K.NEW_ORDER, _K.ORDER_COMMENT, _K.CUSTOMER_NOTE,
+                             _K.PARTNER_CHANGE, _K.TECHNICIAN_STATUS})
 
 
 class Severity(enum.StrEnum):
@@ -93,16 +114,11 @@ LEVEL_ROLES: dict[int, frozenset[Role]] = {
 
 @dataclass(frozen=True, slots=True)
 class AlertPolicy:
-    """The tunable numbers of alerting (the defaults are the product's)."""
+    """How alerting escalates (each kind's trigger numbers are in the catalogue instead:
+    ``domain/alert_catalogue.py``)."""
 
     escalation_interval: dt.timedelta = dt.timedelta(minutes=5)
     top_level: int = TOP_LEVEL
-    urgent_unassigned_after: dt.timedelta = dt.timedelta(minutes=10)
-    late_grace: dt.timedelta = dt.timedelta(0)
-    no_show_grace: dt.timedelta = dt.timedelta(minutes=15)
-    stale_after: dt.timedelta = dt.timedelta(minutes=5)
-    offline_after: dt.timedelta = dt.timedelta(minutes=30)
-    integration_failures: int = 3
     #: A key closed by hand is not raised again for this long (the condition may still hold).
     manual_resolve_snooze: dt.timedelta = dt.timedelta(hours=1)
 
@@ -112,9 +128,6 @@ class AlertPolicy:
                                    field="escalation_interval")
         if not 1 <= self.top_level <= TOP_LEVEL:
             raise ValidationFailed(f"top_level must be within 1..{TOP_LEVEL}", field="top_level")
-        if self.offline_after < self.stale_after:
-            raise ValidationFailed("offline_after must not be shorter than stale_after",
-                                   field="offline_after")
 
 
 @dataclass(frozen=True, slots=True)

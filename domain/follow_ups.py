@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 
 from domain import events as ev
-from domain.alerts import AlertCandidate, AlertKind, Severity
+from domain.alert_catalogue import AlertRule
+from domain.alert_fields import job_text
+from domain.alerts import AlertCandidate
 from domain.work_orders import WorkOrder, WorkOrderStatus
 
 
@@ -31,19 +33,19 @@ def open_follow_up(original: WorkOrder, now: dt.datetime, *, created_by: str,
     return follow
 
 
-def job_failed_alert(original: WorkOrder, follow: WorkOrder,
-                     technician_name: str | None = None) -> AlertCandidate:
-    """The alert to the store's dispatchers: who could not finish what, and why."""
+def job_failed_alert(original: WorkOrder, follow: WorkOrder, rule: AlertRule,
+                     technician_name: str | None = None,
+                     store_name: str | None = None) -> AlertCandidate:
+    """The alert to the store's dispatchers: who could not finish what, and why (the text from
+    the catalogue's ``job_failed`` rule)."""
     if original.status != WorkOrderStatus.FAILED:
         raise ValueError("only a failed work order raises a job_failed alert")
-    who = technician_name or "The technician"
-    text = original.description if len(original.description) <= 80 \
-        else original.description[:79] + "…"
-    place = f" ({original.address})" if original.address else ""
-    return AlertCandidate(
-        kind=AlertKind.JOB_FAILED, severity=Severity.WARNING, subject=follow.id,
-        title=f"{who} could not finish a job",
-        message=(f"{text}{place}: {original.status_reason}. A follow-up is in the queue and "
-                 "needs a technician.")[:2000],
-        store_id=original.store_id, technician_id=original.technician_id,
-        work_order_id=follow.id)
+    fields = {
+        "order_id": follow.id, "job": job_text(original.description, original.address),
+        "description": original.description, "address": original.address or "—",
+        "priority": original.priority.value, "status": follow.status.value,
+        "store": store_name or original.store_id, "store_id": original.store_id,
+        "technician": technician_name or "The technician", "reason": original.status_reason,
+    }
+    return rule.candidate(follow.id, fields, store_id=original.store_id,
+                          technician_id=original.technician_id, work_order_id=follow.id)

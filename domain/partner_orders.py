@@ -16,7 +16,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.alerts import AlertCandidate, AlertKind, Severity
+from domain.alert_catalogue import AlertRule
+from domain.alert_fields import job_text
+from domain.alerts import AlertCandidate
 from domain.work_orders import WorkOrder, WorkOrderStatus
 
 _W = WorkOrderStatus
@@ -83,18 +85,22 @@ def already_handled(change_version: int, last_version: int, seen: bool) -> Chang
     return None
 
 
-def blocked_change_alert(order: WorkOrder, change: PartnerChange, partner: str,
-                         technician_name: str | None = None) -> AlertCandidate:
-    """The alert to the store's dispatchers: the partner wants to change a job under way."""
-    who = technician_name or "a technician"
-    status = order.status.value.replace("_", " ")
-    return AlertCandidate(
-        kind=AlertKind.PARTNER_CHANGE_BLOCKED, severity=Severity.WARNING,
-        subject=f"{order.id}:v{change.version}",
-        title=f"{partner} wants to {change.describe()} of a job under way"[:200],
-        message=(f"Order {change.external_id} (version {change.version}) is {status} with "
-                 f"{who}: nothing was changed. Settle it with {partner} and the technician.")[:2000],
-        store_id=order.store_id, technician_id=order.technician_id, work_order_id=order.id)
+def blocked_change_alert(order: WorkOrder, change: PartnerChange, partner: str, rule: AlertRule,
+                         technician_name: str | None = None,
+                         store_name: str | None = None) -> AlertCandidate:
+    """The alert to the store's dispatchers: the partner wants to change a job under way (the
+    text from the catalogue's ``partner_change_blocked`` rule)."""
+    fields = {
+        "order_id": order.id, "job": job_text(order.description, order.address),
+        "description": order.description, "address": order.address or "—",
+        "priority": order.priority.value, "status": order.status.value.replace("_", " "),
+        "store": store_name or order.store_id, "store_id": order.store_id,
+        "technician": technician_name or "a technician", "partner": partner,
+        "change": change.describe(), "external_id": change.external_id,
+        "version": str(change.version),
+    }
+    return rule.candidate(f"{order.id}:v{change.version}", fields, store_id=order.store_id,
+                          technician_id=order.technician_id, work_order_id=order.id)
 
 
 # -- the other direction: status changes that go back to the partner ------------------------------

@@ -9,7 +9,8 @@ import datetime as dt
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from domain.alerts import Alert
+from domain.alert_catalogue import AlertRule
+from domain.alerts import Alert, AlertKind
 from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
 from domain.payments import Payment
 from domain.planning import Proposal
@@ -46,6 +47,17 @@ class WorkOrderRepository(Repository[WorkOrder], Protocol):
     async def open_for_technician(self, technician_id: str) -> list[WorkOrder]: ...
 
 
+class AlertRepository(Repository[Alert], Protocol):
+    async def rule(self, kind: AlertKind) -> AlertRule:
+        """The catalogue's rule of ``kind`` as the admins left it (a use case raising an alert
+        renders it with this rule, and raises nothing while the kind is switched off)."""
+        ...
+
+    async def live(self) -> list[Alert]:
+        """Every open or acknowledged alert."""
+        ...
+
+
 class UserRepository(Repository[User], Protocol):
     async def by_username(self, username: str) -> User | None: ...
 
@@ -69,7 +81,7 @@ class UnitOfWork(Protocol):
     payments: PaymentRepository
     proposals: Repository[Proposal]
     users: UserRepository
-    alerts: Repository[Alert]
+    alerts: AlertRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

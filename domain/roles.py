@@ -72,6 +72,8 @@ class Permission(enum.StrEnum):
     ALERT_VIEW = "alert:view"
     ALERT_ACK = "alert:ack"
     ALERT_SYSTEM = "alert:system"  # system (integration) alerts: admins
+    #: the alert catalogue: each kind's numbers, severity and template, and the weekly figures
+    ALERT_RULE_MANAGE = "alert_rule:manage"
     # administration
     AUDIT_VIEW = "audit:view"
     USER_ADMIN = "user:admin"

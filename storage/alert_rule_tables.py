@@ -3,9 +3,9 @@ Part of ``storage.tables.metadata`` (imported at the end of that module: ``t.ale
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, Integer, String, Table, Text
 
-from storage.tables import alerts, metadata
+from storage.tables import metadata
 from storage.types import IdType, JSONType, UTCDateTime
 
 #: One row per kind an admin changed: each null column (and each number absent from ``settings``)
@@ -21,6 +21,3 @@ alert_rules = Table(
     Column("updated_by", IdType, nullable=True),
     Column("version", Integer, nullable=False, server_default="1"),
 )
-
-#: The weekly figure per kind counts alerts raised in a week, kind by kind.
-Index("ix_alerts_kind_raised_at", alerts.c.kind, alerts.c.raised_at)

@@ -352,6 +352,7 @@ alerts = Table(
     Column("escalation_level", Integer, nullable=False, server_default="0"),
     Column("next_escalation_at", UTCDateTime, nullable=True, index=True),
     _version(),
+    Index("ix_alerts_kind_raised_at", "kind", "raised_at"),  # the weekly figure per kind
     Index("uq_alerts_dedup_live", "dedup_key", unique=True,
           sqlite_where=text("status != 'resolved'"), postgresql_where=text("status != 'resolved'")),
 )

@@ -29,6 +29,7 @@ from web.notify_wiring import start_customer_notifications
 from web.planning.service import PlanningService
 from web.security import TokenService
 from web.settings import Settings
+from web.system_errors import start_error_reports
 
 log = logging.getLogger("dispatch.services")
 
@@ -65,6 +66,7 @@ class Services:
         self.live.supervisor.periodic("metrics", self.sample_metrics, interval=5.0)
         await self.live.start()
         await start_customer_notifications(self)  # every process; acts where the relay leads
+        start_error_reports(self)  # every process: its unhandled errors, for the system alert
         if not self.settings.run_feeds:
             return
         if self.settings.geotab_server:

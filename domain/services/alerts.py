@@ -15,23 +15,15 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
+from domain.alert_catalogue import RuleBook
 from domain.alert_rules import World, reconcile
 from domain.alerts import Alert, AlertCandidate, AlertPolicy
 from domain.errors import Conflict, InvalidTransition, NotFound
+from domain.ports import AlertRepository
 from domain.roles import Permission, Principal
 from domain.services.context import Context, check_version
 
 log = logging.getLogger("dispatch.alerts")
-
-
-class AlertRepository(Protocol):
-    async def get(self, id: str) -> Alert | None: ...
-
-    def add(self, item: Alert) -> None: ...
-
-    async def live(self) -> list[Alert]:
-        """Every open or acknowledged alert."""
-        ...
 
 
 class AlertUnitOfWork(Protocol):
@@ -50,13 +42,30 @@ class AlertUnitOfWork(Protocol):
               before: dict[str, Any] | None, after: dict[str, Any] | None) -> None: ...
 
 
+#: How far back the keys of happenings already raised are read: a happening is old news after
+#: its kind's ``clear_after_minutes`` (at most a day), so none older can be raised again.
+RAISED_LOOKBACK = dt.timedelta(hours=25)
+
+
 class AlertFacts(Protocol):
     """Reads what the rules need."""
+
+    async def rule_book(self) -> RuleBook:
+        """The catalogue as the admins left it (read each pass: an edit applies to the next)."""
+        ...
 
     async def world(self, now: dt.datetime) -> World: ...
 
     async def snoozed_keys(self, since: dt.datetime) -> frozenset[str]:
         """Dedup keys a person resolved by hand since ``since``."""
+        ...
+
+    async def raised_keys(self, since: dt.datetime) -> frozenset[str]:
+        """Dedup keys of the happenings' alerts raised since ``since`` (whatever their status)."""
+        ...
+
+    async def passed(self) -> None:
+        """The pass applied what ``world`` read: the next reads happenings after it."""
         ...
 
 
@@ -147,17 +156,21 @@ class PassResult:
 
 async def evaluate_alerts(new_uow: Callable[[], AlertUnitOfWork], facts: AlertFacts,
                           now: dt.datetime, policy: AlertPolicy | None = None) -> PassResult:
-    """One pass of every rule: raise, resolve (condition cleared) and escalate.
+    """One pass of every rule of the catalogue: raise, resolve (condition cleared) and escalate.
 
-    Safe to run in several processes at once: a duplicate raise hits the live dedup key's unique
-    index, a stale resolve or escalation the version check; either is skipped and counted.
+    It runs on one process (the alerts leader), but several at once stay correct: a duplicate
+    raise hits the live dedup key's unique index, a stale resolve or escalation the version
+    check; either is skipped and counted. A happening already raised is never raised again
+    (``raised_keys``), even after its alert was resolved.
     """
     policy = policy or AlertPolicy()
+    book = await facts.rule_book()
     world = await facts.world(now)
     snoozed = await facts.snoozed_keys(now - policy.manual_resolve_snooze)
+    raised = await facts.raised_keys(now - RAISED_LOOKBACK)
     async with new_uow() as uow:
         live = await uow.alerts.live()
-    plan = reconcile(live, world, now, policy, snoozed=snoozed)
+    plan = reconcile(live, world, now, policy, snoozed=snoozed, book=book, raised=raised)
     result = PassResult()
     for candidate in plan.raise_:
         await _apply(new_uow, result, result.raised, _raise(candidate, now, policy))
@@ -165,6 +178,7 @@ async def evaluate_alerts(new_uow: Callable[[], AlertUnitOfWork], facts: AlertFa
         await _apply(new_uow, result, result.resolved, _resolve(alert_id, now))
     for alert_id in plan.escalate:
         await _apply(new_uow, result, result.escalated, _escalate(alert_id, now, policy))
+    await facts.passed()
     return result
 
 

@@ -4,7 +4,7 @@ its follow-up, the ``job_failed`` alert and their events commit together or not 
 
 from __future__ import annotations
 
-from domain.alerts import Alert
+from domain.alerts import Alert, AlertKind
 from domain.follow_ups import job_failed_alert, open_follow_up
 from domain.ports import UnitOfWork
 from domain.services.context import Context
@@ -18,9 +18,12 @@ async def follow_up_failed(uow: UnitOfWork, ctx: Context, original: WorkOrder) -
     uow.work_orders.add(follow)
     tech = (await uow.technicians.get(original.technician_id)
             if original.technician_id is not None else None)
-    alert = Alert.raise_for(job_failed_alert(original, follow, tech.name if tech else None),
-                            ctx.now)
-    uow.alerts.add(alert)
+    rule = await uow.alerts.rule(AlertKind.JOB_FAILED)
+    if rule.enabled:
+        store = await uow.stores.get(original.store_id)
+        uow.alerts.add(Alert.raise_for(job_failed_alert(
+            original, follow, rule, tech.name if tech else None, store.name if store else None),
+            ctx.now))
     uow.audit(action="work_order.follow_up", entity_type="work_order", entity_id=follow.id,
               before=None, after=follow.snapshot())
     return follow

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
-from domain.alerts import Alert
+from domain.alerts import Alert, AlertKind
 from domain.errors import Conflict, NotFound
 from domain.partner_orders import (
     ChangeKind,
@@ -24,6 +24,7 @@ from domain.ports import UnitOfWork
 from domain.roles import Permission
 from domain.services.context import Context
 from domain.services.work_orders import load_work_order
+from domain.work_orders import WorkOrder
 
 
 class PartnerChangeUnitOfWork(UnitOfWork, Protocol):
@@ -49,11 +50,7 @@ async def apply_partner_change(
         elif outcome == ChangeOutcome.CANCELLED:
             order.cancel(ctx.now, reason=change.reason or f"cancelled by {partner}")
         elif outcome == ChangeOutcome.BLOCKED:
-            tech = (await uow.technicians.get(order.technician_id)
-                    if order.technician_id is not None else None)
-            uow.alerts.add(Alert.raise_for(
-                blocked_change_alert(order, change, partner, tech.name if tech else None),
-                ctx.now))
+            await _raise_blocked(uow, ctx, order, change, partner)
         after = order.snapshot()
         uow.audit(action=f"work_order.partner_{outcome.value}", entity_type="work_order",
                   entity_id=order.id, before=before,
@@ -62,6 +59,20 @@ async def apply_partner_change(
         uow.record_partner_change(outcome)
         await uow.commit()
         return outcome, after
+
+
+async def _raise_blocked(uow: PartnerChangeUnitOfWork, ctx: Context, order: WorkOrder,
+                         change: PartnerChange, partner: str) -> None:
+    """The ``partner_change_blocked`` alert, in the change's transaction (unless switched off)."""
+    rule = await uow.alerts.rule(AlertKind.PARTNER_CHANGE_BLOCKED)
+    if not rule.enabled:
+        return
+    tech = (await uow.technicians.get(order.technician_id)
+            if order.technician_id is not None else None)
+    store = await uow.stores.get(order.store_id)
+    uow.alerts.add(Alert.raise_for(blocked_change_alert(
+        order, change, partner, rule, tech.name if tech else None,
+        store.name if store else None), ctx.now))
 
 
 class WebhookDeliveries(Protocol):
