@@ -12,6 +12,7 @@ the pages and the modules' imports, and the hash of their contents), built when 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -104,19 +105,28 @@ async def manifest(request: Request) -> Response:
                         media_type="application/manifest+json", headers=NO_CACHE)
 
 
-def page_routes() -> list[BaseRoute]:
-    """Routes of the pages and their assets; mount them before any other ``/`` route."""
-    mounts = [
+def _static_mounts() -> list[Mount]:
+    return [
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         Mount("/vendor/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="vendor_leaflet"),
         Mount("/vendor/markercluster", StaticFiles(directory=xcluster.BASE_DIR),
               name="vendor_markercluster"),
         Mount("/vendor/uplot", StaticFiles(directory=uplot_dir()), name="vendor_uplot"),
     ]
+
+
+@functools.cache
+def offline_shell() -> Shell:
+    """The technician view's offline shell, built once per process (at the first app's start)."""
+    return build_shell(served(_static_mounts()))
+
+
+def page_routes() -> list[BaseRoute]:
+    """Routes of the pages and their assets; mount them before any other ``/`` route."""
     return [
         *(_page(name) for name in PAGES),
         Route("/config.js", config_js, name="page_config"),
-        service_worker_route(build_shell(served(mounts))),
+        service_worker_route(offline_shell()),
         Route("/manifest.webmanifest", manifest, name="page_manifest"),
-        *mounts,
+        *_static_mounts(),
     ]

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 #: Where the view starts, and the sign-in page a sign-out (or an ended session) lands on.
@@ -64,11 +64,9 @@ class Served:
         if path in self.pages:
             return self.pages[path]
         for prefix, directory in self.mounts.items():
-            if path.startswith(prefix):
-                root = directory.resolve()
-                candidate = (root / path.removeprefix(prefix)).resolve()
-                if candidate.is_relative_to(root) and candidate.is_file():
-                    return candidate
+            rest = PurePosixPath(path.removeprefix(prefix))
+            if path.startswith(prefix) and ".." not in rest.parts and (directory / rest).is_file():
+                return directory / rest
         return None
 
 
