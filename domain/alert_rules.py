@@ -106,8 +106,10 @@ def _covered(alert: Alert, world: World, now: dt.datetime, book: RuleBook) -> bo
     """
     rule = book[alert.kind]
     subject = alert.dedup_key.split(":", 1)[1]
+    if not rule.enabled:
+        return True  # switched off: its alerts go
     if is_happening(alert):
-        return (not rule.enabled or now - alert.raised_at >= rule.minutes("clear_after_minutes")
+        return (now - alert.raised_at >= rule.minutes("clear_after_minutes")
                 or (alert.kind == AlertKind.NEW_ORDER and _order_settled(alert, world)))
     if alert.kind in EVENT_KINDS:
         return event_alert_settled(alert, world)
