@@ -20,6 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from storage.migrate import upgrade
+from tests.browser.no_signal import Signal, signal_for
 from tests.conftest import IN_CI
 from tests.web.api_helpers import seed_small
 from web.app import create_app
@@ -73,6 +74,14 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     app = build_app(Settings(database_url=url, tile_url=""))
     with run_server(app) as live:
         yield live
+
+
+@pytest.fixture
+def signal(server: LiveServer) -> Iterator[Signal]:
+    """The phone's network: a relay to ``server`` that can drop everything (``no_signal.py``);
+    pages opened at ``signal.url`` reach the app only through it."""
+    with signal_for(server.url) as relay:
+        yield relay
 
 
 @contextlib.contextmanager

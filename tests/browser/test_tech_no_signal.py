@@ -15,14 +15,13 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.browser.conftest import LiveServer, login
-from tests.browser.no_signal import Signal, signal_for
+from tests.browser.no_signal import Signal
 from tests.browser.test_board import technician_id
 from tests.browser.test_tech_proof import STORED_FILES, on_site_job, outbox
 from tests.browser.test_tech_signout import (
@@ -45,12 +44,6 @@ CACHES = """async () => {
   }
   return out;
 }"""
-
-
-@pytest.fixture
-def signal(server: LiveServer) -> Iterator[Signal]:
-    with signal_for(server.url) as s:
-        yield s
 
 
 def phone_context(browser: Any) -> Any:

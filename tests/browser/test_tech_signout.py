@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveServer, login
+from tests.browser.no_signal import Signal
 from tests.browser.test_board import technician_id, unassigned_job
 from tests.browser.test_tech_proof import gradient_png, on_site_job, outbox, sign
 
@@ -78,12 +79,17 @@ def finish_with_proof(phone: Any, job: str) -> None:
     phone.click("dialog button[value=ok]")
 
 
-def queue_offline(phone: Any, accept_job: str, complete_job: str) -> list[dict[str, Any]]:
-    """Offline: accept one job, complete the other with a signature and a photo; both queued."""
+def queue_offline(phone: Any, accept_job: str, complete_job: str,
+                  signal: Signal | None = None) -> list[dict[str, Any]]:
+    """Offline: accept one job, complete the other with a signature and a photo; both queued.
+    With ``signal`` (the relay the phone reaches the app through) the service worker loses the
+    network too."""
     phone.locator(f"li.card[data-order='{accept_job}']").wait_for()
     phone.locator(f"li.card[data-order='{complete_job}'][data-status=on_site]").wait_for()
     # The service worker controls the page (so the sign-in page opens offline after sign-out).
     phone.wait_for_function("() => !!navigator.serviceWorker?.controller", timeout=20_000)
+    if signal is not None:
+        signal.lose()
     phone.context.set_offline(True)
     phone.wait_for_function("() => !navigator.onLine")
     phone.locator(f"li.card[data-order='{accept_job}'] button[data-step=accept]").click()
@@ -118,11 +124,11 @@ def assert_nothing_left(page: Any, what: list[str]) -> None:
 
 
 def test_offline_sign_out_warns_with_the_count_then_clears_the_device(
-        server: LiveServer, browser: Any) -> None:
+        server: LiveServer, browser: Any, signal: Signal) -> None:
     complete_job = on_site_job(server)
     accept_job = assigned_job(server)
-    phone = login(browser, server, "tech1", mobile=True)
-    queued = queue_offline(phone, accept_job, complete_job)
+    phone = login(browser, LiveServer(signal.url, server.app), "tech1", mobile=True)
+    queued = queue_offline(phone, accept_job, complete_job, signal)
     what = needles(server, "tech1", [accept_job, complete_job], queued)
     before = storage(phone, what)
     assert before["found"] and len(before["records"]) == 2, before  # the check can see them
@@ -143,7 +149,7 @@ def test_offline_sign_out_warns_with_the_count_then_clears_the_device(
     warning.wait_for()
     assert "2 steps and 2 proof files" in warning.inner_text()
     warning.locator("button[value=discard]").click()
-    phone.wait_for_url(f"{server.url}/login")  # offline: the cached sign-in page
+    phone.wait_for_url(f"{signal.url}/login")  # no network at all: the cached sign-in page
     assert_nothing_left(phone, what)
     # Nothing was sent: the work was discarded on the phone, as confirmed.
     assert server.call("GET", f"/api/work-orders/{accept_job}", "dispatcher")["status"] == "assigned"
