@@ -1,9 +1,13 @@
-"""Who an escalation level reaches by SMS, what the message says, and how retries are spaced.
+"""Who an escalation level reaches and how (text, call), what each message says, and how retries
+are spaced.
 
-A level reaches the people who hold its roles and have a phone (``people_for_level``: level 1 the
-store's managers and the dispatchers, 2 operations managers for that store, 3 admins), the
-on-call numbers configured for it (``OnCall``), and at level 1 a technician alert also the
-technician's own phone. Pure functions; the delivery itself is ``realtime/notify``.
+When the on-call rota (``domain/oncall.py``) covers a level, the level reaches the people on call
+for it: a text and, when voice is configured, a call. Otherwise it falls back to the people who
+hold its roles and have a phone (``people_for_level``: level 1 the store's managers and the
+dispatchers, 2 operations managers for that store, 3 admins), by text, and the on-call numbers
+configured for it (``OnCall``, ``ALERT_ONCALL_PHONES``), by text and call. At level 1 a
+technician alert also texts the technician's own phone. Pure functions; the delivery itself is
+``realtime/notify``.
 """
 
 from __future__ import annotations
@@ -60,10 +64,16 @@ class OnCall:
         return tuple(dict.fromkeys((*self.by_level.get(level, ()), *self.every_level)))
 
 
+SMS, VOICE, EMAIL, WEBHOOK = "sms", "voice", "email", "webhook"
+CHANNELS = (SMS, VOICE, EMAIL, WEBHOOK)
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     address: str
-    who: str  # "on-call level 2", "technician <id>", "user <username>"
+    who: str  # "on-call level 2", "technician <id>", "user <username>", "on call <username>"
+    channel: str = SMS
+    user_id: str | None = None  # the person, when it is a user (their key or reply acknowledges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,8 @@ class Person:
     roles: frozenset[str]
     store_ids: frozenset[str]
     phone: str
+    user_id: str | None = None
+    email: str = ""
 
 
 #: The roles each escalation level reaches (level 1 is scoped to the alert's store).
@@ -91,35 +103,74 @@ def people_for_level(people: Iterable[Person], level: int, store_id: str | None)
             continue
         if person.store_ids and (store_id is None or store_id not in person.store_ids):
             continue
-        out.append(Recipient(phone, f"user {person.username}"))
+        out.append(Recipient(phone, f"user {person.username}", SMS, person.user_id))
     return out
 
 
 def recipients(alert: Mapping[str, Any], level: int, oncall: OnCall,
-               technician_phone: str | None = None,
-               people: Iterable[Person] = ()) -> list[Recipient]:
-    """Everyone a critical alert reaches at ``level`` (no duplicates)."""
-    out: dict[str, Recipient] = {}
+               technician_phone: str | None = None, people: Iterable[Person] = (), *,
+               on_call: Iterable[str] = (), voice: bool = False) -> list[Recipient]:
+    """Everyone a critical alert reaches at ``level``, by channel (no duplicates). ``on_call``:
+    the users the rota has on call for the level now (none: the fallback); ``voice``: calls are
+    configured."""
+    people = list(people)
+    out: dict[tuple[str, str], Recipient] = {}
+
+    def add(r: Recipient) -> None:
+        out.setdefault((r.channel, r.address), r)
+
     if level == 1 and alert.get("category") == "technician" and technician_phone:
         phone = normalize_phone(technician_phone)
         if phone is not None:
-            out[phone] = Recipient(phone, f"technician {alert.get('technician_id')}")
+            add(Recipient(phone, f"technician {alert.get('technician_id')}"))
+    by_id = {p.user_id: p for p in people if p.user_id}
+    rota = [by_id[u] for u in on_call if u in by_id and normalize_phone(by_id[u].phone)]
+    if rota:
+        for person in rota:
+            phone = str(normalize_phone(person.phone))
+            for channel in (SMS, VOICE) if voice else (SMS,):
+                add(Recipient(phone, f"on call {person.username}", channel, person.user_id))
+        return list(out.values())
     for r in people_for_level(people, level, alert.get("store_id")):
-        out.setdefault(r.address, r)
+        add(r)
+    by_phone = {normalize_phone(p.phone): p for p in people if p.user_id}
     for number in oncall.numbers(level):
-        out.setdefault(number, Recipient(number, f"on-call level {level}"))
+        owner = by_phone.get(number)
+        user_id = owner.user_id if owner is not None else None
+        for channel in (SMS, VOICE) if voice else (SMS,):
+            add(Recipient(number, f"on-call level {level}", channel, user_id))
     return list(out.values())
 
 
-def sms_text(alert: Mapping[str, Any], level: int, store_name: str | None = None) -> str:
-    """The message: severity and level first, then the title, the message and the store."""
+def _head(alert: Mapping[str, Any], level: int, store_name: str | None) -> str:
     where = f" ({store_name})" if store_name else ""
     head = f"[{str(alert.get('severity', '')).upper()} L{level} {LEVEL_NAMES.get(level, '')}]"
-    body = f"{head} {alert.get('title', '')}{where}. {alert.get('message', '')}".strip()
-    tail = f" Ack on the board: alert {str(alert.get('id', ''))[:8]}"
+    return f"{head} {alert.get('title', '')}{where}. {alert.get('message', '')}".strip()
+
+
+def sms_text(alert: Mapping[str, Any], level: int, store_name: str | None = None,
+             ack_code: str | None = None) -> str:
+    """The message: severity and level first, then the title, the message and the store; how to
+    acknowledge by replying when the text carries the alert's code."""
+    body = _head(alert, level, store_name)
+    tail = (f" Reply ACK {ack_code} to acknowledge." if ack_code
+            else f" Ack on the board: alert {str(alert.get('id', ''))[:8]}")
     if len(body) + len(tail) > SMS_LIMIT:
         body = body[:SMS_LIMIT - len(tail) - 1] + "…"
     return body + tail
+
+
+VOICE_LIMIT = 500
+
+
+def voice_text(alert: Mapping[str, Any], level: int, store_name: str | None = None) -> str:
+    """What the call reads out (text to speech) before it asks for a key: plain words, no
+    brackets or codes."""
+    severity = str(alert.get("severity", "")).lower() or "an"
+    where = f" at {store_name}" if store_name else ""
+    text = (f"This is the dispatch board with a {severity} alert, escalation level {level}"
+            f"{where}. {alert.get('title', '')}. {alert.get('message', '')}").strip()
+    return text if len(text) <= VOICE_LIMIT else text[:VOICE_LIMIT - 1] + "…"
 
 
 def retry_delay(attempts: int, *, base: dt.timedelta = dt.timedelta(seconds=10),
@@ -139,6 +190,13 @@ class PendingNotification:
     recipient: str
     attempts: int
     store_name: str | None = None
+    channel: str = SMS
+    ack_code: str | None = None
+    user_id: str | None = None
+    #: A call's token (given to the provider, its keypress callback names it); set when claimed.
+    call_token: str | None = None
 
     def text(self) -> str:
-        return sms_text(self.alert, self.level, self.store_name)
+        if self.channel == VOICE:
+            return voice_text(self.alert, self.level, self.store_name)
+        return sms_text(self.alert, self.level, self.store_name, self.ack_code)

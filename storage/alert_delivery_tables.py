@@ -41,6 +41,9 @@ alert_notifications = Table(
     Index("ix_alert_notifications_status_next_attempt_at", "status", "next_attempt_at"),
     Index("ix_alert_notifications_recipient_channel", "recipient", "channel"),
     Index("uq_alert_notifications_call_token", "call_token", unique=True),
+    #: One delivery per alert, level, channel and recipient, whichever process queues it.
+    Index("uq_alert_notifications_delivery", "alert_id", "level", "channel", "recipient",
+          unique=True),
 )
 
 #: The on-call rota (``domain/oncall.py``): weekly shifts per escalation level, in the stores'

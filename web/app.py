@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from web.api import (
+    alert_callbacks,
     alert_rules,
     alerts,
     attachments,
@@ -51,7 +52,8 @@ from web.settings import Settings
 log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
                delegations, proposals, intake, alerts, notifications, tracking,
-               webhook_deliveries, geocode, reports, billing, oncall, alert_rules)
+               webhook_deliveries, geocode, reports, billing, oncall, alert_rules,
+               alert_callbacks)
 
 
 def build_api() -> Api:

@@ -32,7 +32,7 @@ from domain.notifications import (
 from realtime.notify import DeliveryFailed, Notifier
 from storage.feed_cursors import SqlFeedCursorStore
 from storage.notifications import SqlCustomerNotifications
-from web.alerts_wiring import build_notifier
+from web.alert_delivery_wiring import build_notifier
 
 log = logging.getLogger("dispatch.customers")
 

@@ -189,11 +189,22 @@ class Settings(BaseSettings):
         default=SecretStr(""), description="Genesys Cloud OAuth client secret.")
     genesys_from_number: str = Field(default="", description="The org's SMS number (E.164).")
     alert_oncall_phones: str = Field(
-        default="", description="Escalation SMS numbers: '+1555..., 2=+1555..., 3=+1555...' (a "
-                                "bare number gets every level; users have no phone of their own).")
+        default="", description="Escalation numbers for a level no on-call rota covers (texted, "
+                                "and called when calls are set up): '+1555..., 2=+1555..., "
+                                "3=+1555...' (a bare number gets every level).")
     alert_notify_max_attempts: int = Field(
         default=5, ge=1, le=50,
         description="Attempts at sending one escalation text before it is given up.")
+    genesys_contact_list_id: str = Field(
+        default="", description="The contact list of the agentless Outbound campaign that calls "
+                                "the people on call (voice with a keypress); unset: no calls.")
+    genesys_callback_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="The shared secret Genesys Cloud's data actions send (X-Callback-Secret) to "
+                    "/api/voice/keypress and /api/sms/replies; unset: those answer 404.")
+    alert_call_timeout_seconds: float = Field(
+        default=180.0, ge=30, le=3600,
+        description="An escalation call without a key by then counts as not acknowledged.")
     public_url: str = Field(
         default="", description="Where customers reach this service (https://dispatch.example.com):"
                                 " the start of tracking links in texts; unset: http://HOST:PORT.")

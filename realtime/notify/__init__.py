@@ -1,22 +1,39 @@
-"""Alert delivery: the ``Notifier`` port, the Genesys Cloud SMS adapter and its simulator, a logging
-notifier for set-ups without Genesys, and the worker that sends queued notifications."""
+"""Alert delivery: the ``Notifier`` and ``Channel`` ports, the Genesys Cloud SMS and voice
+adapters and their simulator, logging stand-ins for set-ups without a provider, the circuit
+breaker, and the worker that sends queued notifications."""
 
 from domain.alert_delivery import PendingNotification
 
-from .base import DeliveryFailed, LoggingNotifier, Notifier, SendReceipt
+from .base import (
+    Channel,
+    DeliveryFailed,
+    LoggingCaller,
+    LoggingNotifier,
+    Notifier,
+    SendReceipt,
+    TextChannel,
+)
+from .breaker import CircuitBreaker
 from .delivery import DeliveryWorker, NotificationStore
-from .genesys import GenesysConfig, GenesysSmsNotifier
+from .genesys import GenesysApi, GenesysConfig, GenesysSmsNotifier
 from .simulator import GenesysSimulator
+from .voice import GenesysVoiceCaller
 
 __all__ = [
+    "Channel",
+    "CircuitBreaker",
     "DeliveryFailed",
     "DeliveryWorker",
+    "GenesysApi",
     "GenesysConfig",
     "GenesysSimulator",
     "GenesysSmsNotifier",
+    "GenesysVoiceCaller",
+    "LoggingCaller",
     "LoggingNotifier",
     "NotificationStore",
     "Notifier",
     "PendingNotification",
     "SendReceipt",
+    "TextChannel",
 ]

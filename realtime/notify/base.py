@@ -1,4 +1,6 @@
-"""The ``Notifier`` port: send one text to one address, or say why it could not."""
+"""The ports of alert delivery: a ``Notifier`` sends one text to one address; a ``Channel``
+delivers one queued alert notification (a text, a call, a mail, a webhook post). Each says why it
+could not (``DeliveryFailed``)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
+
+from domain.alert_delivery import PendingNotification
 
 log = logging.getLogger("dispatch.notify")
 
@@ -24,10 +28,12 @@ class DeliveryFailed(Exception):
     """
 
     def __init__(self, message: str, *, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, attempted: bool = True) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        #: False: nothing reached the provider (its circuit is open); no attempt is counted.
+        self.attempted = attempted
 
 
 class Notifier(Protocol):
@@ -53,6 +59,52 @@ class LoggingNotifier:
         # Only the head (severity, level, title): the rest names the job's customer address.
         log.warning("alert SMS (no Genesys configured) to %s: %s", to, text.split(". ", 1)[0])
         return SendReceipt(provider_id=f"log-{uuid.uuid4().hex[:12]}", channel=self.channel)
+
+    async def aclose(self) -> None:
+        return None
+
+
+class Channel(Protocol):
+    """Delivers queued alert notifications of one channel (``sms``, ``voice``, ``email``,
+    ``webhook``)."""
+
+    name: str
+
+    async def deliver(self, item: PendingNotification) -> SendReceipt:
+        """Deliver it (raise ``DeliveryFailed`` when the provider refuses)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class TextChannel:
+    """The ``sms`` channel over a ``Notifier`` (Genesys Cloud, or the log)."""
+
+    name = "sms"
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    async def deliver(self, item: PendingNotification) -> SendReceipt:
+        return await self.notifier.send(item.recipient, item.text())
+
+    async def aclose(self) -> None:
+        await self.notifier.aclose()
+
+
+class LoggingCaller:
+    """No voice provider configured: the call is logged (and recorded as ``logged``)."""
+
+    name = "voice"
+
+    def __init__(self) -> None:
+        self.calls: list[PendingNotification] = []
+
+    async def deliver(self, item: PendingNotification) -> SendReceipt:
+        self.calls.append(item)
+        log.warning("alert call (no voice provider configured) to %s about alert %s",
+                    item.recipient[:3] + "…", item.alert.get("id"))
+        return SendReceipt(provider_id=f"log-{uuid.uuid4().hex[:12]}", channel="log")
 
     async def aclose(self) -> None:
         return None

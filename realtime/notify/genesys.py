@@ -1,5 +1,8 @@
 """Genesys Cloud agentless SMS: OAuth client credentials, then one POST per message.
 
+``GenesysApi`` holds the token and makes the authorized POSTs (the voice adapter,
+``realtime/notify/voice.py``, shares it).
+
 ``POST {login}/oauth/token`` (Basic client id:secret, form ``grant_type=client_credentials``) gives
 a bearer token, cached until shortly before it expires; ``POST {api}/api/v2/conversations/
 messages/agentless`` with ``{fromAddress, toAddress, toAddressMessengerType: "sms", textBody}``
@@ -39,10 +42,9 @@ class GenesysConfig:
             raise ValueError(f"GENESYS_FROM_NUMBER {self.from_number!r} is not an E.164 number")
 
 
-class GenesysSmsNotifier:
-    """Implements ``realtime.notify.Notifier`` over Genesys Cloud's REST API."""
-
-    channel = "sms"
+class GenesysApi:
+    """OAuth client credentials and authorized JSON POSTs to the API: shared by the SMS and the
+    voice adapters of one organization (one token)."""
 
     def __init__(self, config: GenesysConfig, *, client: httpx.AsyncClient | None = None,
                  clock: Callable[[], float] = time.monotonic, token_margin: float = 60.0) -> None:
@@ -84,32 +86,60 @@ class GenesysSmsNotifier:
     def forget_token(self) -> None:
         self._token = None
 
-    async def send(self, to: str, text: str) -> SendReceipt:
-        phone = normalize_phone(to)
-        if phone is None:
-            raise DeliveryFailed(f"{to!r} is not an E.164 phone number", permanent=True)
-        body = {"fromAddress": self.config.from_number, "toAddress": phone,
-                "toAddressMessengerType": "sms", "textBody": text[:SMS_LIMIT]}
-        url = self.config.base_url.rstrip("/") + SEND_PATH
+    async def post(self, path: str, body: Any, *, what: str,
+                   params: dict[str, str] | None = None) -> httpx.Response:
+        """POST ``body`` as JSON with the bearer token; a 401 fetches a new token once. A 2xx
+        answer is returned; anything else raises ``DeliveryFailed`` (429 with its
+        ``Retry-After``; 5xx and network errors transient; other 4xx permanent)."""
+        url = self.config.base_url.rstrip("/") + path
         for attempt in (1, 2):
             token = await self.token()
-            response = await self._post(url, json=body,
+            response = await self._post(url, json=body, params=params,
                                         headers={"Authorization": f"Bearer {token}"})
             if response.status_code == 401 and attempt == 1:
                 self.forget_token()  # revoked or expired early: one fresh token, once
                 continue
             if 200 <= response.status_code < 300:
-                provider_id = _json(response).get("id")
-                return SendReceipt(provider_id=str(provider_id or ""), channel=self.channel)
-            raise _failure("send", response, permanent=response.status_code < 500
+                return response
+            raise _failure(what, response, permanent=response.status_code < 500
                            and response.status_code not in {401, 408, 409, 429})
-        raise DeliveryFailed("send: unauthorized after a fresh token")  # pragma: no cover
+        raise DeliveryFailed(f"{what}: unauthorized after a fresh token")  # pragma: no cover
 
     async def _post(self, url: str, **kwargs: Any) -> httpx.Response:
         try:
             return await self._client.post(url, **kwargs)
         except httpx.HTTPError as error:
             raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+
+
+class GenesysSmsNotifier:
+    """Implements ``realtime.notify.Notifier`` over Genesys Cloud's REST API."""
+
+    channel = "sms"
+
+    def __init__(self, config: GenesysConfig, *, client: httpx.AsyncClient | None = None,
+                 clock: Callable[[], float] = time.monotonic, token_margin: float = 60.0,
+                 api: GenesysApi | None = None) -> None:
+        self.config = config
+        self.api = api or GenesysApi(config, client=client, clock=clock,
+                                     token_margin=token_margin)
+
+    @property
+    def token_requests(self) -> int:
+        return self.api.token_requests
+
+    async def aclose(self) -> None:
+        await self.api.aclose()
+
+    async def send(self, to: str, text: str) -> SendReceipt:
+        phone = normalize_phone(to)
+        if phone is None:
+            raise DeliveryFailed(f"{to!r} is not an E.164 phone number", permanent=True)
+        body = {"fromAddress": self.config.from_number, "toAddress": phone,
+                "toAddressMessengerType": "sms", "textBody": text[:SMS_LIMIT]}
+        response = await self.api.post(SEND_PATH, body, what="send")
+        provider_id = _json(response).get("id")
+        return SendReceipt(provider_id=str(provider_id or ""), channel=self.channel)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

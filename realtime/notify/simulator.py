@@ -1,10 +1,14 @@
-"""A local stand-in for Genesys Cloud's OAuth and agentless SMS endpoints (plain ASGI).
+"""A local stand-in for Genesys Cloud's OAuth, agentless SMS and Outbound contact list endpoints
+(plain ASGI).
 
-It speaks the same wire protocol as ``genesys.py`` expects: ``POST /oauth/token`` with Basic client
-credentials and the form ``grant_type=client_credentials``; ``POST /api/v2/conversations/messages/
-agentless`` with a bearer token it issued and the JSON body. It checks both, records every message
-it accepts, and can be told to answer the next requests with a failure (429 with ``Retry-After``,
-500, ...) or to revoke its tokens.
+It speaks the same wire protocol as ``genesys.py`` and ``voice.py`` expect: ``POST /oauth/token``
+with Basic client credentials and the form ``grant_type=client_credentials``; ``POST /api/v2/
+conversations/messages/agentless`` and ``POST /api/v2/outbound/contactlists/{id}/contacts`` with a
+bearer token it issued and the JSON body. It checks them, records every message and contact it
+accepts, and can be told to answer the next requests with a failure (429 with ``Retry-After``,
+500, ...) or to revoke its tokens. Its ``campaign`` (``campaign_simulator.py``) lets a test
+answer the calls (press a key, or not answer) and reply to texts, through the data actions that
+call the app back.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from domain.alert_delivery import SMS_LIMIT, normalize_phone
+from realtime.notify.campaign_simulator import OutboundCampaign
 from realtime.notify.inbound import inbound_body, sign
 
 Scope = MutableMapping[str, Any]
@@ -29,19 +35,21 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Reply = tuple[int, dict[str, Any], dict[str, str]]
 MESSENGER_TYPES = {"sms", "whatsapp", "open", "webmessaging", "apple"}
+CONTACTS = re.compile(r"^/api/v2/outbound/contactlists/([^/]+)/contacts$")
 
 
 @dataclass
 class _Fault:
     status: int
-    on: str  # "send" | "token"
+    on: str  # "send" | "token" | "call"
     retry_after: float | None
 
 
 class GenesysSimulator:
     def __init__(self, *, client_id: str, client_secret: str, token_ttl: int = 86_400,
                  from_numbers: frozenset[str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 contact_list_id: str = "alert-calls") -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl = token_ttl
@@ -52,11 +60,14 @@ class GenesysSimulator:
         self.token_requests = 0
         self.send_requests = 0
         self.replies: list[dict[str, str]] = []
+        self.call_requests = 0
+        self.campaign = OutboundCampaign(contact_list_id)
         self._faults: list[_Fault] = []
 
     def fail_next(self, status: int, *, times: int = 1, on: str = "send",
                   retry_after: float | None = None) -> None:
-        """The next ``times`` requests to ``on`` (``send`` or ``token``) answer ``status``."""
+        """The next ``times`` requests to ``on`` (``send``, ``call`` or ``token``) answer
+        ``status``."""
         self._faults += [_Fault(status, on, retry_after) for _ in range(times)]
 
     def revoke_tokens(self) -> None:
@@ -85,14 +96,16 @@ class GenesysSimulator:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers") or []}
-        status, payload, extra = self._answer(scope["method"], scope["path"], headers, body)
+        status, payload, extra = self._answer(scope["method"], scope["path"], headers, body,
+                                              parse_qs(scope.get("query_string", b"").decode()))
         raw = json.dumps(payload).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
             *((k.encode(), v.encode()) for k, v in extra.items())]})
         await send({"type": "http.response.body", "body": raw})
 
-    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                query: dict[str, list[str]]) -> Reply:
         if method != "POST":
             return _error(405, "method not allowed")
         if path == "/oauth/token":
@@ -101,6 +114,11 @@ class GenesysSimulator:
         if path == "/api/v2/conversations/messages/agentless":
             self.send_requests += 1
             return self._fault("send") or self._send(headers, body)
+        contacts = CONTACTS.match(path)
+        if contacts:
+            self.call_requests += 1
+            return self._fault("call") or self._contacts(unquote(contacts.group(1)), headers,
+                                                         body, query)
         return _error(404, "not found")
 
     def _fault(self, on: str) -> Reply | None:
@@ -130,15 +148,28 @@ class GenesysSimulator:
         return 200, {"access_token": token, "token_type": "bearer",
                      "expires_in": self.token_ttl}, {}
 
-    def _send(self, headers: dict[str, str], body: bytes) -> Reply:
+    def _authorized_json(self, headers: dict[str, str], body: bytes) -> tuple[Any, Reply | None]:
+        """The JSON body of a call made with a live token it issued, or the error to answer."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
         expires = self.tokens.get(token)
         if scheme.lower() != "bearer" or expires is None or self.clock() >= expires:
-            return _error(401, "authentication required", code="bad.credentials")
+            return None, _error(401, "authentication required", code="bad.credentials")
         try:
-            data = json.loads(body)
+            return json.loads(body), None
         except ValueError:
-            return _error(400, "the body is not JSON", code="bad.request")
+            return None, _error(400, "the body is not JSON", code="bad.request")
+
+    def _contacts(self, list_id: str, headers: dict[str, str], body: bytes,
+                  query: dict[str, list[str]]) -> Reply:
+        data, refused = self._authorized_json(headers, body)
+        if refused is not None:
+            return refused
+        return self.campaign.add(list_id, data, query.get("priority") == ["true"])
+
+    def _send(self, headers: dict[str, str], body: bytes) -> Reply:
+        data, refused = self._authorized_json(headers, body)
+        if refused is not None:
+            return refused
         problem = _invalid(data, self.from_numbers)
         if problem:
             return _error(400, problem, code="bad.request")

@@ -1,6 +1,7 @@
 """on-call and voice: the on-call rota and its overrides, people's alert contact settings (e-mail,
 quiet hours), and what alert deliveries now keep: the person reached, the short code of a text,
-a call's token, the claim of a sending worker, the key or reply that came back, the group
+a call's token, the claim of a sending worker, the key or reply that came back, the group; one
+delivery per alert, level, channel and recipient (a unique index)
 
 Deliveries made before this revision keep null in the new columns; a recipient may now be an
 e-mail address or a webhook's name (255 characters).
@@ -44,6 +45,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_alert_notifications_recipient_channel',
                               ['recipient', 'channel'], unique=False)
         batch_op.create_index('uq_alert_notifications_call_token', ['call_token'], unique=True)
+        batch_op.create_index('uq_alert_notifications_delivery',
+                              ['alert_id', 'level', 'channel', 'recipient'], unique=True)
 
     op.create_table(
         'oncall_shifts',
@@ -107,6 +110,7 @@ def downgrade() -> None:
     op.drop_index('ix_oncall_shifts_user_id', table_name='oncall_shifts')
     op.drop_table('oncall_shifts')
     with op.batch_alter_table('alert_notifications', schema=None) as batch_op:
+        batch_op.drop_index('uq_alert_notifications_delivery')
         batch_op.drop_index('uq_alert_notifications_call_token')
         batch_op.drop_index('ix_alert_notifications_recipient_channel')
         batch_op.drop_index('ix_alert_notifications_status_next_attempt_at')

@@ -1,0 +1,161 @@
+"""Wiring of alert delivery: the channels (Genesys Cloud SMS and voice, or the log), each behind
+its circuit breaker; the escalations that queue each critical alert's level for the people on
+call; the delivery worker.
+
+``Escalations`` runs after each pass of the alert rules committed, and when the bus says someone
+passed an alert on (a key 2 answered in a web process): it reads what to queue from the database
+(the open critical alerts whose current level has nothing queued), not from the pass's result,
+so a crash in between delays that level's messages to the next pass instead of losing them. Who
+is reached follows the on-call rota at that instant (``domain/oncall.py``), else the fallback
+(the level's roles and ``ALERT_ONCALL_PHONES``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from domain.alert_delivery import SMS, VOICE, OnCall, recipients
+from domain.alert_rules import IntegrationHealth
+from domain.oncall import Rota, Zones
+from realtime.notify import (
+    Channel,
+    CircuitBreaker,
+    DeliveryWorker,
+    GenesysApi,
+    GenesysConfig,
+    GenesysSmsNotifier,
+    GenesysVoiceCaller,
+    LoggingNotifier,
+    Notifier,
+    TextChannel,
+)
+from storage.alert_notifications import SqlNotificationStore
+from storage.oncall import SqlRotaReader
+
+log = logging.getLogger("dispatch.alerts")
+
+
+def genesys_config(settings: Any) -> GenesysConfig | None:
+    base, login = settings.genesys_base_url, settings.genesys_login_url
+    if not base or not login or not settings.genesys_client_id:
+        return None
+    return GenesysConfig(
+        base_url=base, login_url=login, client_id=settings.genesys_client_id,
+        client_secret=settings.genesys_client_secret.get_secret_value(),
+        from_number=settings.genesys_from_number)
+
+
+def build_notifier(settings: Any) -> Notifier:
+    """Genesys Cloud SMS when configured, else a notifier that only logs (customer texts)."""
+    config = genesys_config(settings)
+    return GenesysSmsNotifier(config) if config is not None else LoggingNotifier()
+
+
+def build_channels(settings: Any, clock: Callable[[], dt.datetime]) -> dict[str, CircuitBreaker]:
+    """Each channel of escalations behind its circuit breaker: texts (Genesys or the log), and
+    calls when the campaign's contact list is set (one Genesys token for both)."""
+    config = genesys_config(settings)
+    channels: list[tuple[Channel, str]] = []
+    if config is None:
+        channels.append((TextChannel(LoggingNotifier()), "log"))
+    else:
+        api = GenesysApi(config)
+        channels.append((TextChannel(GenesysSmsNotifier(config, api=api)), "genesys-sms"))
+        if settings.genesys_contact_list_id:
+            channels.append((GenesysVoiceCaller(api, settings.genesys_contact_list_id),
+                             "genesys-voice"))
+    return {channel.name: CircuitBreaker(channel, provider=provider, clock=clock)
+            for channel, provider in channels}
+
+
+class Escalations:
+    """Queues each critical alert's level for the people it reaches and wakes the delivery."""
+
+    def __init__(self, store: SqlNotificationStore, worker: DeliveryWorker, oncall: OnCall,
+                 clock: Callable[[], dt.datetime], *, rota: SqlRotaReader | None = None,
+                 channels: frozenset[str] = frozenset({SMS})) -> None:
+        self.store = store
+        self.worker = worker
+        self.oncall = oncall
+        self.clock = clock
+        self.rota = rota
+        self.channels = channels
+        #: Set when someone passed an alert on elsewhere: queue its next level now.
+        self.woken = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, result: object = None) -> None:
+        """After a pass (``result`` is not read: the tables are the truth), or when woken."""
+        await self.queue()
+
+    async def queue(self) -> int:
+        """Queue the levels that have nothing queued yet; how many deliveries were queued."""
+        async with self._lock:
+            alerts = await self.store.unnotified()
+            if not alerts:
+                return 0
+            now = self.clock()
+            people = await self.store.people()
+            rota, zones = (Rota(), Zones())
+            if self.rota is not None:
+                rota, zones = await self.rota.rota(now), await self.rota.zones()
+            queued = 0
+            for alert in alerts:
+                level, store_id = int(alert["escalation_level"]), alert.get("store_id")
+                on_call = rota.on_call(level, store_id, now, zones.of(store_id)).user_ids
+                phone = await self.store.technician_phone(alert.get("technician_id"))
+                to = recipients(alert, level, self.oncall, phone, people, on_call=on_call,
+                                voice=VOICE in self.channels)
+                queued += await self.store.enqueue(alert["id"], level, to, now)
+            if queued:
+                self.worker.wake()
+            return queued
+
+    async def on_bus_message(self, raw: str) -> None:
+        """An alert escalated by a person (a key 2 on a call) queues its next level at once."""
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("kind") == "event" \
+                and message.get("name") == "AlertEscalated":
+            self.woken.set()
+
+
+def watch_providers(facts: Any, channels: dict[str, CircuitBreaker]) -> None:
+    """Report each provider's failures in a row to the alert rules' integration health (beside
+    the feeds'): a provider whose circuit opens raises one ``integration_failing`` system alert
+    (``notify:<provider>``), resolved by its first success."""
+    feeds = facts.integrations
+    facts.integrations = lambda: [
+        *feeds(), *(IntegrationHealth(f"notify:{b.provider}", b.in_a_row, b.stats.last_error)
+                    for b in channels.values())]
+
+
+def start_delivery(services: Any) -> tuple[DeliveryWorker, Escalations]:
+    """The delivery worker and the escalations of this process (where the alert rules run)."""
+    settings, live = services.settings, services.live
+    channels = build_channels(settings, services.now)
+    store = SqlNotificationStore(services.engine)
+    delivery = DeliveryWorker(
+        channels, store, max_attempts=settings.alert_notify_max_attempts, clock=services.now,
+        call_timeout=dt.timedelta(seconds=settings.alert_call_timeout_seconds))
+    escalations = Escalations(
+        store, delivery, OnCall.parse(settings.alert_oncall_phones), services.now,
+        rota=SqlRotaReader(services.engine, company_zone=settings.report_timezone),
+        channels=frozenset(channels))
+    live.bus.subscribe(f"{settings.redis_prefix}:events", escalations.on_bus_message)
+    live.supervisor.periodic("alert-delivery", delivery.run_once,
+                             interval=delivery.poll_interval, wake=delivery.woken)
+    live.supervisor.periodic("alert-escalations", escalations,
+                             interval=float(settings.alerts_interval_seconds),
+                             wake=escalations.woken,
+                             initial_delay=float(settings.alerts_interval_seconds))
+    log.info("escalations by %s", ", ".join(
+        f"{name} ({breaker.provider})" for name, breaker in channels.items()))
+    return delivery, escalations
