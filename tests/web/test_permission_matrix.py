@@ -95,3 +95,17 @@ def test_billing_reads_with_billing_view_and_changes_with_billing_manage() -> No
     managers = {role for role, granted in ROLE_PERMISSIONS.items()
                 if Permission.BILLING_MANAGE in granted}
     assert managers == {Role.ADMIN, Role.BILLING_CLERK}
+
+
+def test_the_alert_catalogue_is_changed_by_admins_and_read_by_who_sees_alerts() -> None:
+    declared = {(ep.method, ep.path): set(ep.permissions) for ep in build_api().endpoints
+                if ep.path.startswith(("/api/alert-rules", "/api/alert-figures"))}
+    manage = {Permission.ALERT_RULE_MANAGE}
+    assert declared == {
+        ("GET", "/api/alert-rules"): {Permission.ALERT_VIEW, Permission.ALERT_RULE_MANAGE},
+        ("PATCH", "/api/alert-rules/{kind}"): manage,
+        ("POST", "/api/alert-rules/{kind}/preview"): manage,
+        ("GET", "/api/alert-figures"): manage,
+    }
+    assert {role for role, granted in ROLE_PERMISSIONS.items()
+            if Permission.ALERT_RULE_MANAGE in granted} == {Role.ADMIN}
