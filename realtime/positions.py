@@ -4,7 +4,8 @@ Sources are the GeoTab feed and technicians' phones. A fix is validated (ranges,
 time from the future), mapped from its GeoTab device to a unit, its technician and store, and kept
 only when newer than the unit's current fix (device time decides, so re-sent and late records
 never move a marker back). Accepted fixes go to the bus every ``publish_interval`` and to the
-database (latest + breadcrumb history) in batches every ``store_interval``.
+database (latest + breadcrumb history) in batches every ``store_interval``, in a task of their
+own, so a slow write never holds the board's positions back.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, NamedTuple, Protocol
 
 from domain.positions import InvalidPosition, LatestPositions, PositionFix, freshness, validate_fix
@@ -82,7 +82,8 @@ class PositionPipeline:
             self.units = await self.directory.units()
         except Exception as error:  # retried by the loop; positions wait for the directory
             log.warning("unit directory unavailable at start (%s)", error)
-        self._tasks = [asyncio.create_task(self._loop(), name="positions-pipeline")]
+        self._tasks = [asyncio.create_task(self._publish_loop(), name="positions-publish"),
+                       asyncio.create_task(self._store_loop(), name="positions-store")]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -92,26 +93,32 @@ class PositionPipeline:
         with contextlib.suppress(Exception):
             await self.flush()
 
-    async def ingest(self, fixes: list[PositionFix]) -> int:
-        """Take a batch of fixes (GeoTab ``on_fixes`` handler). Returns how many were kept."""
+    async def ingest(self, fixes: list[PositionFix], *, validated: bool = False) -> int:
+        """Take a batch of fixes (GeoTab ``on_fixes`` handler). Returns how many were kept.
+        ``validated``: the source already applied ``validate_fix`` (the GeoTab client does, to
+        count what it drops), so the batch is not checked twice."""
         now = dt.datetime.now(dt.UTC)
         kept = 0
         for fix in fixes:
-            try:
-                validate_fix(fix, now=now)
-            except InvalidPosition as error:
-                self.rejected += 1
-                log.debug("position rejected: %s", error)
-                continue
+            if not validated:
+                try:
+                    validate_fix(fix, now=now)
+                except InvalidPosition as error:
+                    self.rejected += 1
+                    log.debug("position rejected: %s", error)
+                    continue
             info = self.units.get(fix.unit_id)
             if info is None:
                 self.unknown += 1
                 continue
-            fix = replace(fix, unit_id=info.unit_id)
-            previous = self.latest.get(info.unit_id)
-            if fix.bearing is None and previous is not None:
-                fix = replace(fix, bearing=heading(previous.lat, previous.lon, fix.lat, fix.lon)
-                              if fix.device_time > previous.device_time else None)
+            bearing = fix.bearing
+            if bearing is None and (previous := self.latest.get(info.unit_id)) is not None \
+                    and fix.device_time > previous.device_time:
+                bearing = heading(previous.lat, previous.lon, fix.lat, fix.lon)
+            if fix.unit_id != info.unit_id or bearing != fix.bearing:
+                # built directly: dataclasses.replace costs several times more, per fix
+                fix = PositionFix(info.unit_id, fix.lat, fix.lon, fix.speed_kmh, bearing,
+                                  fix.device_time, fix.record_id, fix.source)
             newest = self.latest.offer(fix)
             if len(self._to_store) >= MAX_PENDING:
                 self.dropped += 1  # bounded: the database is behind; the newest fix still shows
@@ -157,11 +164,20 @@ class PositionPipeline:
         await self.ingest([fix])
 
     async def flush(self, *, store: bool = True) -> None:
+        await self.publish()
+        if store:
+            await self.save()
+
+    async def publish(self) -> None:
+        """The newest fix of each unit that changed, to the bus in one message."""
         if self._to_publish:
             updates = list(self._to_publish.values())
             self._to_publish.clear()
             await self.bus.publish(self.channel, positions_to_wire(updates))
-        if store and self._to_store:
+
+    async def save(self) -> None:
+        """Every accepted fix since the last save, to the latest and history tables."""
+        if self._to_store:
             batch, self._to_store = self._to_store, []
             await self.store.save(batch)
 
@@ -186,18 +202,26 @@ class PositionPipeline:
             })
         return changes
 
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_freshness = loop.time() + self.freshness_interval
-        next_store = loop.time() + self.store_interval
-        next_refresh = loop.time() + self.directory_refresh
+    async def _publish_loop(self) -> None:
+        """To the bus every ``publish_interval``: never behind the database's writes."""
         while True:
             await asyncio.sleep(self.publish_interval)
             try:
-                due = loop.time() >= next_store
-                await self.flush(store=due)
-                if due:
-                    next_store = loop.time() + self.store_interval
+                await self.publish()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # supervised: keep the fast lane running
+                log.exception("positions publish failed")
+
+    async def _store_loop(self) -> None:
+        """The batches to the database, freshness changes and the unit directory."""
+        loop = asyncio.get_running_loop()
+        next_freshness = loop.time() + self.freshness_interval
+        next_refresh = loop.time() + self.directory_refresh
+        while True:
+            await asyncio.sleep(self.store_interval)
+            try:
+                await self.save()
                 if loop.time() >= next_freshness:
                     next_freshness = loop.time() + self.freshness_interval
                     changes = self.freshness_changes(dt.datetime.now(dt.UTC))
@@ -209,4 +233,4 @@ class PositionPipeline:
             except asyncio.CancelledError:
                 raise
             except Exception:  # supervised: keep the fast lane running
-                log.exception("positions flush failed")
+                log.exception("positions store failed")

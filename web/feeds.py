@@ -36,7 +36,8 @@ def _handlers(live: Live, feed: str) -> tuple[Any, Any]:
         if fixes and live.metrics is not None:
             live.metrics.position_lag(feed, max(f.device_time for f in fixes))
             live.metrics.positions_ingested(feed, fixes)
-        await live.positions.ingest(fixes)
+        await live.positions.ingest(fixes, validated=True)  # the client applied validate_fix
+        await live.positions.publish()  # a feed's batch goes out now, not at the next tick
 
     async def on_status(statuses: list[Any]) -> None:
         await on_fixes([s.to_fix() for s in statuses])

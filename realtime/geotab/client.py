@@ -8,7 +8,8 @@ handler is given, `DeviceStatusInfo`. Per feed:
 - pacing (`pacing.PollPacer`, counted from the start of each call): a full page
   (`len(data) == resultsLimit`) means more is waiting, so the next call follows after
   `catch_up_interval`; a page with records after `fast_interval`; empty pages wait longer and
-  longer, doubling up to `poll_interval`, until records come again;
+  longer, doubling up to `poll_interval`, until records come again (`DeviceStatusInfo`, which
+  restates the newest positions, waits `poll_interval` unless a page is full);
 - `OverLimitException` (HTTP 200 body or HTTP 429) waits `Retry-After`; network errors, HTML
   error pages and `DbUnavailableException` back off exponentially with jitter; an expired session
   is renewed by `MyGeotabApi` transparently;
@@ -166,8 +167,10 @@ class GeotabFeedClient:
     async def _supervise(self, type_name: str) -> None:
         stats = self.stats[type_name]
         backoff = Backoff(base=self._backoff_base, cap=self._backoff_cap, rng=self._rng)
-        pacer = PollPacer(fast=self.fast_interval, idle=self.poll_interval,
-                          catch_up=self.catch_up_interval)
+        # DeviceStatusInfo restates each device's newest position (and whether it talks): the
+        # positions come from LogRecord, so the status feed keeps the idle interval.
+        fast = self.fast_interval if type_name == LOG_RECORD else self.poll_interval
+        pacer = PollPacer(fast=fast, idle=self.poll_interval, catch_up=self.catch_up_interval)
         while True:
             started = self._timer()
             try:

@@ -9,6 +9,7 @@ the message text. An over-limit answer may also come as HTTP 429; both carry `Re
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import uuid
 from collections.abc import Mapping
@@ -184,10 +185,18 @@ def format_datetime(value: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_datetime(value: str) -> datetime:
-    """Parse a MyGeotab date (ISO-8601, `Z` or offset); a naive value is taken as UTC."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """Parse a MyGeotab date (ISO-8601, `Z` or offset); a naive value is taken as UTC.
+
+    Cached: a feed page holds thousands of records logged in the same few seconds."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:  # a lower-case `z`
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def format_version(counter: int) -> str:
