@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import itertools
 import json
 import logging
 from collections import deque
 from typing import TYPE_CHECKING
 
+from domain.roles import Principal
 from realtime.bus import Bus
 from realtime.events import LogEvent, PositionUpdate
 from realtime.ports import EventLog
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
     from realtime.session import Session
 
 log = logging.getLogger("dispatch.hub")
+#: Distinct audiences remembered (each a principal's scope and a set of topics).
+MAX_AUDIENCES = 10_000
 
 
 class Hub:
@@ -47,6 +52,8 @@ class Hub:
         self._initialized = False
         #: The latest delivered events, so most reconnects replay without touching the database.
         self.recent: deque[LogEvent] = deque(maxlen=recent_events)
+        self._audiences: dict[tuple[Principal, frozenset[str]], int] = {}
+        self._audience_numbers = itertools.count(1)
 
     async def start(self) -> None:
         await self._initialize()
@@ -78,6 +85,20 @@ class Hub:
         if not self.recent or self.recent[0].seq > since + 1:
             return None
         return [e for e in self.recent if e.seq > since]
+
+    def audience(self, principal: Principal, topics: frozenset[str]) -> int:
+        """A number shared by the sessions that see the same events: the same principal but for
+        who they are (roles, stores, technician: what the scope rules read) and the same topics.
+
+        Numbers are never reused; forgetting them all (past ``MAX_AUDIENCES``) only makes later
+        sessions of a known scope share a new number instead of the old one."""
+        key = (dataclasses.replace(principal, user_id="", username=""), topics)
+        number = self._audiences.get(key)
+        if number is None:
+            if len(self._audiences) >= MAX_AUDIENCES:
+                self._audiences.clear()
+            number = self._audiences[key] = next(self._audience_numbers)
+        return number
 
     def add(self, session: Session) -> None:
         self.sessions.add(session)
@@ -135,9 +156,10 @@ class Hub:
         context = {"correlation_id": event.correlation_id, "seq": event.seq,
                    "event_name": event.name}
         sessions = 0
+        verdicts: dict[int, bool] = {}  # the scope rules run once per audience
         for session in list(self.sessions):
             try:
-                if session.offer_event(event, text):
+                if session.offer_event(event, text, verdicts):
                     sessions += 1
             except Exception:  # one broken session must not starve the others
                 log.exception("delivery to a session failed", extra=context)

@@ -94,13 +94,18 @@ class Session:
         self.principal: Principal | None = None
         #: The token the session authenticated with (re-checked when tokens are revoked).
         self.token: str | None = None
-        self.topics: frozenset[str] = frozenset()
+        self._topics: frozenset[str] = frozenset()
+        #: The hub's number for this session's scope (who it is, what it subscribed): sessions
+        #: with the same number see the same events, so the hub decides each event once for them.
+        self.audience = 0
         self.bounds: Bounds | None = None
         self.last_sent_seq = 0
         self._out: deque[str] = deque()
         self._positions: dict[str, PositionUpdate] = {}
         self._positions_frame: str | None = None
         self._wake = asyncio.Event()
+        self._heartbeat_due = False
+        self._heartbeat: asyncio.TimerHandle | None = None
         self._syncing = False
         self._held: list[LogEvent] = []
         self._closing: tuple[int, str] | None = None
@@ -109,13 +114,35 @@ class Session:
         self._tasks: tuple[asyncio.Task[None], ...] = ()
         self._watchdog: asyncio.TimerHandle | None = None
 
+    @property
+    def topics(self) -> frozenset[str]:
+        return self._topics
+
+    @topics.setter
+    def topics(self, topics: frozenset[str]) -> None:
+        self._topics = topics
+        if self.principal is not None:
+            self.audience = self.hub.audience(self.principal, topics)
+
     # -- lanes fed by the hub --------------------------------------------------------------------
 
-    def offer_event(self, event: LogEvent, text: str | None = None) -> bool:
-        """Queue an event (``text``: serialized once by the hub); whether this session takes it."""
+    def offer_event(self, event: LogEvent, text: str | None = None,
+                    verdicts: dict[int, bool] | None = None) -> bool:
+        """Queue an event (``text``: serialized once by the hub); whether this session takes it.
+
+        ``verdicts``: whether each audience sees this event, filled as the hub goes through its
+        sessions, so the scope rules run once per audience rather than once per session."""
         if self.principal is None or self._closing or event.seq <= self.last_sent_seq:
             return False
-        if not event_matches(self.principal, self.topics, event):
+        if verdicts is None:
+            seen = event_matches(self.principal, self._topics, event)
+        else:
+            known = verdicts.get(self.audience)
+            if known is None:
+                known = verdicts[self.audience] = event_matches(self.principal, self._topics,
+                                                                event)
+            seen = known
+        if not seen:
             return False
         if self._syncing:
             self._held.append(event)
@@ -215,6 +242,7 @@ class Session:
             await self.transport.close(CLOSE_AUTH_FAILED, "invalid token")
             return None
         self.token = msg["token"]
+        self.audience = self.hub.audience(self.principal, self._topics)
         mine = sum(1 for s in self.hub.sessions
                    if s.principal is not None and s.principal.user_id == self.principal.user_id)
         if mine >= self.config.max_sessions_per_user:
@@ -236,32 +264,46 @@ class Session:
         await asyncio.sleep(max(0.0, (expires - self.clock()).total_seconds()))
         self.close_soon(CLOSE_TOKEN_EXPIRED, "token expired")
 
+    def _beat(self) -> None:
+        """The heartbeat timer: one timer per session and interval, not one per wake-up."""
+        self._heartbeat_due = True
+        self._wake.set()
+
     async def _writer(self) -> None:
+        """Sends what the lanes hold, in order: state messages, then positions, then a heartbeat
+        when one is due. Sleeps on ``_wake`` alone (a plain wait: at 50 events a second to 500
+        boards, a timed wait per wake-up cost more than the sends themselves)."""
         loop = asyncio.get_running_loop()
-        next_heartbeat = loop.time() + self.config.heartbeat_interval
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.01, next_heartbeat - loop.time()))
-            self._wake.clear()
-            if self._closing is not None:
-                await self.transport.close(*self._closing)
-                return
-            while self._out:
-                await self.transport.send_text(self._out.popleft())
+        interval = self.config.heartbeat_interval
+        self._heartbeat = loop.call_later(interval, self._beat)
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
                 if self._closing is not None:
-                    break
-            if self._positions_frame is not None:
-                frame, self._positions_frame = self._positions_frame, None
-                await self.transport.send_text(frame)
-            elif self._positions:
-                items = [u.item() for u in self._positions.values()]
-                self._positions.clear()
-                await self.transport.send_text(json.dumps({"type": "positions", "items": items}))
-            if loop.time() >= next_heartbeat:
-                await self.transport.send_text(json.dumps({
-                    "type": "heartbeat", "seq": self.hub.last_seq,
-                    "server_time": self.clock().isoformat()}))
-                next_heartbeat = loop.time() + self.config.heartbeat_interval
+                    await self.transport.close(*self._closing)
+                    return
+                while self._out:
+                    await self.transport.send_text(self._out.popleft())
+                    if self._closing is not None:
+                        break
+                if self._positions_frame is not None:
+                    frame, self._positions_frame = self._positions_frame, None
+                    await self.transport.send_text(frame)
+                elif self._positions:
+                    items = [u.item() for u in self._positions.values()]
+                    self._positions.clear()
+                    await self.transport.send_text(json.dumps({"type": "positions",
+                                                               "items": items}))
+                if self._heartbeat_due:
+                    self._heartbeat_due = False
+                    await self.transport.send_text(json.dumps({
+                        "type": "heartbeat", "seq": self.hub.last_seq,
+                        "server_time": self.clock().isoformat()}))
+                    self._heartbeat = loop.call_later(interval, self._beat)
+        finally:
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
 
     async def _reader(self) -> None:
         while self._closing is None:

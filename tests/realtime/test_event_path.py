@@ -70,7 +70,7 @@ class Collector:
     def __init__(self) -> None:
         self.seqs: list[int] = []
 
-    def offer_event(self, event: LogEvent, text: str | None = None) -> None:
+    def offer_event(self, event: LogEvent, text: str | None = None, *_: Any) -> None:
         self.seqs.append(event.seq)
 
     def offer_positions(self, updates: list[Any], frame: str) -> None:
