@@ -15,6 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from realtime.geotab import (
+    DEVICE_STATUS_INFO,
     LOG_RECORD,
     GeotabFeedClient,
     InMemoryFeedCursorStore,
@@ -168,6 +169,40 @@ async def test_the_next_call_starts_an_interval_after_the_last_one_started_or_at
     from_start_to_start = [took + wait for took, wait in zip(spent, time.waits[1:], strict=True)]
     assert from_start_to_start == pytest.approx([max(FAST, took) for took in spent])
     assert min(from_start_to_start) >= GETFEED_MIN_SECONDS
+
+
+async def test_the_status_feed_keeps_the_idle_interval_while_positions_flow(geotab_sim,
+                                                                           collected) -> None:
+    """DeviceStatusInfo restates the newest positions: polled as fast, it would double the work."""
+    drive_every_van(geotab_sim.fleet)
+    waits: dict[str, list[float]] = {LOG_RECORD: [], DEVICE_STATUS_INFO: []}
+    enough = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        task = asyncio.current_task()
+        waits[task.get_name().removeprefix("geotab-feed-") if task else ""].append(seconds)
+        if len(waits[DEVICE_STATUS_INFO]) >= 3:
+            enough.set()
+            await asyncio.Event().wait()
+        geotab_sim.advance(seconds)
+        await asyncio.sleep(0)
+
+    api = MyGeotabApi(geotab_sim.login())
+    client = GeotabFeedClient(api, cursor_store=InMemoryFeedCursorStore(), on_fixes=collected,
+                              on_status=collected, clock=geotab_sim.clock.now, sleep=sleep,
+                              timer=lambda: 0.0, fast_interval=FAST, poll_interval=IDLE)
+    task = asyncio.create_task(client.run())
+    try:
+        await asyncio.wait_for(enough.wait(), 20)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await api.aclose()
+
+    assert waits[DEVICE_STATUS_INFO] == [IDLE] * 3  # each page brought statuses
+    assert waits[LOG_RECORD][0] == pytest.approx(2 * FAST)  # the bare first call
+    assert set(waits[LOG_RECORD][1:]) == {FAST}
 
 
 # -- the settings ---------------------------------------------------------------------------------
