@@ -74,9 +74,29 @@ class SalesOrder(Aggregate):
         self.status = status
         self.total_cents = total_cents
 
+    @classmethod
+    def open(cls, *, number: str, customer_id: str, store_id: str, at: dt.datetime,
+             total_cents: int = 0, id: str | None = None) -> SalesOrder:
+        """A new, open sales order (recorded as created)."""
+        order = cls(id=id, number=number, customer_id=customer_id, store_id=store_id,
+                    created_at=at, total_cents=total_cents)
+        order.touch()
+        order._record(ev.SalesOrderCreated, store_id=order.store_id, data=order.snapshot())
+        return order
+
     @property
     def is_valid(self) -> bool:
         return self.status == SalesOrderStatus.OPEN
+
+    def cancel(self) -> bool:
+        """Cancelling is the sales order's soft delete: it can no longer be invoiced. False when
+        it already was (nothing changes)."""
+        if self.status == SalesOrderStatus.CANCELLED:
+            return False
+        self.status = SalesOrderStatus.CANCELLED
+        self.touch()
+        self._record(ev.SalesOrderCancelled, store_id=self.store_id, data=self.snapshot())
+        return True
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -202,6 +222,18 @@ class TripTicket(Aggregate):
         self.description = description
         self.work_order_id = work_order_id
         self.customer_id = customer_id
+
+    @classmethod
+    def open(cls, *, number: str, store_id: str, at: dt.datetime, description: str = "",
+             work_order_id: str | None = None, customer_id: str | None = None,
+             id: str | None = None) -> TripTicket:
+        """A new trip ticket (recorded as created)."""
+        ticket = cls(id=id, number=number, store_id=store_id, created_at=at,
+                     description=description, work_order_id=work_order_id,
+                     customer_id=customer_id)
+        ticket.touch()
+        ticket._record(ev.TripTicketCreated, store_id=ticket.store_id, data=ticket.snapshot())
+        return ticket
 
     def snapshot(self) -> dict[str, Any]:
         return {

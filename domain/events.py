@@ -119,6 +119,10 @@ class TechnicianEvent(Event):
     aggregate_type = "technician"
 
 
+class TechnicianCreated(TechnicianEvent):
+    pass
+
+
 class TechnicianStatusChanged(TechnicianEvent):
     pass
 
@@ -132,11 +136,23 @@ class ResourceEvent(Event):
     aggregate_type = "resource"
 
 
+class StoreCreated(ResourceEvent):
+    pass
+
+
 class StoreUpdated(ResourceEvent):
     pass
 
 
+class UnitCreated(ResourceEvent):
+    pass
+
+
 class UnitUpdated(ResourceEvent):
+    pass
+
+
+class CustomerCreated(ResourceEvent):
     pass
 
 
@@ -194,6 +210,10 @@ class TripTicketCreated(BillingEvent):
 
 
 class SalesOrderCreated(BillingEvent):
+    pass
+
+
+class SalesOrderCancelled(BillingEvent):
     pass
 
 

@@ -15,6 +15,7 @@ from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
 from domain.payments import Payment
 from domain.planning import Proposal
 from domain.resources import Customer, Store, Technician, Unit
+from domain.roles import Delegation
 from domain.users import User
 from domain.work_orders import WorkOrder
 
@@ -105,3 +106,13 @@ class UnitOfWork(Protocol):
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None: ...
+
+
+class DelegationStore(Protocol):
+    """Where delegations live; it writes within the same unit of work as the audit row."""
+
+    async def add(self, delegation: Delegation, *, created_at: dt.datetime) -> None: ...
+
+    async def get(self, delegation_id: str) -> Delegation | None: ...
+
+    async def end(self, delegation_id: str, *, at: dt.datetime) -> None: ...

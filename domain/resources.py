@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from domain import events as ev
 from domain.aggregate import Aggregate, new_id
@@ -37,7 +37,30 @@ class OpeningHours:
         return {"opens": self.opens.strftime("%H:%M"), "closes": self.closes.strftime("%H:%M")}
 
 
-class Store(Aggregate):
+class Resource(Aggregate):
+    """A store, technician, unit or customer: created, then changed, each change recorded as an
+    event whose data holds the whole record (the board applies it as it is)."""
+
+    CREATED: ClassVar[type[ev.Event]]
+
+    def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def update(self, **changes: Any) -> None:
+        raise NotImplementedError
+
+    def _changed(self, event_type: type[ev.Event]) -> None:
+        raise NotImplementedError
+
+    def record_created(self) -> None:
+        """Record that this resource is new (the use case that adds it calls this once)."""
+        self.touch()
+        self._changed(self.CREATED)
+
+
+class Store(Resource):
+    CREATED = ev.StoreCreated
+
     def __init__(
         self,
         *,
@@ -83,7 +106,10 @@ class Store(Aggregate):
                 value = _require_text(value, key)
             setattr(self, key, value)
         self.touch()
-        self._record(ev.StoreUpdated, store_id=self.id, data={"store": self.snapshot()})
+        self._changed(ev.StoreUpdated)
+
+    def _changed(self, event_type: type[ev.Event]) -> None:
+        self._record(event_type, store_id=self.id, data={"store": self.snapshot()})
 
 
 class TechnicianStatus(enum.StrEnum):
@@ -121,7 +147,9 @@ class Shift:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
-class Technician(Aggregate):
+class Technician(Resource):
+    CREATED = ev.TechnicianCreated
+
     def __init__(
         self,
         *,
@@ -187,16 +215,17 @@ class Technician(Aggregate):
                 value = _require_text(value, key)
             setattr(self, key, value)
         self.touch()
-        self._record(
-            ev.TechnicianUpdated,
-            store_id=self.home_store_id,
-            technician_id=self.id,
-            data={"technician": self.snapshot()},
-        )
+        self._changed(ev.TechnicianUpdated)
+
+    def _changed(self, event_type: type[ev.Event]) -> None:
+        self._record(event_type, store_id=self.home_store_id, technician_id=self.id,
+                     data={"technician": self.snapshot()})
 
 
-class Unit(Aggregate):
+class Unit(Resource):
     """A vehicle (van), usually tracked by a GeoTab device."""
+
+    CREATED = ev.UnitCreated
 
     def __init__(
         self,
@@ -237,10 +266,15 @@ class Unit(Aggregate):
                 value = _require_text(value, key, 64)
             setattr(self, key, value)
         self.touch()
-        self._record(ev.UnitUpdated, store_id=self.home_store_id, data={"unit": self.snapshot()})
+        self._changed(ev.UnitUpdated)
+
+    def _changed(self, event_type: type[ev.Event]) -> None:
+        self._record(event_type, store_id=self.home_store_id, data={"unit": self.snapshot()})
 
 
-class Customer(Aggregate):
+class Customer(Resource):
+    CREATED = ev.CustomerCreated
+
     def __init__(
         self,
         *,
@@ -286,6 +320,8 @@ class Customer(Aggregate):
                 value = _require_text(value, key)
             setattr(self, key, value)
         self.touch()
-        self._record(
-            ev.CustomerUpdated, store_id=self.home_store_id, data={"customer": self.snapshot()}
-        )
+        self._changed(ev.CustomerUpdated)
+
+    def _changed(self, event_type: type[ev.Event]) -> None:
+        self._record(event_type, store_id=self.home_store_id,
+                     data={"customer": self.snapshot()})

@@ -13,19 +13,26 @@ import datetime as dt
 from typing import Any
 
 from domain.aggregate import new_id
-from domain.billing import GENERAL, Invoice, main_skill
+from domain.billing import GENERAL, Invoice, SalesOrder, SalesOrderStatus, main_skill
 from domain.dispatch import Dispatch
 from domain.errors import NotFound, RuleViolation
 from domain.payments import Payment, PaymentMethod, payment_status
 from domain.ports import UnitOfWork
 from domain.roles import Permission
-from domain.services.context import Context
+from domain.services.context import Context, add_audited, audited_change
+from domain.services.resources import check_store, customer_in_scope
 
 P = Permission
 
 
+def record_number(prefix: str, record_id: str) -> str:
+    """A readable number for a new billing record: ``TT-``, ``SO-`` or ``INV-`` and the first
+    eight characters of its id."""
+    return f"{prefix}-{record_id[:8].upper()}"
+
+
 def invoice_number(invoice_id: str) -> str:
-    return f"INV-{invoice_id[:8].upper()}"
+    return record_number("INV", invoice_id)
 
 
 async def service_line_for_dispatch(uow: UnitOfWork, dispatch: Dispatch) -> str:
@@ -67,11 +74,7 @@ async def create_invoice(
         invoice = Invoice.for_sales_order(order, number=number or invoice_number(new_id()),
                                           amount_cents=amount_cents, at=ctx.now,
                                           service_line=service_line)
-        uow.invoices.add(invoice)
-        uow.audit(action="invoice.create", entity_type="invoice", entity_id=invoice.id,
-                  before=None, after=invoice.snapshot())
-        await uow.commit()
-        return invoice.snapshot()
+        return await add_audited(uow, uow.invoices, invoice, entity_type="invoice")
 
 
 async def process_invoice(uow: UnitOfWork, ctx: Context, *, invoice_id: str) -> dict[str, Any]:
@@ -109,3 +112,34 @@ async def record_payment(
                   before=None, after=after)
         await uow.commit()
         return {**payment.snapshot(), "invoice": summary(invoice, paid + amount_cents)}
+
+
+# --- sales orders ----------------------------------------------------------------------------
+
+
+async def create_sales_order(
+    uow: UnitOfWork, ctx: Context, *, store_id: str, customer_id: str,
+    number: str | None = None, total_cents: int = 0,
+) -> dict[str, Any]:
+    ctx.principal.require(P.BILLING_MANAGE)
+    async with uow:
+        await check_store(uow, ctx, store_id, "store_id")
+        await customer_in_scope(uow, ctx, customer_id)
+        order_id = new_id()
+        order = SalesOrder.open(id=order_id, number=number or record_number("SO", order_id),
+                                customer_id=customer_id, store_id=store_id, at=ctx.now,
+                                total_cents=total_cents)
+        return await add_audited(uow, uow.sales_orders, order, entity_type="sales_order")
+
+
+async def cancel_sales_order(uow: UnitOfWork, ctx: Context, *, sales_order_id: str) -> None:
+    """Cancelling is the sales order's soft delete: it can no longer be invoiced."""
+    ctx.principal.require(P.BILLING_MANAGE)
+    async with uow:
+        order = await uow.sales_orders.get(sales_order_id)
+        if order is None or not ctx.principal.sees_store(order.store_id):
+            raise NotFound("sales order", sales_order_id)
+        if order.status != SalesOrderStatus.CANCELLED:
+            async with audited_change(uow, order, entity_type="sales_order",
+                                      action="sales_order.cancel"):
+                order.cancel()

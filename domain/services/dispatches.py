@@ -1,4 +1,4 @@
-"""Use cases of the dispatch module."""
+"""Use cases of the dispatch module: dispatches (with the invoices they carry) and trip tickets."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from domain.dispatch import Dispatch, DispatchStatus, Invoice, SalesOrder
+from domain.aggregate import new_id
+from domain.dispatch import Dispatch, DispatchStatus, Invoice, SalesOrder, TripTicket
 from domain.errors import NotFound, PermissionDenied, RuleViolation
 from domain.ports import UnitOfWork
 from domain.roles import Permission, can_delete_dispatch
-from domain.services.billing import service_line_for_dispatch
-from domain.services.context import Context, check_version, in_scope_or_404
+from domain.services.billing import record_number, service_line_for_dispatch
+from domain.services.context import Context, add_audited, audited_change, in_scope_or_404
+from domain.services.resources import check_store, customer_in_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,19 +126,16 @@ async def edit_dispatch(
     ctx.principal.require(Permission.DISPATCH_EDIT)
     async with uow:
         dispatch = await _load(uow, ctx, dispatch_id)
-        before = dispatch.snapshot()
-        check_version("dispatch", dispatch_id, dispatch.version, expected_version, before)
-        if "unit" in changes:
-            await _check_unit(uow, ctx, changes["unit"])
-        unit = changes.get("unit", dispatch.unit)
-        when = changes.get("datetime", dispatch.datetime)
-        busy = await uow.dispatches.unit_busy(unit, when, exclude_id=dispatch.id)
-        dispatch.edit(changes=changes, now=ctx.now, policy=ctx.dispatch_policy, unit_busy=busy)
-        after = dispatch.snapshot()
-        uow.audit(action="dispatch.edit", entity_type="dispatch", entity_id=dispatch.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+        async with audited_change(uow, dispatch, entity_type="dispatch", action="dispatch.edit",
+                                  expected_version=expected_version):
+            if "unit" in changes:
+                await _check_unit(uow, ctx, changes["unit"])
+            unit = changes.get("unit", dispatch.unit)
+            when = changes.get("datetime", dispatch.datetime)
+            busy = await uow.dispatches.unit_busy(unit, when, exclude_id=dispatch.id)
+            dispatch.edit(changes=changes, now=ctx.now, policy=ctx.dispatch_policy,
+                          unit_busy=busy)
+        return dispatch.snapshot()
 
 
 async def change_dispatch_status(
@@ -146,14 +145,10 @@ async def change_dispatch_status(
     ctx.principal.require(Permission.DISPATCH_CHANGE_STATUS)
     async with uow:
         dispatch = await _load(uow, ctx, dispatch_id)
-        before = dispatch.snapshot()
-        check_version("dispatch", dispatch_id, dispatch.version, expected_version, before)
-        dispatch.change_status(status)
-        after = dispatch.snapshot()
-        uow.audit(action="dispatch.status", entity_type="dispatch", entity_id=dispatch.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+        async with audited_change(uow, dispatch, entity_type="dispatch", action="dispatch.status",
+                                  expected_version=expected_version):
+            dispatch.change_status(status)
+        return dispatch.snapshot()
 
 
 async def delete_dispatch(uow: UnitOfWork, ctx: Context, *, dispatch_id: str) -> None:
@@ -218,3 +213,27 @@ async def remove_invoice(
                   entity_id=dispatch.id, before=before, after=after)
         await uow.commit()
         return after
+
+
+# --- trip tickets ----------------------------------------------------------------------------
+
+
+async def create_trip_ticket(
+    uow: UnitOfWork, ctx: Context, *, store_id: str, number: str | None = None,
+    description: str = "", work_order_id: str | None = None, customer_id: str | None = None,
+) -> dict[str, Any]:
+    ctx.principal.require(Permission.DISPATCH_CREATE)
+    async with uow:
+        await check_store(uow, ctx, store_id, "store_id")
+        if work_order_id is not None:
+            order = await uow.work_orders.get(work_order_id)
+            if order is None or order.store_id != store_id:
+                raise RuleViolation(f"work order {work_order_id} does not exist in that store",
+                                    field="work_order_id", code="invalid_work_order")
+        if customer_id is not None:
+            await customer_in_scope(uow, ctx, customer_id)
+        ticket_id = new_id()
+        ticket = TripTicket.open(id=ticket_id, number=number or record_number("TT", ticket_id),
+                                 store_id=store_id, at=ctx.now, description=description,
+                                 work_order_id=work_order_id, customer_id=customer_id)
+        return await add_audited(uow, uow.trip_tickets, ticket, entity_type="trip_ticket")

@@ -12,7 +12,7 @@ from domain.geo import Location, TimeWindow
 from domain.ports import UnitOfWork
 from domain.resources import TECHNICIAN_TRANSITIONS, Customer, Technician, TechnicianStatus
 from domain.roles import Permission
-from domain.services.context import Context, check_version, in_scope_or_404
+from domain.services.context import Context, audited_change, in_scope_or_404
 from domain.services.follow_ups import follow_up_failed
 from domain.services.resources import customer_in_scope
 from domain.work_orders import Channel, Priority, ProofOfWork, WorkOrder
@@ -60,14 +60,11 @@ async def _change_order(
     """Load (in scope), check the version the client saw, change, audit and commit."""
     async with uow:
         order = await load_work_order(uow, ctx, work_order_id)
-        before = order.snapshot()
-        check_version("work order", work_order_id, order.version, expected_version, before)
-        await change(order)
-        after = order.snapshot()
-        uow.audit(action=f"work_order.{action}", entity_type="work_order", entity_id=order.id,
-                  before=before, after=after)
-        await uow.commit()
-        return after
+        async with audited_change(uow, order, entity_type="work_order",
+                                  action=f"work_order.{action}",
+                                  expected_version=expected_version):
+            await change(order)
+        return order.snapshot()
 
 
 async def create_work_order(uow: UnitOfWork, ctx: Context, new: NewWorkOrder) -> dict[str, Any]:

@@ -218,3 +218,25 @@ def test_a_technician_receives_their_own_assignment_and_not_anothers(database_ur
         events = [m for m in got if is_event(m)]
         assert [e["data"]["work_order"]["id"] for e in events] == [ids[1]]
         assert events[0]["data"]["work_order"]["technician_id"] == "tech-0001"
+
+
+def test_a_technician_created_reaches_the_board_and_a_store_manager_of_another_store_not(
+        database_url: str) -> None:
+    """Creation records its event like every change: the boards learn of a new technician (and
+    draw them) without reloading; the record goes only where its store is seen."""
+    with app_client(database_url) as client, ExitStack() as stack:
+        board = stack.enter_context(connect(client, "dispatcher", ["board"]))
+        receive_until(board, lambda m: m["type"] == "snapshot")
+        created = client.post("/api/technicians", headers=auth(client, "admin"), json={
+            "name": "Ada Lovelace", "home_store_id": "store-0003", "skills": ["hvac"]})
+        assert created.status_code == 201, created.text
+        [event] = [m for m in receive_until(board, is_event) if is_event(m)]
+        assert (event["event"], event["seq"]) == ("TechnicianCreated", 1)
+        assert event["data"]["technician"] == created.json()
+        manager = stack.enter_context(connect(client, "manager", ["board"], since=0))
+        ticket = client.post("/api/trip-tickets", headers=auth(client, "dispatcher"),
+                             json={"store_id": "store-0001"})
+        assert ticket.status_code == 201, ticket.text
+        seen = [m for m in receive_until(manager, lambda m: is_event(m) and m["seq"] >= 2)
+                if is_event(m)]
+        assert [(e["event"], e["seq"]) for e in seen] == [("TripTicketCreated", 2)]

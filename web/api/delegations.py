@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import NotFound
 from domain.roles import Permission
-from domain.services import resources as uc
+from domain.services import delegations as uc
 from storage.queries.audit import SqlDelegationStore, delegation_detail, list_delegations
 from web.api.auth import DelegationIn
 from web.api.framework import Api, Call

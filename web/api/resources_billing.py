@@ -19,7 +19,7 @@ from domain.errors import NotFound
 from domain.payments import PaymentStatus
 from domain.roles import Permission
 from domain.services import billing as billing_uc
-from domain.services import resources as uc
+from domain.services import dispatches as dispatch_uc
 from storage.queries.billing import invoice_detail
 from storage.queries.billing import list_invoices as query_invoices
 from storage.queries.resources import list_resources, resource_detail
@@ -196,7 +196,7 @@ async def get_trip_ticket(call: Call[Any, Any]) -> dict[str, Any]:
 async def create_trip_ticket(call: Call[TripTicketIn, Any]) -> dict[str, Any]:
     """For those who create dispatches; the number is generated when not given. Audited."""
     b = call.body
-    created = await uc.create_trip_ticket(
+    created = await dispatch_uc.create_trip_ticket(
         call.uow(), call.context(), store_id=b.store_id, number=b.number,
         description=b.description, work_order_id=b.work_order_id, customer_id=b.customer_id)
     return await _detail(call, "trip_ticket", created["id"])
@@ -226,7 +226,7 @@ async def get_sales_order(call: Call[Any, Any]) -> dict[str, Any]:
 async def create_sales_order(call: Call[SalesOrderIn, Any]) -> dict[str, Any]:
     """For billing; the customer must exist (within the caller's stores). Audited."""
     b = call.body
-    created = await uc.create_sales_order(
+    created = await billing_uc.create_sales_order(
         call.uow(), call.context(), store_id=b.store_id, customer_id=b.customer_id,
         number=b.number, total_cents=b.total_cents)
     return await _detail(call, "sales_order", created["id"])
@@ -237,7 +237,7 @@ async def create_sales_order(call: Call[SalesOrderIn, Any]) -> dict[str, Any]:
            permissions=MANAGE)
 async def cancel_sales_order(call: Call[Any, Any]) -> None:
     """A cancelled sales order stays on record and can no longer be invoiced. Audited."""
-    await uc.cancel_sales_order(call.uow(), call.context(), sales_order_id=call.path["id"])
+    await billing_uc.cancel_sales_order(call.uow(), call.context(), sales_order_id=call.path["id"])
 
 
 @api.route("GET", "/api/invoices", summary="List invoices", tag=TAG, query=InvoiceQuery,
