@@ -39,7 +39,8 @@ PAGE_HEADERS = {
 #: The pages, each at ``/<name>`` (the board at ``/``); me.js AREAS says who lands where.
 PAGES = ("board.html", "login.html", "tech.html",
          # the screens of the roles that do not dispatch
-         "billing.html", "records.html", "service.html", "fleet.html", "reports.html")
+         "billing.html", "records.html", "service.html", "fleet.html", "reports.html",
+         "oncall.html")
 
 
 def _page_path(name: str) -> str:

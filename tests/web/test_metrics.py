@@ -47,7 +47,7 @@ EXPECTED = (
     'dispatch_worker_runs_total{outcome="ok",worker="retention"}',
     'dispatch_worker_step_seconds_count{worker="alerts"}',
     'dispatch_worker_state{state="running",worker="feed:geotab"} 1.0',
-    'dispatch_worker_last_success_timestamp_seconds{worker="sms-delivery"}',
+    'dispatch_worker_last_success_timestamp_seconds{worker="alert-delivery"}',
     "# HELP dispatch_worker_restarts_total ",
 )
 

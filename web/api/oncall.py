@@ -8,9 +8,9 @@ an escalation would reach at an instant (now by default) for a store. See docs/a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from domain.alert_delivery import OnCall
 from domain.errors import NotFound, ValidationFailed
@@ -25,6 +25,17 @@ TAG = "on call"
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Id = Field(min_length=1, max_length=64)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+def _in_range(value: dt.datetime) -> dt.datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 2000 and 2100")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class ShiftIn(Strict):
@@ -52,8 +63,8 @@ class ShiftPatch(Strict):
 class OverrideIn(Strict):
     level: int = Field(ge=1, le=3)
     user_id: str = Id
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     store_ids: list[str] = Field(default_factory=list, max_length=1000)
     replaces_user_id: str | None = Field(default=None, min_length=1, max_length=64,
                                          description="none: the whole level")
@@ -108,7 +119,7 @@ class PersonPage(Page[PersonOut]):
 class NowQuery(Strict):
     store_id: str | None = Field(default=None, max_length=64,
                                  description="none: system alerts (no store)")
-    at: AwareDatetime | None = Field(default=None, description="default: now")
+    at: Instant | None = Field(default=None, description="default: now")
 
 
 class LevelOut(Out):

@@ -58,6 +58,7 @@ export const AREAS = [
   { path: "/records", label: "Dispatch records", land: () => can("dispatch:view"),
     may: () => can("dispatch:view") },
   { path: "/reports", label: "Reports", land: () => false, may: () => can("report:view") },
+  { path: "/oncall", label: "On call", land: () => false, may: () => can("oncall:view") },
 ];
 
 function mayUseBoard() { return can("board:view") && can("work_order:view") && can("resource:view"); }
