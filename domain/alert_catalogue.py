@@ -46,7 +46,7 @@ class Number:
                                    field=f"settings.{self.name}")
         if not self.low <= value <= self.high:
             raise ValidationFailed(f"{self.name} must be within {self.low:g}..{self.high:g} "
-                                   f"{self.unit}", field=f"settings.{self.name}")
+                                   f"{self.unit}".rstrip(), field=f"settings.{self.name}")
         return int(value) if self.integer else float(value)
 
     def describe(self) -> dict[str, Any]:

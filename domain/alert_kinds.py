@@ -97,7 +97,8 @@ SPECS: tuple[KindSpec, ...] = (
              "for a while", "{technician}'s van tracker is quiet",
              "No position for {quiet_for} while {status}.", {**TECH, "quiet_for": "6 min"},
              (minutes("after_minutes", 5, "Quiet for", 1, 240),)),
-    KindSpec(_K.TRACKER_OFFLINE, _S.CRITICAL, "... and for longer still",
+    KindSpec(_K.TRACKER_OFFLINE, _S.CRITICAL, "En route or on site, the van's tracker sent "
+             "nothing for longer still (it counts as offline)",
              "{technician}'s van tracker is offline",
              "No position for {quiet_for} while {status}.", {**TECH, "quiet_for": "31 min"},
              (minutes("after_minutes", 30, "Quiet for", 1, 1440),)),
@@ -124,20 +125,20 @@ SPECS: tuple[KindSpec, ...] = (
              "repeatedly", "Integration {integration} is failing",
              "{failures} failures in a row. Last error: {error}",
              {**SYSTEM, "integration": "geotab", "failures": "3", "error": "ReadTimeout"},
-             (Number("failures", 3, 1, 100, "failures", "Failures in a row"),)),
+             (Number("failures", 3, 1, 100, "", "Failures in a row"),)),
     KindSpec(_K.WEBHOOK_DEAD, _S.WARNING, "Webhooks to a partner were dead-lettered (gave up "
              "after every attempt, not replayed)",
              "Webhooks to {partner} are dead-lettered",
              "{count} delivery(ies) gave up; the last error: {error}. Replay them once "
              "{partner} answers again.",
              {**SYSTEM, "partner": "acme", "count": "2", "error": "HTTP 503"},
-             (Number("count", 1, 1, 10000, "deliveries", "Dead deliveries"),)),
+             (Number("count", 1, 1, 10000, "", "Dead deliveries, at least"),)),
     KindSpec(_K.SYSTEM_ERROR, _S.CRITICAL, "Unhandled errors, the relay falling behind, the "
              "database or Redis unreachable", "System error: {component}", "{detail}",
              {**SYSTEM, "component": "relay",
               "detail": "The relay is behind: the oldest unpublished event is 75 s old."},
              (Number("relay_lag_seconds", 60, 5, 3600, "s", "Relay behind by"),
-              Number("exceptions", 5, 1, 10000, "errors", "Unhandled errors"),
+              Number("exceptions", 5, 1, 10000, "", "Unhandled errors, at least"),
               minutes("window_minutes", 10, "Within", 1, 1440),
               minutes("clear_after_minutes", 60, "An outage's alert clears after", 1))),
 )

@@ -40,7 +40,7 @@ PAGE_HEADERS = {
 PAGES = ("board.html", "login.html", "tech.html",
          # the screens of the roles that do not dispatch
          "billing.html", "records.html", "service.html", "fleet.html", "reports.html",
-         "oncall.html")
+         "oncall.html", "alert-rules.html")
 
 
 def _page_path(name: str) -> str:

@@ -59,6 +59,7 @@ export const AREAS = [
     may: () => can("dispatch:view") },
   { path: "/reports", label: "Reports", land: () => false, may: () => can("report:view") },
   { path: "/oncall", label: "On call", land: () => false, may: () => can("oncall:view") },
+  { path: "/alert-rules", label: "Alert rules", land: () => false, may: () => can("alert_rule:manage") },
 ];
 
 function mayUseBoard() { return can("board:view") && can("work_order:view") && can("resource:view"); }
