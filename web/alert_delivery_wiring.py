@@ -1,6 +1,6 @@
-"""Wiring of alert delivery: the channels (Genesys Cloud SMS and voice, or the log), each behind
-its circuit breaker; the escalations that queue each critical alert's level for the people on
-call; the delivery worker.
+"""Wiring of alert delivery: the channels (Genesys Cloud SMS and voice, or the log; SMTP e-mail;
+each configured webhook), each behind its circuit breaker; the escalations that queue each
+critical alert's level for the people on call; the delivery worker.
 
 ``Escalations`` runs after each pass of the alert rules committed, and when the bus says someone
 passed an alert on (a key 2 answered in a web process): it reads what to queue from the database
@@ -16,10 +16,11 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from domain.alert_delivery import SMS, VOICE, OnCall, recipients
+from domain.alert_channels import AlertWebhook, more_recipients, parse_emails, parse_webhooks
+from domain.alert_delivery import EMAIL, SMS, VOICE, OnCall, recipients
 from domain.alert_rules import IntegrationHealth
 from domain.oncall import Rota, Zones
 from realtime.notify import (
@@ -34,6 +35,8 @@ from realtime.notify import (
     Notifier,
     TextChannel,
 )
+from realtime.notify.alert_webhooks import WebhookChannel
+from realtime.notify.email import EmailChannel, SmtpConfig
 from storage.alert_notifications import SqlNotificationStore
 from storage.oncall import SqlRotaReader
 
@@ -57,8 +60,9 @@ def build_notifier(settings: Any) -> Notifier:
 
 
 def build_channels(settings: Any, clock: Callable[[], dt.datetime]) -> dict[str, CircuitBreaker]:
-    """Each channel of escalations behind its circuit breaker: texts (Genesys or the log), and
-    calls when the campaign's contact list is set (one Genesys token for both)."""
+    """Each channel of escalations behind its circuit breaker: texts (Genesys or the log), calls
+    when the campaign's contact list is set (one Genesys token for both), mail when a mail server
+    is set, and one channel per webhook (``webhook:<name>``)."""
     config = genesys_config(settings)
     channels: list[tuple[Channel, str]] = []
     if config is None:
@@ -69,8 +73,22 @@ def build_channels(settings: Any, clock: Callable[[], dt.datetime]) -> dict[str,
         if settings.genesys_contact_list_id:
             channels.append((GenesysVoiceCaller(api, settings.genesys_contact_list_id),
                              "genesys-voice"))
+    if settings.smtp_host:
+        security = settings.smtp_security
+        channels.append((EmailChannel(SmtpConfig(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.alert_email_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value(), tls=security == "tls",
+            starttls={"auto": None, "starttls": True}.get(security, False),
+            board_url=public_board_url(settings))), "smtp"))
+    for hook in parse_webhooks(settings.alert_webhooks):
+        channels.append((WebhookChannel(hook, clock=clock), f"webhook-{hook.name}"))
     return {channel.name: CircuitBreaker(channel, provider=provider, clock=clock)
             for channel, provider in channels}
+
+
+def public_board_url(settings: Any) -> str:
+    return str(settings.public_url or "").rstrip("/") + "/" if settings.public_url else ""
 
 
 class Escalations:
@@ -78,13 +96,18 @@ class Escalations:
 
     def __init__(self, store: SqlNotificationStore, worker: DeliveryWorker, oncall: OnCall,
                  clock: Callable[[], dt.datetime], *, rota: SqlRotaReader | None = None,
-                 channels: frozenset[str] = frozenset({SMS})) -> None:
+                 channels: frozenset[str] = frozenset({SMS}),
+                 emails: Mapping[int, tuple[str, ...]] | None = None,
+                 webhooks: tuple[AlertWebhook, ...] = ()) -> None:
         self.store = store
         self.worker = worker
         self.oncall = oncall
         self.clock = clock
         self.rota = rota
         self.channels = channels
+        self.emails = emails or {}
+        #: Only the endpoints whose channel is built (a webhook is its own channel).
+        self.webhooks = tuple(h for h in webhooks if f"webhook:{h.name}" in channels)
         #: Set when someone passed an alert on elsewhere: queue its next level now.
         self.woken = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -111,6 +134,8 @@ class Escalations:
                 phone = await self.store.technician_phone(alert.get("technician_id"))
                 to = recipients(alert, level, self.oncall, phone, people, on_call=on_call,
                                 voice=VOICE in self.channels)
+                to += more_recipients(level, to, people, emails=self.emails,
+                                      webhooks=self.webhooks, email=EMAIL in self.channels)
                 queued += await self.store.enqueue(alert["id"], level, to, now)
             if queued:
                 self.worker.wake()
@@ -148,7 +173,8 @@ def start_delivery(services: Any) -> tuple[DeliveryWorker, Escalations]:
     escalations = Escalations(
         store, delivery, OnCall.parse(settings.alert_oncall_phones), services.now,
         rota=SqlRotaReader(services.engine, company_zone=settings.report_timezone),
-        channels=frozenset(channels))
+        channels=frozenset(channels), emails=parse_emails(settings.alert_emails),
+        webhooks=parse_webhooks(settings.alert_webhooks))
     live.bus.subscribe(f"{settings.redis_prefix}:events", escalations.on_bus_message)
     live.supervisor.periodic("alert-delivery", delivery.run_once,
                              interval=delivery.poll_interval, wake=delivery.woken)

@@ -7,10 +7,13 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.alert_channels import parse_emails, parse_webhooks
+from domain.alert_delivery import OnCall
 from domain.dispatch import DispatchPolicy
 from domain.errors import ValidationFailed
 from domain.reports import report_zone
@@ -205,6 +208,25 @@ class Settings(BaseSettings):
     alert_call_timeout_seconds: float = Field(
         default=180.0, ge=30, le=3600,
         description="An escalation call without a key by then counts as not acknowledged.")
+    smtp_host: str = Field(
+        default="", description="The mail server escalation e-mails go through; unset: no e-mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="The mail server's port.")
+    smtp_security: Literal["auto", "starttls", "tls", "none"] = Field(
+        default="auto", description="auto: STARTTLS when the server offers it; starttls: always; "
+                                    "tls: implicit TLS (port 465); none: plain.")
+    smtp_username: str = Field(default="", description="The mail server login (unset: none).")
+    smtp_password: SecretStr = Field(default=SecretStr(""), description="Its password.")
+    alert_email_from: str = Field(
+        default="dispatch-board@localhost", description="The From of escalation e-mails.")
+    alert_emails: str = Field(
+        default="", description="Escalation e-mail addresses per level: 'ops@example.com, "
+                                "2=duty@example.com' (a bare address gets every level); the "
+                                "people on call with an address of their own get one too.")
+    alert_webhooks: str = Field(
+        default="", description="Chat and incident tools escalations are posted to: a JSON list "
+                                "of {name, url, format (teams, pagerduty, servicenow, json) or "
+                                "template, levels, secret (signs as a Standard Webhook), "
+                                "routing_key ...} (docs/alerts.md).")
     public_url: str = Field(
         default="", description="Where customers reach this service (https://dispatch.example.com):"
                                 " the start of tracking links in texts; unset: http://HOST:PORT.")
@@ -264,6 +286,17 @@ class Settings(BaseSettings):
             raise ValueError("GEOTAB_POLL_SECONDS (the longest wait between polls) must be at "
                              "least GEOTAB_POLL_FAST_SECONDS")
         return self
+
+    @field_validator("alert_emails", "alert_webhooks", "alert_oncall_phones")
+    @classmethod
+    def _alert_recipients(cls, value: str, info: ValidationInfo) -> str:
+        parse = {"alert_emails": parse_emails, "alert_webhooks": parse_webhooks,
+                 "alert_oncall_phones": OnCall.parse}[str(info.field_name)]
+        try:
+            parse(value)
+        except ValidationFailed as error:
+            raise ValueError(error.message) from error
+        return value
 
     @field_validator("report_timezone")
     @classmethod

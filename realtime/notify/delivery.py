@@ -98,7 +98,9 @@ class DeliveryWorker:
         if item.alert.get("status") != "open":
             await self.store.mark_cancelled(item.id, reason=f"alert {item.alert.get('status')}")
             return 0
-        channel = self.channels.get(item.channel)
+        # a webhook endpoint is a channel of its own (its own circuit); the others by their kind
+        channel = self.channels.get(f"{item.channel}:{item.recipient}") \
+            or self.channels.get(item.channel)
         now = self.clock()
         if channel is None:
             if await self.store.claim(item.id, now):

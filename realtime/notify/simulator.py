@@ -89,12 +89,7 @@ class GenesysSimulator:
             return
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers") or []}
         status, payload, extra = self._answer(scope["method"], scope["path"], headers, body,
                                               parse_qs(scope.get("query_string", b"").decode()))
@@ -183,6 +178,16 @@ class GenesysSimulator:
         message["selfUri"] = f"/api/v2/conversations/messages/agentless/{message['id']}"
         self.messages.append(message)
         return 200, message, {}
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole body of an ASGI request."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
 
 
 def _invalid(data: Any, from_numbers: frozenset[str] | None) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.alert_channels import parse_emails, parse_webhooks
 from domain.alert_delivery import OnCall
 from domain.alerts import AlertPolicy
 from domain.geo import Location
@@ -78,6 +79,8 @@ class World:
     sim: GenesysSimulator
     genesys_url: str
     app_url: str = ""
+    #: Settings beyond Genesys's (e-mail, webhooks) for the app and the processes.
+    extra: dict[str, Any] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
 
@@ -88,7 +91,7 @@ class World:
             genesys_client_id=CLIENT, genesys_client_secret=CLIENT_SECRET,
             genesys_from_number=FROM, genesys_contact_list_id=CONTACT_LIST,
             genesys_callback_secret=CALLBACK_SECRET,
-            alert_call_timeout_seconds=CALL_TIMEOUT.total_seconds(), **extra)
+            alert_call_timeout_seconds=CALL_TIMEOUT.total_seconds(), **{**self.extra, **extra})
 
     def process(self, engine: AsyncEngine | None = None) -> Process:
         """A delivery process (a first one, a restarted one, or a second worker)."""
@@ -96,8 +99,11 @@ class World:
         store = SqlNotificationStore(engine)
         channels = build_channels(self.settings(), self.now)
         worker = DeliveryWorker(channels, store, clock=self.now, call_timeout=CALL_TIMEOUT)
+        settings = self.settings()
         escalations = Escalations(store, worker, OnCall(), self.now, rota=SqlRotaReader(engine),
-                                  channels=frozenset(channels))
+                                  channels=frozenset(channels),
+                                  emails=parse_emails(settings.alert_emails),
+                                  webhooks=parse_webhooks(settings.alert_webhooks))
         made = Process(store, worker, escalations)
         self.processes.append(made)
         return made
@@ -177,12 +183,13 @@ async def add_people(engine: AsyncEngine, now: dt.datetime) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def escalation_world(engine: AsyncEngine, database_url: str) -> AsyncIterator[World]:
+async def escalation_world(engine: AsyncEngine, database_url: str,
+                           **settings: Any) -> AsyncIterator[World]:
     now = Now()
     sim = GenesysSimulator(client_id=CLIENT, client_secret=CLIENT_SECRET, token_ttl=3600,
                            from_numbers=frozenset({FROM}), contact_list_id=CONTACT_LIST)
     async with serve_asgi(sim) as genesys_url:
-        world = World(engine, database_url, now, sim, genesys_url)
+        world = World(engine, database_url, now, sim, genesys_url, extra=settings)
         await seed_world(engine)
         world.users = await add_people(engine, now.at)
         app = create_app(world.settings(), clock=now)
