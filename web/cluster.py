@@ -5,8 +5,9 @@ Shared (the same answer whichever process a request reaches):
 
 * events and positions: the Redis bus; each process's hub repairs gaps from the event log;
 * the outbox relay: one leader in the cluster (PostgreSQL advisory lock);
-* login counters (``web/login_throttle.py``) and the planning queue (``web/planning/shared.py``:
-  solver slots, the waiting line and one plan per user): Redis;
+* login counters (``web/login_throttle.py``), the planning queue (``web/planning/shared.py``:
+  solver slots, the waiting line and one plan per user) and the spacing of look-ups toward the
+  public geocoder (``web/spacing.py``: one a second for the whole cluster): Redis;
 * idempotency keys, revoked tokens and ended delegations: PostgreSQL; a process that revokes
   tells the others on the bus (``<prefix>:revocations``) so they re-read at once;
 * caches (the planning state, board snapshots): per process, each keyed by the event log's

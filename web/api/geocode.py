@@ -45,6 +45,8 @@ TAG = "geocoding"
 PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
 #: Seconds between two look-ups toward the public server (its usage policy: one a second).
 PUBLIC_INTERVAL = 1.0
+#: The longest a look-up waits for its turn at the public server before a 503.
+LONGEST_WAIT = 10.0
 TIMEOUT_SECONDS = 5.0
 #: A geocoder's answer larger than this is refused (five places are a few kilobytes).
 MAX_ANSWER_BYTES = 1_000_000
@@ -118,8 +120,20 @@ def _client(settings: Any) -> Nominatim:
 
 
 async def _take_turn(app: Any, settings: Any) -> None:
-    """Space the look-ups toward the public server (per process); others go at once."""
+    """Space the look-ups toward the public server (across every process sharing REDIS_URL,
+    else in this one); others go at once."""
     if urlsplit(settings.geocoder_url).hostname != PUBLIC_NOMINATIM:
+        return
+    if settings.redis_url:
+        from web.spacing import reserve_turn
+
+        wait = await reserve_turn(settings.redis_url, f"{settings.redis_prefix}:geocoder:next",
+                                  interval=PUBLIC_INTERVAL, longest_wait=LONGEST_WAIT)
+        if wait is None:
+            raise ApiError(503, "too many address look-ups at once; try again shortly",
+                           code="geocoder_unavailable",
+                           headers={"Retry-After": str(int(LONGEST_WAIT))})
+        await asyncio.sleep(wait)
         return
     gate = getattr(app.state, "geocode_gate", None)
     if gate is None:
