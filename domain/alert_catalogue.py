@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,7 +215,7 @@ class RuleBook:
     def __getitem__(self, kind: AlertKind) -> AlertRule:
         return self.rules[kind]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[AlertRule]:
         return iter(self.rules.values())
 
 
@@ -299,7 +299,3 @@ def preview(rule: AlertRule, *, template: str | None = None) -> dict[str, str]:
     check_template(text, tuple(rule.spec.fields))
     fields = rule.spec.fields
     return {"title": render(rule.spec.title, fields, 200), "message": render(text, fields)}
-
-
-def fields_of(specs: Sequence[KindSpec]) -> dict[str, list[str]]:
-    return {s.kind.value: sorted(s.fields) for s in specs}

@@ -1,7 +1,7 @@
 """The facts the alert rules read, from the tables: open orders (with the declines read back from
 the outbox), active technicians with their vans' latest fixes, stores, proposals waiting, dead
-webhooks, and the happenings (published events after a stored cursor, partner
-changes from their ledger); feed and process health come from the process running the rules."""
+webhooks, and the happenings (published events after a stored cursor, partner changes from their
+ledger); feed and process health come from the process running the rules."""
 
 from __future__ import annotations
 

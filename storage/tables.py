@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     text,
 )
+from sqlalchemy.sql.elements import TextClause
 
 from storage.types import BigId, IdType, JSONType, UTCDateTime
 
@@ -28,8 +29,8 @@ metadata: MetaData = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-TRUE = text("true")
-FALSE = text("false")
+TRUE: TextClause = text("true")  # typed: modules in the import cycle read them early
+FALSE: TextClause = text("false")
 
 
 def _version() -> Column[int]:
