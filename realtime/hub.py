@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from domain.roles import Principal
 from realtime.bus import Bus
 from realtime.events import LogEvent, PositionUpdate
+from realtime.lanes import positions_messages
 from realtime.ports import EventLog
 from realtime.telemetry import Telemetry
 
@@ -183,11 +184,10 @@ class Hub:
             return 0
         updates = list(self._pending.values())
         self._pending.clear()
-        frame = json.dumps({"type": "positions", "items": [u.item() for u in updates]},
-                           separators=(",", ":"))
+        frames = positions_messages(updates)  # serialized once, for every board that sees all
         for session in list(self.sessions):
             try:
-                session.offer_positions(updates, frame)
+                session.offer_positions(updates, frames)
             except Exception:
                 log.exception("position delivery to a session failed")
         if self.sessions:

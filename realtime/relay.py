@@ -3,8 +3,14 @@
 Every process may run a relay; only the one holding the leader lock publishes, so events are never
 published twice by design (and a duplicate that slips through is dropped by ``seq`` downstream).
 A supervised worker (``realtime.supervisor``) runs ``run_pass``: it wakes on ``notify()`` (a commit
-in this process) or every ``poll_interval`` (commits in other
-processes), and sends a heartbeat carrying the latest ``seq`` so workers notice trailing losses.
+in this process, or in another one that says so on the bus) or every ``poll_interval``, and sends
+a heartbeat carrying the latest ``seq`` so workers notice trailing losses.
+
+With several processes (web workers, the background worker) only one leads, and most commits
+happen elsewhere: a process that does not lead tells the leader over the bus
+(``<channel>:wake``), so an event is published at once rather than at the leader's next poll (up
+to ``poll_interval`` later). The bus is at-most-once: a lost wake-up leaves that commit to the
+poll, which is never skipped.
 """
 
 from __future__ import annotations
@@ -41,13 +47,51 @@ class OutboxRelay:
         self._next_heartbeat = 0.0
         self.is_leader = False
         self.published = 0
+        self.wake_channel = f"{channel}:wake"
+        self._telling: asyncio.Task[None] | None = None
+        self._tell_again = False
+        bus.subscribe(self.wake_channel, self._on_wake, superseding=True)  # one is as good as many
 
     def notify(self) -> None:
-        """Something was committed: publish without waiting for the next poll."""
-        self.wake.set()
+        """Something was committed: publish without waiting for the next poll (here when this
+        process leads, else by telling the leader; this one would only find the lock taken)."""
+        if self.is_leader:
+            self.wake.set()
+        else:
+            self._tell_leader()
+
+    def _tell_leader(self) -> None:
+        """One wake-up message in flight at most; commits meanwhile send one more after it."""
+        if self._telling is not None and not self._telling.done():
+            self._tell_again = True
+            return
+        try:
+            self._telling = asyncio.get_running_loop().create_task(self._send_wakes(),
+                                                                   name="relay-wake")
+        except RuntimeError:  # no loop (a tool committing synchronously): the poll publishes it
+            self._telling = None
+
+    async def _send_wakes(self) -> None:
+        while True:
+            self._tell_again = False
+            try:
+                await self.bus.publish(self.wake_channel, "commit")
+            except Exception as error:  # the leader's poll publishes it all the same
+                log.warning("could not wake the relay's leader (%s)", error)
+                return
+            if not self._tell_again:
+                return
+
+    async def _on_wake(self, _: str) -> None:
+        if self.is_leader:
+            self.wake.set()
 
     async def stop(self) -> None:
         """Give leadership up (the supervisor has stopped the passes)."""
+        if self._telling is not None:
+            self._telling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._telling
         if self.is_leader:
             self.is_leader = False
             with contextlib.suppress(Exception):

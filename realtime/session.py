@@ -14,63 +14,41 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import math
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from domain.roles import Principal
 from realtime.events import LogEvent, PositionUpdate
+from realtime.lanes import PositionsLane, parse_bounds
 from realtime.limits import SessionLimits
 from realtime.ports import EventLog, SnapshotSource
 from realtime.scope import BadTopic, Bounds, event_matches, may_subscribe, position_matches
 from realtime.snapshots import SharedSnapshots
+from realtime.transport import (
+    CLOSE_AUTH_FAILED,
+    CLOSE_AUTH_TIMEOUT,
+    CLOSE_INTERNAL,
+    CLOSE_TOKEN_EXPIRED,
+    CLOSE_TOKEN_REVOKED,
+    CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY,
+    CLOSE_TOO_SLOW,
+    Authenticator,
+    Disconnected,
+    PhonePosition,
+    SessionConfig,
+    Transport,
+)
 
 if TYPE_CHECKING:
     from realtime.hub import Hub
 
 log = logging.getLogger("dispatch.ws")
-
-CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_TOO_BIG, CLOSE_INTERNAL = 1000, 1001, 1009, 1011
-CLOSE_AUTH_TIMEOUT, CLOSE_AUTH_FAILED, CLOSE_TOKEN_EXPIRED = 4001, 4003, 4004
-#: The token was ended before its expiry: signed out, account deactivated, roles or stores changed.
-CLOSE_TOKEN_REVOKED = 4005
-CLOSE_TOO_SLOW = 4008
-#: The user already holds ``max_sessions_per_user`` sessions on this worker.
-CLOSE_TOO_MANY = 4009
-
-
-class Transport(Protocol):
-    async def receive_text(self) -> str: ...
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, code: int, reason: str = "") -> None: ...
-
-
-class Disconnected(Exception):
-    """The peer went away (raised by transports on receive/send)."""
-
-
-@dataclass(frozen=True)
-class SessionConfig:
-    auth_timeout: float = 5.0
-    max_frame: int = 64 * 1024
-    max_pending: int = 2_000
-    max_replay: int = 5_000
-    heartbeat_interval: float = 15.0
-    messages_per_second: float = 20.0
-    close_grace: float = 2.0
-    #: Each subscribe may read a whole snapshot: at most this many a minute per session.
-    subscribes_per_minute: int = 10
-    #: Open sessions of one user on one worker (boards, phones, tabs).
-    max_sessions_per_user: int = 10
-
-
-Authenticator = Callable[[str], tuple[Principal, dt.datetime]]
-PhonePosition = Callable[[Principal, dict[str, Any]], Awaitable[None]]
+#: What the web layer takes from here (the transport's terms live in ``realtime.transport``).
+__all__ = ["CLOSE_TOKEN_REVOKED", "CLOSE_TOO_SLOW", "Disconnected", "Session", "SessionConfig",
+           "Transport"]
 
 
 class Session:
@@ -101,8 +79,7 @@ class Session:
         self.bounds: Bounds | None = None
         self.last_sent_seq = 0
         self._out: deque[str] = deque()
-        self._positions: dict[str, PositionUpdate] = {}
-        self._positions_frame: str | None = None
+        self._positions = PositionsLane()
         self._wake = asyncio.Event()
         self._heartbeat_due = False
         self._heartbeat: asyncio.TimerHandle | None = None
@@ -154,21 +131,17 @@ class Session:
             self._send_text(text)
         return True
 
-    def offer_positions(self, updates: list[PositionUpdate], frame_for_all: str) -> None:
+    def offer_positions(self, updates: list[PositionUpdate], frames_for_all: list[str]) -> None:
+        """The vans that moved since the hub's last flush; ``frames_for_all``: the same as
+        messages, serialized once by the hub for the boards that see every van."""
         p = self.principal
-        if p is None or self._closing or self._syncing or not self.topics:
+        if p is None or self._closing or self._syncing or not self._topics:
             return
         sees_all = (p.store_ids is None and not p.is_technician_only and self.bounds is None
-                    and "board" in self.topics)
-        if sees_all and not self._positions:
-            self._positions_frame = frame_for_all  # serialized once by the hub for everyone
-        else:
-            if self._positions_frame is not None:
-                self._positions.update({u.unit_id: u for u in json_items(self._positions_frame)})
-                self._positions_frame = None
-            for u in updates:
-                if position_matches(p, self.topics, u, self.bounds):
-                    self._positions[u.unit_id] = u  # superseded if the client is behind
+                    and "board" in self._topics)
+        self._positions.offer(
+            updates, frames_for_all, sees_all=sees_all,
+            matches=lambda u: position_matches(p, self._topics, u, self.bounds))
         self._wake.set()
 
     def _send(self, message: dict[str, Any]) -> None:
@@ -287,14 +260,8 @@ class Session:
                     await self.transport.send_text(self._out.popleft())
                     if self._closing is not None:
                         break
-                if self._positions_frame is not None:
-                    frame, self._positions_frame = self._positions_frame, None
+                for frame in self._positions.take():
                     await self.transport.send_text(frame)
-                elif self._positions:
-                    items = [u.item() for u in self._positions.values()]
-                    self._positions.clear()
-                    await self.transport.send_text(json.dumps({"type": "positions",
-                                                               "items": items}))
                 if self._heartbeat_due:
                     self._heartbeat_due = False
                     await self.transport.send_text(json.dumps({
@@ -347,19 +314,10 @@ class Session:
             self._error("unknown_type", f"unknown message type {kind!r}")
 
     def _set_bounds(self, msg: dict[str, Any]) -> None:
-        keys = ("south", "west", "north", "east")
-        values = [msg.get(k) for k in keys]
-        if all(v is None for v in values):
-            self.bounds = None
-            return
-        if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
-            self._error("bad_message", "bounds need numeric south, west, north, east")
-            return
-        south, west, north, east = (float(v) for v in values)  # type: ignore[arg-type]
-        if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
-            self._error("bad_message", "bounds are out of range")
-            return
-        self.bounds = Bounds(south, west, north, east)
+        try:
+            self.bounds = parse_bounds(msg)
+        except ValueError as error:
+            self._error("bad_message", str(error))
 
     async def _phone_position(self, msg: dict[str, Any]) -> None:
         p = self.principal
@@ -451,6 +409,3 @@ def _parse(raw: str) -> Any:
     except (ValueError, TypeError):
         return None
 
-
-def json_items(frame: str) -> list[PositionUpdate]:
-    return [PositionUpdate.from_item(i) for i in json.loads(frame)["items"]]
