@@ -19,6 +19,7 @@ from typing import Any
 from domain.alert_catalogue import AlertRule
 from domain.alert_fields import job_text
 from domain.alerts import AlertCandidate
+from domain.errors import Conflict
 from domain.work_orders import WorkOrder, WorkOrderStatus
 
 _W = WorkOrderStatus
@@ -65,6 +66,64 @@ class PartnerChange:
         if self.kind == ChangeKind.CANCEL:
             return f"cancel it ({self.reason})" if self.reason else "cancel it"
         return "change its " + ", ".join(sorted(f.replace("_", " ") for f in self.changes))
+
+
+# -- the partner's ledger: which order became which work order, which change was handled --------
+
+
+class AlreadyTaken(Conflict):
+    """Another transaction took this order (or this version of a change, or this webhook
+    message) first."""
+
+    code = "already_taken"
+
+
+class StaleChange(Conflict):
+    """A newer version of the order was handled while this one was being applied."""
+
+    code = "stale_change"
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeClaim:
+    """What the unit of work creating an order's work order records with it."""
+
+    source: str
+    external_id: str
+    webhook_id: str | None = None
+    #: The partner's version of the order as created (its later changes must be newer).
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRecord:
+    source: str
+    external_id: str
+    work_order_id: str
+    webhook_id: str | None
+    partner_version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeClaim:
+    """What the unit of work applying a change records with what it did."""
+
+    source: str
+    external_id: str
+    version: int
+    kind: str
+    work_order_id: str
+    webhook_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    source: str
+    external_id: str
+    version: int
+    outcome: str
+    work_order_id: str
+    webhook_id: str | None
 
 
 def outcome_for(status: WorkOrderStatus, change: PartnerChange) -> ChangeOutcome:

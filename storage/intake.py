@@ -7,42 +7,19 @@ redeliveries, race: the loser's whole transaction rolls back and it raises `Alre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.errors import Conflict
+from domain.partner_orders import AlreadyTaken, IntakeClaim, IntakeRecord
+from domain.roles import Principal
 from storage import tables as t
+from storage.queries.work_orders import work_order_detail
 from storage.uow import SqlUnitOfWork
 
 I = t.intake_orders  # noqa: E741 - the table's short name, as elsewhere in storage
-
-
-class AlreadyTaken(Conflict):
-    """Another transaction took this order (or this webhook message) first."""
-
-    code = "already_taken"
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeClaim:
-    source: str
-    external_id: str
-    webhook_id: str | None = None
-    #: The partner's version of the order as created (its later changes must be newer).
-    version: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class IntakeRecord:
-    source: str
-    external_id: str
-    work_order_id: str
-    webhook_id: str | None
-    partner_version: int = 0
 
 
 def _record(row: Any) -> IntakeRecord:
@@ -51,7 +28,7 @@ def _record(row: Any) -> IntakeRecord:
 
 
 class IntakeLedger:
-    """Reads of the ledger (and the store lookup the intake needs)."""
+    """Reads of the ledger (and the store lookup and the work order the intake answers)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -73,6 +50,10 @@ class IntakeLedger:
         async with self.engine.connect() as conn:
             value = (await conn.execute(select(s.c.id).where(s.c.code == code))).scalar()
         return None if value is None else str(value)
+
+    async def work_order(self, principal: Principal, work_order_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            return await work_order_detail(conn, principal, work_order_id)
 
 
 class IntakeUnitOfWork(SqlUnitOfWork):

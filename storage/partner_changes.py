@@ -9,46 +9,23 @@ loser rolls back entirely and raises `AlreadyTaken` or `StaleChange`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.errors import Conflict
-from domain.partner_orders import ChangeOutcome
+from domain.partner_orders import (
+    AlreadyTaken,
+    ChangeClaim,
+    ChangeOutcome,
+    ChangeRecord,
+    StaleChange,
+)
 from storage import tables as t
-from storage.intake import AlreadyTaken
 from storage.uow import SqlUnitOfWork
 
 C, ORDERS = t.intake_changes, t.intake_orders
-
-
-class StaleChange(Conflict):
-    """A newer version of the order was handled while this one was being applied."""
-
-    code = "stale_change"
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRecord:
-    source: str
-    external_id: str
-    version: int
-    outcome: str
-    work_order_id: str
-    webhook_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeClaim:
-    source: str
-    external_id: str
-    version: int
-    kind: str
-    work_order_id: str
-    webhook_id: str | None = None
 
 
 class ChangeLedger:

@@ -17,8 +17,8 @@ from realtime.intake.poller import FeedError
 from storage import tables as t
 from storage.feed_cursors import SqlFeedCursorStore
 from tests.realtime.conftest import Collected, RecordingSleep, serve_asgi
-from web.api.intake import OrderIntake
 from web.demo.seed import seed
+from web.intake_wiring import OrderIntake
 
 STORE = DemoStore("S-TEST", 32.78, -96.8)
 IDLE = 3600.0  # poll interval of the tests: the recording sleep parks on it (caught up)

@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from realtime.intake.webhooks import Webhook
 from storage.engine import create_engine
 from tests.web.api_helpers import app_now, assert_problem, auth, seeded_client
-from web.api.intake import OrderIntake
+from web.intake_wiring import OrderIntake
 
 SECRET = "whsec_" + base64.b64encode(b"partner-orders-test-secret-0123").decode()
 URL = "/api/intake/webhooks/orders"

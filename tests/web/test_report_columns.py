@@ -19,7 +19,7 @@ from realtime.intake.webhooks import Webhook
 from storage import tables as t
 from storage.engine import create_engine
 from tests.web.api_helpers import app_now, auth, seeded_client
-from web.api.intake import OrderIntake
+from web.intake_wiring import OrderIntake
 
 SECRET = "whsec_" + base64.b64encode(b"report-columns-test-secret-01234").decode()
 STORE = "store-0001"

@@ -20,7 +20,7 @@ from domain.services import billing as uc
 from storage.queries.billing import customer_balances, invoice_payments, to_process
 from web.api.framework import Api, Call
 from web.api.schemas import Out, Page, PageQuery, Strict, page
-from web.api.work_order_schemas import Instant
+from web.fields import Instant
 
 api = Api()
 TAG = "billing"

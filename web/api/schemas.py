@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from web.fields import LocationIn as LocationIn
+from web.fields import Strict as Strict
 
 T = TypeVar("T")
 
 
-class Strict(BaseModel):
-    """Request bodies refuse unknown fields, so a typo answers 422 naming the field."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class LocationIn(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-
-    @field_validator("lat", "lon")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
 
 
 class LocationOut(BaseModel):

@@ -6,81 +6,37 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BeforeValidator,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, model_validator
 
 from domain.comments import COMMENT_MAX_CHARS, CommentVisibility
 from domain.resources import TechnicianStatus
 from domain.work_orders import Channel, Priority, WorkOrderStatus
-from web.api.schemas import (
+from web.api.schemas import LocationOut, Out, Page, PageQuery, TimeWindowOut
+from web.fields import (
+    CLEAN,
+    Address,
+    Description,
+    Email,
+    Instant,
     LocationIn,
-    LocationOut,
-    Out,
-    Page,
-    PageQuery,
+    Minutes,
+    Name,
+    Notes,
+    Phone,
+    Ref,
+    RequiredReason,
+    Skill,
     Strict,
-    TimeWindowOut,
+    text,
 )
 
-
-def _storable(value: str) -> str:
-    """Text the databases can store: no NUL character, no lone surrogate."""
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise ValueError("must be valid UTF-8 text") from error
-    return value
-
-
-_CLEAN = AfterValidator(_storable)
-_NUL_FREE = r"^[^\x00]*$"
-
-
-def _c(max_length: int, min_length: int = 0) -> StringConstraints:
-    return StringConstraints(min_length=min_length, max_length=max_length, pattern=_NUL_FREE)
-
-
-Id = Annotated[str, _c(64, 1), _CLEAN]
-Name = Annotated[str, _c(200, 1), _CLEAN]
-Phone = Annotated[str, _c(32), _CLEAN]
-Email = Annotated[str, _c(200), _CLEAN]
-Description = Annotated[str, _c(4000, 1), _CLEAN]
-Notes = Annotated[str, _c(4000), _CLEAN]
-Address = Annotated[str, _c(300), _CLEAN]
-Reason = Annotated[str, _c(1000), _CLEAN]
-RequiredReason = Annotated[str, _c(1000, 1), _CLEAN]
-Ref = Annotated[str, _c(500, 1), _CLEAN]
-Skill = Annotated[str, _c(64, 1), _CLEAN]
-def _plausible(value: dt.datetime) -> dt.datetime:
-    """An aware instant the databases can hold in UTC (years 1900 to 2199)."""
-    if not MIN_INSTANT <= value <= MAX_INSTANT:
-        raise ValueError("must be between the years 1900 and 2199")
-    return value
-
-
-MIN_INSTANT = dt.datetime(1900, 1, 2, tzinfo=dt.UTC)
-MAX_INSTANT = dt.datetime(2199, 12, 31, tzinfo=dt.UTC)
-Instant = Annotated[AwareDatetime, AfterValidator(_plausible)]
-Version = Annotated[int, Field(ge=0, le=2**31 - 1)]
-Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
-
+# Fields of other endpoints' bodies, kept importable from here.
+from web.fields import Id as Id
+from web.fields import Reason as Reason
+from web.fields import Version as Version
+from web.fields import WindowIn as WindowIn
 
 # -- requests --------------------------------------------------------------------------------
-
-
-class WindowIn(Strict):
-    """A time window: ``start`` and ``end`` are ISO times with a zone offset."""
-
-    start: Instant
-    end: Instant
 
 
 class WorkOrderIn(Strict):
@@ -178,7 +134,7 @@ class CommentIn(Strict):
     """At most 2,000 characters; a work order keeps at most 200 comments (then 409
     ``too_many_comments``)."""
 
-    text: Annotated[str, _c(COMMENT_MAX_CHARS, 1), _CLEAN]
+    text: Annotated[str, text(COMMENT_MAX_CHARS, 1), CLEAN]
     visibility: CommentVisibility = Field(
         CommentVisibility.INTERNAL,
         description="``internal`` (the default: the company's people only) or ``customer`` (also "
