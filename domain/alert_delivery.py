@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,7 @@ class Recipient:
     who: str  # "on-call level 2", "technician <id>", "user <username>", "on call <username>"
     channel: str = SMS
     user_id: str | None = None  # the person, when it is a user (their key or reply acknowledges)
+    not_before: dt.datetime | None = None  # held until then (the person's quiet hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,10 @@ class Person:
     phone: str
     user_id: str | None = None
     email: str = ""
+    #: Daily quiet hours (HH:MM, local time) and the zone to read them in ("": the store's).
+    quiet_starts: str | None = None
+    quiet_ends: str | None = None
+    timezone: str = ""
 
 
 #: The roles each escalation level reaches (level 1 is scoped to the alert's store).
@@ -173,6 +178,41 @@ def voice_text(alert: Mapping[str, Any], level: int, store_name: str | None = No
     return text if len(text) <= VOICE_LIMIT else text[:VOICE_LIMIT - 1] + "…"
 
 
+def count_words(n: int) -> str:
+    return {2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
+def group_head(alerts: Sequence[Mapping[str, Any]], level: int,
+               store_name: str | None = None) -> str:
+    """``[CRITICAL L1 store] 3 alerts: <first title> (<store>) and 2 more of the same kind``."""
+    first = alerts[0]
+    where = f" ({store_name})" if store_name else ""
+    more = len(alerts) - 1
+    return (f"[{str(first.get('severity', '')).upper()} L{level} {LEVEL_NAMES.get(level, '')}] "
+            f"{len(alerts)} alerts: {first.get('title', '')}{where} and {more} more of the same "
+            f"kind")
+
+
+def group_sms(alerts: Sequence[Mapping[str, Any]], level: int,
+              store_name: str | None = None) -> str:
+    body = group_head(alerts, level, store_name) + "."
+    tail = " Reply 1 to acknowledge them all."
+    if len(body) + len(tail) > SMS_LIMIT:
+        body = body[:SMS_LIMIT - len(tail) - 1] + "…"
+    return body + tail
+
+
+def group_voice(alerts: Sequence[Mapping[str, Any]], level: int,
+                store_name: str | None = None) -> str:
+    first = alerts[0]
+    where = f" at {store_name}" if store_name else ""
+    text = (f"This is the dispatch board with {count_words(len(alerts))} "
+            f"{str(first.get('severity', '')).lower()} alerts of the same kind{where}, escalation "
+            f"level {level}. The first: {first.get('title', '')}. {first.get('message', '')}")
+    return text if len(text) <= VOICE_LIMIT else text[:VOICE_LIMIT - 1] + "…"
+
+
+
 def retry_delay(attempts: int, *, base: dt.timedelta = dt.timedelta(seconds=10),
                 cap: dt.timedelta = dt.timedelta(minutes=5)) -> dt.timedelta:
     """Wait before the next try after ``attempts`` failures: 10 s, 20 s, 40 s ... up to 5 min."""
@@ -195,8 +235,17 @@ class PendingNotification:
     user_id: str | None = None
     #: A call's token (given to the provider, its keypress callback names it); set when claimed.
     call_token: str | None = None
+    #: The other alerts that go out in this message (a group of one kind and store).
+    group: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def alerts(self) -> tuple[Mapping[str, Any], ...]:
+        return (self.alert, *self.group)
 
     def text(self) -> str:
+        if self.group:
+            grouped = group_voice if self.channel == VOICE else group_sms
+            return grouped(self.alerts, self.level, self.store_name)
         if self.channel == VOICE:
             return voice_text(self.alert, self.level, self.store_name)
         return sms_text(self.alert, self.level, self.store_name, self.ack_code)

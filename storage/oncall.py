@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import ConcurrencyConflict
 from domain.oncall import Override, Rota, Shift, Zones, parse_time, weekday_names
-from domain.services.oncall import Stored
+from domain.services.oncall import ContactIn, Stored
 from storage import tables as t
 from storage.uow import SqlUnitOfWork
 
@@ -92,6 +92,23 @@ class SqlOnCallStore:
     async def remove_override(self, override_id: str) -> None:
         await self.conn.execute(delete(OV).where(OV.c.id == override_id))
 
+    async def contact(self, user_id: str) -> dict[str, Any] | None:
+        c = t.alert_contacts
+        row = (await self.conn.execute(select(c.c.user_id, c.c.email, c.c.quiet_starts,
+                                              c.c.quiet_ends, c.c.timezone)
+                                       .where(c.c.user_id == user_id))).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def set_contact(self, user_id: str, contact: ContactIn, *, at: dt.datetime) -> None:
+        c = t.alert_contacts
+        values = {"email": contact.email, "quiet_starts": contact.quiet_starts,
+                  "quiet_ends": contact.quiet_ends, "timezone": contact.timezone,
+                  "updated_at": at}
+        done = await self.conn.execute(update(c).where(c.c.user_id == user_id)
+                                       .values(version=c.c.version + 1, **values))
+        if done.rowcount != 1:
+            await self.conn.execute(insert(c).values(user_id=user_id, version=1, **values))
+
 
 def zone(name: str | None, default: dt.tzinfo) -> dt.tzinfo:
     try:
@@ -143,6 +160,19 @@ class SqlRotaReader:
                 .join(u, u.c.id == OV.c.user_id).outerjoin(r, r.c.id == OV.c.replaces_user_id)
                 .where(OV.c.ends_at > now).order_by(OV.c.starts_at, OV.c.id))).mappings().all()
         return [{**dict(row), "store_ids": sorted(row["store_ids"] or ())} for row in rows]
+
+    async def contacts(self) -> list[dict[str, Any]]:
+        """Active users with a phone and their alert contact settings (blank when none)."""
+        u, c = t.users, t.alert_contacts
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(u.c.id.label("user_id"), u.c.username, u.c.display_name, c.c.email,
+                       c.c.quiet_starts, c.c.quiet_ends, c.c.timezone)
+                .outerjoin(c, c.c.user_id == u.c.id)
+                .where(u.c.active.is_(True), u.c.phone != "").order_by(u.c.username)
+            )).mappings().all()
+        return [{**dict(r), "email": r["email"] or "", "timezone": r["timezone"] or ""}
+                for r in rows]
 
     async def people(self, user_ids: set[str] | None = None) -> dict[str, dict[str, Any]]:
         """Active users with a phone (by id): who may be put on call (``user_ids``: only those)."""

@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from domain.alert_channels import AlertWebhook, more_recipients, parse_emails, parse_webhooks
-from domain.alert_delivery import EMAIL, SMS, VOICE, OnCall, recipients
+from domain.alert_delivery import EMAIL, SMS, VOICE, OnCall, Person, recipients
+from domain.alert_fatigue import GROUP_WINDOW, held
 from domain.alert_rules import IntegrationHealth
 from domain.oncall import Rota, Zones
 from realtime.notify import (
@@ -98,7 +99,8 @@ class Escalations:
                  clock: Callable[[], dt.datetime], *, rota: SqlRotaReader | None = None,
                  channels: frozenset[str] = frozenset({SMS}),
                  emails: Mapping[int, tuple[str, ...]] | None = None,
-                 webhooks: tuple[AlertWebhook, ...] = ()) -> None:
+                 webhooks: tuple[AlertWebhook, ...] = (), warnings: bool = False,
+                 group_window: dt.timedelta = GROUP_WINDOW) -> None:
         self.store = store
         self.worker = worker
         self.oncall = oncall
@@ -108,6 +110,8 @@ class Escalations:
         self.emails = emails or {}
         #: Only the endpoints whose channel is built (a webhook is its own channel).
         self.webhooks = tuple(h for h in webhooks if f"webhook:{h.name}" in channels)
+        self.warnings = warnings
+        self.group_window = group_window
         #: Set when someone passed an alert on elsewhere: queue its next level now.
         self.woken = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -117,10 +121,13 @@ class Escalations:
         await self.queue()
 
     async def queue(self) -> int:
-        """Queue the levels that have nothing queued yet; how many deliveries were queued."""
+        """Queue the levels that have nothing queued yet; how many deliveries were queued.
+        Critical alerts: their current level, by every channel. Warnings (``warnings``): once,
+        to level 1 by text and mail, held during each person's quiet hours."""
         async with self._lock:
-            alerts = await self.store.unnotified()
-            if not alerts:
+            critical = await self.store.unnotified()
+            warnings = await self.store.unnotified_warnings() if self.warnings else []
+            if not critical and not warnings:
                 return 0
             now = self.clock()
             people = await self.store.people()
@@ -128,18 +135,30 @@ class Escalations:
             if self.rota is not None:
                 rota, zones = await self.rota.rota(now), await self.rota.zones()
             queued = 0
-            for alert in alerts:
-                level, store_id = int(alert["escalation_level"]), alert.get("store_id")
-                on_call = rota.on_call(level, store_id, now, zones.of(store_id)).user_ids
-                phone = await self.store.technician_phone(alert.get("technician_id"))
-                to = recipients(alert, level, self.oncall, phone, people, on_call=on_call,
-                                voice=VOICE in self.channels)
-                to += more_recipients(level, to, people, emails=self.emails,
-                                      webhooks=self.webhooks, email=EMAIL in self.channels)
-                queued += await self.store.enqueue(alert["id"], level, to, now)
+            for alert in critical:
+                queued += await self._queue(alert, int(alert["escalation_level"]), now, people,
+                                            rota, zones, critical=True)
+            for alert in warnings:
+                queued += await self._queue(alert, 1, now, people, rota, zones, critical=False)
             if queued:
                 self.worker.wake()
             return queued
+
+    async def _queue(self, alert: dict[str, Any], level: int, now: dt.datetime,
+                     people: list[Person], rota: Rota, zones: Zones, *, critical: bool) -> int:
+        store_id = alert.get("store_id")
+        on_call = rota.on_call(level, store_id, now, zones.of(store_id)).user_ids
+        phone = await self.store.technician_phone(alert.get("technician_id"))
+        to = recipients(alert, level, self.oncall, phone, people, on_call=on_call,
+                        voice=critical and VOICE in self.channels)
+        to += more_recipients(level, to, people, emails=self.emails,
+                              webhooks=self.webhooks if critical else (),
+                              email=EMAIL in self.channels)
+        if not critical:
+            to = held(to, people, zones.of(store_id), now)
+        group = (str(alert["kind"]), store_id) if self.group_window > dt.timedelta(0) else None
+        return await self.store.enqueue(alert["id"], level, to, now, group_by=group,
+                                        window=self.group_window)
 
     async def on_bus_message(self, raw: str) -> None:
         """An alert escalated by a person (a key 2 on a call) queues its next level at once."""
@@ -174,7 +193,9 @@ def start_delivery(services: Any) -> tuple[DeliveryWorker, Escalations]:
         store, delivery, OnCall.parse(settings.alert_oncall_phones), services.now,
         rota=SqlRotaReader(services.engine, company_zone=settings.report_timezone),
         channels=frozenset(channels), emails=parse_emails(settings.alert_emails),
-        webhooks=parse_webhooks(settings.alert_webhooks))
+        webhooks=parse_webhooks(settings.alert_webhooks),
+        warnings=settings.alert_notify_warnings,
+        group_window=dt.timedelta(seconds=settings.alert_group_seconds))
     live.bus.subscribe(f"{settings.redis_prefix}:events", escalations.on_bus_message)
     live.supervisor.periodic("alert-delivery", delivery.run_once,
                              interval=delivery.poll_interval, wake=delivery.woken)

@@ -208,6 +208,15 @@ class Settings(BaseSettings):
     alert_call_timeout_seconds: float = Field(
         default=180.0, ge=30, le=3600,
         description="An escalation call without a key by then counts as not acknowledged.")
+    alert_group_seconds: float = Field(
+        default=60.0, ge=0, le=3600,
+        description="Alerts of one kind and store that follow another within this many seconds "
+                    "reach each person together, in one message at the end of it (0: never "
+                    "grouped).")
+    alert_notify_warnings: bool = Field(
+        default=False,
+        description="Warnings also reach level 1 once, by text and e-mail (no call, no "
+                    "escalation), held during each person's quiet hours.")
     smtp_host: str = Field(
         default="", description="The mail server escalation e-mails go through; unset: no e-mail.")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="The mail server's port.")

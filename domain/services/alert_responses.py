@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +46,12 @@ class Delivered:
     sent_at: dt.datetime | None
     response: str | None
     ack_code: str | None = None
+    #: Every alert the message was about (a group's; empty: just ``alert_id``).
+    alert_ids: tuple[str, ...] = ()
+
+    @property
+    def about(self) -> tuple[str, ...]:
+        return self.alert_ids or (self.alert_id,)
 
 
 class ResponseStore(Protocol):
@@ -101,8 +107,9 @@ async def keypress(new_uow: NewUow, store: ResponseStore, *, token_hash: str, di
         return _as(known, Outcome.NOT_ALLOWED)
     ctx = Context(principal, now)
     if digit == KEY_ACKNOWLEDGE:
-        return _as(known, await _acknowledge(new_uow, ctx, call.alert_id))
-    return _as(known, await _pass_on(new_uow, ctx, call, policy))
+        return _as(known, await _each(call.about, lambda a: _acknowledge(new_uow, ctx, a)))
+    return _as(known, await _each(call.about, lambda a: _pass_on(new_uow, ctx, a, call.level,
+                                                               policy)))
 
 
 async def text_reply(new_uow: NewUow, store: ResponseStore, *, sender: str | None, text: str,
@@ -126,7 +133,9 @@ async def text_reply(new_uow: NewUow, store: ResponseStore, *, sender: str | Non
         log.warning("alert reply from %s: the number is no user's who may acknowledge",
                     _mask(sender))
         return _as(known, Outcome.NOT_ALLOWED)
-    return _as(known, await _acknowledge(new_uow, Context(principal, now), text_sent.alert_id))
+    ctx = Context(principal, now)
+    about = (text_sent.alert_id,) if reply.code is not None else text_sent.about
+    return _as(known, await _each(about, lambda a: _acknowledge(new_uow, ctx, a)))
 
 
 async def pass_alert_on(uow: AlertUnitOfWork, ctx: Context, *, alert_id: str, from_level: int,
@@ -180,11 +189,20 @@ async def _acknowledge(new_uow: NewUow, ctx: Context, alert_id: str) -> Outcome:
     return Outcome.ACKNOWLEDGED
 
 
-async def _pass_on(new_uow: NewUow, ctx: Context, call: Delivered,
+async def _each(alert_ids: tuple[str, ...],
+                answer: Callable[[str], Awaitable[Outcome]]) -> Outcome:
+    """Answer for every alert of the message; what it did to the first it changed (else to the
+    first)."""
+    outcomes = [await answer(alert_id) for alert_id in alert_ids]
+    done = [o for o in outcomes if o in (Outcome.ACKNOWLEDGED, Outcome.PASSED_ON)]
+    return done[0] if done else outcomes[0]
+
+
+async def _pass_on(new_uow: NewUow, ctx: Context, alert_id: str, level: int,
                    policy: AlertPolicy) -> Outcome:
     try:
-        await pass_alert_on(new_uow(ctx.principal), ctx, alert_id=call.alert_id,
-                            from_level=call.level, policy=policy)
+        await pass_alert_on(new_uow(ctx.principal), ctx, alert_id=alert_id,
+                            from_level=level, policy=policy)
     except Conflict as error:
         return Outcome.TOP_LEVEL if error.code == "top_level" else Outcome.ALREADY_HANDLED
     except (PermissionDenied, NotFound):

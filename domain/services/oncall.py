@@ -12,8 +12,10 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.aggregate import new_id
+from domain.alert_channels import EMAIL_ADDRESS
 from domain.errors import NotFound, RuleViolation
 from domain.oncall import Override, Shift, check_level, parse_time, parse_weekdays, weekday_names
 from domain.ports import UnitOfWork
@@ -209,3 +211,57 @@ async def remove_override(uow: UnitOfWork, ctx: Context, store: OnCallStore, *,
                           override_id: str) -> None:
     await _remove(uow, ctx, kind="override", line_id=override_id, load=store.override,
                   delete=store.remove_override, snapshot=override_snapshot)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactIn:
+    """A person's alert contact settings: an e-mail address ("" none) and quiet hours (both or
+    neither, HH:MM local) read in ``timezone`` ("": the alert's store's)."""
+
+    email: str = ""
+    quiet_starts: str | None = None
+    quiet_ends: str | None = None
+    timezone: str = ""
+
+    def check(self) -> ContactIn:
+        email = self.email.strip()
+        if email and not EMAIL_ADDRESS.match(email):
+            raise RuleViolation(f"{email!r} is not an e-mail address", field="email")
+        if bool(self.quiet_starts) != bool(self.quiet_ends):
+            raise RuleViolation("quiet hours need a start and an end", field="quiet_ends")
+        if self.quiet_starts and self.quiet_ends:
+            parse_time(self.quiet_starts, "quiet_starts")
+            parse_time(self.quiet_ends, "quiet_ends")
+        if self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as error:
+                raise RuleViolation(f"unknown time zone {self.timezone!r}",
+                                    field="timezone") from error
+        return ContactIn(email, self.quiet_starts or None, self.quiet_ends or None, self.timezone)
+
+
+class ContactStore(Protocol):
+    async def contact(self, user_id: str) -> dict[str, Any] | None: ...
+
+    async def set_contact(self, user_id: str, contact: ContactIn, *, at: dt.datetime) -> None: ...
+
+
+async def set_contact(uow: UnitOfWork, ctx: Context, store: ContactStore, *, user_id: str,
+                      contact: ContactIn) -> dict[str, Any]:
+    """Set a person's e-mail address and quiet hours (audited)."""
+    ctx.principal.require(Permission.ONCALL_MANAGE)
+    contact = contact.check()
+    async with uow:
+        user = await uow.users.get(user_id)
+        if user is None:
+            raise NotFound("user", user_id)
+        before = await store.contact(user_id)
+        await store.set_contact(user_id, contact, at=ctx.now)
+        after = {"user_id": user_id, "email": contact.email,
+                 "quiet_starts": contact.quiet_starts, "quiet_ends": contact.quiet_ends,
+                 "timezone": contact.timezone}
+        uow.audit(action="oncall.contact.set", entity_type="alert_contact", entity_id=user_id,
+                  before=before, after=after)
+        await uow.commit()
+    return after

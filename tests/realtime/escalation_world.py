@@ -103,7 +103,9 @@ class World:
         escalations = Escalations(store, worker, OnCall(), self.now, rota=SqlRotaReader(engine),
                                   channels=frozenset(channels),
                                   emails=parse_emails(settings.alert_emails),
-                                  webhooks=parse_webhooks(settings.alert_webhooks))
+                                  webhooks=parse_webhooks(settings.alert_webhooks),
+                                  warnings=settings.alert_notify_warnings,
+                                  group_window=dt.timedelta(seconds=settings.alert_group_seconds))
         made = Process(store, worker, escalations)
         self.processes.append(made)
         return made
@@ -189,7 +191,9 @@ async def escalation_world(engine: AsyncEngine, database_url: str,
     sim = GenesysSimulator(client_id=CLIENT, client_secret=CLIENT_SECRET, token_ttl=3600,
                            from_numbers=frozenset({FROM}), contact_list_id=CONTACT_LIST)
     async with serve_asgi(sim) as genesys_url:
-        world = World(engine, database_url, now, sim, genesys_url, extra=settings)
+        # alerts are not grouped unless a test asks (each is its own message)
+        world = World(engine, database_url, now, sim, genesys_url,
+                      extra={"alert_group_seconds": 0, **settings})
         await seed_world(engine)
         world.users = await add_people(engine, now.at)
         app = create_app(world.settings(), clock=now)

@@ -155,3 +155,29 @@ def test_a_store_manager_reads_the_lines_of_their_stores(
     assert client.get("/api/oncall/now", headers=manager,
                       params={"store_id": "store-0001"}).status_code == 200
     assert_problem(client.get("/api/oncall/shifts", headers=auth(client, "billing")), 403)
+
+
+def test_admins_set_a_persons_alert_email_and_quiet_hours(
+        world: tuple[TestClient, dict[str, str]]) -> None:
+    client, ids = world
+    admin = auth(client, "admin")
+    url = f"/api/oncall/contacts/{ids['dispatcher']}"
+    done = client.put(url, headers=admin, json={
+        "email": "dispatch@example.com", "quiet_starts": "22:00", "quiet_ends": "07:00",
+        "timezone": "America/Chicago"})
+    assert done.status_code == 200, done.text
+    listed = {c["username"]: c for c in client.get("/api/oncall/contacts",
+                                                   headers=admin).json()["items"]}
+    assert listed["dispatcher"]["email"] == "dispatch@example.com"
+    assert (listed["dispatcher"]["quiet_starts"], listed["dispatcher"]["quiet_ends"]) \
+        == ("22:00", "07:00")
+    assert listed["operations"]["email"] == "" and listed["operations"]["quiet_starts"] is None
+    for bad in ({"email": "not-an-address"}, {"quiet_starts": "22:00"},
+                {"timezone": "Mars/Olympus"}, {"quiet_starts": "22:00", "quiet_ends": "7"}):
+        assert_problem(client.put(url, headers=admin, json=bad), 422)
+    assert_problem(client.put("/api/oncall/contacts/nobody", headers=admin, json={}), 404)
+    assert_problem(client.put(url, headers=auth(client, "dispatcher"), json={}), 403)
+    cleared = client.put(url, headers=admin, json={})
+    assert cleared.json()["quiet_starts"] is None and cleared.json()["email"] == ""
+    audit = client.get("/api/audit", headers=admin, params={"limit": 10}).json()["items"]
+    assert sum(a["action"] == "oncall.contact.set" for a in audit) == 2

@@ -30,7 +30,7 @@ from domain.roles import Principal
 from domain.services import alert_responses as uc
 from domain.services.notifications import consent_from_reply
 from realtime.notify.data_actions import KEYPRESS_PATH, SECRET_HEADER, SMS_REPLY_PATH, secret_matches
-from storage.alert_notifications import SqlNotificationStore
+from storage.alert_answers import SqlAlertAnswers
 from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
 from web.api.framework import Api, Call
 from web.api.problems import ApiError
@@ -96,7 +96,7 @@ async def keypress(call: Call[KeypressIn, Any]) -> dict[str, Any]:
     _authenticate(call)
     settings, b = call.services.settings, call.body
     answer = await uc.keypress(
-        _new_uow(call), SqlNotificationStore(call.services.engine),
+        _new_uow(call), SqlAlertAnswers(call.services.engine),
         token_hash=token_hash(b.callToken), digit=b.digit, now=call.services.now(),
         call_timeout=dt.timedelta(seconds=settings.alert_call_timeout_seconds),
         policy=AlertPolicy(escalation_interval=dt.timedelta(
@@ -118,7 +118,7 @@ async def sms_reply(call: Call[SmsReplyIn, Any]) -> dict[str, Any]:
         log.warning("a text to another number than the org's was forwarded; ignored")
         return _answer(Outcome.UNKNOWN)
     sender, now = normalize_phone(b.sender), call.services.now()
-    answer = await uc.text_reply(_new_uow(call), SqlNotificationStore(call.services.engine),
+    answer = await uc.text_reply(_new_uow(call), SqlAlertAnswers(call.services.engine),
                                  sender=sender, text=b.text, now=now)
     if answer.delivery_id is None and sender is not None:  # not about an alert: consent?
         uow = call.uow()

@@ -116,6 +116,29 @@ class PersonPage(Page[PersonOut]):
     pass
 
 
+class ContactBody(Strict):
+    email: str = Field(default="", max_length=254, description='"": none')
+    quiet_starts: str | None = Field(default=None, pattern=HHMM,
+                                     description="local time; with quiet_ends, or neither")
+    quiet_ends: str | None = Field(default=None, pattern=HHMM)
+    timezone: str = Field(default="", max_length=64,
+                          description='IANA zone of the quiet hours ("": the store\'s)')
+
+
+class ContactOut(Out):
+    user_id: str
+    username: str | None = None
+    display_name: str | None = None
+    email: str
+    quiet_starts: str | None
+    quiet_ends: str | None
+    timezone: str
+
+
+class ContactPage(Page[ContactOut]):
+    pass
+
+
 class NowQuery(Strict):
     store_id: str | None = Field(default=None, max_length=64,
                                  description="none: system alerts (no store)")
@@ -265,3 +288,24 @@ async def on_call_now(call: Call[Any, NowQuery]) -> dict[str, Any]:
          "people": [people[u] for u in a.user_ids if u in people],
          "fallback_numbers": list(fallback.numbers(a.level)) if a.source == "none" else []}
         for a in answers]}
+
+
+@api.route("GET", "/api/oncall/contacts", summary="People's alert e-mail and quiet hours",
+           tag=TAG, query=PageQuery, response=ContactPage, errors=(403, 422),
+           permissions=(Permission.ONCALL_MANAGE,))
+async def list_contacts(call: Call[Any, PageQuery]) -> dict[str, Any]:
+    """Active users with a phone, with their settings (blank when they have none)."""
+    return _page_of(call, await _reader(call).contacts())
+
+
+@api.route("PUT", "/api/oncall/contacts/{id}", summary="Set a person's alert e-mail and quiet hours",
+           tag=TAG, body=ContactBody, response=ContactOut, errors=(403, 404, 422),
+           permissions=(Permission.ONCALL_MANAGE,))
+async def set_contact(call: Call[ContactBody, Any]) -> dict[str, Any]:
+    """Alerts that are not critical wait until a person's quiet hours are over; critical ones
+    never do. The address gets the person's escalation e-mails. Audited."""
+    b = call.body
+    uow = call.uow()
+    return await uc.set_contact(uow, call.context(), SqlOnCallStore(uow),
+                                user_id=_id(call, "user"), contact=uc.ContactIn(
+                                    b.email, b.quiet_starts, b.quiet_ends, b.timezone))
