@@ -15,14 +15,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.attachments import Owner
+from domain.services.work_orders import AttachmentLookup
 from storage import tables as t
+from storage.uow import SqlUnitOfWork
 
 A = t.attachments
 W = t.work_orders
 _LISTED = (A.c.sha256, A.c.content_type, A.c.size, A.c.uploaded_by, A.c.uploaded_at)
 
 
-async def work_order_owner(conn: AsyncConnection, work_order_id: str) -> tuple[str, str | None] | None:
+async def work_order_owner(conn: AsyncConnection, work_order_id: str) -> Owner | None:
     """The work order's store and technician (None when there is no such work order)."""
     row = (await conn.execute(select(W.c.store_id, W.c.technician_id)
                               .where(W.c.id == work_order_id))).first()
@@ -56,6 +59,36 @@ async def present_hashes(conn: AsyncConnection, work_order_id: str,
     query = select(A.c.sha256).where(A.c.work_order_id == work_order_id,
                                      A.c.sha256.in_(sorted(set(hashes))))
     return {r.sha256 for r in await conn.execute(query)}
+
+
+class SqlAttachmentStore:
+    """Implements ``domain.services.attachments.AttachmentStore`` on the unit of work's
+    connection."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    async def owner(self, work_order_id: str) -> Owner | None:
+        return await work_order_owner(self.uow.connection, work_order_id)
+
+    async def count(self, work_order_id: str) -> int:
+        return await count_attachments(self.uow.connection, work_order_id)
+
+    async def present(self, work_order_id: str, hashes: Sequence[str]) -> set[str]:
+        return await present_hashes(self.uow.connection, work_order_id, hashes)
+
+    async def add(self, *, work_order_id: str, sha256: str, content_type: str, data: bytes,
+                  uploaded_by: str, at: dt.datetime) -> bool:
+        return await store_attachment(self.uow.connection, work_order_id=work_order_id,
+                                      sha256=sha256, content_type=content_type, data=data,
+                                      uploaded_by=uploaded_by, at=at)
+
+
+def attachment_lookup(uow: SqlUnitOfWork) -> AttachmentLookup:
+    """What a completion checks its proof against, read in the completing unit of work."""
+    async def present(work_order_id: str, hashes: Sequence[str]) -> set[str]:
+        return await present_hashes(uow.connection, work_order_id, list(hashes))
+    return present
 
 
 def _listed(row: Any) -> dict[str, Any]:

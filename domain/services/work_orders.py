@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain.attachments import ATTACHMENT_REF, attachment_hashes
 from domain.errors import NotFound, PermissionDenied, RuleViolation
 from domain.geo import Location, TimeWindow
 from domain.ports import UnitOfWork
@@ -196,32 +197,8 @@ async def comment_work_order(
         return comment.as_dict()
 
 
-#: A proof's reference to a file uploaded for the same work order (``attachment:sha256-<hex>``).
-ATTACHMENT_REF = "attachment:sha256-"
 #: Which of the given SHA-256 hashes (hex) are uploaded as attachments of a work order.
 AttachmentLookup = Callable[[str, Sequence[str]], Awaitable[set[str]]]
-_HEX = frozenset("0123456789abcdef")
-
-
-def attachment_hashes(proof: ProofOfWork | None) -> list[str]:
-    """The hashes of the attachments a proof names, once each, in order; a malformed one is refused.
-
-    Other references (``device:...`` from phones that queued a completion before uploads existed)
-    name files that stayed on the phone and are kept as they are."""
-    if proof is None:
-        return []
-    refs = ([proof.signature_ref] if proof.signature_ref else []) + list(proof.photo_refs)
-    hashes: list[str] = []
-    for ref in refs:
-        if not ref.startswith("attachment:"):
-            continue
-        digest = ref.removeprefix(ATTACHMENT_REF)
-        if not ref.startswith(ATTACHMENT_REF) or len(digest) != 64 or not set(digest) <= _HEX:
-            raise RuleViolation(f"{ref[:90]!r} is not of the form attachment:sha256-<64 hex digits>",
-                                field="proof", code="bad_attachment_ref")
-        if digest not in hashes:
-            hashes.append(digest)
-    return hashes
 
 
 async def _require_attachments(lookup: AttachmentLookup | None, order: WorkOrder,

@@ -16,15 +16,21 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.errors import Conflict, NotFound, PermissionDenied
-from domain.roles import Permission, Principal
-from domain.services.work_orders import AttachmentLookup
+from domain.attachments import (
+    IMAGE_TYPES,
+    Owner,
+    check_may_attach,
+    image_type,
+    is_sha256,
+    visible_owner,
+)
+from domain.errors import NotFound
+from domain.roles import Permission
+from domain.services.attachments import attach_file
 from storage.attachments import (
-    count_attachments,
+    SqlAttachmentStore,
     list_attachments,
-    present_hashes,
     read_attachment,
-    store_attachment,
     work_order_owner,
 )
 from web.api.bodies import read_capped
@@ -33,12 +39,8 @@ from web.api.problems import ApiError
 
 api = Api()
 TAG = "work orders"
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 #: Bytes under a hash never change; a browser may keep them (for its user only) this long.
 CACHE_SECONDS = 86_400
-#: Attachments one work order may hold (a proof names at most 21).
-MAX_PER_WORK_ORDER = 60
-_HEX = frozenset("0123456789abcdef")
 _PATH = "/api/work-orders/{id}/attachments"
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
@@ -56,24 +58,6 @@ class AttachmentList(BaseModel):
     items: list[AttachmentOut]
 
 
-def sniff(data: bytes) -> str | None:
-    """The image type the bytes are, by their magic numbers (None: not an image we keep)."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def attachment_lookup(uow: Any) -> AttachmentLookup:
-    """What a completion checks its proof against, read in the completing unit of work."""
-    async def present(work_order_id: str, hashes: Any) -> set[str]:
-        return await present_hashes(uow.connection, work_order_id, list(hashes))
-    return present
-
-
 def _work_order_id(call: Call[Any, Any]) -> str:
     value = call.path["id"]
     if len(value) > 64 or not value.isprintable():
@@ -83,7 +67,7 @@ def _work_order_id(call: Call[Any, Any]) -> str:
 
 def _digest(call: Call[Any, Any], *, refuse: int) -> str:
     value = call.path["digest"]
-    if len(value) == 64 and set(value) <= _HEX:
+    if is_sha256(value):
         return value
     if refuse == 404:
         raise ApiError(404, "no such attachment", code="not_found")
@@ -91,29 +75,10 @@ def _digest(call: Call[Any, Any], *, refuse: int) -> str:
                    code="bad_attachment_name")
 
 
-def _sees(p: Principal, store_id: str, technician_id: str | None) -> bool:
-    """The work-order scope: the caller's stores; a technician only the jobs assigned to them."""
-    if not p.sees_store(store_id):
-        return False
-    return not p.is_technician_only or (technician_id is not None
-                                        and technician_id == p.technician_id)
-
-
-async def _owner(call: Call[Any, Any], work_order_id: str) -> tuple[str, str | None]:
+async def _owner(call: Call[Any, Any], work_order_id: str) -> Owner:
     async with call.services.engine.connect() as conn:
         owner = await work_order_owner(conn, work_order_id)
-    if owner is None or not _sees(call.principal, *owner):
-        raise NotFound("work order", work_order_id)
-    return owner
-
-
-def _may_upload(p: Principal, technician_id: str | None) -> None:
-    if p.can(Permission.WORK_ORDER_EDIT):
-        return
-    if p.can(Permission.WORK_ORDER_WORK) and technician_id and technician_id == p.technician_id:
-        return
-    raise PermissionDenied(f"{p.username} may not add files to this work order (only its "
-                           "technician, or someone who may edit work orders)")
+    return visible_owner(call.principal, work_order_id, owner)
 
 
 def _media_type(request: Request) -> str:
@@ -146,31 +111,21 @@ async def upload_attachment(call: Call[Any, Any]) -> Response:
     work_order_id = _work_order_id(call)
     digest = _digest(call, refuse=422)
     _store_id, technician_id = await _owner(call, work_order_id)
-    _may_upload(call.principal, technician_id)
+    check_may_attach(call.principal, technician_id)  # before a byte of the body is read
     declared = _media_type(call.request)
     data, actual = await read_limited(call.request, call.services.settings.attachment_max_bytes)
     if actual != digest:
         raise ApiError(422, f"the body's SHA-256 is {actual}, not the {digest} it is named by",
                        code="hash_mismatch", sha256=actual)
-    found = sniff(data)
+    found = image_type(data)
     if found != declared:
         what = f"a {found} image" if found else "not a JPEG, PNG or WebP image"
         raise ApiError(415, f"the body is {what}, but was sent as {declared}",
                        code="unsupported_media_type")
-    async with call.uow() as uow:
-        conn = uow.connection
-        if (await count_attachments(conn, work_order_id) >= MAX_PER_WORK_ORDER
-                and not await present_hashes(conn, work_order_id, [digest])):
-            raise Conflict(f"work order {work_order_id} holds {MAX_PER_WORK_ORDER} attachments, "
-                           "the most it may", code="too_many_attachments")
-        created = await store_attachment(
-            conn, work_order_id=work_order_id, sha256=digest, content_type=found, data=data,
-            uploaded_by=call.principal.user_id, at=call.services.now())
-        uow.audit(action="work_order.attachment", entity_type="work_order",
-                  entity_id=work_order_id, before=None,
-                  after={"sha256": digest, "size": len(data), "content_type": found,
-                         "created": created})
-        await uow.commit()
+    uow = call.uow()
+    created = await attach_file(uow, call.context(), SqlAttachmentStore(uow),
+                                work_order_id=work_order_id, sha256=digest, content_type=declared,
+                                data=data)
     async with call.services.engine.connect() as conn:
         stored = await read_attachment(conn, work_order_id, digest)
     if stored is None:  # cannot happen: nothing deletes attachments

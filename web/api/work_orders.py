@@ -16,8 +16,8 @@ from domain.geo import Location, TimeWindow
 from domain.roles import Permission
 from domain.services import work_orders as uc
 from domain.work_orders import ProofOfWork
+from storage.attachments import attachment_lookup
 from storage.queries.work_orders import list_work_orders, work_order_detail
-from web.api.attachments import attachment_lookup
 from web.api.framework import Api, Call
 from web.api.notifications import tracking_url
 from web.api.schemas import LocationIn, PageQuery, page
