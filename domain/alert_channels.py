@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.alert_delivery import EMAIL as EMAIL_CHANNEL
-from domain.alert_delivery import LEVEL_NAMES, WEBHOOK, Person, Recipient
+from domain.alert_delivery import LEVEL_NAMES, WEBHOOK, Person, Recipient, group_head
 from domain.errors import ValidationFailed
 
 EMAIL_ADDRESS = re.compile(r"^[^@\s,;<>\"]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,}$")
@@ -136,10 +136,15 @@ def placeholders(alert: Mapping[str, Any], level: int,
 
 
 def render(hook: AlertWebhook, alert: Mapping[str, Any], level: int,
-           store_name: str | None = None) -> bytes:
+           store_name: str | None = None,
+           group: tuple[Mapping[str, Any], ...] = ()) -> bytes:
     """The body: the template with each placeholder's value escaped as a JSON string's inside
-    (numbers such as ``{{level}}`` stand unquoted in the templates). Must parse as JSON."""
-    values = {**placeholders(alert, level, store_name), **hook.config}
+    (numbers such as ``{{level}}`` stand unquoted in the templates). Must parse as JSON. A group
+    (the alerts that go with ``alert``) says how many in ``{{count}}`` and ``{{headline}}``."""
+    values = {**placeholders(alert, level, store_name), **hook.config,
+              "count": str(1 + len(group))}
+    if group:
+        values["headline"] = group_head((alert, *group), level, store_name)
 
     def fill(match: re.Match[str]) -> str:
         return json.dumps(values.get(match.group(1), ""))[1:-1]

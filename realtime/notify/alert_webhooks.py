@@ -38,7 +38,7 @@ class WebhookChannel:
         self._owned = client is None
 
     def request(self, item: PendingNotification) -> tuple[bytes, dict[str, str]]:
-        body = render(self.hook, item.alert, item.level, item.store_name)
+        body = render(self.hook, item.alert, item.level, item.store_name, item.group)
         headers = {"content-type": "application/json", "user-agent": "dispatch-board"}
         if self.signer is not None:
             headers.update(self.signer.headers(item.id, body))

@@ -16,7 +16,8 @@ from email.utils import format_datetime, make_msgid
 import aiosmtplib
 
 from domain.alert_channels import email_body, email_subject
-from domain.alert_delivery import PendingNotification
+from domain.alert_delivery import PendingNotification, group_head
+from domain.alert_fatigue import group_lines
 from realtime.notify.base import DeliveryFailed, SendReceipt
 
 
@@ -44,14 +45,20 @@ class EmailChannel:
         message = EmailMessage()
         message["From"] = c.sender
         message["To"] = item.recipient
-        message["Subject"] = email_subject(item.alert, item.level, item.store_name)
+        message["Subject"] = (group_head(item.alerts, item.level, item.store_name)[:200]
+                              if item.group else
+                              email_subject(item.alert, item.level, item.store_name))
         message["Message-ID"] = make_msgid(idstring=item.id, domain=c.sender.rpartition("@")[2]
                                            or "localhost")
         message["X-Dispatch-Alert"] = str(item.alert.get("id", ""))
         raised = item.alert.get("raised_at")
         if isinstance(raised, str) and raised:
             message["Date"] = format_datetime(datetime.fromisoformat(raised))
-        message.set_content(email_body(item.alert, item.level, item.store_name, c.board_url))
+        body = email_body(item.alert, item.level, item.store_name, c.board_url)
+        if item.group:  # the others of the group, one line each
+            body += "\nWith it, of the same kind and store:\n" + "\n".join(
+                group_lines(item.group)) + "\n"
+        message.set_content(body)
         return message
 
     async def deliver(self, item: PendingNotification) -> SendReceipt:
