@@ -59,8 +59,12 @@ class PositionPipeline:
     def __init__(self, bus: Bus, store: PositionStore, directory: UnitDirectory, *,
                  channel: str, publish_interval: float = 0.25, store_interval: float = 1.0,
                  directory_refresh: float = 60.0, freshness_interval: float = 30.0,
-                 on_freshness: FreshnessSink | None = None) -> None:
+                 on_freshness: FreshnessSink | None = None,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.bus = bus
+        #: The application's one clock: validation ("from the future") and freshness (stale,
+        #: offline) read it, never the wall clock.
+        self.clock = clock
         self.store = store
         self.directory = directory
         self.channel = channel
@@ -97,7 +101,7 @@ class PositionPipeline:
         """Take a batch of fixes (GeoTab ``on_fixes`` handler). Returns how many were kept.
         ``validated``: the source already applied ``validate_fix`` (the GeoTab client does, to
         count what it drops), so the batch is not checked twice."""
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         kept = 0
         for fix in fixes:
             if not validated:
@@ -158,7 +162,7 @@ class PositionPipeline:
             device_time=when, record_id=f"phone:{principal.user_id}:{when.isoformat()}",
             source="phone")
         try:
-            validate_fix(fix, now=dt.datetime.now(dt.UTC))
+            validate_fix(fix, now=self.clock())
         except InvalidPosition as error:
             raise ValueError(str(error)) from error
         await self.ingest([fix])
@@ -224,7 +228,7 @@ class PositionPipeline:
                 await self.save()
                 if loop.time() >= next_freshness:
                     next_freshness = loop.time() + self.freshness_interval
-                    changes = self.freshness_changes(dt.datetime.now(dt.UTC))
+                    changes = self.freshness_changes(self.clock())
                     if changes and self.on_freshness is not None:
                         await self.on_freshness(changes)
                 if loop.time() >= next_refresh:

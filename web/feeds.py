@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from web.embedded import serve_in_thread
 from web.live import Live
@@ -51,31 +51,56 @@ def supervise_feed(live: Live, name: str, client: Any) -> None:
     live.supervisor.service(f"feed:{name}", client.run, report=feed_report(client))
 
 
+class Pacing(TypedDict):
+    fast_interval: float
+    poll_interval: float
+    catch_up_interval: float
+    backoff_cap: float
+
+
+def pacing(settings: Any) -> Pacing:
+    """The feed client's intervals from the settings (production and the demo alike): fast while
+    positions flow, up to ``GEOTAB_POLL_SECONDS`` when idle, a full page followed as soon as
+    MyGeotab allows; and the longest wait between retries."""
+    from realtime.geotab.pacing import DEFAULT_FAST_SECONDS
+
+    fast = float(settings.geotab_poll_fast_seconds)
+    return Pacing(fast_interval=fast, poll_interval=float(settings.geotab_poll_seconds),
+                  catch_up_interval=min(fast, DEFAULT_FAST_SECONDS),
+                  backoff_cap=float(settings.geotab_backoff_cap_seconds))
+
+
 async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
     """Production: read MyGeotab's feed with the version tokens kept in the database."""
     from realtime.geotab import GeotabFeedClient, GeotabLogin, MyGeotabApi
-    from realtime.geotab.pacing import DEFAULT_FAST_SECONDS
     from storage.feed_cursors import SqlFeedCursorStore
 
     api = MyGeotabApi(GeotabLogin(settings.geotab_server, settings.geotab_database,
                                   settings.geotab_username,
                                   settings.geotab_password.get_secret_value()))
     on_fixes, on_status = _handlers(live, "geotab")
-    # Fast while positions flow, up to GEOTAB_POLL_SECONDS when idle; a full page is followed
-    # as soon as MyGeotab allows.
-    fast = settings.geotab_poll_fast_seconds
     client = GeotabFeedClient(api, cursor_store=SqlFeedCursorStore(engine), on_fixes=on_fixes,
-                              on_status=on_status, fast_interval=fast,
-                              poll_interval=settings.geotab_poll_seconds,
-                              catch_up_interval=min(fast, DEFAULT_FAST_SECONDS),
-                              backoff_cap=settings.geotab_backoff_cap_seconds)
+                              on_status=on_status, clock=live.clock, **pacing(settings))
     supervise_feed(live, "geotab", client)
     live.demo_tasks.append(api.aclose)
     log.info("GeoTab feed from %s", settings.geotab_server)
 
 
-async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -> None:
-    """Demo mode: a MyGeotab simulator on a loopback port, and the real client reading it."""
+class DevicesOnTheAppClock:
+    """The demo's simulated vans log on the app's clock (whole seconds, as devices do), so a demo
+    run on a shifted clock shows them fresh, not from another day."""
+
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        self.clock = clock
+
+    def now(self) -> dt.datetime:
+        return self.clock().replace(microsecond=0)
+
+
+async def start_demo_feed(live: Live, engine: Any, settings: Any, *,
+                          vans: int | None = None) -> None:
+    """Demo mode: a MyGeotab simulator on a loopback port, and the real client reading it with
+    the same settings as production (``GEOTAB_POLL_SECONDS``, ``GEOTAB_POLL_FAST_SECONDS``)."""
     from sqlalchemy import select
 
     from realtime.geotab import (
@@ -85,7 +110,6 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
         GeotabSimulator,
         InMemoryFeedCursorStore,
         MyGeotabApi,
-        WallClock,
     )
     from storage import tables as t
 
@@ -99,7 +123,8 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
     lats = sorted(r[1] for r in rows)
     lons = sorted(r[2] for r in rows)
     center = (lats[len(lats) // 2], lons[len(lons) // 2])
-    fleet = Fleet(vans=0, seed=3, clock=WallClock(), center=center, radius_km=35)
+    fleet = Fleet(vans=0, seed=3, clock=DevicesOnTheAppClock(live.clock),
+                  center=center, radius_km=35)
     for index, (device, lat, lon) in enumerate(rows):
         fleet.add_van(device, lat, lon, roaming=True)
         if index % 5 < 3:  # most vans are out on the road when the demo starts
@@ -114,7 +139,7 @@ async def start_demo_feed(live: Live, engine: Any, *, vans: int | None = None) -
     api = MyGeotabApi(GeotabLogin(f"http://127.0.0.1:{port}", "demo", "dispatch-service", "demo"))
     on_fixes, on_status = _handlers(live, "geotab")
     client = GeotabFeedClient(api, cursor_store=InMemoryFeedCursorStore(), on_fixes=on_fixes,
-                              on_status=on_status)  # MyGeotab's pacing, as in production
+                              on_status=on_status, clock=live.clock, **pacing(settings))
     supervise_feed(live, "geotab", client)
 
     async def stop() -> None:

@@ -152,7 +152,8 @@ def build_live(settings: Any, engine: Any, clock: Clock = system_clock,
     hub = Hub(event_log, bus, events_channel=f"{prefix}:events",
               positions_channel=f"{prefix}:positions", telemetry=metrics)
     positions = PositionPipeline(bus, SqlPositionStore(events), SqlUnitDirectory(events, UnitInfo),
-                                 channel=f"{prefix}:positions", on_freshness=event_log.append)
+                                 channel=f"{prefix}:positions", on_freshness=event_log.append,
+                                 clock=clock)
     snapshots = SharedSnapshots(SqlSnapshotSource(engine, clock),
                                 slots=max(1, pool_size(engine) // 2))
     return Live(bus=bus, event_log=event_log, relay=relay, hub=hub,

@@ -72,7 +72,7 @@ class Services:
         if self.settings.geotab_server:
             await start_geotab_feed(self.live, self.engine, self.settings)
         elif self.settings.demo:
-            await start_demo_feed(self.live, self.engine)
+            await start_demo_feed(self.live, self.engine, self.settings)
         await start_intake(self)
         # after the feeds, whose health the rules watch; in `dispatch worker` too
         self.alerts = await start_alerts(self)
