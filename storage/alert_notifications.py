@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -272,3 +272,37 @@ async def _groups(conn: AsyncConnection,
     for r in rows:
         out.setdefault(r["group_id"], []).append(alert_from_row(r).snapshot())
     return {head: tuple(alerts) for head, alerts in out.items()}
+
+
+class SqlDeliveryLog:
+    """Reading and replaying deliveries: an alert's, and the dead letters (``failed``)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def page(self, *, statuses: Sequence[str], limit: int, offset: int
+                   ) -> tuple[list[dict[str, Any]], int]:
+        where = [N.c.status.in_(list(statuses))] if statuses else []
+        async with self.engine.connect() as conn:
+            total = (await conn.execute(select(func.count()).select_from(N).where(*where))
+                     ).scalar() or 0
+            rows = (await conn.execute(select(N).where(*where)
+                                       .order_by(N.c.created_at.desc(), N.c.id)
+                                       .limit(limit).offset(offset))).mappings().all()
+        return [dict(r) for r in rows], int(total)
+
+    async def get(self, id: str) -> dict[str, Any] | None:
+        a = t.alerts
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(N, a.c.status.label("alert_status"))
+                                      .join(a, a.c.id == N.c.alert_id).where(N.c.id == id))
+                   ).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def retry(self, id: str, now: dt.datetime) -> bool:
+        """A dead letter queued again from its first attempt; False when it is not dead."""
+        async with write_transaction(self.engine) as conn:
+            done = await conn.execute(update(N).where(N.c.id == id, N.c.status == "failed")
+                                      .values(status="pending", attempts=0, error="",
+                                              next_attempt_at=now, call_token=None))
+        return bool(done.rowcount == 1)

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from web.api import (
     alert_callbacks,
+    alert_deliveries,
     alert_rules,
     alerts,
     attachments,
@@ -53,7 +54,7 @@ log = logging.getLogger("dispatch.web")
 API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
                delegations, proposals, intake, alerts, notifications, tracking,
                webhook_deliveries, geocode, reports, billing, oncall, alert_rules,
-               alert_callbacks)
+               alert_callbacks, alert_deliveries)
 
 
 def build_api() -> Api:

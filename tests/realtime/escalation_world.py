@@ -79,6 +79,7 @@ class World:
     sim: GenesysSimulator
     genesys_url: str
     app_url: str = ""
+    app: Any = None
     #: Settings beyond Genesys's (e-mail, webhooks) for the app and the processes.
     extra: dict[str, Any] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)
@@ -141,6 +142,12 @@ class World:
         watch_providers(facts, self.first.worker.channels)
         return facts
 
+    def headers(self, name: str) -> dict[str, str]:
+        """A bearer token of one of ``PEOPLE``, issued by the app."""
+        role = PEOPLE[name][0]
+        principal = Principal(user_id=self.users[name], username=name, roles=frozenset({role}))
+        return {"Authorization": f"Bearer {self.app.state.services.tokens.issue(principal)}"}
+
     def calls_to(self, number: str) -> list[Contact]:
         return self.sim.campaign.calls_to(number)
 
@@ -198,7 +205,7 @@ async def escalation_world(engine: AsyncEngine, database_url: str,
         world.users = await add_people(engine, now.at)
         app = create_app(world.settings(), clock=now)
         async with app.router.lifespan_context(app), serve_asgi(app) as app_url:
-            world.app_url = app_url
+            world.app_url, world.app = app_url, app
             sim.campaign.callback_url, sim.campaign.secret = app_url, CALLBACK_SECRET
             world.process()
             try:

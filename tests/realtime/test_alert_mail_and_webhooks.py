@@ -13,6 +13,7 @@ from email import message_from_bytes
 from email.message import Message
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import insert, select
@@ -154,3 +155,26 @@ async def test_a_receiver_that_is_down_is_retried_then_dead_lettered_and_its_cir
         keys = (await conn.execute(select(a.c.dedup_key).where(
             a.c.kind == "integration_failing", a.c.status == "open"))).scalars().all()
     assert keys == ["integration_failing:notify:webhook-teams"]
+
+    # the dead letter, as admins see it, and sent again once the receiver is back
+    async with httpx.AsyncClient(base_url=w.app_url) as client:
+        dead = await client.get("/api/alert-deliveries", params={"status": "failed"},
+                                headers=w.headers("adam"))
+        assert [d["id"] for d in dead.json()["items"]] == [row["id"]]
+        listed = await client.get(f"/api/alerts/{alert['id']}/deliveries",
+                                  headers=w.headers("alice"))
+        assert {d["channel"] for d in listed.json()["items"]} == {"sms", "voice", "email",
+                                                                  "webhook"}
+        assert (await client.get("/api/alert-deliveries",
+                                 headers=w.headers("alice"))).status_code == 403
+        receiver.status = 200
+        retried = await client.post(f"/api/alert-deliveries/{row['id']}/retry",
+                                    headers=w.headers("adam"))
+        assert retried.status_code == 200 and retried.json()["status"] == "pending"
+        again = await client.post(f"/api/alert-deliveries/{row['id']}/retry",
+                                  headers=w.headers("adam"))
+        assert again.status_code == 409 and again.json()["code"] == "not_failed"
+    w.now.advance(minutes=15)  # past the circuit's cooldown: its trial is this delivery
+    await w.first.worker.run_once()
+    [row] = [r for r in await rows(w, alert["id"], "webhook") if r["level"] == 1]
+    assert (row["status"], row["attempts"]) == ("sent", 1) and teams.state == "closed"

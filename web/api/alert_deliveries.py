@@ -1,0 +1,109 @@
+"""What was sent about alerts: an alert's deliveries (texts, calls, mails, posts, with every
+outcome and answer), and for admins the dead letters (given up) and their retry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from domain.errors import Conflict, NotFound
+from domain.roles import Permission
+from domain.services.alerts import may_see_alert
+from storage import tables as t
+from storage.alert_notifications import SqlDeliveryLog, SqlNotificationStore
+from web.api.framework import Api, Call
+from web.api.schemas import Out, Page, PageQuery, page
+from web.api.webhook_deliveries import _split_commas
+
+api = Api()
+TAG = "alerts"
+Status = Literal["pending", "sending", "sent", "logged", "failed", "cancelled", "grouped"]
+
+
+class DeliveryOut(Out):
+    id: str
+    alert_id: str
+    level: int
+    channel: str = Field(description="sms, voice, email or webhook")
+    recipient: str
+    status: Status
+    attempts: int
+    error: str
+    provider_id: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None
+    response: str | None = Field(description='a key ("1", "2"), "none" or "reply"')
+    responded_at: dt.datetime | None
+    group_id: str | None
+
+
+class DeliveryList(Out):
+    items: list[DeliveryOut]
+
+
+class DeliveryPage(Page[DeliveryOut]):
+    pass
+
+
+class DeliveryQuery(PageQuery):
+    """``status`` may repeat or hold a comma list; none: every delivery."""
+
+    status: Annotated[list[Status], BeforeValidator(_split_commas)] = Field(
+        default_factory=list, max_length=7)
+
+
+def _id(call: Call[Any, Any], entity: str) -> str:
+    value = call.path["id"]
+    if len(value) > 64 or not value.isprintable():
+        raise NotFound(entity, value[:64])
+    return value
+
+
+@api.route("GET", "/api/alerts/{id}/deliveries", summary="What was sent about an alert", tag=TAG,
+           response=DeliveryList, errors=(403, 404), permissions=(Permission.ALERT_VIEW,))
+async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
+    """Every text, call, mail and post of the alert, by level, with outcomes and answers."""
+    alert_id = _id(call, "alert")
+    a = t.alerts
+    async with call.services.engine.connect() as conn:
+        found = (await conn.execute(a.select().with_only_columns(a.c.store_id)
+                                    .where(a.c.id == alert_id))).first()
+    if found is None or not may_see_alert(call.principal, found[0]):
+        raise NotFound("alert", alert_id)
+    return {"items": await SqlNotificationStore(call.services.engine).for_alert(alert_id)}
+
+
+@api.route("GET", "/api/alert-deliveries", summary="Alert deliveries (dead letters: failed)",
+           tag=TAG, query=DeliveryQuery, response=DeliveryPage, errors=(403, 422),
+           permissions=(Permission.ALERT_SYSTEM,))
+async def list_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
+    """Newest first. ``status=failed``: those given up after their last attempt."""
+    q = call.query
+    items, total = await SqlDeliveryLog(call.services.engine).page(
+        statuses=q.status, limit=q.limit, offset=q.offset)
+    return page(items, total, q)
+
+
+@api.route("POST", "/api/alert-deliveries/{id}/retry", summary="Send a dead alert delivery again",
+           tag=TAG, response=DeliveryOut, errors=(403, 404, 409),
+           permissions=(Permission.ALERT_SYSTEM,))
+async def retry_delivery(call: Call[Any, Any]) -> dict[str, Any]:
+    """Pending again from its first attempt (a call is placed again). 409 ``not_failed`` unless
+    it was given up; 409 ``alert_closed`` when its alert is no longer open."""
+    log = SqlDeliveryLog(call.services.engine)
+    delivery_id = _id(call, "alert delivery")
+    row = await log.get(delivery_id)
+    if row is None:
+        raise NotFound("alert delivery", delivery_id)
+    current = DeliveryOut.model_validate(row).model_dump(mode="json")
+    if row["alert_status"] != "open":
+        raise Conflict("its alert is no longer open", code="alert_closed", current=current)
+    if not await log.retry(delivery_id, call.services.now()):
+        raise Conflict("only a delivery that was given up is sent again", code="not_failed",
+                       current=current)
+    if call.services.alerts is not None:  # this process delivers: at once
+        call.services.alerts.delivery.wake()
+    return await log.get(delivery_id) or current
