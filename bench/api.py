@@ -1,12 +1,20 @@
-"""API latency and throughput on PostgreSQL with 100,000 dispatches and 200,000 work orders.
+"""API latency and throughput on PostgreSQL with 100,000 dispatches and 200,000 work orders, with
+one web worker and with two side by side.
 
-    python bench/api.py [--database-url postgresql://...] [--requests 400] [--keep]
+    python bench/api.py [--workers 1,2] [--seconds 10] [--database-url postgresql://...] [--keep]
 
-Seeds a fresh database (dropped afterwards unless --keep), starts the app under uvicorn in its own
-process on a free loopback port, and drives it with an async client at concurrency 1, 16 and 64:
-list-with-filters, detail and create. ``/healthz`` (no database work) runs in the same way as the
-baseline, so the framework floor and the app's cost are side by side. Every loop is bounded in
-request count and in time.
+Seeds a fresh database (dropped afterwards unless --keep; ``--database-url`` reuses one seeded
+by an earlier ``--keep`` run), then for each worker count starts ``dispatch serve`` (PostgreSQL
+and Redis, as the Procfile's web process) on a free loopback port and drives it:
+
+* one client: ``/healthz`` (no database work: the framework's floor) and the dispatch list with
+  filters, p50 side by side (the goal: the list within 2x of ``/healthz``);
+* 16 clients: the same two and a dispatch's detail: throughput, p50, p99.
+
+The load generator is ``wrk`` when it is installed (a Lua script adds the token and varies the
+filters), else an async Python client. Every run says how much CPU the generator, the server's
+workers and the whole machine used meanwhile, so a figure bent by the generator shows it. Every
+run is bounded in time (``--seconds``) and in requests (``--max-requests``).
 """
 
 from __future__ import annotations
@@ -15,15 +23,14 @@ import argparse
 import asyncio
 import datetime as dt
 import os
-import random
 import secrets
-import socket
-import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -31,147 +38,153 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage.engine import create_engine  # noqa: E402
+from bench.api_load import Run, cpu_seconds, machine_busy, python_load, wrk_load  # noqa: E402
+from bench.api_seed import bulk_seed  # noqa: E402
+from bench.app_process import free_port  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from web.demo.seed import seed  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-CONCURRENCY = (1, 16, 64)
-TIME_CAP_S = 60.0
-FREE_TICKETS = 2_000
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+START_LIMIT_S = 120.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Server:
+    """``dispatch serve --workers N`` in a process of its own, as the Procfile runs it."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self.port = free_port()
+        self.workers = workers
+        self.log = Path(tempfile.mkdtemp(prefix="bench-api-")) / "server.log"
+        env = {"SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
+               **os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL,
+               "REDIS_PREFIX": f"bench-api-{os.getpid()}", "RUN_FEEDS": "false",
+               "ALERTS_ENABLED": "false", "LOG_LEVEL": "info", "DEMO": "false"}
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "web.cli", "serve", "--port", str(self.port),
+                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                stderr=log)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_until_up(self) -> None:
+        """Until every worker has started and ``/healthz`` answers."""
+        deadline = time.monotonic() + START_LIMIT_S
+        path = self.log
+        while path.read_text().count("Application startup complete") < self.workers:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the server did not start:\n{path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        assert httpx.get(f"{self.base}/healthz", timeout=10).status_code == 200
+
+    def pids(self) -> list[int]:
+        """The process and its workers (whose CPU the runs count)."""
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return [self.proc.pid, *(int(c) for c in children.split())]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        shutil.rmtree(self.log.parent, ignore_errors=True)
 
 
-async def bulk_seed(url: str, dispatches: int, work_orders: int) -> float:
-    started = time.perf_counter()
-    engine = create_engine(url)
+def paths(now: dt.datetime) -> dict[str, list[str]]:
+    """What each measured request asks for; the list's filters vary over the 200 vans."""
+    start = quote((now + dt.timedelta(days=2)).isoformat(), safe="")
+    end = quote((now + dt.timedelta(days=4)).isoformat(), safe="")
+    return {
+        "baseline /healthz": ["/healthz"],
+        "list with filters": [f"/api/dispatch?unit=unit-{n:04d}&date_from={start}"
+                              f"&date_to={end}&limit=50" for n in range(1, 201)],
+        "detail": [f"/api/dispatch/bd-{(n * 7919) % 100_000:07d}" for n in range(200)],
+    }
+
+
+def measure(server: Server, token: str, name: str, targets: list[str], clients: int,
+            args: argparse.Namespace) -> Run:
+    pids = server.pids()
+    cpu_before, busy_before = cpu_seconds(pids), machine_busy()
+    if args.generator == "wrk":
+        run = wrk_load(server.base, targets, token, clients=clients, seconds=args.seconds,
+                       max_requests=args.max_requests)
+    else:
+        run = asyncio.run(python_load(server.base, targets, token, clients=clients,
+                                      seconds=args.seconds, max_requests=args.max_requests))
+    run.server_cpu = cpu_seconds(pids) - cpu_before
+    run.machine_cpu = machine_busy() - busy_before
+    print(f"{server.workers} worker{'s' if server.workers > 1 else ' '} {name:<18} "
+          f"{run.line()}", flush=True)
+    return run
+
+
+def bench(url: str, args: argparse.Namespace) -> None:
     now = dt.datetime.now(dt.UTC)
-    await seed(engine, stores=200, technicians=200, orders=1000, seed=11, now=now, progress=False)
-    await engine.dispose()
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        rng = random.Random(5)
-        stores = [f"store-{i:04d}" for i in range(1, 201)]
-        units = [f"unit-{i:04d}" for i in range(1, 201)]
-        tickets = [(f"btt-{i:07d}", f"BTT-{i:07d}", stores[i % 200], now, "bench", None, None, 1)
-                   for i in range(dispatches + FREE_TICKETS)]  # the last ones stay free
-        await conn.copy_records_to_table(
-            "trip_tickets", records=tickets,
-            columns=["id", "number", "store_id", "created_at", "description", "work_order_id",
-                     "customer_id", "version"])
-        base = now + dt.timedelta(days=1)
-        rows = []
-        for i in range(dispatches):
-            unit = units[i % 200]
-            when = base + dt.timedelta(minutes=15 * (i // 200))
-            rows.append((f"bd-{i:07d}", tickets[i][0], when, unit, stores[i % 200], now,
-                         "user-dispatcher" if i % 3 else "user-operations",
-                         rng.choice(("draft", "scheduled", "dispatched")), None, 1))
-        await conn.copy_records_to_table(
-            "dispatches", records=rows,
-            columns=["id", "trip_ticket_id", "datetime", "unit", "store_id", "date_created",
-                     "created_by", "status", "deleted_at", "version"])
-        wo = []
-        for i in range(work_orders):
-            store = stores[i % 200]
-            wo.append((f"bwo-{i:07d}", store, None, rng.choice(("high", "normal", "low")),
-                       32.7 + rng.random() / 2, -97.0 + rng.random() / 2, "", "bench job", None,
-                       None, "[]", 60, rng.choice(("new", "completed", "cancelled")), "", now,
-                       None, None, None, False, None, "[]", None,
-                       now - dt.timedelta(minutes=i % 10_000), "user-dispatcher", 1))
-        await conn.copy_records_to_table(
-            "work_orders", records=wo,
-            columns=["id", "store_id", "customer_id", "priority", "lat", "lon", "address",
-                     "description", "window_start", "window_end", "required_skills",
-                     "estimated_minutes", "status", "status_reason", "status_changed_at",
-                     "technician_id", "sequence", "planned_arrival", "pinned", "follow_up_of",
-                     "comments", "proof", "created_at", "created_by", "version"])
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-    return time.perf_counter() - started
+    targets = paths(now)
+    results: dict[tuple[int, str, int], Run] = {}
+    for workers in args.workers:
+        server = Server(url, workers)
+        try:
+            server.wait_until_up()
+            login = httpx.post(f"{server.base}/api/auth/login", timeout=30,
+                               json={"username": "dispatcher", "password": "demo"})
+            token = login.json()["access_token"]
+            warm = httpx.Client(base_url=server.base, timeout=30,
+                                headers={"Authorization": f"Bearer {token}"})
+            for path in targets["list with filters"][:20] + targets["detail"][:20]:
+                warm.get(path)  # each worker's pool and statement cache, not measured
+            warm.close()
+            plan = [(1, "baseline /healthz"), (1, "list with filters")] if workers == 1 else []
+            plan += [(16, "baseline /healthz"), (16, "list with filters"), (16, "detail")]
+            for clients, name in plan:
+                results[workers, name, clients] = measure(server, token, name, targets[name],
+                                                          clients, args)
+        finally:
+            server.stop()
+    summary(results, args)
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-async def drive(name: str, call: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
-                client: httpx.AsyncClient, concurrency: int, total: int) -> None:
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-    deadline = time.perf_counter() + TIME_CAP_S
-
-    async def worker() -> None:
-        nonlocal errors
-        for n in counter:
-            if time.perf_counter() > deadline:
-                return
-            t0 = time.perf_counter()
-            response = await call(client, n)
-            latencies.append((time.perf_counter() - t0) * 1000)
-            if response.status_code >= 400:
-                errors += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    print(f"{name:<22} c={concurrency:<3} n={len(latencies):<5} "
-          f"p50={statistics.median(latencies):7.1f} ms  p99={pct(latencies, 0.99):7.1f} ms  "
-          f"{len(latencies) / elapsed:7.1f} req/s  errors={errors}", flush=True)
-
-
-async def run_load(base: str, requests: int) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=30,
-                                 limits=httpx.Limits(max_connections=100)) as client:
-        login = await client.post("/api/auth/login",
-                                  json={"username": "dispatcher", "password": "demo"})
-        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
-        start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()
-        end = (dt.datetime.now(dt.UTC) + dt.timedelta(days=4)).isoformat()
-        free_tt = iter(range(100_000, 100_000 + FREE_TICKETS))  # tickets without a dispatch
-        created = iter(range(10**6))
-
-        def health(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
-            return c.get("/healthz")
-
-        def listing(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
-            unit = f"unit-{(n % 200) + 1:04d}"
-            return c.get("/api/dispatch", params={"unit": unit, "date_from": start,
-                                                  "date_to": end, "limit": 50})
-
-        def detail(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
-            return c.get(f"/api/dispatch/bd-{(n * 7919) % 100_000:07d}")
-
-        def create(c: httpx.AsyncClient, n: int) -> Awaitable[httpx.Response]:
-            ticket = f"btt-{next(free_tt):07d}"
-            minutes = next(created)  # every create books the spare van at its own time
-            when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30, minutes=minutes)).isoformat()
-            return c.post("/api/dispatch", json={"trip_ticket_id": ticket, "datetime": when,
-                                                 "unit": "unit-spare-001"})
-
-        for name, fn in (("baseline /healthz", health), ("list with filters", listing),
-                         ("detail", detail)):
-            for c in CONCURRENCY:
-                await drive(name, fn, client, c, requests)
-        for c in CONCURRENCY:
-            await drive("create", create, client, c, min(requests, 150))
+def summary(results: dict[tuple[int, str, int], Run], args: argparse.Namespace) -> None:
+    print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"generator: {args.generator}; {os.cpu_count()} cores", flush=True)
+    floor, listing = results.get((1, "baseline /healthz", 1)), results.get(
+        (1, "list with filters", 1))
+    if floor and listing:
+        print(f"one client: list p50 {listing.p50:.2f} ms vs /healthz p50 {floor.p50:.2f} ms "
+              f"= {listing.p50 / floor.p50:.2f}x (goal: within 2x)")
+    for name in ("list with filters", "detail"):
+        one, two = results.get((1, name, 16)), results.get((2, name, 16))
+        if one and two:
+            print(f"16 clients, {name}: 1 worker {one.rate:.0f} req/s p99 {one.p99:.1f} ms; "
+                  f"2 workers {two.rate:.0f} req/s p99 {two.p99:.1f} ms "
+                  f"({two.rate / one.rate:.2f}x the throughput)")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=400)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", default="1,2",
+                        type=lambda s: [int(n) for n in s.split(",")],
+                        help="web worker counts to measure, one after the other")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
+    parser.add_argument("--max-requests", type=int, default=100_000,
+                        help="most requests of each run")
+    parser.add_argument("--generator", choices=("wrk", "python"),
+                        default="wrk" if shutil.which("wrk") else "python",
+                        help="the load generator (default: wrk when installed)")
+    parser.add_argument("--database-url", help="a database seeded by an earlier --keep run")
     parser.add_argument("--dispatches", type=int, default=100_000)
     parser.add_argument("--work-orders", type=int, default=200_000)
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     args = parser.parse_args()
+    if args.database_url:
+        bench(args.database_url, args)
+        return 0
     name = f"dispatch_bench_{os.getpid()}"
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
@@ -181,30 +194,13 @@ def main() -> int:
         await conn.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    server = None
     try:
         upgrade(url)
         seconds = asyncio.run(bulk_seed(url, args.dispatches, args.work_orders))
         print(f"seeded {args.dispatches} dispatches and {args.work_orders} work orders "
-              f"in {seconds:.1f} s", flush=True)
-        port = free_port()
-        env = {"SECRET_KEY": secrets.token_urlsafe(48), **os.environ, "DATABASE_URL": url,
-               "LOG_LEVEL": "warning"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host",
-             "127.0.0.1", "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        asyncio.run(run_load(base, args.requests))
+              f"in {seconds:.1f} s ({url if args.keep else 'dropped at the end'})", flush=True)
+        bench(url, args)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
         if not args.keep:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.roles import Principal
 
@@ -17,10 +20,67 @@ def scope_filter(principal: Principal, column: Any) -> ColumnElement[bool]:
     return column.in_(sorted(principal.store_ids))  # type: ignore[no-any-return]
 
 
+#: The column a page's rows carry their list's total in (taken off before they are answered).
+TOTAL = "page_total__"
+
+
+@dataclass(frozen=True)
+class PageStatements:
+    """A list's page (its rows carrying the total, ``:page_limit`` and ``:page_offset`` bound)
+    and its count alone (for a page past the end, which has no row to carry it)."""
+
+    page: Select[Any]
+    count: Select[Any]
+
+
+def page_statements(query: Select[Any], *, count: Select[Any] | None = None) -> PageStatements:
+    """One page of ``query`` and how many rows it has in all, in one statement: the count rides
+    on every row as an uncorrelated scalar subquery, which the database computes once. (Two
+    statements cost a second round trip and, in this process, as much again as the page.)
+    ``count``: a cheaper statement with the same rows to count (the list's filters without the
+    joins that only add columns)."""
+    counted = select(func.count()).select_from(
+        (count if count is not None else query).order_by(None).subquery())
+    page = (query.add_columns(counted.scalar_subquery().label(TOTAL))
+            .limit(bindparam("page_limit", type_=Integer))
+            .offset(bindparam("page_offset", type_=Integer)))
+    return PageStatements(page, counted)
+
+
+async def run_page(conn: AsyncConnection, statements: PageStatements, values: dict[str, Any], *,
+                   limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows of one page (without the total they carried) and the total."""
+    rows = (await conn.execute(statements.page, {
+        **values, "page_limit": limit, "page_offset": offset})).mappings().all()
+    if rows:
+        total = rows[0][TOTAL]
+    elif offset == 0:
+        total = 0
+    else:
+        total = (await conn.execute(statements.count, values)).scalar() or 0
+    page = []
+    for row in rows:
+        item = dict(row)
+        del item[TOTAL]
+        page.append(item)
+    return page, int(total)
+
+
 async def fetch_page(
-    conn: AsyncConnection, query: Select[Any], *, limit: int, offset: int
+    conn: AsyncConnection, query: Select[Any], *, limit: int, offset: int,
+    count: Select[Any] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    total = (await conn.execute(select(func.count()).select_from(query.order_by(None).subquery())
-                                )).scalar() or 0
-    rows = (await conn.execute(query.limit(limit).offset(offset))).mappings().all()
-    return [dict(r) for r in rows], int(total)
+    """``page_statements`` then ``run_page``, for a query built with its values in it."""
+    return await run_page(conn, page_statements(query, count=count), {}, limit=limit,
+                          offset=offset)
+
+
+@asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads. On PostgreSQL it reads outside a transaction: under READ
+    COMMITTED every statement takes its own snapshot inside one too, so the BEGIN and ROLLBACK
+    around a read were two round trips that bought nothing."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn

@@ -12,6 +12,7 @@ from domain.dispatch import DispatchStatus
 from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import dispatches as uc
+from storage.queries.common import read_connection
 from storage.queries.dispatches import dispatch_detail, list_dispatches
 from web.api.framework import Api, Call
 from web.api.schemas import Out, Page, PageQuery, Strict, page
@@ -136,7 +137,7 @@ class DispatchPage(Page[DispatchOut]):
 
 
 async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
-    async with call.services.engine.connect() as conn:
+    async with read_connection(call.services.engine) as conn:
         found = await dispatch_detail(conn, call.principal, dispatch_id)
     if found is None:
         raise NotFound("dispatch", dispatch_id)
@@ -165,7 +166,7 @@ async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
            response=DispatchPage, errors=(403,), permissions=(Permission.DISPATCH_VIEW,))
 async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with read_connection(call.services.engine) as conn:
         items, total = await list_dispatches(
             conn, call.principal, date_from=q.date_from, date_to=q.date_to, unit=q.unit,
             customer_id=q.customer_id, created_by=q.created_by, store_id=q.store_id,
