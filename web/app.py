@@ -23,6 +23,7 @@ from web.api import (
     audit,
     auth,
     billing,
+    billing_records,
     delegations,
     dispatch,
     geocode,
@@ -51,8 +52,8 @@ from web.services import Services, build_services
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
-API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, tracks, audit,
-               delegations, proposals, intake, alerts, notifications, tracking,
+API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, billing_records,
+               tracks, audit, delegations, proposals, intake, alerts, notifications, tracking,
                webhook_deliveries, geocode, reports, billing, oncall, alert_rules,
                alert_callbacks, alert_deliveries)
 

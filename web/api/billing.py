@@ -3,7 +3,7 @@ invoice (listed, and recorded: partial payments add up, never above the invoice'
 
 Money is integer cents. Reads need ``billing:view`` and show the caller's stores only (another
 store's invoice is 404); recording a payment needs ``billing:manage``. Invoices themselves (list
-with paid and balance, detail, create, process) are in ``resources_billing.py``.
+with paid and balance, detail, create, process) are in ``billing_records.py``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from pydantic import Field
 
 from domain.billing import SERVICE_LINE_MAX
 from domain.dispatch import SalesOrderStatus
-from domain.errors import NotFound
 from domain.payments import PaymentStatus
 from domain.roles import Permission
 from domain.services import billing as billing_uc
@@ -23,7 +22,7 @@ from domain.services import dispatches as dispatch_uc
 from storage.queries.billing import invoice_detail
 from storage.queries.billing import list_invoices as query_invoices
 from storage.queries.resources import list_resources, resource_detail
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, detail_or_404
 from web.api.schemas import Out, Page, PageQuery, Strict, page
 
 api = Api()
@@ -157,11 +156,10 @@ class InvoiceQuery(PageQuery):
 
 
 async def _detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str, Any]:
-    async with call.services.engine.connect() as conn:
-        found = await resource_detail(conn, call.principal, kind, resource_id)
-    if found is None:
-        raise NotFound(kind.replace("_", " "), resource_id)
-    return found
+    async def read(conn: Any, principal: Any, rid: str) -> dict[str, Any] | None:
+        return await resource_detail(conn, principal, kind, rid)
+
+    return await detail_or_404(call, kind.replace("_", " "), read, resource_id)
 
 
 async def _list(call: Call[Any, Any], kind: str, filters: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +184,7 @@ async def list_trip_tickets(call: Call[Any, TripTicketQuery]) -> dict[str, Any]:
            response=TripTicketOut, errors=(403, 404),
            permissions=VIEW)
 async def get_trip_ticket(call: Call[Any, Any]) -> dict[str, Any]:
-    return await _detail(call, "trip_ticket", call.path["id"])
+    return await _detail(call, "trip_ticket", call.path_id("trip ticket"))
 
 
 @api.route("POST", "/api/trip-tickets", summary="Create a trip ticket", tag=TAG,
@@ -216,7 +214,7 @@ async def list_sales_orders(call: Call[Any, SalesOrderQuery]) -> dict[str, Any]:
            response=SalesOrderOut, errors=(403, 404),
            permissions=VIEW)
 async def get_sales_order(call: Call[Any, Any]) -> dict[str, Any]:
-    return await _detail(call, "sales_order", call.path["id"])
+    return await _detail(call, "sales_order", call.path_id("sales order"))
 
 
 @api.route("POST", "/api/sales-orders", summary="Create a sales order", tag=TAG,
@@ -237,7 +235,8 @@ async def create_sales_order(call: Call[SalesOrderIn, Any]) -> dict[str, Any]:
            permissions=MANAGE)
 async def cancel_sales_order(call: Call[Any, Any]) -> None:
     """A cancelled sales order stays on record and can no longer be invoiced. Audited."""
-    await billing_uc.cancel_sales_order(call.uow(), call.context(), sales_order_id=call.path["id"])
+    await billing_uc.cancel_sales_order(call.uow(), call.context(),
+                                        sales_order_id=call.path_id("sales order"))
 
 
 @api.route("GET", "/api/invoices", summary="List invoices", tag=TAG, query=InvoiceQuery,
@@ -257,18 +256,14 @@ async def list_invoices(call: Call[Any, InvoiceQuery]) -> dict[str, Any]:
 
 
 async def _invoice(call: Call[Any, Any], invoice_id: str) -> dict[str, Any]:
-    async with call.services.engine.connect() as conn:
-        found = await invoice_detail(conn, call.principal, invoice_id)
-    if found is None:
-        raise NotFound("invoice", invoice_id)
-    return found
+    return await detail_or_404(call, "invoice", invoice_detail, invoice_id)
 
 
 @api.route("GET", "/api/invoices/{id}", summary="An invoice", tag=TAG,
            response=BillingInvoiceOut, errors=(403, 404),
            permissions=VIEW)
 async def get_invoice(call: Call[Any, Any]) -> dict[str, Any]:
-    return await _invoice(call, call.path["id"])
+    return await _invoice(call, call.path_id("invoice"))
 
 
 @api.route("POST", "/api/invoices", summary="Create an invoice for a sales order", tag=TAG,
@@ -291,5 +286,5 @@ async def create_invoice(call: Call[InvoiceIn, Any]) -> dict[str, Any]:
 async def process_invoice(call: Call[Any, Any]) -> dict[str, Any]:
     """Records who processed it and when (``processed_by``, ``processed_at``); from then on it
     takes payments and keeps its dispatch from deletion. Processing again changes nothing."""
-    await billing_uc.process_invoice(call.uow(), call.context(), invoice_id=call.path["id"])
-    return await _invoice(call, call.path["id"])
+    await billing_uc.process_invoice(call.uow(), call.context(), invoice_id=call.path_id("invoice"))
+    return await _invoice(call, call.path_id("invoice"))

@@ -18,11 +18,12 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.errors import DomainError, PermissionDenied
+from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.roles import Permission, Principal
 from domain.services.context import Context
 from storage.engine import is_unavailable
@@ -60,6 +61,19 @@ class Call(Generic[B, Q]):
     def uow(self) -> Any:
         return self.services.uow(actor=self.principal, correlation_id=self.correlation_id)
 
+    def path_id(self, entity: str, name: str = "id") -> str:
+        """The path's id; one that cannot exist (too long, a NUL, broken text) is simply not
+        found, never a database error."""
+        value = self.path[name]
+        if len(value) > 64 or "\x00" in value or not value.isprintable():
+            raise NotFound(entity, value[:64])
+        return value
+
+    def expected_version(self, body_version: int | None = None) -> int | None:
+        """The version the client saw: the body's ``expected_version`` when it sends one, else
+        ``If-Match``."""
+        return body_version if body_version is not None else self.if_match()
+
     def if_match(self) -> int | None:
         """The version the client saw, from ``If-Match: "<version>"`` (None when absent)."""
         header = self.request.headers.get("if-match")
@@ -80,6 +94,19 @@ class Empty(BaseModel):
 
 
 Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+#: A read of one record as the caller may see it: None when it does not exist for them.
+DetailRead = Callable[[AsyncConnection, Principal, str], Awaitable[dict[str, Any] | None]]
+
+
+async def detail_or_404(call: Call[Any, Any], entity: str, read: DetailRead,
+                        entity_id: str) -> dict[str, Any]:
+    """The record as the caller may see it; outside their scope it does not exist (404), so its
+    existence does not leak."""
+    async with call.services.engine.connect() as conn:
+        found = await read(conn, call.principal, entity_id)
+    if found is None:
+        raise NotFound(entity, entity_id)
+    return found
 
 
 @dataclass

@@ -1,275 +1,56 @@
 """Stores, technicians, units and customers: list and detail for those who may see resources;
-create, update and deactivate (soft) for administrators, fleet managers (units) and customer
-service (customers). The billing records live in ``resources_billing`` and are included here.
+create, change and deactivate (soft) for administrators, fleet managers (units) and customer
+service (customers). Each endpoint is declared here as it is; the models are in
+``resource_schemas.py``; the use cases in ``domain/services/resources.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
-
-from domain.errors import NotFound
 from domain.geo import Location
-from domain.resources import OpeningHours, Shift, TechnicianStatus
+from domain.resources import OpeningHours, Shift
 from domain.roles import Permission
 from domain.services import resources as uc
 from storage.notifications import SqlConsentHistory
 from storage.queries.resources import list_resources, resource_detail
-from web.api.framework import Api, Call, Handler
-from web.api.resources_billing import api as billing_api
-from web.api.schemas import LocationIn, LocationOut, Out, Page, PageQuery, Strict, page
+from web.api.framework import Api, Call, detail_or_404
+from web.api.resource_schemas import (
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    CustomerQuery,
+    StoreIn,
+    StoreOut,
+    StorePage,
+    StorePatch,
+    StoreQuery,
+    TechnicianIn,
+    TechnicianOut,
+    TechnicianPage,
+    TechnicianPatch,
+    TechnicianQuery,
+    UnitIn,
+    UnitOut,
+    UnitPage,
+    UnitPatch,
+    UnitQuery,
+)
+from web.api.schemas import page
 
 api = Api()
 TAG = "resources"
-HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-Text = Field(min_length=1, max_length=200)
-Ref = Field(min_length=1, max_length=64)
-Search = Field(default=None, min_length=1, max_length=100)
+VIEW = (Permission.RESOURCE_VIEW,)
+LIST_ERRORS = (403,)
+GET_ERRORS = (403, 404)
+CREATE_ERRORS = (403, 409, 422)
+CHANGE_ERRORS = (400, 403, 404, 409, 422)
 
 
-class Patch(Strict):
-    """A partial update: at least one field, and null only where ``NULLABLE`` allows it."""
-
-    NULLABLE: ClassVar[frozenset[str]] = frozenset()
-
-    @model_validator(mode="after")
-    def _something(self) -> Patch:
-        if not self.model_fields_set:
-            raise ValueError("send at least one field to change")
-        nulls = sorted(f for f in self.model_fields_set
-                       if getattr(self, f) is None and f not in self.NULLABLE)
-        if nulls:
-            raise ValueError(f"{', '.join(nulls)} may not be null")
-        return self
-
-
-class HoursIn(Strict):
-    opens: str = Field(pattern=HHMM)
-    closes: str = Field(pattern=HHMM)
-
-
-class TimeZoneField(Strict):
-    @field_validator("timezone", check_fields=False)
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {value!r}") from error
-        return value
-
-
-class StoreIn(TimeZoneField):
-    code: str = Field(min_length=1, max_length=32)
-    name: str = Text
-    location: LocationIn
-    region: str = Field(min_length=1, max_length=64)
-    hours: HoursIn
-    address: str = Field(default="", max_length=300)
-    timezone: str = Field(default="America/Chicago", min_length=1, max_length=64)
-
-
-class StorePatch(Patch, TimeZoneField):
-    code: str | None = Field(default=None, min_length=1, max_length=32)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    location: LocationIn | None = None
-    region: str | None = Field(default=None, min_length=1, max_length=64)
-    hours: HoursIn | None = None
-    address: str | None = Field(default=None, max_length=300)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    active: bool | None = Field(default=None, description="true reactivates it")
-
-
-def _check_skills(value: list[str] | None) -> list[str] | None:
-    if value is not None and any(not 1 <= len(s.strip()) <= 40 for s in value):
-        raise ValueError("each skill is 1 to 40 characters")
-    return value
-
-
-class ShiftIn(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
-
-
-class TechnicianIn(Strict):
-    name: str = Text
-    home_store_id: str = Ref
-    skills: list[str] = Field(default_factory=list, max_length=50)
-    shift: ShiftIn | None = None
-    unit_id: str | None = Field(default=None, min_length=1, max_length=64)
-    phone: str = Field(default="", max_length=32)
-
-    _skills = field_validator("skills")(_check_skills)
-
-
-class TechnicianPatch(Patch):
-    NULLABLE = frozenset({"shift", "unit_id"})
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    home_store_id: str | None = Field(default=None, min_length=1, max_length=64)
-    skills: list[str] | None = Field(default=None, max_length=50)
-    shift: ShiftIn | None = None
-    unit_id: str | None = Field(default=None, min_length=1, max_length=64)
-    phone: str | None = Field(default=None, max_length=32)
-    active: bool | None = Field(default=None, description="true reactivates it")
-
-    _skills = field_validator("skills")(_check_skills)
-
-
-class UnitIn(Strict):
-    name: str = Field(min_length=1, max_length=64)
-    home_store_id: str = Ref
-    geotab_device_id: str | None = Field(default=None, min_length=1, max_length=64)
-    plate: str = Field(default="", max_length=32)
-    model: str = Field(default="", max_length=100)
-
-
-class UnitPatch(Patch):
-    NULLABLE = frozenset({"geotab_device_id"})
-    name: str | None = Field(default=None, min_length=1, max_length=64)
-    home_store_id: str | None = Field(default=None, min_length=1, max_length=64)
-    geotab_device_id: str | None = Field(default=None, min_length=1, max_length=64)
-    plate: str | None = Field(default=None, max_length=32)
-    model: str | None = Field(default=None, max_length=100)
-    in_service: bool | None = None
-
-
-class CustomerIn(Strict):
-    name: str = Text
-    phone: str = Field(default="", max_length=32)
-    email: str = Field(default="", max_length=200)
-    address: str = Field(default="", max_length=300)
-    location: LocationIn | None = None
-    sms_opt_in: bool = False
-    home_store_id: str | None = Field(default=None, min_length=1, max_length=64)
-
-
-class CustomerPatch(Patch):
-    NULLABLE = frozenset({"location", "home_store_id"})
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
-    location: LocationIn | None = None
-    sms_opt_in: bool | None = Field(
-        default=None, description="A change is recorded in the consent history (who, when, "
-                                  "source customer_update); granting needs a phone that takes "
-                                  "texts (422 no_sms_number)")
-    home_store_id: str | None = Field(default=None, min_length=1, max_length=64)
-    active: bool | None = Field(default=None, description="true reactivates it")
-
-
-class HoursOut(BaseModel):
-    opens: str
-    closes: str
-
-
-class ShiftOut(BaseModel):
-    start: dt.datetime
-    end: dt.datetime
-
-
-class StoreOut(Out):
-    id: str
-    code: str
-    name: str
-    location: LocationOut
-    region: str
-    hours: HoursOut
-    address: str
-    timezone: str
-    active: bool
-    version: int
-
-
-class TechnicianOut(Out):
-    id: str
-    name: str
-    home_store_id: str
-    skills: list[str]
-    shift: ShiftOut | None
-    status: str
-    unit_id: str | None
-    phone: str
-    active: bool
-    version: int
-
-
-class UnitOut(Out):
-    id: str
-    name: str
-    home_store_id: str
-    geotab_device_id: str | None
-    plate: str
-    model: str
-    in_service: bool
-    version: int
-
-
-class CustomerOut(Out):
-    id: str
-    name: str
-    phone: str
-    email: str
-    address: str
-    location: LocationOut | None
-    sms_opt_in: bool
-    home_store_id: str | None
-    active: bool
-    version: int
-
-
-class StorePage(Page[StoreOut]):
-    pass
-
-
-class TechnicianPage(Page[TechnicianOut]):
-    pass
-
-
-class UnitPage(Page[UnitOut]):
-    pass
-
-
-class CustomerPage(Page[CustomerOut]):
-    pass
-
-
-class StoreQuery(PageQuery):
-    region: str | None = Field(default=None, max_length=64)
-    active: bool | None = None
-    q: str | None = Search
-
-
-class TechnicianQuery(PageQuery):
-    store_id: str | None = Field(default=None, max_length=64)
-    status: TechnicianStatus | None = None
-    skill: str | None = Field(default=None, min_length=1, max_length=40)
-    active: bool | None = None
-    q: str | None = Search
-
-
-class UnitQuery(PageQuery):
-    store_id: str | None = Field(default=None, max_length=64)
-    active: bool | None = Field(default=None, description="the same as in_service")
-    in_service: bool | None = None
-    q: str | None = Search
-
-
-class CustomerQuery(PageQuery):
-    store_id: str | None = Field(default=None, max_length=64)
-    active: bool | None = None
-    q: str | None = Field(
-        default=None, min_length=1, max_length=100,
-        description="Find a customer by name, email, address, phone (any punctuation: its "
-                    "digits match) or order number (a sales order's or invoice's number, or a "
-                    "work order's id)")
+def _manage(kind: str) -> tuple[Permission, ...]:
+    return tuple(sorted(uc.MANAGE[kind]))
 
 
 def _domain_values(fields: dict[str, Any]) -> dict[str, Any]:
@@ -287,102 +68,205 @@ def _domain_values(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def _detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str, Any]:
+    async def read(conn: Any, principal: Any, rid: str) -> dict[str, Any] | None:
+        return await resource_detail(conn, principal, kind, rid)
 
-async def detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str, Any]:
+    return await detail_or_404(call, kind.replace("_", " "), read, resource_id)
+
+
+async def _list(call: Call[Any, Any], kind: str, **filters: Any) -> dict[str, Any]:
+    q = call.query
     async with call.services.engine.connect() as conn:
-        found = await resource_detail(conn, call.principal, kind, resource_id)
-    if found is None:
-        raise NotFound(kind.replace("_", " "), resource_id)
-    return found
+        items, total = await list_resources(conn, call.principal, kind, filters=filters, q=q.q,
+                                            limit=q.limit, offset=q.offset)
+    return page(items, total, q)
 
 
-@dataclass(frozen=True)
-class Spec:
-    kind: str
-    plural: str
-    body: type[Strict]
-    patch: type[Patch]
-    out: type[BaseModel]
-    page: type[BaseModel]
-    query: type[PageQuery]
-    filters: Callable[[Any], dict[str, Any]]
+async def _create(call: Call[Any, Any], kind: str) -> dict[str, Any]:
+    created = await uc.create_resource(call.uow(), call.context(), kind,
+                                       _domain_values(call.body.model_dump()))
+    return await _detail(call, kind, created["id"])
 
 
-SPECS = (
-    Spec("store", "stores", StoreIn, StorePatch, StoreOut, StorePage, StoreQuery,
-         lambda q: {"region": q.region, "active": q.active}),
-    Spec("technician", "technicians", TechnicianIn, TechnicianPatch, TechnicianOut,
-         TechnicianPage, TechnicianQuery,
-         lambda q: {"home_store_id": q.store_id, "active": q.active, "skill": q.skill,
-                    "status": q.status.value if q.status else None}),
-    Spec("unit", "units", UnitIn, UnitPatch, UnitOut, UnitPage, UnitQuery,
-         lambda q: {"home_store_id": q.store_id,
-                    "in_service": q.in_service if q.in_service is not None else q.active}),
-    Spec("customer", "customers", CustomerIn, CustomerPatch, CustomerOut, CustomerPage,
-         CustomerQuery, lambda q: {"home_store_id": q.store_id, "active": q.active}),
-)
+async def _update(call: Call[Any, Any], kind: str) -> dict[str, Any]:
+    resource_id = call.path_id(kind)
+    changes = _domain_values(call.body.model_dump(include=call.body.model_fields_set))
+    uow = call.uow()
+    # a customer's sms_opt_in goes into the consent history (who, when, customer_update)
+    consents = SqlConsentHistory(uow) if kind == "customer" else None
+    await uc.update_resource(uow, call.context(), kind, resource_id, changes,
+                             expected_version=call.if_match(), consents=consents)
+    return await _detail(call, kind, resource_id)
 
 
-def _named(handler: Handler, name: str, doc: str) -> Handler:
-    handler.__name__ = handler.__qualname__ = name
-    handler.__doc__ = doc
-    return handler
+async def _deactivate(call: Call[Any, Any], kind: str) -> None:
+    await uc.deactivate_resource(call.uow(), call.context(), kind, call.path_id(kind))
 
 
-def _register(s: Spec) -> None:
-    path, item = f"/api/{s.plural}", f"/api/{s.plural}/{{id}}"
-    words = s.kind.replace("_", " ")
-
-    async def list_(call: Call[Any, Any]) -> dict[str, Any]:
-        q = call.query
-        async with call.services.engine.connect() as conn:
-            items, total = await list_resources(conn, call.principal, s.kind,
-                                                filters=s.filters(q), q=q.q, limit=q.limit,
-                                                offset=q.offset)
-        return page(items, total, q)
-
-    async def get(call: Call[Any, Any]) -> dict[str, Any]:
-        return await detail(call, s.kind, call.path["id"])
-
-    async def create(call: Call[Any, Any]) -> dict[str, Any]:
-        fields = _domain_values(call.body.model_dump())
-        created = await uc.create_resource(call.uow(), call.context(), s.kind, fields)
-        return await detail(call, s.kind, created["id"])
-
-    async def update(call: Call[Any, Any]) -> dict[str, Any]:
-        changes = _domain_values(call.body.model_dump(include=call.body.model_fields_set))
-        uow = call.uow()
-        # a customer's sms_opt_in goes into the consent history (who, when, customer_update)
-        consents = SqlConsentHistory(uow) if s.kind == "customer" else None
-        await uc.update_resource(uow, call.context(), s.kind, call.path["id"], changes,
-                                 expected_version=call.if_match(), consents=consents)
-        return await detail(call, s.kind, call.path["id"])
-
-    async def deactivate(call: Call[Any, Any]) -> None:
-        await uc.deactivate_resource(call.uow(), call.context(), s.kind, call.path["id"])
-
-    view = (Permission.RESOURCE_VIEW,)
-    manage = tuple(sorted(uc.MANAGE[s.kind]))
-    api.route("GET", path, summary=f"List {s.plural}", tag=TAG, query=s.query,
-              response=s.page, errors=(403,), permissions=view)(
-        _named(list_, f"list_{s.plural}", f"The {s.plural} of the caller's stores."))
-    api.route("GET", item, summary=f"A {words}", tag=TAG, response=s.out, errors=(403, 404),
-              permissions=view)(
-        _named(get, f"get_{s.kind}", f"Another store's {words} answers 404."))
-    api.route("POST", path, summary=f"Create a {words}", tag=TAG, body=s.body, response=s.out,
-              status=201, errors=(403, 409, 422), idempotent=True, permissions=manage)(
-        _named(create, f"create_{s.kind}", "Audited."))
-    api.route("PATCH", item, summary=f"Change a {words}", tag=TAG, body=s.patch,
-              response=s.out, errors=(400, 403, 404, 409, 422), permissions=manage)(
-        _named(update, f"update_{s.kind}",
-               "Send ``If-Match: \"<version>\"`` to refuse the change when someone changed it "
-               "meanwhile. Audited."))
-    api.route("DELETE", item, summary=f"Deactivate a {words} (soft)", tag=TAG, status=204,
-              errors=(403, 404), permissions=manage)(
-        _named(deactivate, f"deactivate_{s.kind}",
-               "The record stays for history but is no longer active. Audited."))
+# --- stores ----------------------------------------------------------------------------------
 
 
-for _spec in SPECS:
-    _register(_spec)
-api.include(billing_api)
+@api.route("GET", "/api/stores", summary="List stores", tag=TAG, query=StoreQuery,
+           response=StorePage, errors=LIST_ERRORS, permissions=VIEW)
+async def list_stores(call: Call[Any, StoreQuery]) -> dict[str, Any]:
+    """The stores the caller sees (all of them, or a store manager's own)."""
+    q = call.query
+    return await _list(call, "store", region=q.region, active=q.active)
+
+
+@api.route("GET", "/api/stores/{id}", summary="A store", tag=TAG, response=StoreOut,
+           errors=GET_ERRORS, permissions=VIEW)
+async def get_store(call: Call[Any, Any]) -> dict[str, Any]:
+    """Another store's store answers 404."""
+    return await _detail(call, "store", call.path_id("store"))
+
+
+@api.route("POST", "/api/stores", summary="Create a store", tag=TAG, body=StoreIn,
+           response=StoreOut, status=201, errors=CREATE_ERRORS, idempotent=True,
+           permissions=_manage("store"))
+async def create_store(call: Call[StoreIn, Any]) -> dict[str, Any]:
+    """Audited."""
+    return await _create(call, "store")
+
+
+@api.route("PATCH", "/api/stores/{id}", summary="Change a store", tag=TAG,
+           body=StorePatch, response=StoreOut, errors=CHANGE_ERRORS, permissions=_manage("store"))
+async def update_store(call: Call[StorePatch, Any]) -> dict[str, Any]:
+    """Send ``If-Match: "<version>"`` to refuse the change when someone changed it meanwhile.
+    Audited."""
+    return await _update(call, "store")
+
+
+@api.route("DELETE", "/api/stores/{id}", summary="Deactivate a store (soft)", tag=TAG,
+           status=204, errors=GET_ERRORS, permissions=_manage("store"))
+async def deactivate_store(call: Call[Any, Any]) -> None:
+    """The record stays for history but is no longer active. Audited."""
+    await _deactivate(call, "store")
+
+
+# --- technicians -----------------------------------------------------------------------------
+
+
+@api.route("GET", "/api/technicians", summary="List technicians", tag=TAG, query=TechnicianQuery,
+           response=TechnicianPage, errors=LIST_ERRORS, permissions=VIEW)
+async def list_technicians(call: Call[Any, TechnicianQuery]) -> dict[str, Any]:
+    """The technicians of the caller's stores."""
+    q = call.query
+    return await _list(call, "technician", home_store_id=q.store_id, active=q.active, skill=q.skill,
+                       status=q.status.value if q.status else None)
+
+
+@api.route("GET", "/api/technicians/{id}", summary="A technician", tag=TAG, response=TechnicianOut,
+           errors=GET_ERRORS, permissions=VIEW)
+async def get_technician(call: Call[Any, Any]) -> dict[str, Any]:
+    """Another store's technician answers 404."""
+    return await _detail(call, "technician", call.path_id("technician"))
+
+
+@api.route("POST", "/api/technicians", summary="Create a technician", tag=TAG, body=TechnicianIn,
+           response=TechnicianOut, status=201, errors=CREATE_ERRORS, idempotent=True,
+           permissions=_manage("technician"))
+async def create_technician(call: Call[TechnicianIn, Any]) -> dict[str, Any]:
+    """Audited."""
+    return await _create(call, "technician")
+
+
+@api.route("PATCH", "/api/technicians/{id}", summary="Change a technician", tag=TAG,
+           body=TechnicianPatch, response=TechnicianOut, errors=CHANGE_ERRORS,
+           permissions=_manage("technician"))
+async def update_technician(call: Call[TechnicianPatch, Any]) -> dict[str, Any]:
+    """Send ``If-Match: "<version>"`` to refuse the change when someone changed it meanwhile.
+    Audited."""
+    return await _update(call, "technician")
+
+
+@api.route("DELETE", "/api/technicians/{id}", summary="Deactivate a technician (soft)", tag=TAG,
+           status=204, errors=GET_ERRORS, permissions=_manage("technician"))
+async def deactivate_technician(call: Call[Any, Any]) -> None:
+    """The record stays for history but is no longer active. Audited."""
+    await _deactivate(call, "technician")
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+@api.route("GET", "/api/units", summary="List units", tag=TAG, query=UnitQuery,
+           response=UnitPage, errors=LIST_ERRORS, permissions=VIEW)
+async def list_units(call: Call[Any, UnitQuery]) -> dict[str, Any]:
+    """The units (vans) of the caller's stores; ``active`` is the same as ``in_service``."""
+    q = call.query
+    return await _list(call, "unit", home_store_id=q.store_id,
+                       in_service=q.in_service if q.in_service is not None else q.active)
+
+
+@api.route("GET", "/api/units/{id}", summary="A unit", tag=TAG, response=UnitOut,
+           errors=GET_ERRORS, permissions=VIEW)
+async def get_unit(call: Call[Any, Any]) -> dict[str, Any]:
+    """Another store's unit answers 404."""
+    return await _detail(call, "unit", call.path_id("unit"))
+
+
+@api.route("POST", "/api/units", summary="Create a unit", tag=TAG, body=UnitIn,
+           response=UnitOut, status=201, errors=CREATE_ERRORS, idempotent=True,
+           permissions=_manage("unit"))
+async def create_unit(call: Call[UnitIn, Any]) -> dict[str, Any]:
+    """Audited."""
+    return await _create(call, "unit")
+
+
+@api.route("PATCH", "/api/units/{id}", summary="Change a unit", tag=TAG,
+           body=UnitPatch, response=UnitOut, errors=CHANGE_ERRORS, permissions=_manage("unit"))
+async def update_unit(call: Call[UnitPatch, Any]) -> dict[str, Any]:
+    """Send ``If-Match: "<version>"`` to refuse the change when someone changed it meanwhile.
+    Audited."""
+    return await _update(call, "unit")
+
+
+@api.route("DELETE", "/api/units/{id}", summary="Deactivate a unit (soft)", tag=TAG,
+           status=204, errors=GET_ERRORS, permissions=_manage("unit"))
+async def deactivate_unit(call: Call[Any, Any]) -> None:
+    """The record stays for history but is no longer active. Audited."""
+    await _deactivate(call, "unit")
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+@api.route("GET", "/api/customers", summary="List customers", tag=TAG, query=CustomerQuery,
+           response=CustomerPage, errors=LIST_ERRORS, permissions=VIEW)
+async def list_customers(call: Call[Any, CustomerQuery]) -> dict[str, Any]:
+    """The customers of the caller's stores; ``q`` finds one by name, e-mail, address, phone or
+    order number."""
+    q = call.query
+    return await _list(call, "customer", home_store_id=q.store_id, active=q.active)
+
+
+@api.route("GET", "/api/customers/{id}", summary="A customer", tag=TAG, response=CustomerOut,
+           errors=GET_ERRORS, permissions=VIEW)
+async def get_customer(call: Call[Any, Any]) -> dict[str, Any]:
+    """Another store's customer answers 404."""
+    return await _detail(call, "customer", call.path_id("customer"))
+
+
+@api.route("POST", "/api/customers", summary="Create a customer", tag=TAG, body=CustomerIn,
+           response=CustomerOut, status=201, errors=CREATE_ERRORS, idempotent=True,
+           permissions=_manage("customer"))
+async def create_customer(call: Call[CustomerIn, Any]) -> dict[str, Any]:
+    """Audited."""
+    return await _create(call, "customer")
+
+
+@api.route("PATCH", "/api/customers/{id}", summary="Change a customer", tag=TAG,
+           body=CustomerPatch, response=CustomerOut, errors=CHANGE_ERRORS, permissions=_manage("customer"))
+async def update_customer(call: Call[CustomerPatch, Any]) -> dict[str, Any]:
+    """Send ``If-Match: "<version>"`` to refuse the change when someone changed it meanwhile.
+    Audited."""
+    return await _update(call, "customer")
+
+
+@api.route("DELETE", "/api/customers/{id}", summary="Deactivate a customer (soft)", tag=TAG,
+           status=204, errors=GET_ERRORS, permissions=_manage("customer"))
+async def deactivate_customer(call: Call[Any, Any]) -> None:
+    """The record stays for history but is no longer active. Audited."""
+    await _deactivate(call, "customer")
