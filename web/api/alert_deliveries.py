@@ -79,7 +79,7 @@ async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/alert-deliveries", summary="Alert deliveries (dead letters: failed)",
            tag=TAG, query=DeliveryQuery, response=DeliveryPage, errors=(403, 422),
            permissions=(Permission.ALERT_SYSTEM,))
-async def list_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
+async def list_alert_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
     """Newest first. ``status=failed``: those given up after their last attempt."""
     q = call.query
     items, total = await SqlDeliveryLog(call.services.engine).page(

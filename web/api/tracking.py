@@ -89,7 +89,7 @@ class TrackOut(Out):
 
 @api.route("GET", "/api/track/{token}", summary="A job as its customer's tracking page shows it",
            tag=TAG, response=TrackOut, auth=False, errors=(404,))
-async def track(call: Call[Any, Any]) -> Response:
+async def customer_tracking(call: Call[Any, Any]) -> Response:
     """Public (the token is the key). 404 for an unknown, forged or expired token."""
     view = await tracked_view(call.services, call.path["token"])
     if view is None:

@@ -52,7 +52,7 @@ class TrackOut(Out):
 @api.route("GET", "/api/technicians/{id}/track", summary="A technician's trail and planned route",
            tag=TAG, query=TrackQuery, response=TrackOut, errors=(403, 404, 422),
            permissions=(Permission.BOARD_VIEW,))
-async def track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
+async def get_technician_track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
     """``trail``: the van's positions of the last ``minutes``, oldest first, thinned evenly to at
     most ``points`` (the first and the newest kept); ``position``: the latest fix; ``route``: the
     open jobs in the order they will be done (started first, then by sequence), only those of

@@ -66,7 +66,7 @@ def _delivery_id(call: Call[Any, Any]) -> int:
 @api.route("GET", "/api/webhook-deliveries", summary="Webhooks to partners (dead letters)",
            tag=TAG, query=DeliveryQuery, response=DeliveryPage, errors=(403, 422),
            permissions=(Permission.WEBHOOK_VIEW,))
-async def list_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
+async def list_webhook_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
     """Newest first. ``status=dead``: the deliveries given up after every attempt."""
     call.principal.require(Permission.WEBHOOK_VIEW)
     q = call.query
