@@ -1,4 +1,5 @@
-"""The live state the planner works from, and the records a proposal's undo needs.
+"""The live state the planner works from, the proposals as a caller sees them, and the records a
+proposal's undo needs.
 
 ``load_live_state`` reads, in the caller's store scope: every active technician with their shift,
 status, skills, home store (location and region) and latest van position; and every open work
@@ -154,6 +155,18 @@ async def proposal_records(conn: AsyncConnection, proposal_id: str) -> dict[str,
     return out
 
 
+def _sees(principal: Principal, row: Any) -> bool:
+    """A store-scoped user sees the proposals that touch only their stores."""
+    return principal.store_ids is None or set(row["store_ids"]) <= principal.store_ids
+
+
+async def proposal_row(conn: AsyncConnection, principal: Principal, proposal_id: str) -> Any | None:
+    """The proposal's row; None when there is none, or it touches a store outside the caller's."""
+    pr = t.proposals
+    row = (await conn.execute(select(pr).where(pr.c.id == proposal_id))).mappings().first()
+    return row if row is not None and _sees(principal, row) else None
+
+
 async def list_proposals(
     conn: AsyncConnection, principal: Principal, *, open_only: bool, now: dt.datetime,
     limit: int, offset: int,
@@ -164,6 +177,5 @@ async def list_proposals(
     if open_only:
         q = q.where(pr.c.status == "proposed", pr.c.expires_at > now)
     q = q.order_by(desc(pr.c.created_at), desc(pr.c.id))
-    rows = [r for r in (await conn.execute(q)).mappings().all()
-            if principal.store_ids is None or set(r["store_ids"]) <= principal.store_ids]
+    rows = [r for r in (await conn.execute(q)).mappings().all() if _sees(principal, r)]
     return rows[offset:offset + limit], len(rows)

@@ -9,10 +9,10 @@ from domain.aggregate import new_id
 from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import planning as uc
+from domain.services.work_orders import create_work_order
 from domain.work_orders import Priority
 from storage import mapping
-from storage import tables as t
-from storage.queries.planning import list_proposals, proposal_records
+from storage.queries.planning import list_proposals, proposal_records, proposal_row
 from web.api.framework import Api, Call
 from web.api.proposal_schemas import (
     CandidateQuery,
@@ -28,8 +28,7 @@ from web.api.proposal_schemas import (
     RejectIn,
     UnavailableIn,
 )
-from web.api.work_orders import _path_id
-from web.api.work_orders import create_work_order as _create_order
+from web.api.work_orders import _path_id, new_work_order, with_tracking
 from web.planning.adapter import Scope
 from web.planning.service import PlanningService
 
@@ -88,15 +87,10 @@ async def get_proposals(call: Call[Any, ProposalQuery]) -> dict[str, Any]:
 async def get_proposal(call: Call[Any, Any]) -> dict[str, Any]:
     proposal_id = _path_id(call, "proposal")
     async with call.services.engine.connect() as conn:
-        row = (await conn.execute(
-            t.proposals.select().where(t.proposals.c.id == proposal_id))).mappings().first()
+        row = await proposal_row(conn, call.principal, proposal_id)
     if row is None:
         raise NotFound("proposal", proposal_id)
-    proposal = mapping.proposal_from_row(row)
-    p = call.principal
-    if p.store_ids is not None and not proposal.store_ids <= p.store_ids:
-        raise NotFound("proposal", proposal_id)
-    return proposal.snapshot()
+    return mapping.proposal_from_row(row).snapshot()
 
 
 @api.route("POST", "/api/proposals/{id}/confirm", summary="Confirm all or part of a proposal",
@@ -187,9 +181,9 @@ async def _mark_and_plan(call: Call[UnavailableIn, Any], planning: PlanningServi
 async def emergency_job(call: Call[EmergencyJobIn, Any]) -> dict[str, Any]:
     """Creates the work order with priority emergency (announced to the board by its event) and
     answers it together with its top ``k`` candidates."""
-    k = call.body.k
-    call.body.priority = Priority.EMERGENCY
-    order = await _create_order(call)  # an EmergencyJobIn is a WorkOrderIn
-    ranked = await _planning(call).candidates(call.principal, order["id"], k, call.services.now())
+    new = new_work_order(call.body, priority=Priority.EMERGENCY)  # an EmergencyJobIn is a WorkOrderIn
+    order = await with_tracking(call, await create_work_order(call.uow(), call.context(), new))
+    ranked = await _planning(call).candidates(call.principal, order["id"], call.body.k,
+                                              call.services.now())
     return {"work_order": order, "candidates": ranked["items"]}
 

@@ -15,7 +15,7 @@ from domain.errors import NotFound
 from domain.geo import Location, TimeWindow
 from domain.roles import Permission
 from domain.services import work_orders as uc
-from domain.work_orders import ProofOfWork
+from domain.work_orders import Priority, ProofOfWork
 from storage.attachments import attachment_lookup
 from storage.queries.work_orders import list_work_orders, work_order_detail
 from web.api.framework import Api, Call
@@ -65,7 +65,7 @@ def _window(window: WindowIn | None) -> TimeWindow | None:
     return TimeWindow(window.start, window.end) if window is not None else None
 
 
-async def _with_tracking(call: Call[Any, Any], work_order: dict[str, Any]) -> dict[str, Any]:
+async def with_tracking(call: Call[Any, Any], work_order: dict[str, Any]) -> dict[str, Any]:
     """Every work-order answer carries ``tracking_url`` (the customer's tracking page) for
     dispatchers and customer service (``customer:contact``), and for nobody else."""
     if call.principal.can(Permission.CUSTOMER_CONTACT):
@@ -78,7 +78,7 @@ async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
         found = await work_order_detail(conn, call.principal, work_order_id)
     if found is None:
         raise NotFound("work order", work_order_id)
-    return await _with_tracking(call, found)
+    return await with_tracking(call, found)
 
 
 @api.route("POST", "/api/work-orders", summary="Create a work order", tag=TAG, body=WorkOrderIn,
@@ -90,19 +90,22 @@ async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
     ``customer_email``, ``sms_opt_in``) for a walk-in. Emergencies need the emergency permission.
     A customer that does not exist or is outside a store-scoped caller's stores is 422
     ``invalid_customer`` (on PATCH too)."""
-    b = call.body
+    result = await uc.create_work_order(call.uow(), call.context(), new_work_order(call.body))
+    return await with_tracking(call, result)
+
+
+def new_work_order(b: WorkOrderIn, *, priority: Priority | None = None) -> uc.NewWorkOrder:
+    """The work-order use case's command from a body (``priority`` in place of the body's)."""
     walk_in = None
     if b.customer_name is not None:
         walk_in = uc.WalkInCustomer(name=b.customer_name, phone=b.customer_phone or "",
                                     email=b.customer_email or "", sms_opt_in=bool(b.sms_opt_in))
-    new = uc.NewWorkOrder(
-        store_id=b.store_id, priority=b.priority, location=_location(b.location),
+    return uc.NewWorkOrder(
+        store_id=b.store_id, priority=priority or b.priority, location=_location(b.location),
         description=b.description, customer_id=b.customer_id, walk_in=walk_in, address=b.address,
         time_window=_window(b.time_window), required_skills=frozenset(b.required_skills),
         estimated_minutes=b.estimated_minutes,
     )
-    result = await uc.create_work_order(call.uow(), call.context(), new)
-    return await _with_tracking(call, result)
 
 
 @api.route("GET", "/api/work-orders", summary="List work orders", tag=TAG, query=WorkOrderQuery,
@@ -157,7 +160,7 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
         changes[name] = value
     result = await uc.update_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
                                       changes=changes, expected_version=call.if_match())
-    return await _with_tracking(call, result)
+    return await with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/cancel", summary="Cancel a work order", tag=TAG,
@@ -167,7 +170,7 @@ async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
     result = await uc.cancel_work_order(
         call.uow(), call.context(), work_order_id=_path_id(call), reason=call.body.reason,
         expected_version=_expected(call, call.body.version))
-    return await _with_tracking(call, result)
+    return await with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/status", summary="Report a technician's step", tag=TAG,
@@ -194,7 +197,7 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
         uow, ctx, work_order_id=_path_id(call), step=b.step.value,
         device_time=b.device_time, reason=b.reason, proof=proof, technician_id=b.technician_id,
         attachments=attachment_lookup(uow))
-    return await _with_tracking(call, result)
+    return await with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/comments", summary="Comment on a work order", tag=TAG,
@@ -231,7 +234,7 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
         call.uow(), call.context(), work_order_id=_path_id(call), technician_id=b.technician_id,
         expected_version=_expected(call, b.version), pinned=b.pinned,
         allow_missing_skills=b.allow_missing_skills)
-    return await _with_tracking(call, result)
+    return await with_tracking(call, result)
 
 
 @api.route("POST", "/api/work-orders/{id}/unassign", summary="Take a work order back", tag=TAG,
@@ -242,7 +245,7 @@ async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
     result = await uc.unassign_work_order(
         call.uow(), call.context(), work_order_id=_path_id(call),
         expected_version=_expected(call, b.version), reason=b.reason)
-    return await _with_tracking(call, result)
+    return await with_tracking(call, result)
 
 
 @api.route("POST", "/api/technicians/{id}/status", summary="Change a technician's status",
