@@ -1,8 +1,8 @@
 """The on-call screen in Chromium: an admin opens it from the top bar, puts a dispatcher on call
 for level 1 around the clock and an operations manager on an override for level 2, sees "on call
-now" follow, and removes the shift; a dispatcher reads the same screen without any way to change
-it; a billing clerk has no link to it and is sent back to their own screen. No page error and no
-failed request along the way."""
+now" follow, sets the dispatcher's alert e-mail and quiet hours, and removes the shift; a
+dispatcher reads the same screen without any way to change it; a billing clerk has no link to it
+and is sent back to their own screen. No page error and no failed request along the way."""
 
 from __future__ import annotations
 
@@ -98,6 +98,16 @@ def test_an_admin_builds_the_rota_and_a_dispatcher_reads_it(browser: Any,
     form.locator("button[type=submit]").click()
     page.wait_for_selector("text=Override added.")
     assert PHONES["operations"] in now_row(page, 2) and "override" in now_row(page, 2)
+
+    contact = page.locator("form.set-contact")
+    pick(contact, "user_id", PHONES["dispatcher"])
+    contact.locator("input[name=email]").fill("dispatch@example.com")
+    contact.locator("input[name=quiet_starts]").fill("22:00")
+    contact.locator("input[name=quiet_ends]").fill("07:00")
+    contact.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Contact saved.")
+    row = page.locator("section.oncall-contacts tbody tr", has_text="dispatch@example.com")
+    assert "22:00–07:00" in row.inner_text()
 
     shifts.first.locator("button.remove").click()
     page.wait_for_selector("text=Shift removed.")

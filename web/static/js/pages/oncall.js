@@ -1,7 +1,8 @@
 // On call (those with oncall:view; nobody lands here): who an escalation reaches now, level by
 // level, for a store or for system alerts (GET /api/oncall/now); the weekly rota and the overrides
 // not over yet. Admins (oncall:manage) add and remove shifts and overrides (POST/DELETE
-// /api/oncall/shifts, /api/oncall/overrides); the person must have a phone and may acknowledge.
+// /api/oncall/shifts, /api/oncall/overrides; the person must have a phone and may acknowledge)
+// and set each person's alert e-mail and quiet hours (PUT /api/oncall/contacts/{id}).
 import { api, escapeHtml, fetchAll } from "../api.js";
 import { can, permissionAttr } from "../me.js";
 import { openScreen } from "../shell.js";
@@ -10,7 +11,7 @@ import { say, setStatus, start, table, when } from "./ui.js";
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const LEVELS = { 1: "1 · store", 2: "2 · operations", 3: "3 · admins" };
 const root = document.getElementById("screen");
-const state = { stores: [], shifts: [], overrides: [], people: [], now: null, store: "" };
+const state = { stores: [], shifts: [], overrides: [], people: [], contacts: [], now: null, store: "" };
 window.dispatchOncall = { state }; // for tests and the curious
 
 const storeName = (id) => state.stores.find((s) => s.id === id)?.name || id;
@@ -99,13 +100,49 @@ function overridesCard(manage) {
   </section>`;
 }
 
+// Admins: each person's e-mail for alert mail and quiet hours (warnings wait them out).
+function contactsCard() {
+  const quiet = (c) => (c.quiet_starts ? `${c.quiet_starts}–${c.quiet_ends}${c.timezone ? ` ${c.timezone}` : ""}` : "—");
+  return `<section class="card wide oncall-contacts" aria-labelledby="contacts-title">
+    <h2 id="contacts-title">Contact and quiet hours</h2>
+    <p class="note">Alerts that are not critical wait until a person's quiet hours are over; critical ones never do.</p>
+    ${table([
+      { title: "Who", cell: person },
+      { title: "E-mail", cell: (c) => escapeHtml(c.email || "—") },
+      { title: "Quiet hours", cell: (c) => escapeHtml(quiet(c)) },
+    ], state.contacts, { empty: "Nobody with a phone yet." })}
+    <form class="stack set-contact" aria-label="Set contact and quiet hours">
+      <label>Who <select name="user_id" required>${peopleOptions()}</select></label>
+      <label>E-mail <input type="email" name="email" maxlength="254"></label>
+      <label>Quiet from <input type="time" name="quiet_starts"></label>
+      <label>Until <input type="time" name="quiet_ends"></label>
+      <label>Time zone (empty: the store's) <input name="timezone" maxlength="64" placeholder="America/Chicago"></label>
+      <div class="full"><button type="submit" class="primary" ${permissionAttr("oncall:manage")}>Save</button></div>
+    </form>
+  </section>`;
+}
+
+async function setContact(form) {
+  const f = form.elements;
+  try {
+    await api(`/api/oncall/contacts/${encodeURIComponent(f.user_id.value)}`, { method: "PUT", body: {
+      email: f.email.value.trim(), quiet_starts: f.quiet_starts.value || null,
+      quiet_ends: f.quiet_ends.value || null, timezone: f.timezone.value.trim() } });
+    await reload();
+    render(["Contact saved."]);
+  } catch (error) {
+    say(root, error.message, "error");
+  }
+}
+
 function render(message) {
   const manage = can("oncall:manage");
-  root.innerHTML = `${nowCard()}<p class="message wide" role="status"></p>${shiftsCard(manage)}${overridesCard(manage)}`;
+  root.innerHTML = `${nowCard()}<p class="message wide" role="status"></p>${shiftsCard(manage)}${overridesCard(manage)}${manage ? contactsCard() : ""}`;
   root.querySelector("select[name=store]").onchange = async (e) => { state.store = e.target.value; await loadNow(); render(); };
   root.querySelectorAll("button.remove").forEach((b) => { b.onclick = () => remove(b.dataset.kind, b.dataset.id); });
   root.querySelector("form.add-shift")?.addEventListener("submit", (e) => { e.preventDefault(); addShift(e.target); });
   root.querySelector("form.add-override")?.addEventListener("submit", (e) => { e.preventDefault(); addOverride(e.target); });
+  root.querySelector("form.set-contact")?.addEventListener("submit", (e) => { e.preventDefault(); setContact(e.target); });
   if (message) say(root, ...message);
 }
 
@@ -155,6 +192,7 @@ async function loadNow() {
 
 async function reload() {
   [state.shifts, state.overrides] = await Promise.all([fetchAll("/api/oncall/shifts"), fetchAll("/api/oncall/overrides")]);
+  if (can("oncall:manage")) state.contacts = await fetchAll("/api/oncall/contacts");
   await loadNow();
 }
 
