@@ -7,7 +7,6 @@ from domain.alert_delivery import PendingNotification
 from .base import (
     Channel,
     DeliveryFailed,
-    LoggingCaller,
     LoggingNotifier,
     Notifier,
     SendReceipt,
@@ -29,7 +28,6 @@ __all__ = [
     "GenesysSimulator",
     "GenesysSmsNotifier",
     "GenesysVoiceCaller",
-    "LoggingCaller",
     "LoggingNotifier",
     "NotificationStore",
     "Notifier",

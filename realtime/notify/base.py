@@ -90,21 +90,3 @@ class TextChannel:
 
     async def aclose(self) -> None:
         await self.notifier.aclose()
-
-
-class LoggingCaller:
-    """No voice provider configured: the call is logged (and recorded as ``logged``)."""
-
-    name = "voice"
-
-    def __init__(self) -> None:
-        self.calls: list[PendingNotification] = []
-
-    async def deliver(self, item: PendingNotification) -> SendReceipt:
-        self.calls.append(item)
-        log.warning("alert call (no voice provider configured) to %s about alert %s",
-                    item.recipient[:3] + "…", item.alert.get("id"))
-        return SendReceipt(provider_id=f"log-{uuid.uuid4().hex[:12]}", channel="log")
-
-    async def aclose(self) -> None:
-        return None
