@@ -14,11 +14,10 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from domain.alerts import AlertKind, AlertStatus, Severity
-from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import alerts as uc
 from storage.queries.alerts import alert_detail, list_alerts
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, detail_or_404
 from web.api.schemas import Out, Page, PageQuery, Strict
 from web.api.work_order_schemas import Id, Reason, Version
 
@@ -98,15 +97,6 @@ class AcknowledgedManyOut(Out):
     skipped: list[SkippedOut]
 
 
-def _path_id(call: Call[Any, Any]) -> str:
-    value = call.path["id"]
-    if len(value) > 64 or "\x00" in value or not value.isprintable():
-        raise NotFound("alert", value[:64])
-    return value
-
-
-def _expected(call: Call[Any, Any], body_version: int | None) -> int | None:
-    return body_version if body_version is not None else call.if_match()
 
 
 @api.route("GET", "/api/alerts", summary="List alerts, newest first", tag=TAG, query=AlertQuery,
@@ -126,12 +116,7 @@ async def list_(call: Call[Any, AlertQuery]) -> dict[str, Any]:
 @api.route("GET", "/api/alerts/{id}", summary="An alert", tag=TAG, response=AlertOut,
            errors=(403, 404), permissions=(Permission.ALERT_VIEW,))
 async def get_alert(call: Call[Any, Any]) -> dict[str, Any]:
-    alert_id = _path_id(call)
-    async with call.services.engine.connect() as conn:
-        found = await alert_detail(conn, call.principal, alert_id)
-    if found is None:
-        raise NotFound("alert", alert_id)
-    return found
+    return await detail_or_404(call, "alert", alert_detail, call.path_id("alert"))
 
 
 @api.route("POST", "/api/alerts/acknowledge", summary="Acknowledge many alerts at once", tag=TAG,
@@ -151,8 +136,8 @@ async def acknowledge_many(call: Call[AcknowledgeManyIn, Any]) -> dict[str, Any]
 async def acknowledge(call: Call[AcknowledgeIn, Any]) -> dict[str, Any]:
     """Stops the escalation. Acknowledging an acknowledged alert is 409 (``already_acknowledged``)
     with the current alert; a resolved one is 409 (``invalid_transition``)."""
-    return await uc.acknowledge_alert(call.uow(), call.context(), alert_id=_path_id(call),
-                                      expected_version=_expected(call, call.body.version))
+    return await uc.acknowledge_alert(call.uow(), call.context(), alert_id=call.path_id("alert"),
+                                      expected_version=call.expected_version(call.body.version))
 
 
 @api.route("POST", "/api/alerts/{id}/resolve", summary="Resolve (close) an alert by hand", tag=TAG,
@@ -160,6 +145,6 @@ async def acknowledge(call: Call[AcknowledgeIn, Any]) -> dict[str, Any]:
            permissions=(Permission.ALERT_ACK,))
 async def resolve(call: Call[ResolveIn, Any]) -> dict[str, Any]:
     """The rule does not raise the same alert again for an hour, even if its condition holds."""
-    return await uc.resolve_alert(call.uow(), call.context(), alert_id=_path_id(call),
-                                  expected_version=_expected(call, call.body.version),
+    return await uc.resolve_alert(call.uow(), call.context(), alert_id=call.path_id("alert"),
+                                  expected_version=call.expected_version(call.body.version),
                                   note=call.body.note)

@@ -84,11 +84,6 @@ async def tracking_url(call: Call[Any, Any], work_order_id: str) -> str:
     return f"{base.rstrip('/')}/t/{token}"
 
 
-def _id(call: Call[Any, Any], entity: str) -> str:
-    value = call.path["id"]
-    if len(value) > 64 or not value.isprintable():
-        raise NotFound(entity, value[:64])
-    return value
 
 
 @api.route("GET", "/api/work-orders/{id}/notifications",
@@ -96,7 +91,7 @@ def _id(call: Call[Any, Any], entity: str) -> str:
            response=NotificationList, errors=(403, 404),
            permissions=(Permission.CUSTOMER_CONTACT,))
 async def list_notifications(call: Call[Any, Any]) -> dict[str, Any]:
-    work_order_id = _id(call, "work order")
+    work_order_id = call.path_id("work order")
     async with call.services.engine.connect() as conn:
         if await work_order_detail(conn, call.principal, work_order_id) is None:
             raise NotFound("work order", work_order_id)
@@ -115,7 +110,7 @@ async def _customer_opt_in(call: Call[Any, Any], customer_id: str) -> bool:
            tag=TAG, response=ConsentList, errors=(403, 404),
            permissions=(Permission.CUSTOMER_CONTACT, Permission.CUSTOMER_MANAGE))
 async def list_consents(call: Call[Any, Any]) -> dict[str, Any]:
-    customer_id = _id(call, "customer")
+    customer_id = call.path_id("customer")
     opt_in = await _customer_opt_in(call, customer_id)
     return {"sms_opt_in": opt_in, "items": await store(call).consents(customer_id)}
 
@@ -130,7 +125,7 @@ async def add_consent(call: Call[ConsentIn, Any]) -> dict[str, Any]:
     uow = call.uow()
     b = call.body
     return await uc.record_consent(uow, call.context(), SqlConsentHistory(uow),
-                                   customer_id=_id(call, "customer"), granted=b.granted,
+                                   customer_id=call.path_id("customer"), granted=b.granted,
                                    source=b.source, note=b.note)
 
 
