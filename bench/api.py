@@ -2,6 +2,7 @@
 one web worker and with two side by side.
 
     python bench/api.py [--workers 1,2] [--seconds 10] [--database-url postgresql://...] [--keep]
+                        [--source OTHER_CHECKOUT]
 
 Seeds a fresh database (dropped afterwards unless --keep; ``--database-url`` reuses one seeded
 by an earlier ``--keep`` run), then for each worker count starts ``dispatch serve`` (PostgreSQL
@@ -51,7 +52,7 @@ START_LIMIT_S = 120.0
 class Server:
     """``dispatch serve --workers N`` in a process of its own, as the Procfile runs it."""
 
-    def __init__(self, url: str, workers: int) -> None:
+    def __init__(self, url: str, workers: int, source: Path = ROOT) -> None:
         self.port = free_port()
         self.workers = workers
         self.log = Path(tempfile.mkdtemp(prefix="bench-api-")) / "server.log"
@@ -62,7 +63,7 @@ class Server:
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "web.cli", "serve", "--port", str(self.port),
-                 "--workers", str(workers)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                 "--workers", str(workers)], cwd=source, env=env, stdout=subprocess.DEVNULL,
                 stderr=log)
 
     @property
@@ -107,7 +108,7 @@ def paths(now: dt.datetime) -> dict[str, list[str]]:
 
 
 def measure(server: Server, token: str, name: str, targets: list[str], clients: int,
-            args: argparse.Namespace) -> Run:
+            args: argparse.Namespace, label: str = "") -> Run:
     pids = server.pids()
     cpu_before, busy_before = cpu_seconds(pids), machine_busy()
     if args.generator == "wrk":
@@ -118,7 +119,7 @@ def measure(server: Server, token: str, name: str, targets: list[str], clients: 
                                       seconds=args.seconds, max_requests=args.max_requests))
     run.server_cpu = cpu_seconds(pids) - cpu_before
     run.machine_cpu = machine_busy() - busy_before
-    print(f"{server.workers} worker{'s' if server.workers > 1 else ' '} {name:<18} "
+    print(f"{label}{server.workers} worker{'s' if server.workers > 1 else ' '} {name:<18} "
           f"{run.line()}", flush=True)
     return run
 
@@ -128,25 +129,41 @@ def bench(url: str, args: argparse.Namespace) -> None:
     targets = paths(now)
     results: dict[tuple[int, str, int], Run] = {}
     for workers in args.workers:
-        server = Server(url, workers)
-        try:
-            server.wait_until_up()
-            login = httpx.post(f"{server.base}/api/auth/login", timeout=30,
-                               json={"username": "dispatcher", "password": "demo"})
-            token = login.json()["access_token"]
-            warm = httpx.Client(base_url=server.base, timeout=30,
-                                headers={"Authorization": f"Bearer {token}"})
+        plan = [(1, "baseline /healthz"), (1, "list with filters")] if workers == 1 else []
+        plan += [(16, "baseline /healthz"), (16, "list with filters"), (16, "detail")]
+        results.update(serve_and_measure(url, workers, ROOT, plan, targets, args))
+    if args.source:  # the same runs of one worker, served by another checkout
+        plan = [(1, "baseline /healthz"), (1, "list with filters"), (16, "list with filters")]
+        before = serve_and_measure(url, 1, args.source, plan, targets, args, label="source: ")
+        for (workers, name, clients), run in before.items():
+            ours = results.get((workers, name, clients))
+            if ours and "list" in name:
+                print(f"{name}, {clients} client{'s' if clients > 1 else ''}: server CPU "
+                      f"{run.server_cpu_per_request:.2f} ms/req with --source, "
+                      f"{ours.server_cpu_per_request:.2f} here")
+    summary(results, args)
+
+
+def serve_and_measure(url: str, workers: int, source: Path, plan: list[tuple[int, str]],
+                      targets: dict[str, list[str]], args: argparse.Namespace, label: str = ""
+                      ) -> dict[tuple[int, str, int], Run]:
+    results = {}
+    server = Server(url, workers, source)
+    try:
+        server.wait_until_up()
+        login = httpx.post(f"{server.base}/api/auth/login", timeout=30,
+                           json={"username": "dispatcher", "password": "demo"})
+        token = login.json()["access_token"]
+        with httpx.Client(base_url=server.base, timeout=30,
+                          headers={"Authorization": f"Bearer {token}"}) as warm:
             for path in targets["list with filters"][:20] + targets["detail"][:20]:
                 warm.get(path)  # each worker's pool and statement cache, not measured
-            warm.close()
-            plan = [(1, "baseline /healthz"), (1, "list with filters")] if workers == 1 else []
-            plan += [(16, "baseline /healthz"), (16, "list with filters"), (16, "detail")]
-            for clients, name in plan:
-                results[workers, name, clients] = measure(server, token, name, targets[name],
-                                                          clients, args)
-        finally:
-            server.stop()
-    summary(results, args)
+        for clients, name in plan:
+            results[workers, name, clients] = measure(server, token, name, targets[name],
+                                                      clients, args, label)
+    finally:
+        server.stop()
+    return results
 
 
 def summary(results: dict[tuple[int, str, int], Run], args: argparse.Namespace) -> None:
@@ -178,6 +195,9 @@ def main() -> int:
                         default="wrk" if shutil.which("wrk") else "python",
                         help="the load generator (default: wrk when installed)")
     parser.add_argument("--database-url", help="a database seeded by an earlier --keep run")
+    parser.add_argument("--source", type=Path,
+                        help="another checkout (e.g. an older commit's) to serve the same "
+                             "one-worker runs with, after this one's")
     parser.add_argument("--dispatches", type=int, default=100_000)
     parser.add_argument("--work-orders", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
