@@ -27,7 +27,8 @@ BROWSER = "browser"
 PROCESSES = "processes"
 GROUPS = {"tests/browser/": BROWSER, "tests/faults/": PROCESSES,
           "tests/realtime/test_redis_fanout.py": PROCESSES,
-          "tests/web/test_several_workers.py": PROCESSES}
+          "tests/web/test_several_workers.py": PROCESSES,
+          "tests/integration/test_shared_planning.py": PROCESSES}
 BROWSER_WEIGHT = 9.0
 
 

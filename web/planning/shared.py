@@ -2,8 +2,8 @@
 waiting line, one plan per user, whichever process a request reaches.
 
 * **Slots** are leases in a sorted set (member -> expiry, Redis's own clock): at most ``slots``
-  at once in the cluster. A holder renews its lease while it solves, so a process that dies frees
-  its slot when the lease runs out (``LEASE_S``).
+  at once in the cluster. A holder renews its lease (every third of it) while it solves, so a
+  process that dies frees its slot when the lease runs out (``LEASE_S``).
 * **The waiting line** is a sorted set by ticket (an ``INCR``): the first ``free`` waiters in
   ticket order take the free slots, so plans are served in arrival order across processes. A
   waiter polls (every ``POLL_S``) and its poll renews its place; a waiter that vanished drops out
@@ -27,8 +27,6 @@ from typing import Any
 LEASE_S = 15.0
 #: How often a waiter asks for a slot (and renews its place).
 POLL_S = 0.05
-#: How often a holder renews its lease.
-RENEW_S = LEASE_S / 3
 
 #: KEYS: holders, waiting (by ticket), waiting leases, ticket counter.
 #: ARGV: member, slots, max waiting, lease (ms).
@@ -109,10 +107,11 @@ class SharedPlanning:
     """Solver slots, the waiting line and users' turns in Redis, under ``<prefix>:planning``."""
 
     def __init__(self, url: str, prefix: str, *, slots: int, max_waiting: int,
-                 client: Any = None) -> None:
+                 lease: float = LEASE_S, client: Any = None) -> None:
         self.url = url
         self.slots = slots
         self.max_waiting = max_waiting
+        self.lease = lease
         base = f"{prefix}:planning"
         self.keys = [f"{base}:holders", f"{base}:waiting", f"{base}:waiting-leases",
                      f"{base}:tickets"]
@@ -140,14 +139,14 @@ class SharedPlanning:
         """Yields True while this call holds the user's one plan; False when another holds it
         (in any process)."""
         key, holder = self.user_key + user_id, self._member()
-        lease = int(LEASE_S * 1000)
+        lease = int(self.lease * 1000)
         redis = self._redis()
         async with _reaching():
             held = await redis.set(key, holder, nx=True, px=lease)
         if not held:
             yield False
             return
-        async with _renewing(lambda: redis.eval(_USER, 1, key, holder, lease)):
+        async with _renewing(lambda: redis.eval(_USER, 1, key, holder, lease), self.lease / 3):
             try:
                 yield True
             finally:
@@ -160,7 +159,7 @@ class SharedPlanning:
         """Hold one of the cluster's slots, waiting in line for it (cancel to give up: the place
         is left). Raises ``LineFull`` at once when the line is full."""
         member, redis = self._member(), self._redis()
-        lease = int(LEASE_S * 1000)
+        lease = int(self.lease * 1000)
         try:
             while True:
                 async with _reaching():
@@ -174,7 +173,8 @@ class SharedPlanning:
                     on_waiting(int(waiting))
                     on_waiting = None
                 await asyncio.sleep(POLL_S)
-            async with _renewing(lambda: redis.eval(_RENEW_SLOT, 1, self.keys[0], member, lease)):
+            async with _renewing(lambda: redis.eval(_RENEW_SLOT, 1, self.keys[0], member, lease),
+                                 self.lease / 3):
                 yield
         finally:  # a lost answer here only leaves the lease to run out
             with contextlib.suppress(Exception):
@@ -200,12 +200,12 @@ async def _reaching() -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def _renewing(renew: Callable[[], Any]) -> AsyncIterator[None]:
-    """Renew a lease every ``RENEW_S`` while the block runs (a failed renewal is retried at the
-    next tick: the lease outlasts two of them)."""
+async def _renewing(renew: Callable[[], Any], every: float) -> AsyncIterator[None]:
+    """Renew a lease ``every`` seconds (a third of it) while the block runs (a failed renewal is
+    retried at the next tick: the lease outlasts two of them)."""
     async def loop() -> None:
         while True:
-            await asyncio.sleep(RENEW_S)
+            await asyncio.sleep(every)
             with contextlib.suppress(Exception):
                 await renew()
 
