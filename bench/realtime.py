@@ -2,15 +2,16 @@
 
     .venv/bin/python bench/realtime.py [--clients 500] [--workers 1,2] [--duration 20]
                                       [--vehicles 2000] [--event-rate 50] [--loads positions,events]
-                                      [--no-pin] [--deflate] [--keep]
+                                      [--no-pin] [--no-deflate] [--keep]
 
 For each client count N, the servers are measured one after the other, in the same run:
 
 * **app** (once per ``--workers`` count): ``dispatch serve --workers W`` as production runs it
   (``RUN_FEEDS=false`` as in the Procfile's web line; uvicorn with the project's websocket
-  protocol, permessage-deflate for large messages when a client offers it), ``REDIS_URL`` set and
-  a Redis prefix of its own, on a fresh PostgreSQL database ``dispatch_rtbench_<pid>`` (migrated
-  and seeded with the demo scenario, dropped afterwards unless ``--keep``);
+  protocol, permessage-deflate for large messages when a client offers it -- the boards offer it
+  as browsers do, unless ``--no-deflate``), ``REDIS_URL`` set and a Redis prefix of its own, on a
+  fresh PostgreSQL database ``dispatch_rtbench_<pid>`` (migrated and seeded with the demo
+  scenario, dropped afterwards unless ``--keep``);
 * **baseline**: a minimal raw stack in its own process (``bench/realtime_load.py baseline``): one
   redis-py subscriber, one positions frame serialized per 250 ms tick and written to every socket
   with ``websockets.broadcast``; events forwarded at once. No app logic.
@@ -185,6 +186,18 @@ class ClientProcs:
     def cpu(self) -> float:
         return sum(tree_cpu_seconds(p.pid) for p in self.procs)
 
+    def drain(self, final_seq: int, within: float) -> float:
+        """Waits (bounded) until every board has the events up to ``final_seq``: a board still
+        catching up when the window closes would count as missing events it is about to get.
+        Returns the seconds it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < within:
+            self.command("progress")
+            if min(r["min_seq"] for r in self.read_all(timeout=30)) >= final_seq:
+                break
+            time.sleep(0.5)
+        return time.monotonic() - started
+
     def stop(self) -> None:
         for p in self.procs:
             stop(p)
@@ -290,8 +303,8 @@ def measure(server: Server, n: int, token: str, args: argparse.Namespace) -> lis
                     pub = start_publisher("events", server.channels["events"], args.duration,
                                           args)
                     out, _ = pub.communicate(timeout=args.duration + 30)
-                    time.sleep(3.0)
                     extra["final_seq"] = server.final_seq(json.loads(out)["published"])
+                extra["drain_s"] = clients.drain(extra["final_seq"], within=30.0)
                 if vans is not None:
                     vans.communicate(timeout=30)
             wall = time.time() - w0
@@ -514,8 +527,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="positions, events or both (events always carry the vans too)")
     parser.add_argument("--no-pin", action="store_true",
                         help="let servers and load generator share every CPU")
-    parser.add_argument("--deflate", action="store_true",
-                        help="boards offer permessage-deflate, as browsers do")
+    parser.add_argument("--no-deflate", dest="deflate", action="store_false",
+                        help="boards do not offer permessage-deflate (browsers do)")
     parser.add_argument("--time-cap", type=float, default=1200.0,
                         help="no new server starts after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep the database")

@@ -435,7 +435,8 @@ class Clients:
 
 
 def run_clients(args: argparse.Namespace) -> int:
-    """Connects ``--n`` boards, says ``ready``, then obeys ``phase <name>`` / ``report`` lines."""
+    """Connects ``--n`` boards, says ``ready``, then obeys ``phase <name>``, ``progress`` and
+    ``report`` lines."""
     async def main() -> None:
         clients = Clients(args)
         phases: dict[str, dict[str, Any]] = {}
@@ -456,7 +457,10 @@ def run_clients(args: argparse.Namespace) -> int:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if not line or line == "report":
                 break
-            if line.startswith("phase "):
+            if line == "progress":  # the lowest seq every board has reached
+                print(json.dumps({"min_seq": min((b.seqs[-1] if b.seqs else 0)
+                                                 for b in clients.boards)}), flush=True)
+            elif line.startswith("phase "):
                 phases[name] = clients.close_phase()
                 name = line.split(" ", 1)[1]
                 clients.phase = Phase()

@@ -20,8 +20,8 @@ from realtime.scope import Bounds
 #: Vans per ``positions`` message (about 210 bytes each): a flush of 2,000 vans reporting every
 #: second is two messages of about 50 KB rather than one of 105 KB, which keeps each under the
 #: 64 KiB from which ``dispatch serve`` compresses a message, per connection (positions go to
-#: every board four times a second: compressing them once per board would cost the fan-out a
-#: core at 500 boards, as the realtime bench showed).
+#: every board four times a second: deflating about 100 KB takes about half a millisecond, so
+#: compressing them once per board would cost the fan-out most of a core at 500 boards).
 POSITIONS_PER_MESSAGE = 250
 
 
