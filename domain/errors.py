@@ -75,3 +75,15 @@ class PermissionDenied(DomainError):
     """The caller's roles do not allow the action."""
 
     code = "forbidden"
+
+
+class Unavailable(DomainError):
+    """What the change needs is busy or out of reach right now (a full queue, a solver that
+    did not answer); the same request may pass later, after ``retry_after`` seconds if given."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 retry_after: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -19,11 +19,11 @@ from storage import tables as t
 from storage.engine import create_engine, create_event_engine
 from storage.uow import SqlUnitOfWork
 from web.alerts_wiring import AlertServices, start_alerts
-from web.api.auth import LoginThrottle
 from web.clock import Clock, system_clock
 from web.feeds import start_demo_feed, start_geotab_feed
 from web.intake_wiring import start_intake
 from web.live import Live, build_live
+from web.login_throttle import LoginThrottle
 from web.metrics import Metrics, multiprocess_dir
 from web.notify_wiring import start_customer_notifications
 from web.planning.service import PlanningService

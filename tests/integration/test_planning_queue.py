@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.errors import Conflict, Unavailable
 from domain.roles import Principal, Role
 from domain.services.context import Context
 from storage.uow import SqlUnitOfWork
 from tests.integration import planning_gates
 from tests.integration.test_planning_service import NOW, seed
-from web.api.problems import ApiError
+from web.api.problems import from_domain
 from web.planning.adapter import Scope
 from web.planning.queue import SolverQueue, Turn
 from web.planning.service import PlanningService
@@ -81,9 +82,10 @@ async def test_a_plan_that_times_out_does_not_fail_another_users_running_plan(
         await wait_until(lambda: (tmp_path / "tech-2.started").exists(), "anna's solve started")
         running = plan(svc, "ben", TECH_4, 1.0)
         await wait_until(lambda: (tmp_path / "tech-4.started").exists(), "ben's solve started")
-        with pytest.raises(ApiError) as failed:
+        with pytest.raises(Unavailable) as failed:
             await hung
-        assert failed.value.status == 503 and failed.value.code == "solver_unavailable"
+        assert from_domain(failed.value).status_code == 503
+        assert failed.value.code == "solver_unavailable"
         assert not running.done()  # ben's solve is still in its own process
         (tmp_path / "tech-4.release").write_text("go")
         result = await running
@@ -103,9 +105,10 @@ async def test_a_user_cannot_run_two_plans_at_once(engine: AsyncEngine, tmp_path
     try:
         first = plan(svc, "anna", TECH_2, 0.5)
         await wait_until(lambda: (tmp_path / "tech-2.started").exists(), "anna's solve started")
-        with pytest.raises(ApiError) as refused:
+        with pytest.raises(Conflict) as refused:
             await svc.plan(user("anna"), SqlUnitOfWork(engine), TECH_4, 0.5)
-        assert refused.value.status == 409 and refused.value.code == "plan_in_progress"
+        assert from_domain(refused.value).status_code == 409
+        assert refused.value.code == "plan_in_progress"
         # another user is not held up by anna's plan
         other = await svc.plan(user("ben"), SqlUnitOfWork(engine), TECH_4, 0.5)
         (tmp_path / "tech-2.release").write_text("go")
@@ -123,10 +126,11 @@ async def test_a_full_queue_answers_503_planner_busy(engine: AsyncEngine, tmp_pa
         async with svc.queue.slot(Turn("someone-else")):
             waiting = plan(svc, "anna", TECH_2, 0.5)
             await wait_until(lambda: svc.queue.waiting == 1, "anna's plan queued")
-            with pytest.raises(ApiError) as busy:
+            with pytest.raises(Unavailable) as busy:
                 await svc.plan(user("ben"), SqlUnitOfWork(engine), TECH_4, 0.5)
-        assert busy.value.status == 503 and busy.value.code == "planner_busy"
-        assert int(busy.value.headers["Retry-After"]) > 0
+        answer = from_domain(busy.value)
+        assert answer.status_code == 503 and busy.value.code == "planner_busy"
+        assert int(answer.headers["Retry-After"]) > 0
         assert (await waiting)["status"] == "proposed"
     finally:
         await svc.stop()

@@ -11,8 +11,7 @@ from domain.roles import Role
 from web.api.framework import Api, Call
 from web.api.problems import ApiError
 from web.api.schemas import Strict
-from web.login_throttle import LoginThrottle as LoginThrottle  # re-exported for Services
-from web.login_throttle import TooManyAttempts, VerifierBusy
+from web.login_throttle import LoginThrottle, TooManyAttempts, VerifierBusy
 
 api = Api()
 

@@ -14,6 +14,7 @@ from domain.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -67,13 +68,17 @@ def status_for(error: DomainError) -> int:
         return 409
     if isinstance(error, ValidationFailed | RuleViolation):
         return 422
+    if isinstance(error, Unavailable):
+        return 503
     return 422
 
 
 def from_domain(error: DomainError, instance: str | None = None) -> JSONResponse:
     extra = {k: v for k, v in error.details.items() if _jsonable(v)}
+    retry_after = error.retry_after if isinstance(error, Unavailable) else None
     return problem(status_for(error), error.message, code=error.code, instance=instance,
-                   extra=extra)
+                   extra=extra,
+                   headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
 
 
 def from_validation(error: ValidationError, where: str, instance: str | None = None) -> JSONResponse:

@@ -33,8 +33,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from domain.errors import Conflict, Unavailable
 from routing.runner import SolveTimeout, solve_in_pool
-from web.api.problems import ApiError
 from web.planning import worker
 from web.planning.shared import LineFull, SharedPlanning, Unreachable
 
@@ -171,10 +171,9 @@ class SolverQueue:
             finally:
                 free.put_nowait(held)
 
-    def _busy(self, why: str, waiting: int) -> ApiError:
+    def _busy(self, why: str, waiting: int) -> Unavailable:
         retry = max(1, math.ceil(min(self.queue_timeout, 5.0 * max(1, waiting))))
-        return ApiError(503, f"{why}; try again shortly", code="planner_busy",
-                        headers={"Retry-After": str(retry)})
+        return Unavailable(f"{why}; try again shortly", code="planner_busy", retry_after=retry)
 
     async def solve(self, slot: _Slot, fn: Callable[..., T], *args: object,
                     time_limit: float) -> T:
@@ -199,11 +198,11 @@ class SolverQueue:
             await self.shared.close()
 
 
-def _in_progress() -> ApiError:
-    return ApiError(409, "a plan of yours is already queued or running; wait for it",
+def _in_progress() -> Conflict:
+    return Conflict("a plan of yours is already queued or running; wait for it",
                     code="plan_in_progress")
 
 
-def _unreachable() -> ApiError:
-    return ApiError(503, "the planning queue cannot be reached; try again shortly",
-                    code="planner_busy", headers={"Retry-After": "5"})
+def _unreachable() -> Unavailable:
+    return Unavailable("the planning queue cannot be reached; try again shortly",
+                       code="planner_busy", retry_after=5)

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.aggregate import new_id
-from domain.errors import NotFound, RuleViolation
+from domain.errors import NotFound, RuleViolation, Unavailable
 from domain.planning import Proposal
 from domain.ports import UnitOfWork
 from domain.roles import Principal, Role
@@ -34,7 +34,6 @@ from domain.services.context import Context
 from routing import problem as rp
 from routing.candidates import CandidateState, candidates
 from storage.queries.planning import LiveState, OrderRow, event_mark, load_live_state
-from web.api.problems import ApiError
 from web.planning import worker
 from web.planning.adapter import Built, Scope, build_problem, job, to_domain
 from web.planning.queue import SolveFailed, SolverQueue, Turn
@@ -234,8 +233,8 @@ class PlanningService:
                                                         time_limit=time_limit)
                     except SolveFailed as error:
                         log.warning("plan failed in solver %s: %s", slot.number, error)
-                        raise ApiError(503, "the optimizer did not answer; try again",
-                                       code="solver_unavailable") from error
+                        raise Unavailable("the optimizer did not answer; try again",
+                                          code="solver_unavailable") from error
         block = {"seconds": round(time.monotonic() - started, 3),
                  "queued_seconds": round(turn.queued_seconds, 3),
                  "solver_seconds": result.solve_seconds, "status": result.status,
