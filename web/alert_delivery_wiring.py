@@ -37,9 +37,9 @@ from realtime.notify import (
     TextChannel,
 )
 from realtime.notify.alert_webhooks import WebhookChannel
-from realtime.notify.email import EmailChannel, SmtpConfig
 from storage.alert_notifications import SqlNotificationStore
 from storage.oncall import SqlRotaReader
+from web.alert_email import EmailChannel, SmtpConfig
 
 log = logging.getLogger("dispatch.alerts")
 

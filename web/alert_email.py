@@ -1,4 +1,6 @@
-"""The ``email`` channel: an escalation as a plain text mail over SMTP (``aiosmtplib``).
+"""The ``email`` channel: an escalation as a plain text mail over SMTP (``aiosmtplib``). It lives
+beside the composition root rather than in ``realtime/``, whose allowed libraries do not include
+an SMTP client.
 
 One connection per message (escalations are few): STARTTLS when the server offers it (or always,
 ``starttls=True``; implicit TLS on 465 with ``tls=True``), login when a user is set. A 5xx answer
