@@ -1,4 +1,5 @@
-"""The package dependency table of the design brief, checked by parsing every import."""
+"""The package dependency table of the design brief, and the rule inside ``web/`` that only the
+composition root imports the HTTP layer, checked by parsing every import."""
 
 from __future__ import annotations
 
@@ -61,6 +62,65 @@ def test_nothing_imports_web() -> None:
         if "web" in imports_of(path)
     ]
     assert not offenders
+
+
+#: The composition root: the one module that imports the HTTP layer (``web/api/``). It builds the
+#: route table from the endpoint modules (``build_api``, which the OpenAPI document reads too) and
+#: the app around it. Use cases live in ``domain/services/``, reads in ``storage/``, wiring in
+#: ``web/*_wiring.py``; none of them reaches into an endpoint module.
+COMPOSITION_ROOT = {"web/app.py"}
+HTTP_LAYER = "web.api"
+
+
+def modules_imported(path: Path, package: str) -> set[str]:
+    """The dotted names ``path`` imports (``from a import b`` counts as ``a`` and ``a.b``), its
+    relative imports resolved from ``package``, the package the file is in."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def http_layer_imports(path: Path, package: str) -> list[str]:
+    return sorted(name for name in modules_imported(path, package)
+                  if name == HTTP_LAYER or name.startswith(HTTP_LAYER + "."))
+
+
+def _package_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).parts[:-1])
+
+
+def test_only_the_composition_root_imports_the_http_layer() -> None:
+    offenders = [
+        f"{rel} imports {', '.join(names)}"
+        for package in sorted(FIRST_PARTY)
+        for path in package_files(package)
+        if not (rel := path.relative_to(ROOT).as_posix()).startswith("web/api/")
+        and rel not in COMPOSITION_ROOT
+        and (names := http_layer_imports(path, _package_of(path)))
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_checker_catches_an_import_of_the_http_layer(tmp_path: Path) -> None:
+    for line in ("import web.api.auth", "from web.api.problems import ApiError",
+                 "from web.api import intake", "from web import api",
+                 "from .api.problems import ApiError", "from . import api"):
+        wiring = tmp_path / "wiring.py"
+        wiring.write_text(f"from __future__ import annotations\n\n{line}\n")
+        assert http_layer_imports(wiring, "web"), line
+    wiring.write_text("from web.intake_wiring import order_intake\nfrom web import clock\n"
+                      "from .apis import x\nimport web.apiary\n")
+    assert http_layer_imports(wiring, "web") == []
 
 
 def test_routing_and_realtime_do_not_import_each_other() -> None:
