@@ -25,7 +25,7 @@ from web.api import (
     billing,
     billing_records,
     delegations,
-    dispatch,
+    dispatches,
     geocode,
     intake,
     logout,
@@ -52,7 +52,7 @@ from web.services import Services, build_services
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
-API_MODULES = (auth, logout, dispatch, work_orders, attachments, resources, billing_records,
+API_MODULES = (auth, logout, dispatches, work_orders, attachments, resources, billing_records,
                tracks, audit, delegations, proposals, intake, alerts, notifications, tracking,
                webhook_deliveries, geocode, reports, billing, oncall, alert_rules,
                alert_callbacks, alert_deliveries)
