@@ -1,21 +1,24 @@
 """API latency and throughput on PostgreSQL with 100,000 dispatches and 200,000 work orders, with
 one web worker and with two side by side.
 
-    python bench/api.py [--workers 1,2] [--seconds 10] [--database-url postgresql://...] [--keep]
-                        [--source OTHER_CHECKOUT]
+    python bench/api.py [--workers 1,2] [--seconds 12] [--rounds 3] [--keep]
+                        [--database-url postgresql://...] [--source OTHER_CHECKOUT]
 
 Seeds a fresh database (dropped afterwards unless --keep; ``--database-url`` reuses one seeded
-by an earlier ``--keep`` run), then for each worker count starts ``dispatch serve`` (PostgreSQL
-and Redis, as the Procfile's web process) on a free loopback port and drives it:
+by an earlier ``--keep`` run), then starts ``dispatch serve`` once per worker count (PostgreSQL
+and Redis, as the Procfile's web process; ``--source``: also another checkout's, one worker),
+all at once on free loopback ports, and drives them in turn:
 
-* one client: ``/healthz`` (no database work: the framework's floor) and the dispatch list with
-  filters, p50 side by side (the goal: the list within 2x of ``/healthz``);
+* one client: ``/healthz`` (one ``SELECT 1``, no authentication: the framework's floor) and the
+  dispatch list with filters, p50 side by side (the goal: the list within 2x of ``/healthz``);
 * 16 clients: the same two and a dispatch's detail: throughput, p50, p99.
 
-The load generator is ``wrk`` when it is installed (a Lua script adds the token and varies the
-filters), else an async Python client. Every run says how much CPU the generator, the server's
-workers and the whole machine used meanwhile, so a figure bent by the generator shows it. Every
-run is bounded in time (``--seconds``) and in requests (``--max-requests``).
+Each run is split into ``--rounds`` that alternate between the servers, so the load of whatever
+else runs on the machine falls on all of them alike. The load generator is ``wrk`` when it is
+installed (a Lua script adds the token and varies the filters), else an async Python client.
+Every run says how much CPU the generator, the server's workers and the whole machine used
+meanwhile, and the server's CPU per request. Every run is bounded in time (``--seconds``) and in
+requests (``--max-requests``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import datetime as dt
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,74 +112,95 @@ def paths(now: dt.datetime) -> dict[str, list[str]]:
 
 
 def measure(server: Server, token: str, name: str, targets: list[str], clients: int,
-            args: argparse.Namespace, label: str = "") -> Run:
+            args: argparse.Namespace) -> Run:
     pids = server.pids()
     cpu_before, busy_before = cpu_seconds(pids), machine_busy()
+    seconds = args.seconds / args.rounds
     if args.generator == "wrk":
-        run = wrk_load(server.base, targets, token, clients=clients, seconds=args.seconds,
-                       max_requests=args.max_requests)
+        run = wrk_load(server.base, targets, token, clients=clients, seconds=seconds,
+                       max_requests=args.max_requests // args.rounds)
     else:
         run = asyncio.run(python_load(server.base, targets, token, clients=clients,
-                                      seconds=args.seconds, max_requests=args.max_requests))
+                                      seconds=seconds,
+                                      max_requests=args.max_requests // args.rounds))
     run.server_cpu = cpu_seconds(pids) - cpu_before
     run.machine_cpu = machine_busy() - busy_before
-    print(f"{label}{server.workers} worker{'s' if server.workers > 1 else ' '} {name:<18} "
-          f"{run.line()}", flush=True)
     return run
 
 
+Key = tuple[str, int, str, int]  # (server, workers, run, clients)
+
+
 def bench(url: str, args: argparse.Namespace) -> None:
+    """Every server runs at once (idle but for the one measured), and the rounds of each run
+    alternate between them, so the neighbours' load falls on all of them alike."""
     now = dt.datetime.now(dt.UTC)
     targets = paths(now)
-    results: dict[tuple[int, str, int], Run] = {}
-    for workers in args.workers:
-        plan = [(1, "baseline /healthz"), (1, "list with filters")] if workers == 1 else []
-        plan += [(16, "baseline /healthz"), (16, "list with filters"), (16, "detail")]
-        results.update(serve_and_measure(url, workers, ROOT, plan, targets, args))
-    if args.source:  # the same runs of one worker, served by another checkout
-        plan = [(1, "baseline /healthz"), (1, "list with filters"), (16, "list with filters")]
-        before = serve_and_measure(url, 1, args.source, plan, targets, args, label="source: ")
-        for (workers, name, clients), run in before.items():
-            ours = results.get((workers, name, clients))
-            if ours and "list" in name:
-                print(f"{name}, {clients} client{'s' if clients > 1 else ''}: server CPU "
-                      f"{run.server_cpu_per_request:.2f} ms/req with --source, "
-                      f"{ours.server_cpu_per_request:.2f} here")
-    summary(results, args)
-
-
-def serve_and_measure(url: str, workers: int, source: Path, plan: list[tuple[int, str]],
-                      targets: dict[str, list[str]], args: argparse.Namespace, label: str = ""
-                      ) -> dict[tuple[int, str, int], Run]:
-    results = {}
-    server = Server(url, workers, source)
+    servers = [("", Server(url, workers)) for workers in args.workers]
+    if args.source:
+        servers.append(("before ", Server(url, 1, args.source)))
+    runs: dict[Key, list[Run]] = {}
     try:
-        server.wait_until_up()
-        login = httpx.post(f"{server.base}/api/auth/login", timeout=30,
-                           json={"username": "dispatcher", "password": "demo"})
-        token = login.json()["access_token"]
-        with httpx.Client(base_url=server.base, timeout=30,
-                          headers={"Authorization": f"Bearer {token}"}) as warm:
-            for path in targets["list with filters"][:20] + targets["detail"][:20]:
-                warm.get(path)  # each worker's pool and statement cache, not measured
+        tokens = [start(server, targets) for _, server in servers]
+        plan = [(1, "baseline /healthz"), (1, "list with filters"), (16, "baseline /healthz"),
+                (16, "list with filters"), (16, "detail")]
         for clients, name in plan:
-            results[workers, name, clients] = measure(server, token, name, targets[name],
-                                                      clients, args, label)
+            for _ in range(args.rounds):
+                for (label, server), token in zip(servers, tokens, strict=True):
+                    if clients == 1 and server.workers > 1:
+                        continue  # one client keeps one worker busy: nothing to compare
+                    key = (label, server.workers, name, clients)
+                    runs.setdefault(key, []).append(
+                        measure(server, token, name, targets[name], clients, args))
+            for key in [k for k in runs if k[2] == name and k[3] == clients]:
+                label, workers, _, _ = key
+                print(f"{label}{workers} worker{'s' if workers > 1 else ' '} c={clients:<2} "
+                      f"{name:<18} {combined(runs[key]).line()}", flush=True)
     finally:
-        server.stop()
-    return results
+        for _, server in servers:
+            server.stop()
+    summary({key: combined(parts) for key, parts in runs.items()}, args)
 
 
-def summary(results: dict[tuple[int, str, int], Run], args: argparse.Namespace) -> None:
+def start(server: Server, targets: dict[str, list[str]]) -> str:
+    """Wait for the server, log in, warm each worker's pool and statement cache; the token."""
+    server.wait_until_up()
+    login = httpx.post(f"{server.base}/api/auth/login", timeout=30,
+                       json={"username": "dispatcher", "password": "demo"})
+    token = str(login.json()["access_token"])
+    with httpx.Client(base_url=server.base, timeout=30,
+                      headers={"Authorization": f"Bearer {token}"}) as warm:
+        for path in targets["list with filters"][:40] + targets["detail"][:40]:
+            warm.get(path)
+    return token
+
+
+def combined(parts: list[Run]) -> Run:
+    """The rounds of one run as one: counts and CPU added up, p50 and p99 the median of the
+    rounds' (the generator reports percentiles, not each request)."""
+    return Run(requests=sum(r.requests for r in parts), errors=sum(r.errors for r in parts),
+               seconds=sum(r.seconds for r in parts),
+               p50=statistics.median(r.p50 for r in parts),
+               p99=statistics.median(r.p99 for r in parts),
+               generator_cpu=sum(r.generator_cpu for r in parts),
+               server_cpu=sum(r.server_cpu for r in parts),
+               machine_cpu=sum(r.machine_cpu for r in parts))
+
+
+def summary(results: dict[Key, Run], args: argparse.Namespace) -> None:
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"generator: {args.generator}; {os.cpu_count()} cores", flush=True)
-    floor, listing = results.get((1, "baseline /healthz", 1)), results.get(
-        (1, "list with filters", 1))
-    if floor and listing:
-        print(f"one client: list p50 {listing.p50:.2f} ms vs /healthz p50 {floor.p50:.2f} ms "
-              f"= {listing.p50 / floor.p50:.2f}x (goal: within 2x)")
+          f"generator: {args.generator}; {os.cpu_count()} cores; {args.rounds} alternating "
+          f"rounds of {args.seconds / args.rounds:g} s per run", flush=True)
+    for label in ("", "before ") if args.source else ("",):
+        floor = results.get((label, 1, "baseline /healthz", 1))
+        listing = results.get((label, 1, "list with filters", 1))
+        if floor and listing:
+            print(f"{label or 'this '}checkout, one client: list p50 {listing.p50:.2f} ms vs "
+                  f"/healthz p50 {floor.p50:.2f} ms = {listing.p50 / floor.p50:.2f}x (goal: "
+                  f"within 2x); server CPU {listing.server_cpu_per_request:.2f} vs "
+                  f"{floor.server_cpu_per_request:.2f} ms per request")
     for name in ("list with filters", "detail"):
-        one, two = results.get((1, name, 16)), results.get((2, name, 16))
+        one, two = results.get(("", 1, name, 16)), results.get(("", 2, name, 16))
         if one and two:
             print(f"16 clients, {name}: 1 worker {one.rate:.0f} req/s p99 {one.p99:.1f} ms; "
                   f"2 workers {two.rate:.0f} req/s p99 {two.p99:.1f} ms "
@@ -188,7 +213,10 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2",
                         type=lambda s: [int(n) for n in s.split(",")],
                         help="web worker counts to measure, one after the other")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
+    parser.add_argument("--seconds", type=float, default=12.0,
+                        help="length of each run (its rounds together)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds each run is split into, alternating between the servers")
     parser.add_argument("--max-requests", type=int, default=100_000,
                         help="most requests of each run")
     parser.add_argument("--generator", choices=("wrk", "python"),
@@ -196,8 +224,8 @@ def main() -> int:
                         help="the load generator (default: wrk when installed)")
     parser.add_argument("--database-url", help="a database seeded by an earlier --keep run")
     parser.add_argument("--source", type=Path,
-                        help="another checkout (e.g. an older commit's) to serve the same "
-                             "one-worker runs with, after this one's")
+                        help="another checkout (e.g. an older commit's) served with one worker "
+                             "beside this one's, measured in the same alternating rounds")
     parser.add_argument("--dispatches", type=int, default=100_000)
     parser.add_argument("--work-orders", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
