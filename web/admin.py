@@ -15,6 +15,7 @@ from storage import mapping as m
 from storage import tables as t
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
+from web.cluster import announce_revocation
 from web.security import hash_password
 from web.settings import Settings
 
@@ -82,6 +83,12 @@ async def run_users_command(settings: Settings, args: argparse.Namespace) -> int
             uow.audit(action=f"user.{args.users_command}", entity_type="user",
                       entity_id=args.username, before=None, after=after)
             await uow.commit()
+        if args.users_command in {"deactivate", "sign-out", "set-roles"}:
+            try:  # the web processes re-read at once (else within DELEGATION_REFRESH_SECONDS)
+                await announce_revocation(settings)
+            except Exception as error:  # committed already: only the at-once part is lost
+                print(f"users: could not tell the web processes at once ({error})",
+                      file=sys.stderr)
         print("done", file=sys.stderr)
         return 0
     except DomainError as error:

@@ -9,7 +9,8 @@ Shared (the same answer whichever process a request reaches):
   solver slots, the waiting line and one plan per user) and the spacing of look-ups toward the
   public geocoder (``web/spacing.py``: one a second for the whole cluster): Redis;
 * idempotency keys, revoked tokens and ended delegations: PostgreSQL; a process that revokes
-  tells the others on the bus (``<prefix>:revocations``) so they re-read at once;
+  (a web process, or ``dispatch users``) tells the others on the bus (``<prefix>:revocations``)
+  so they re-read at once;
 * caches (the planning state, board snapshots): per process, each keyed by the event log's
   position, so none answers from a state another process has moved past.
 
@@ -35,6 +36,26 @@ def worker_count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def revocations_channel(prefix: str) -> str:
+    """Where a process that ended tokens says so; every web process re-reads on hearing it."""
+    return f"{prefix}:revocations"
+
+
+async def announce_revocation(settings: Settings) -> None:
+    """Tell every web process sharing ``REDIS_URL`` that tokens were ended (from a process
+    without a bus of its own, such as ``dispatch users``); without Redis they re-read within
+    ``DELEGATION_REFRESH_SECONDS`` anyway."""
+    if not settings.redis_url:
+        return
+    import redis.asyncio as redis
+
+    client = redis.from_url(settings.redis_url)
+    try:
+        await client.publish(revocations_channel(settings.redis_prefix), "dispatch users")
+    finally:
+        await client.aclose()
 
 
 def why_not_several(settings: Settings, workers: int) -> str | None:

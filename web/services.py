@@ -20,6 +20,7 @@ from storage.engine import create_engine, create_event_engine
 from storage.uow import SqlUnitOfWork
 from web.alerts_wiring import AlertServices, start_alerts
 from web.clock import Clock, system_clock
+from web.cluster import revocations_channel
 from web.feeds import start_demo_feed, start_geotab_feed
 from web.intake_wiring import start_intake
 from web.live import Live, build_live
@@ -93,7 +94,7 @@ class Services:
 
     @property
     def revocations_channel(self) -> str:
-        return f"{self.settings.redis_prefix}:revocations"
+        return revocations_channel(self.settings.redis_prefix)
 
     async def _revoked_elsewhere(self, message: str) -> None:
         if message != self._process_mark:  # this process re-read when it announced

@@ -212,6 +212,22 @@ def test_a_logout_on_one_worker_ends_the_token_on_the_other_at_once(server: Serv
         time.sleep(0.05)
 
 
+def test_dispatch_users_sign_out_ends_the_token_on_every_worker_at_once(server: Server,
+                                                                       postgres_url: str) -> None:
+    on = list(server.http_on_each().values())
+    headers = {"Authorization": f"Bearer {_login(on[0], 'service')}"}
+    assert all(client.get("/api/auth/me", headers=headers).status_code == 200 for client in on)
+    env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL,
+           "REDIS_PREFIX": PREFIX}
+    done = subprocess.run([sys.executable, "-m", "web.cli", "users", "sign-out", "service"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 5  # the periodic re-read is ten minutes away
+    while any(client.get("/api/auth/me", headers=headers).status_code != 401 for client in on):
+        assert time.monotonic() < deadline, "a worker still takes the signed-out token"
+        time.sleep(0.05)
+
+
 class HeldSlot:
     """The cluster's only solver slot, held by the test through the same Redis queue."""
 
