@@ -68,21 +68,48 @@ class Clock(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction. Changes and their events (outbox) and audit rows commit together."""
+    """One transaction. Changes and their events (outbox) and audit rows commit together. The
+    repositories are read-only members, so an implementation may give more specific ones."""
 
-    stores: Repository[Store]
-    technicians: Repository[Technician]
-    units: Repository[Unit]
-    customers: Repository[Customer]
-    work_orders: WorkOrderRepository
-    dispatches: DispatchRepository
-    trip_tickets: Repository[TripTicket]
-    sales_orders: Repository[SalesOrder]
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    proposals: Repository[Proposal]
-    users: UserRepository
-    alerts: AlertRepository
+    @property
+    def stores(self) -> Repository[Store]: ...
+
+    @property
+    def technicians(self) -> Repository[Technician]: ...
+
+    @property
+    def units(self) -> Repository[Unit]: ...
+
+    @property
+    def customers(self) -> Repository[Customer]: ...
+
+    @property
+    def work_orders(self) -> WorkOrderRepository: ...
+
+    @property
+    def dispatches(self) -> DispatchRepository: ...
+
+    @property
+    def trip_tickets(self) -> Repository[TripTicket]: ...
+
+    @property
+    def sales_orders(self) -> Repository[SalesOrder]: ...
+
+    @property
+    def invoices(self) -> InvoiceRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def proposals(self) -> Repository[Proposal]: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def alerts(self) -> AlertRepository: ...
+
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -116,3 +143,20 @@ class DelegationStore(Protocol):
     async def get(self, delegation_id: str) -> Delegation | None: ...
 
     async def end(self, delegation_id: str, *, at: dt.datetime) -> None: ...
+
+
+class AlertUnitOfWork(Protocol):
+    """The part of the unit of work (``domain.ports.UnitOfWork``) the alert use cases need."""
+
+    @property
+    def alerts(self) -> AlertRepository: ...
+
+    async def __aenter__(self) -> AlertUnitOfWork: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    def audit(self, *, action: str, entity_type: str, entity_id: str,
+              before: dict[str, Any] | None, after: dict[str, Any] | None) -> None: ...

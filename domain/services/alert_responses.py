@@ -25,9 +25,9 @@ from domain.alert_responses import (
 )
 from domain.alerts import AlertPolicy, AlertStatus
 from domain.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
-from domain.ports import UserRepository
+from domain.ports import AlertUnitOfWork, UserRepository
 from domain.roles import Permission, Principal
-from domain.services.alerts import AlertUnitOfWork, acknowledge_alert, may_see_alert
+from domain.services.alerts import acknowledge_alert, may_see_alert
 from domain.services.context import Context
 
 log = logging.getLogger("dispatch.alerts")

@@ -12,34 +12,17 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Protocol
 
 from domain.alert_catalogue import RuleBook
 from domain.alert_rules import World, reconcile
 from domain.alerts import Alert, AlertCandidate, AlertPolicy
 from domain.errors import Conflict, InvalidTransition, NotFound
-from domain.ports import AlertRepository
+from domain.ports import AlertUnitOfWork
 from domain.roles import Permission, Principal
 from domain.services.context import Context, check_version
 
 log = logging.getLogger("dispatch.alerts")
-
-
-class AlertUnitOfWork(Protocol):
-    """The part of the unit of work (``domain.ports.UnitOfWork``) the alert use cases need."""
-
-    alerts: AlertRepository
-
-    async def __aenter__(self) -> AlertUnitOfWork: ...
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None: ...
-
-    async def commit(self) -> None: ...
-
-    def audit(self, *, action: str, entity_type: str, entity_id: str,
-              before: dict[str, Any] | None, after: dict[str, Any] | None) -> None: ...
 
 
 #: How far back the keys of happenings already raised are read: a happening is old news after

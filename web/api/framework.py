@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,10 @@ from domain.services.context import Context
 from storage.engine import is_unavailable
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError, from_domain, from_validation, problem
+
+if TYPE_CHECKING:
+    from storage.uow import SqlUnitOfWork
+    from web.services import Services
 
 log = logging.getLogger("dispatch.api")
 #: A client's ``X-Request-ID`` is kept only when it is this safe and short (the audit and outbox
@@ -50,15 +54,16 @@ class Call(Generic[B, Q]):
     correlation_id: str
 
     @property
-    def services(self) -> Any:
-        return self.request.app.state.services
+    def services(self) -> Services:
+        services: Services = self.request.app.state.services
+        return services
 
     def context(self) -> Context:
         s = self.services
         return Context(principal=self.principal, now=s.now(),
                        dispatch_policy=s.settings.dispatch_policy)
 
-    def uow(self) -> Any:
+    def uow(self) -> SqlUnitOfWork:
         return self.services.uow(actor=self.principal, correlation_id=self.correlation_id)
 
     def path_id(self, entity: str, name: str = "id") -> str:
