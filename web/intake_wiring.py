@@ -16,9 +16,9 @@ import logging
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,18 +38,18 @@ from web.feeds import supervise_feed
 from web.intake_messages import is_change, parse_change, parse_order
 from web.partner_webhooks import new_secret, start_partner_webhooks
 
+if TYPE_CHECKING:
+    from web.services import Services
+
 log = logging.getLogger("dispatch.intake")
 Stopper = Callable[[], Awaitable[None]]
 #: Outcomes of a change that did something (the others answer what was done before).
 _HANDLED = frozenset({"updated", "cancelled", "blocked", "closed"})
 
 
-def setting(settings: Any, name: str, default: Any) -> Any:
-    """A setting that may not be declared yet; secrets come back as plain strings."""
-    value = getattr(settings, name, default)
-    if hasattr(value, "get_secret_value"):
-        value = value.get_secret_value()
-    return default if value is None or value == "" else value
+def secret(value: SecretStr | None) -> str:
+    """A secret setting's text ('' when unset)."""
+    return value.get_secret_value() if value is not None else ""
 
 
 class OrderIntake:
@@ -131,18 +131,18 @@ class OrderIntake:
                 "correlation_id": correlation_id or f"intake-{uuid.uuid4().hex}"}
 
 
-def order_intake(services: Any) -> OrderIntake:
-    return OrderIntake(services.engine, source=setting(services.settings, "intake_partner", "partner"),
+def order_intake(services: Services) -> OrderIntake:
+    return OrderIntake(services.engine, source=services.settings.intake_partner,
                        now=services.now, after_commit=services.live.relay.notify)
 
 
-async def start_intake(services: Any) -> PartnerFeedPoller | None:
+async def start_intake(services: Services) -> PartnerFeedPoller | None:
     """Start the partner feed poller (and the demo simulator) if configured, as a worker of the
     live supervisor; the simulator's stopper joins ``services.live.demo_tasks``."""
     settings = services.settings
-    url: str | None = setting(settings, "partner_feed_url", None)
-    interval = float(setting(settings, "partner_feed_interval_seconds", 30.0))
-    partner = str(setting(settings, "intake_partner", "partner"))
+    url = settings.partner_feed_url or None
+    interval = settings.partner_feed_interval_seconds
+    partner = settings.intake_partner
     store: FeedCursorStore = SqlFeedCursorStore(services.engine)
     stop_sim: Stopper | None = None
     demo_hook: tuple[str, str] | None = None  # the simulator takes our webhooks too
@@ -164,7 +164,7 @@ async def start_intake(services: Any) -> PartnerFeedPoller | None:
         counts = await intake.take_feed(orders)
         log.info("partner feed %s: %s", partner, counts)
 
-    token = setting(settings, "partner_feed_token", None)
+    token = secret(settings.partner_feed_token)
     poller = PartnerFeedPoller(
         url, cursor_store=store, on_orders=on_orders, partner=partner, poll_interval=interval,
         headers={"Authorization": f"Bearer {token}"} if token else None,

@@ -35,7 +35,7 @@ from web.api.framework import Api, Call
 from web.api.problems import ApiError, from_validation
 from web.api.work_order_schemas import WorkOrderOut
 from web.intake_messages import is_change, parse_change, parse_order
-from web.intake_wiring import order_intake, setting
+from web.intake_wiring import order_intake, secret
 
 log = logging.getLogger("dispatch.intake")
 api = Api()
@@ -44,11 +44,11 @@ TAG = "intake"
 
 def _verifier(services: Any) -> Webhook:
     settings = services.settings
-    secrets = str(setting(settings, "intake_webhook_secret", "")).split()
+    secrets = secret(settings.intake_webhook_secret).split()
     if not secrets:
         raise ApiError(404, "the order-intake webhook is not enabled (INTAKE_WEBHOOK_SECRET)",
                        code="intake_not_configured")
-    tolerance = float(setting(settings, "intake_webhook_tolerance_seconds", 300))
+    tolerance = settings.intake_webhook_tolerance_seconds
     try:
         return Webhook(secrets, tolerance=tolerance, clock=lambda: services.now().timestamp())
     except ValueError as error:
