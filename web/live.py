@@ -109,7 +109,7 @@ class Live:
         if events or crumbs or files:
             log.info("retention: %s events, %s breadcrumbs, %s unused attachments removed",
                      events, crumbs, files)
-        for name, prune in self.janitors.items():
+        for name, prune in list(self.janitors.items()):  # one may register meanwhile
             if gone := await prune(now):
                 log.info("retention: %s %s removed", gone, name)
 
