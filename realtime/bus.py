@@ -38,6 +38,10 @@ class Bus(Protocol):
         """Called after the connection came back: messages may have been lost meanwhile."""
         ...
 
+    async def ping(self) -> None:
+        """Raise when the bus cannot be reached (health checks, the system-error rule)."""
+        ...
+
 
 class _Channel:
     """A bounded queue drained by one task that calls the channel's handlers in order.
@@ -101,6 +105,9 @@ class MemoryBus:
 
     def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._reconnect.append(callback)
+
+    async def ping(self) -> None:
+        """In process: always reachable."""
 
     async def start(self) -> None:
         self._started = True

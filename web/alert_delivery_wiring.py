@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.alert_channels import AlertWebhook, more_recipients, parse_emails, parse_webhooks
 from domain.alert_delivery import EMAIL, SMS, VOICE, OnCall, Person, recipients
@@ -40,11 +40,15 @@ from realtime.notify.alert_webhooks import WebhookChannel
 from storage.alert_notifications import SqlNotificationStore
 from storage.oncall import SqlRotaReader
 from web.alert_email import EmailChannel, SmtpConfig
+from web.settings import Settings
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 log = logging.getLogger("dispatch.alerts")
 
 
-def genesys_config(settings: Any) -> GenesysConfig | None:
+def genesys_config(settings: Settings) -> GenesysConfig | None:
     base, login = settings.genesys_base_url, settings.genesys_login_url
     if not base or not login or not settings.genesys_client_id:
         return None
@@ -54,13 +58,13 @@ def genesys_config(settings: Any) -> GenesysConfig | None:
         from_number=settings.genesys_from_number)
 
 
-def build_notifier(settings: Any) -> Notifier:
+def build_notifier(settings: Settings) -> Notifier:
     """Genesys Cloud SMS when configured, else a notifier that only logs (customer texts)."""
     config = genesys_config(settings)
     return GenesysSmsNotifier(config) if config is not None else LoggingNotifier()
 
 
-def build_channels(settings: Any, clock: Callable[[], dt.datetime]) -> dict[str, CircuitBreaker]:
+def build_channels(settings: Settings, clock: Callable[[], dt.datetime]) -> dict[str, CircuitBreaker]:
     """Each channel of escalations behind its circuit breaker: texts (Genesys or the log), calls
     when the campaign's contact list is set (one Genesys token for both), mail when a mail server
     is set, and one channel per webhook (``webhook:<name>``)."""
@@ -88,7 +92,7 @@ def build_channels(settings: Any, clock: Callable[[], dt.datetime]) -> dict[str,
             for channel, provider in channels}
 
 
-def public_board_url(settings: Any) -> str:
+def public_board_url(settings: Settings) -> str:
     return str(settings.public_url or "").rstrip("/") + "/" if settings.public_url else ""
 
 
@@ -181,7 +185,7 @@ def watch_providers(facts: Any, channels: dict[str, CircuitBreaker]) -> None:
                     for b in channels.values())]
 
 
-def start_delivery(services: Any) -> tuple[DeliveryWorker, Escalations]:
+def start_delivery(services: Services) -> tuple[DeliveryWorker, Escalations]:
     """The delivery worker and the escalations of this process (where the alert rules run)."""
     settings, live = services.settings, services.live
     channels = build_channels(settings, services.now)

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.alert_facts import Happening, IntegrationHealth, SystemFacts
 from domain.alert_happenings import database_outage
@@ -27,6 +27,9 @@ from storage.alert_world import SqlAlertFacts, relay_lag_seconds
 from storage.engine import is_unavailable
 from storage.eventlog import LocalLeaderLock, PostgresLeaderLock
 from storage.feed_cursors import SqlFeedCursorStore
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 log = logging.getLogger("dispatch.alerts")
 
@@ -190,14 +193,14 @@ class AlertsRunner:
             self.leading = False
 
 
-def system_probe(services: Any) -> Callable[[], Any]:
+def system_probe(services: Services) -> Callable[[], Any]:
     """What the ``system_error`` rule sees from here: everyone's unhandled errors (as far as
     the bus carried them), the relay's lag and whether Redis answers."""
     settings, live = services.settings, services.live
 
     async def probe() -> SystemFacts:
         now = services.now()
-        reports = getattr(services, "error_reports", None)
+        reports = services.error_reports
         redis_error: str | None = None
         if settings.redis_url:
             try:
@@ -212,7 +215,7 @@ def system_probe(services: Any) -> Callable[[], Any]:
     return probe
 
 
-def build_alerts_runner(services: Any, *, policy: AlertPolicy,
+def build_alerts_runner(services: Services, *, policy: AlertPolicy,
                         on_result: Callable[[PassResult], Any] | None = None) -> AlertsRunner:
     """The loop of this process (a worker of its supervisor, leader only in effect), subscribed
     to the bus's events; its facts read the tables, this process's feeds and the system."""

@@ -16,12 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from domain.alerts import AlertPolicy
 from realtime.notify import DeliveryWorker
 from web.alert_delivery_wiring import Escalations, build_notifier, start_delivery, watch_providers
 from web.alerts_runner import AlertsRunner, build_alerts_runner
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 __all__ = ["AlertServices", "Escalations", "build_notifier", "start_alerts"]
 log = logging.getLogger("dispatch.alerts")
@@ -37,7 +40,7 @@ class AlertServices:
         await self.delivery.stop()
 
 
-async def start_alerts(services: Any) -> AlertServices | None:
+async def start_alerts(services: Services) -> AlertServices | None:
     """Start the alert loop and the delivery worker where the feeds run; None when off."""
     settings = services.settings
     if not getattr(settings, "alerts_enabled", True) or not settings.run_feeds:

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from web.embedded import serve_in_thread
 from web.live import Live
+from web.settings import Settings
 
 log = logging.getLogger("dispatch.live")
 
@@ -58,7 +59,7 @@ class Pacing(TypedDict):
     backoff_cap: float
 
 
-def pacing(settings: Any) -> Pacing:
+def pacing(settings: Settings) -> Pacing:
     """The feed client's intervals from the settings (production and the demo alike): fast while
     positions flow, up to ``GEOTAB_POLL_SECONDS`` when idle, a full page followed as soon as
     MyGeotab allows; and the longest wait between retries."""
@@ -70,11 +71,13 @@ def pacing(settings: Any) -> Pacing:
                   backoff_cap=float(settings.geotab_backoff_cap_seconds))
 
 
-async def start_geotab_feed(live: Live, engine: Any, settings: Any) -> None:
+async def start_geotab_feed(live: Live, engine: Any, settings: Settings) -> None:
     """Production: read MyGeotab's feed with the version tokens kept in the database."""
     from realtime.geotab import GeotabFeedClient, GeotabLogin, MyGeotabApi
     from storage.feed_cursors import SqlFeedCursorStore
 
+    if not settings.geotab_server:
+        raise ValueError("GEOTAB_SERVER is not set: there is no MyGeotab feed to read")
     api = MyGeotabApi(GeotabLogin(settings.geotab_server, settings.geotab_database,
                                   settings.geotab_username,
                                   settings.geotab_password.get_secret_value()))
@@ -97,7 +100,7 @@ class DevicesOnTheAppClock:
         return self.clock().replace(microsecond=0)
 
 
-async def start_demo_feed(live: Live, engine: Any, settings: Any, *,
+async def start_demo_feed(live: Live, engine: Any, settings: Settings, *,
                           vans: int | None = None) -> None:
     """Demo mode: a MyGeotab simulator on a loopback port, and the real client reading it with
     the same settings as production (``GEOTAB_POLL_SECONDS``, ``GEOTAB_POLL_FAST_SECONDS``)."""

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from storage import tables as t
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 #: How long one check may take before it counts as failed.
 CHECK_TIMEOUT = 2.0
@@ -40,7 +43,7 @@ def _why(error: BaseException) -> str:
     return f"unreachable ({type(error).__name__})"
 
 
-async def check_database(services: Any) -> Check:
+async def check_database(services: Services) -> Check:
     async def probe() -> None:
         async with services.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -51,7 +54,7 @@ async def check_database(services: Any) -> Check:
     return {"ok": True}
 
 
-async def check_redis(services: Any) -> Check | None:
+async def check_redis(services: Services) -> Check | None:
     if not services.settings.redis_url:
         return None
     try:
@@ -61,7 +64,7 @@ async def check_redis(services: Any) -> Check | None:
     return {"ok": True}
 
 
-async def check_relay(services: Any, database: Check) -> Check:
+async def check_relay(services: Services, database: Check) -> Check:
     if not database["ok"]:
         return _failed("outbox unreadable: the database is down")
     o = t.outbox
@@ -87,7 +90,7 @@ async def check_relay(services: Any, database: Check) -> Check:
     return out
 
 
-def check_feeds(services: Any, now: dt.datetime) -> dict[str, Check]:
+def check_feeds(services: Services, now: dt.datetime) -> dict[str, Check]:
     out: dict[str, Check] = {}
     settings = services.settings
     for name, client in services.live.feeds.items():
@@ -109,7 +112,7 @@ def check_feeds(services: Any, now: dt.datetime) -> dict[str, Check]:
     return out
 
 
-def check_workers(services: Any) -> dict[str, Check]:
+def check_workers(services: Services) -> dict[str, Check]:
     out: dict[str, Check] = {}
     limit = services.settings.ready_worker_failures
     for name, worker in services.live.supervisor.workers.items():
@@ -126,7 +129,7 @@ def check_workers(services: Any) -> dict[str, Check]:
     return out
 
 
-async def readiness(services: Any) -> dict[str, Check]:
+async def readiness(services: Services) -> dict[str, Check]:
     checks: dict[str, Check] = {"database": await check_database(services)}
     if (redis := await check_redis(services)) is not None:
         checks["redis"] = redis

@@ -29,6 +29,7 @@ from storage.queries.board import SqlSnapshotSource, SqlUnitDirectory
 from storage.revocations import prune_idempotency_keys, prune_revoked_tokens
 from web.clock import Clock, system_clock
 from web.metrics import Metrics
+from web.settings import Settings
 
 log = logging.getLogger("dispatch.live")
 
@@ -137,7 +138,7 @@ class Live:
         await self.bus.stop()
 
 
-def build_live(settings: Any, engine: Any, clock: Clock = system_clock,
+def build_live(settings: Settings, engine: Any, clock: Clock = system_clock,
                metrics: Metrics | None = None, event_engine: Any = None) -> Live:
     """``engine``: the main pool (API, snapshots); ``event_engine``: the event path's own small
     one (the relay and its leader lock, the hub's repairs, the positions store), so publishing

@@ -26,6 +26,8 @@ from typing import Any
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
+from web.settings import Settings
+
 LEVELS = ("critical", "error", "warning", "info", "debug")
 
 #: Field names whose values are personal data, and how each is masked.
@@ -221,7 +223,7 @@ def configure_logging(*, json_lines: bool, level: str) -> None:
     logging.config.dictConfig(logging_config(json_lines=json_lines, level=level))
 
 
-def configure_from_settings(settings: Any) -> dict[str, Any]:
+def configure_from_settings(settings: Settings) -> dict[str, Any]:
     """Configure from ``Settings`` (``LOG_JSON``, ``LOG_LEVEL``) and return the dictionary, for
     uvicorn's ``log_config``."""
     config = logging_config(json_lines=bool(settings.log_json), level=str(settings.log_level))

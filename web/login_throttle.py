@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from web.security import verify_password
+from web.settings import Settings
 
 Verifier = Callable[[str | None, str], bool]
 
@@ -188,7 +189,7 @@ class LoginThrottle:
         self._slots: asyncio.Semaphore | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> LoginThrottle:
+    def from_settings(cls, settings: Settings) -> LoginThrottle:
         limits = Limits(settings.login_max_failures, settings.login_max_failures_per_address,
                         float(settings.login_lockout_seconds))
         counters: AttemptCounters = (

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.alert_delivery import normalize_phone, retry_delay
 from domain.notifications import (
@@ -33,6 +33,10 @@ from realtime.notify import DeliveryFailed, Notifier
 from storage.feed_cursors import SqlFeedCursorStore
 from storage.notifications import SqlCustomerNotifications
 from web.alert_delivery_wiring import build_notifier
+from web.settings import Settings
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 log = logging.getLogger("dispatch.customers")
 
@@ -184,7 +188,7 @@ class CustomerNotifier:
         return 1
 
 
-async def start_customer_notifications(services: Any) -> CustomerNotifier:
+async def start_customer_notifications(services: Services) -> CustomerNotifier:
     """Declare the worker on this process's supervisor; it acts only where the relay leads."""
     settings, live = services.settings, services.live
     notifier = build_notifier(settings)
@@ -201,6 +205,6 @@ async def start_customer_notifications(services: Any) -> CustomerNotifier:
     return runner
 
 
-def public_base(settings: Any) -> str:
+def public_base(settings: Settings) -> str:
     """Where customers reach this service (``PUBLIC_URL``); ``http://HOST:PORT`` when unset."""
     return str(settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")

@@ -13,10 +13,13 @@ import base64
 import datetime as dt
 import logging
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from realtime.outbound_webhooks import WebhookSender
 from storage.webhook_deliveries import SqlWebhookDeliveries
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 log = logging.getLogger("dispatch.partner_webhooks")
 DELIVERED_KEEP = dt.timedelta(days=7)
@@ -33,7 +36,7 @@ def _plain(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def start_partner_webhooks(services: Any, *, demo: tuple[str, str] | None = None
+def start_partner_webhooks(services: Services, *, demo: tuple[str, str] | None = None
                            ) -> WebhookSender | None:
     """Run the sender when a partner endpoint is configured (``demo``: the simulator's URL and
     secret); None when there is none."""

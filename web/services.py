@@ -26,11 +26,11 @@ from web.intake_wiring import start_intake
 from web.live import Live, build_live
 from web.login_throttle import LoginThrottle
 from web.metrics import Metrics, multiprocess_dir
-from web.notify_wiring import start_customer_notifications
+from web.notify_wiring import CustomerNotifier, start_customer_notifications
 from web.planning.service import PlanningService
 from web.security import TokenService
 from web.settings import Settings
-from web.system_errors import start_error_reports
+from web.system_errors import ErrorReports, start_error_reports
 
 log = logging.getLogger("dispatch.services")
 
@@ -46,6 +46,10 @@ class Services:
     clock: Clock = system_clock
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     alerts: AlertServices | None = None
+    #: This process's unhandled errors, for the system-error rule (set when it starts).
+    error_reports: ErrorReports | None = None
+    #: The customer notifications' worker (set when it starts).
+    customer_notifier: CustomerNotifier | None = None
     metrics: Metrics = field(default_factory=Metrics)
     #: The event path's own small pool (relay, leader lock, hub repairs, positions store).
     event_engine: AsyncEngine | None = None

@@ -16,7 +16,10 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 CHANNEL = "system-errors"
 FLUSH_SECONDS = 2.0
@@ -82,7 +85,7 @@ class ErrorReports(logging.Handler):
         return tuple(sorted((e for e in self.received if e[0] >= since), key=lambda e: e[0]))
 
 
-def start_error_reports(services: Any) -> ErrorReports:
+def start_error_reports(services: Services) -> ErrorReports:
     """Every process: note its errors and publish them; listen for everyone's (kept for the
     alert rules where they run). The handler leaves the root logger when the process stops."""
     live, settings = services.live, services.settings

@@ -38,6 +38,7 @@ from domain.roles import Permission
 from web.api.framework import Api, Call
 from web.api.problems import ApiError
 from web.api.schemas import LocationOut, Out, Strict
+from web.settings import Settings
 
 log = logging.getLogger("dispatch.geocode")
 api = Api()
@@ -110,7 +111,7 @@ class GeocoderOut(Out):
     provider: str | None = Field(description="nominatim, or null when none is configured")
 
 
-def _client(settings: Any) -> Nominatim:
+def _client(settings: Settings) -> Nominatim:
     parts = urlsplit(settings.geocoder_url.strip())
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ApiError(503, "GEOCODER_URL is not an http(s) address", code="geocoder_unavailable")
@@ -119,7 +120,7 @@ def _client(settings: Any) -> Nominatim:
                      adapter_factory=HttpxAdapter)
 
 
-async def _take_turn(app: Any, settings: Any) -> None:
+async def _take_turn(app: Any, settings: Settings) -> None:
     """Space the look-ups toward the public server (across every process sharing REDIS_URL,
     else in this one); others go at once."""
     if urlsplit(settings.geocoder_url).hostname != PUBLIC_NOMINATIM:
@@ -154,7 +155,7 @@ def _place(found: Any) -> dict[str, Any] | None:
     return {"label": label, "location": {"lat": lat, "lon": lon}}
 
 
-async def lookup(app: Any, settings: Any, q: str, limit: int) -> list[dict[str, Any]]:
+async def lookup(app: Any, settings: Settings, q: str, limit: int) -> list[dict[str, Any]]:
     await _take_turn(app, settings)
     try:
         async with _client(settings) as geocoder:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
@@ -37,12 +37,15 @@ from web.api.work_order_schemas import WorkOrderOut
 from web.intake_messages import is_change, parse_change, parse_order
 from web.intake_wiring import order_intake, secret
 
+if TYPE_CHECKING:
+    from web.services import Services
+
 log = logging.getLogger("dispatch.intake")
 api = Api()
 TAG = "intake"
 
 
-def _verifier(services: Any) -> Webhook:
+def _verifier(services: Services) -> Webhook:
     settings = services.settings
     secrets = secret(settings.intake_webhook_secret).split()
     if not secrets:

@@ -161,7 +161,7 @@ class NowOut(Out):
 
 def _reader(call: Call[Any, Any]) -> SqlRotaReader:
     return SqlRotaReader(call.services.engine,
-                         company_zone=getattr(call.services.settings, "report_timezone", None))
+                         company_zone=call.services.settings.report_timezone)
 
 
 def _visible(principal: Principal, store_ids: list[str]) -> bool:

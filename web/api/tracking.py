@@ -12,7 +12,7 @@ window), answers the same 404 as a forged one, page and JSON alike.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from starlette.requests import Request
@@ -26,6 +26,10 @@ from storage.queries.work_orders import customer_notes
 from web.api.framework import Api, Call
 from web.api.schemas import Out
 from web.pages import STATIC_DIR
+from web.settings import Settings
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 api = Api()
 TAG = "tracking"
@@ -40,12 +44,12 @@ NOT_FOUND_PAGE = (
     "about your visit.</p></main></body></html>")
 
 
-def policy(settings: Any) -> TrackingPolicy:
+def policy(settings: Settings) -> TrackingPolicy:
     return TrackingPolicy(after_close=dt.timedelta(
         hours=float(getattr(settings, "tracking_hours_after_close", 2.0))))
 
 
-async def tracked_view(services: Any, token: str) -> dict[str, Any] | None:
+async def tracked_view(services: Services, token: str) -> dict[str, Any] | None:
     """The page's data for a live link; None for a token that does not (or no longer) show."""
     store = SqlCustomerNotifications(services.engine)
     work_order_id = await store.order_for_token(token)
@@ -59,7 +63,7 @@ async def tracked_view(services: Any, token: str) -> dict[str, Any] | None:
     return public_view(job, now, rules, await _messages(services, store, work_order_id))
 
 
-async def _messages(services: Any, store: SqlCustomerNotifications,
+async def _messages(services: Services, store: SqlCustomerNotifications,
                     work_order_id: str) -> list[dict[str, Any]]:
     """What the customer was told (the web notifications) and the job's customer-visible
     comments (kind ``note``, without their author), newest first. Internal comments never."""

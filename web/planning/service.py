@@ -38,6 +38,7 @@ from web.planning import worker
 from web.planning.adapter import Built, Scope, build_problem, job, to_domain
 from web.planning.queue import SolveFailed, SolverQueue, Turn
 from web.planning.shared import SharedPlanning
+from web.settings import Settings
 
 log = logging.getLogger("dispatch.planning")
 STATE_TTL_S = 30.0
@@ -134,7 +135,7 @@ class PlanningService:
         self.on_solved: Callable[[dict[str, Any]], None] | None = None
 
     @classmethod
-    def from_settings(cls, engine: AsyncEngine, settings: Any) -> PlanningService:
+    def from_settings(cls, engine: AsyncEngine, settings: Settings) -> PlanningService:
         """With ``REDIS_URL`` the queue is the cluster's (every web process shares it)."""
         shared = (SharedPlanning(settings.redis_url, settings.redis_prefix,
                                  slots=settings.planning_workers,
