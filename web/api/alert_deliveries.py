@@ -14,8 +14,7 @@ from domain.services.alerts import may_see_alert
 from storage import tables as t
 from storage.alert_notifications import SqlDeliveryLog, SqlNotificationStore
 from web.api.framework import Api, Call
-from web.api.schemas import Out, Page, PageQuery, page
-from web.api.webhook_deliveries import _split_commas
+from web.api.schemas import Out, Page, PageQuery, page, split_commas
 
 api = Api()
 TAG = "alerts"
@@ -51,7 +50,7 @@ class DeliveryPage(Page[DeliveryOut]):
 class DeliveryQuery(PageQuery):
     """``status`` may repeat or hold a comma list; none: every delivery."""
 
-    status: Annotated[list[Status], BeforeValidator(_split_commas)] = Field(
+    status: Annotated[list[Status], BeforeValidator(split_commas)] = Field(
         default_factory=list, max_length=7)
 
 

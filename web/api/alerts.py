@@ -18,7 +18,7 @@ from domain.roles import Permission
 from domain.services import alerts as uc
 from storage.queries.alerts import alert_detail, list_alerts
 from web.api.framework import Api, Call, detail_or_404
-from web.api.schemas import Out, Page, PageQuery, Strict
+from web.api.schemas import Out, Page, PageQuery, Strict, split_commas
 from web.api.work_order_schemas import Id, Reason, Version
 
 api = Api()
@@ -26,19 +26,14 @@ TAG = "alerts"
 CHANGE_ERRORS = (400, 403, 404, 409, 422)
 
 
-def _split_commas(value: Any) -> Any:
-    values = value if isinstance(value, list) else [value]
-    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
-
-
 class AlertQuery(PageQuery):
     """``status``, ``severity`` and ``kind`` may repeat or hold a comma list."""
 
-    status: Annotated[list[AlertStatus], BeforeValidator(_split_commas)] = Field(
+    status: Annotated[list[AlertStatus], BeforeValidator(split_commas)] = Field(
         default_factory=list, max_length=3)
-    severity: Annotated[list[Severity], BeforeValidator(_split_commas)] = Field(
+    severity: Annotated[list[Severity], BeforeValidator(split_commas)] = Field(
         default_factory=list, max_length=3)
-    kind: Annotated[list[AlertKind], BeforeValidator(_split_commas)] = Field(
+    kind: Annotated[list[AlertKind], BeforeValidator(split_commas)] = Field(
         default_factory=list, max_length=len(AlertKind))
     store_id: Id | None = None
 

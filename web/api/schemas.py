@@ -13,6 +13,13 @@ from web.fields import Strict as Strict
 T = TypeVar("T")
 
 
+def split_commas(value: object) -> list[str]:
+    """A query parameter that may repeat (``status=new&status=assigned``) or hold a comma list
+    (``status=new,assigned``), as one list (a ``BeforeValidator`` of list-typed query fields)."""
+    values = value if isinstance(value, list) else [value]
+    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+
+
 class Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 

@@ -13,22 +13,17 @@ from domain.roles import Permission
 from domain.services.partner_orders import replay_webhook
 from storage.webhook_deliveries import SqlWebhookDeliveries
 from web.api.framework import Api, Call
-from web.api.schemas import Out, Page, PageQuery, page
+from web.api.schemas import Out, Page, PageQuery, page, split_commas
 
 api = Api()
 TAG = "partner webhooks"
 DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 
-def _split_commas(value: Any) -> Any:
-    values = value if isinstance(value, list) else [value]
-    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
-
-
 class DeliveryQuery(PageQuery):
     """``status`` may repeat or hold a comma list; none: every delivery."""
 
-    status: Annotated[list[DeliveryStatus], BeforeValidator(_split_commas)] = Field(
+    status: Annotated[list[DeliveryStatus], BeforeValidator(split_commas)] = Field(
         default_factory=list, max_length=3)
 
 

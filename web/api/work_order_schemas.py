@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from domain.comments import COMMENT_MAX_CHARS, CommentVisibility
 from domain.resources import TechnicianStatus
 from domain.work_orders import Channel, Priority, WorkOrderStatus
-from web.api.schemas import LocationOut, Out, Page, PageQuery, TimeWindowOut
+from web.api.schemas import LocationOut, Out, Page, PageQuery, TimeWindowOut, split_commas
 from web.fields import (
     CLEAN,
     Address,
@@ -166,15 +166,10 @@ class WorkOrderSort(StrEnum):
     CREATED_DESC = "-created_at"
 
 
-def _split_commas(value: Any) -> Any:
-    values = value if isinstance(value, list) else [value]
-    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
-
-
 class WorkOrderQuery(PageQuery):
     """``status`` may repeat (``status=new&status=assigned``) or hold a comma list (``new,assigned``)."""
 
-    status: Annotated[list[WorkOrderStatus], BeforeValidator(_split_commas)] = Field(
+    status: Annotated[list[WorkOrderStatus], BeforeValidator(split_commas)] = Field(
         default_factory=list, max_length=8)
     store_id: Id | None = None
     priority: Priority | None = None
