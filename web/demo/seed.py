@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from domain.roles import Role
 from domain.users import User
 from storage import mapping as m
 from storage import tables as t
+from web.demo.oncall import contact_rows, demo_phone, demo_shifts, shift_row
 from web.demo.scenario import TIMEZONE, Scenario, WorkDay, build
 from web.security import hash_password
 
@@ -36,13 +37,16 @@ DEMO_USERS: dict[str, frozenset[Role]] = {
 }
 
 
-def demo_users(sc: Scenario) -> list[User]:
+def demo_users(sc: Scenario, *, phones: bool = False) -> list[User]:
+    """The demo logins and a login per technician; ``phones``: those who escalate get their
+    fictional numbers (``web/demo/oncall.py``)."""
     password_hash = hash_password(DEMO_PASSWORD)  # one hash for all: seeding stays fast
     users = []
     for username, roles in DEMO_USERS.items():
         stores = frozenset(s.id for s in sc.stores[:2]) if username == "manager" else frozenset()
         users.append(User(id=f"user-{username}", username=username, password_hash=password_hash,
-                          roles=roles, store_ids=stores, display_name=username.title()))
+                          roles=roles, store_ids=stores, display_name=username.title(),
+                          phone=demo_phone(username) if phones else ""))
     for i, tech in enumerate(sc.technicians, start=1):
         users.append(User(id=f"user-tech{i}", username=f"tech{i}", password_hash=password_hash,
                           roles=frozenset({Role.TECHNICIAN}), technician_id=tech.id,
@@ -67,29 +71,35 @@ async def is_seeded(engine: AsyncEngine) -> bool:
 async def seed(
     engine: AsyncEngine, *, stores: int = 200, technicians: int = 200, orders: int = 300,
     seed: int = 7, now: dt.datetime | None = None, progress: bool = True, replace: bool = False,
-    history: bool = True,
+    history: bool = True, oncall: bool = False,
 ) -> dict[str, int]:
     """Seed the demo. Refuses a database that already has data unless ``replace``. ``history``:
-    the billing of the months before the day (finished jobs, invoices, payments)."""
+    the billing of the months before the day (finished jobs, invoices, payments). ``oncall``:
+    phones, e-mail addresses and an on-call rota for those who escalate (``dispatch demo``)."""
     started = time.perf_counter()
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     sc = build(stores=stores, technicians=technicians, orders=orders, seed=seed, now=now,
                history=history)
     marker = {"id": 1, "seeded_at": now, "alive_until": WorkDay(now).alive_until, "seed": seed,
               "stores": stores, "technicians": technicians, "orders": orders}
-    plan: Sequence[tuple[Table, list[dict[str, Any]]]] = (
+    users = demo_users(sc, phones=oncall)
+    plan: list[tuple[Table, list[dict[str, Any]]]] = [
         (t.stores, _rows(sc.stores, m.store_to_row)),
         (t.customers, _rows(sc.customers, m.customer_to_row)),
         (t.units, _rows(sc.units, m.unit_to_row)),
         (t.technicians, _rows(sc.technicians, m.technician_to_row)),
-        (t.users, _rows(demo_users(sc), m.user_to_row)),
+        (t.users, _rows(users, m.user_to_row)),
         (t.work_orders, _rows(sc.work_orders, m.work_order_to_row)),
         (t.trip_tickets, _rows(sc.trip_tickets, m.trip_ticket_to_row)),
         (t.sales_orders, _rows(sc.sales_orders, m.sales_order_to_row)),
         (t.dispatches, _rows(sc.dispatches, m.dispatch_to_row)),
         (t.invoices, _rows(sc.invoices, m.invoice_to_row)),
         (t.payments, _rows(sc.payments, m.payment_to_row)),
-    )
+    ]
+    if oncall:
+        ids = {u.username: u.id for u in users}
+        plan += [(t.alert_contacts, _rows(contact_rows(users, at=now), dict)),
+                 (t.oncall_shifts, _rows(demo_shifts(ids), lambda s: shift_row(s, at=now)))]
     total = sum(len(rows) for _, rows in plan)
     bar = tqdm(total=total, desc="seeding", unit="row", disable=not progress, file=sys.stderr)
     async with engine.begin() as conn:
@@ -160,6 +170,7 @@ async def prepare_demo_day(engine: AsyncEngine, now: dt.datetime, *, keep_day: b
     """What ``dispatch demo`` does before serving: seed an empty database; seed a new day (the
     demo's data replaced) when the demo's own day is over, unless ``keep_day``; leave a day in
     progress and a database the demo did not create as they are. Returns what it did, in words.
+    What it seeds includes the on-call rota (``web/demo/oncall.py``).
     """
     day = await demo_day(engine, now)
     if day.state == "foreign":
@@ -169,7 +180,7 @@ async def prepare_demo_day(engine: AsyncEngine, now: dt.datetime, *, keep_day: b
                 f"{_local(day.alive_until)}; kept")
     counts = await seed(engine, stores=stores, technicians=technicians, orders=orders,
                         seed=random_seed, now=now, progress=progress,
-                        replace=day.state == "over")
+                        replace=day.state == "over", oncall=True)
     seconds = counts.pop("seconds_x1000") / 1000
     summary = ", ".join(f"{n} {name}" for name, n in counts.items())
     done = f"seeded in {seconds:.2f} s: {summary}"
