@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/realtime.py [--clients 500] [--workers 1,2] [--duration 20]
                                       [--vehicles 2000] [--event-rate 50] [--loads positions,events]
-                                      [--no-pin] [--no-deflate] [--keep]
+                                      [--no-pin] [--no-deflate] [--source DIR] [--keep]
 
 For each client count N, the servers are measured one after the other, in the same run:
 
@@ -12,6 +12,8 @@ For each client count N, the servers are measured one after the other, in the sa
   as browsers do, unless ``--no-deflate``), ``REDIS_URL`` set and a Redis prefix of its own, on a
   fresh PostgreSQL database ``dispatch_rtbench_<pid>`` (migrated and seeded with the demo
   scenario, dropped afterwards unless ``--keep``);
+* **before** (with ``--source DIR``): the same for the code of another checkout (one worker), so
+  a change is measured beside the code it replaces, in the same run;
 * **baseline**: a minimal raw stack in its own process (``bench/realtime_load.py baseline``): one
   redis-py subscriber, one positions frame serialized per 250 ms tick and written to every socket
   with ``websockets.broadcast``; events forwarded at once. No app logic.
@@ -22,8 +24,10 @@ Loads (each ``--duration`` seconds, one after the other on the same connected bo
    already-enriched items in the hub's wire format published straight on ``<prefix>:positions``
    (bypassing GeoTab ingest: this measures the fan-out), each item's ``at`` = send time.
 2. **events**: ``--event-rate`` work orders a second created through ``POST /api/work-orders``
-   (open loop) for the app -- commit -> outbox -> relay -> Redis -> hub -> sessions; for the
-   baseline, event messages of a similar size published on its channel. **The vans keep
+   (open loop) for the app -- commit -> outbox -> relay -> Redis -> hub -> sessions (with
+   ``--events-via outbox``: outbox rows written by another process, which wakes the relay over
+   the bus, as the background worker's feeds do -- the same path without the API request); for
+   the baseline, event messages of a similar size published on its channel. **The vans keep
    reporting meanwhile** (the board's normal day). Latency = receipt - the event's ``at`` (the
    commit's instant for the app, the publish for the baseline); every board must see every event
    exactly once, in ``seq`` order.
@@ -208,7 +212,8 @@ def start_publisher(mode: str, channel: str, duration: float,
     return subprocess.Popen(
         [sys.executable, LOAD, "publish", "--mode", mode, "--channel", channel,
          "--redis", REDIS_URL, "--duration", str(duration), "--vehicles", str(args.vehicles),
-         "--rate", str(args.event_rate)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+         "--rate", str(args.event_rate), "--database", args.database_url],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT)
 
 
 async def post_work_orders(base: str, token: str, rate: float, duration: float) -> dict[str, Any]:
@@ -294,7 +299,13 @@ def measure(server: Server, n: int, token: str, args: argparse.Namespace) -> lis
             else:
                 vans = (start_publisher("positions", server.channels["positions"],
                                         args.duration + 4, args) if args.vehicles else None)
-                if server.base is not None:
+                if server.base is not None and args.events_via == "outbox":
+                    pub = start_publisher("outbox", server.channels["wake"], args.duration, args)
+                    out, _ = pub.communicate(timeout=args.duration + 60)
+                    extra["outbox"] = json.loads(out)
+                    time.sleep(3.0)  # relay poll + heartbeat repair window
+                    extra["final_seq"] = server.final_seq(None)
+                elif server.base is not None:
                     extra["posts"] = asyncio.run(post_work_orders(
                         server.base, token, args.event_rate, args.duration))
                     time.sleep(3.0)  # relay poll + heartbeat repair window
@@ -385,9 +396,10 @@ def orchestrate(args: argparse.Namespace) -> int:
     pid = os.getpid()
     prefix = f"rtbench{pid}"
     name = f"dispatch_rtbench_{pid}"
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    url = args.database_url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     print(f"realtime bench: boards {counts}, app workers {workers}, {args.vehicles:,} vans at "
-          f"1 Hz, {args.event_rate:g} events/s, {args.duration:g} s per load, loads "
+          f"1 Hz, {args.event_rate:g} events/s via {args.events_via}, {args.duration:g} s per "
+          f"load, loads "
           f"{args.loads}, deflate {'offered' if args.deflate else 'not offered'}; "
           f"{os.cpu_count()} CPUs, load average {loadavg()}\n  {pinning}", flush=True)
 
@@ -419,8 +431,11 @@ def orchestrate(args: argparse.Namespace) -> int:
     try:
         upgrade(url)
         asyncio.run(seed_db())
-        specs = [f"app/{w}w" if len(workers) > 1 or w > 1 else "app" for w in workers]
-        for label, w in [*zip(specs, workers, strict=True), ("baseline", 0)]:
+        servers = [(f"app/{w}w" if len(workers) > 1 or w > 1 else "app", w, ROOT)
+                   for w in workers]
+        if args.source is not None:
+            servers.insert(0, ("before", workers[0], Path(args.source).resolve()))
+        for label, w, source in [*servers, ("baseline", 0, ROOT)]:
             if time.monotonic() - started > args.time_cap:
                 print(f"time cap of {args.time_cap:.0f} s reached; stopping", flush=True)
                 break
@@ -429,7 +444,7 @@ def orchestrate(args: argparse.Namespace) -> int:
                 if w:
                     proc: subprocess.Popen[Any] = subprocess.Popen(
                         [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1",
-                         "--port", str(port), "--workers", str(w)], cwd=ROOT, env=env,
+                         "--port", str(port), "--workers", str(w)], cwd=source, env=env,
                         stdout=log, stderr=subprocess.STDOUT, preexec_fn=pinned)
                 else:
                     proc = subprocess.Popen(
@@ -483,8 +498,8 @@ def start_server(label: str, workers: int, port: int, proc: subprocess.Popen[Any
                 break
         time.sleep(0.2)
     time.sleep(1.0 * workers)  # every worker up, not only the first that answered
-    return Server(label, f"ws://127.0.0.1:{port}/ws", proc, {"positions": f"{prefix}:positions"},
-                  base)
+    return Server(label, f"ws://127.0.0.1:{port}/ws", proc,
+                  {"positions": f"{prefix}:positions", "wake": f"{prefix}:events:wake"}, base)
 
 
 def login(server: Server) -> str:
@@ -523,6 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per load")
     parser.add_argument("--vehicles", type=int, default=2_000, help="vans reporting at 1 Hz")
     parser.add_argument("--event-rate", type=float, default=50.0)
+    parser.add_argument("--events-via", choices=("api", "outbox"), default="api",
+                        help="the app's events: POST /api/work-orders, or outbox rows written by "
+                             "another process (as the feeds do) that wakes the relay")
     parser.add_argument("--loads", default="positions,events",
                         help="positions, events or both (events always carry the vans too)")
     parser.add_argument("--no-pin", action="store_true",
@@ -531,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="boards do not offer permessage-deflate (browsers do)")
     parser.add_argument("--time-cap", type=float, default=1200.0,
                         help="no new server starts after this many seconds")
+    parser.add_argument("--source", help="also measure the app of another checkout (its code, "
+                                         "this database), labelled 'before', e.g. an older commit")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     return orchestrate(parser.parse_args(argv))
 

@@ -70,9 +70,56 @@ class Pacer:
             yield k
 
 
+async def outbox_events(args: argparse.Namespace) -> dict[str, Any]:
+    """Events written by another process, as the background worker's feeds do: one outbox row a
+    transaction at ``--rate`` a second (open loop), each followed by the relay's wake-up on the
+    bus (``--channel``), so the app's relay publishes it and its hub fans it out; no API request
+    in the app's process."""
+    import redis.asyncio as aioredis
+    from sqlalchemy import insert
+
+    from storage import tables as t
+    from storage.engine import create_engine
+
+    engine = create_engine(args.database)
+    bus = aioredis.from_url(args.redis)
+    payload = {"work_order": {"id": "wo-bench", "store_id": "store-0001", "status": "new",
+                              "priority": "normal", "description": "x" * 400,
+                              "location": {"lat": 32.7, "lon": -97.1}, "comments": []}}
+    failed = 0
+
+    async def one(k: int) -> None:
+        nonlocal failed
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(t.outbox).values(
+                    event_id=f"bench-{os.getpid()}-{k}", name="WorkOrderUpdated",
+                    aggregate_type="work_order", aggregate_id="wo-bench", store_id="store-0001",
+                    technician_id=None, payload=payload, occurred_at=dt.datetime.now(dt.UTC)))
+            await bus.publish(args.channel, "commit")
+        except Exception:  # counted: the orchestrator prints it
+            failed += 1
+
+    total = int(args.duration * args.rate)
+    tasks = []
+    start = time.monotonic()
+    for k in range(total):
+        delay = start + k / args.rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(k)))
+    await asyncio.wait(tasks, timeout=30)
+    await bus.aclose()
+    await engine.dispose()
+    return {"sent": total, "published": total - failed, "late_ticks": 0}
+
+
 def run_publisher(args: argparse.Namespace) -> int:
     """Positions: ``--vehicles`` vans once a second as 20 batches a second, already enriched, in
-    the hub's wire format; events: baseline event messages (the app's come through its API)."""
+    the hub's wire format; events: baseline event messages; outbox: see ``outbox_events``."""
+    if args.mode == "outbox":
+        print(json.dumps(asyncio.run(outbox_events(args))), flush=True)
+        return 0
     import redis
 
     client = redis.Redis.from_url(args.redis)
@@ -486,7 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="role", required=True)
     p = sub.add_parser("publish")
-    p.add_argument("--mode", choices=("positions", "events"), required=True)
+    p.add_argument("--mode", choices=("positions", "events", "outbox"), required=True)
+    p.add_argument("--database", help="outbox mode: the app's database URL")
     p.add_argument("--channel", required=True)
     p.add_argument("--redis", required=True)
     p.add_argument("--duration", type=float, required=True)
