@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.alert_delivery import SMS_LIMIT, normalize_phone
@@ -298,12 +298,6 @@ class ConsentRecord:
         return {"customer_id": self.customer_id, "channel": self.channel.value,
                 "granted": self.granted, "source": self.source.value,
                 "recorded_by": self.recorded_by, "at": self.at.isoformat(), "note": self.note}
-
-
-class ConsentHistory(Protocol):
-    """Where consent records go, in the caller's unit of work (append only)."""
-
-    async def add(self, record: ConsentRecord) -> None: ...
 
 
 #: Carrier keywords (CTIA): these end every text; these start them again.

@@ -9,13 +9,18 @@ import datetime as dt
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from domain.alert_catalogue import AlertRule
+from domain.alert_catalogue import AlertRule, RuleBook, RuleOverride
+from domain.alert_facts import World
+from domain.alert_figures import RaisedAlert
 from domain.alerts import Alert, AlertKind
 from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
+from domain.notifications import ConsentRecord
+from domain.partner_orders import ChangeOutcome, ChangeRecord, IntakeRecord
 from domain.payments import Payment
 from domain.planning import Proposal
+from domain.reports import Counted, Group, ReportKind, ReportRange
 from domain.resources import Customer, Store, Technician, Unit
-from domain.roles import Delegation
+from domain.roles import Delegation, Principal
 from domain.users import User
 from domain.work_orders import WorkOrder
 
@@ -160,3 +165,102 @@ class AlertUnitOfWork(Protocol):
 
     def audit(self, *, action: str, entity_type: str, entity_id: str,
               before: dict[str, Any] | None, after: dict[str, Any] | None) -> None: ...
+
+
+class ReportSource(Protocol):
+    """What a report reads: the database's counts, and what it needs to pick the calendar."""
+
+    async def default_timezone(self) -> str | None:
+        """The zone most stores use (None without stores)."""
+        ...
+
+    async def store_exists(self, store_id: str) -> bool: ...
+
+    async def count(self, kind: ReportKind, group: Group, rng: ReportRange,
+                    stores: frozenset[str] | None) -> list[Counted]:
+        """Sums per UTC hour (a time group) or per the group's column, within ``stores``
+        (None: every store)."""
+        ...
+
+
+class AlertRuleStore(Protocol):
+    async def overrides(self) -> list[RuleOverride]: ...
+
+    async def get(self, kind: AlertKind) -> RuleOverride | None: ...
+
+    async def save(self, override: RuleOverride, *, expected_version: int,
+                   audit: dict[str, Any]) -> bool:
+        """Write the override and its audit row in one transaction, only if the stored version
+        is still ``expected_version`` (0: none stored); False when it moved meanwhile."""
+        ...
+
+    async def raised_since(self, since: dt.datetime) -> list[RaisedAlert]:
+        """Every alert raised since ``since`` (what the weekly figure counts)."""
+        ...
+
+
+class AlertFacts(Protocol):
+    """Reads what the rules need."""
+
+    async def rule_book(self) -> RuleBook:
+        """The catalogue as the admins left it (read each pass: an edit applies to the next)."""
+        ...
+
+    async def world(self, now: dt.datetime) -> World: ...
+
+    async def snoozed_keys(self, since: dt.datetime) -> frozenset[str]:
+        """Dedup keys a person resolved by hand since ``since``."""
+        ...
+
+    async def raised_keys(self, since: dt.datetime) -> frozenset[str]:
+        """Dedup keys of the happenings' alerts raised since ``since`` (whatever their status)."""
+        ...
+
+    async def passed(self) -> None:
+        """The pass applied what ``world`` read: the next reads happenings after it."""
+        ...
+
+
+class PartnerChangeUnitOfWork(UnitOfWork, Protocol):
+    def record_partner_change(self, outcome: ChangeOutcome) -> None:
+        """Write the change's ledger row (and the partner's latest version) at commit."""
+        ...
+
+
+class WebhookDeliveries(Protocol):
+    """The outbox of webhooks to partners, as the admin's replay needs it."""
+
+    async def get(self, id: int) -> dict[str, Any] | None: ...
+
+    async def replay(self, id: int, *, by: str, now: dt.datetime,
+                     audit: dict[str, Any]) -> dict[str, Any] | None:
+        """Dead -> pending (attempts from zero), audited; None when it was not dead."""
+        ...
+
+
+class ConsentHistory(Protocol):
+    """Where consent records go, in the caller's unit of work (append only)."""
+
+    async def add(self, record: ConsentRecord) -> None: ...
+
+
+class IntakeLedger(Protocol):
+    """The partner orders taken (``intake_orders``), and the reads the intake answers with."""
+
+    async def find(self, source: str, external_id: str) -> IntakeRecord | None: ...
+
+    async def find_webhook(self, webhook_id: str) -> IntakeRecord | None: ...
+
+    async def store_id_for_code(self, code: str) -> str | None: ...
+
+    async def work_order(self, principal: Principal, work_order_id: str) -> dict[str, Any] | None:
+        """The work order as the API shows it to ``principal`` (None: it is gone)."""
+        ...
+
+
+class ChangeLedger(Protocol):
+    """The partner changes handled (``intake_changes``), one per order and version."""
+
+    async def find(self, source: str, external_id: str, version: int) -> ChangeRecord | None: ...
+
+    async def find_webhook(self, webhook_id: str) -> ChangeRecord | None: ...

@@ -201,7 +201,7 @@ class SqlCustomerNotifications:
 
 
 class SqlConsentHistory:
-    """Consent records written in the caller's unit of work (``domain.notifications.ConsentHistory``)."""
+    """Consent records written in the caller's unit of work (``domain.ports.ConsentHistory``)."""
 
     def __init__(self, uow: Any) -> None:
         self.uow = uow

@@ -8,36 +8,20 @@ reads it. The override's ``version`` guards concurrent edits (``If-Match``).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from domain.alert_catalogue import RuleChange, RuleOverride, change_rule, effective, preview
-from domain.alert_figures import RaisedAlert, weekly_figures, weeks_back
+from domain.alert_catalogue import RuleChange, change_rule, effective, preview
+from domain.alert_figures import weekly_figures, weeks_back
 from domain.alert_kinds import CATALOGUE, rule_book
 from domain.alerts import AlertKind
 from domain.errors import ConcurrencyConflict, NotFound, PermissionDenied
+from domain.ports import AlertRuleStore
 from domain.roles import Permission, Principal
 from domain.services.context import Context, check_version
 
 #: The most weeks the figure reaches back.
 MAX_WEEKS = 26
-
-
-class AlertRuleStore(Protocol):
-    async def overrides(self) -> list[RuleOverride]: ...
-
-    async def get(self, kind: AlertKind) -> RuleOverride | None: ...
-
-    async def save(self, override: RuleOverride, *, expected_version: int,
-                   audit: dict[str, Any]) -> bool:
-        """Write the override and its audit row in one transaction, only if the stored version
-        is still ``expected_version`` (0: none stored); False when it moved meanwhile."""
-        ...
-
-    async def raised_since(self, since: dt.datetime) -> list[RaisedAlert]:
-        """Every alert raised since ``since`` (what the weekly figure counts)."""
-        ...
 
 
 def _may_read(principal: Principal) -> None:

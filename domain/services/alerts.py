@@ -12,13 +12,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from domain.alert_catalogue import RuleBook
-from domain.alert_rules import World, reconcile
+from domain.alert_rules import reconcile
 from domain.alerts import Alert, AlertCandidate, AlertPolicy
 from domain.errors import Conflict, InvalidTransition, NotFound
-from domain.ports import AlertUnitOfWork
+from domain.ports import AlertFacts, AlertUnitOfWork
 from domain.roles import Permission, Principal
 from domain.services.context import Context, check_version
 
@@ -28,28 +27,6 @@ log = logging.getLogger("dispatch.alerts")
 #: How far back the keys of happenings already raised are read: a happening is old news after
 #: its kind's ``clear_after_minutes`` (at most a day), so none older can be raised again.
 RAISED_LOOKBACK = dt.timedelta(hours=25)
-
-
-class AlertFacts(Protocol):
-    """Reads what the rules need."""
-
-    async def rule_book(self) -> RuleBook:
-        """The catalogue as the admins left it (read each pass: an edit applies to the next)."""
-        ...
-
-    async def world(self, now: dt.datetime) -> World: ...
-
-    async def snoozed_keys(self, since: dt.datetime) -> frozenset[str]:
-        """Dedup keys a person resolved by hand since ``since``."""
-        ...
-
-    async def raised_keys(self, since: dt.datetime) -> frozenset[str]:
-        """Dedup keys of the happenings' alerts raised since ``since`` (whatever their status)."""
-        ...
-
-    async def passed(self) -> None:
-        """The pass applied what ``world`` read: the next reads happenings after it."""
-        ...
 
 
 def may_see_alert(principal: Principal, store_id: str | None) -> bool:

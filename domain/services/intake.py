@@ -14,51 +14,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from domain.errors import ConcurrencyConflict, Conflict, NotFound, RuleViolation
 from domain.geo import Location, TimeWindow
 from domain.partner_orders import (
     AlreadyTaken,
     ChangeClaim,
-    ChangeRecord,
     IntakeClaim,
     IntakeRecord,
     PartnerChange,
     StaleChange,
     already_handled,
 )
-from domain.ports import UnitOfWork
-from domain.roles import Principal
+from domain.ports import ChangeLedger, IntakeLedger, PartnerChangeUnitOfWork, UnitOfWork
 from domain.services.context import Context
-from domain.services.partner_orders import PartnerChangeUnitOfWork, apply_partner_change
+from domain.services.partner_orders import apply_partner_change
 from domain.services.work_orders import NewWorkOrder, WalkInCustomer, create_work_order
 from domain.work_orders import Channel, Priority
 
 #: A race lost to another delivery is tried again this often before it is answered as a conflict.
 RACE_RETRIES = 3
-
-
-class IntakeLedger(Protocol):
-    """The partner orders taken (``intake_orders``), and the reads the intake answers with."""
-
-    async def find(self, source: str, external_id: str) -> IntakeRecord | None: ...
-
-    async def find_webhook(self, webhook_id: str) -> IntakeRecord | None: ...
-
-    async def store_id_for_code(self, code: str) -> str | None: ...
-
-    async def work_order(self, principal: Principal, work_order_id: str) -> dict[str, Any] | None:
-        """The work order as the API shows it to ``principal`` (None: it is gone)."""
-        ...
-
-
-class ChangeLedger(Protocol):
-    """The partner changes handled (``intake_changes``), one per order and version."""
-
-    async def find(self, source: str, external_id: str, version: int) -> ChangeRecord | None: ...
-
-    async def find_webhook(self, webhook_id: str) -> ChangeRecord | None: ...
 
 
 #: A unit of work that records the claim with the work order it creates.

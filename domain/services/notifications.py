@@ -13,12 +13,11 @@ from domain.errors import NotFound, RuleViolation
 from domain.notifications import (
     SYSTEM_SOURCES,
     Channel,
-    ConsentHistory,
     ConsentRecord,
     ConsentSource,
     reply_intent,
 )
-from domain.ports import UnitOfWork
+from domain.ports import ConsentHistory, UnitOfWork
 from domain.resources import Customer
 from domain.roles import Permission
 from domain.services.context import Context, in_scope_or_404

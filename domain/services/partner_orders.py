@@ -8,8 +8,7 @@ beforehand whether the version was handled already (duplicate) or is older (stal
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Protocol
+from typing import Any
 
 from domain.alerts import Alert, AlertKind
 from domain.errors import Conflict, NotFound
@@ -20,17 +19,11 @@ from domain.partner_orders import (
     blocked_change_alert,
     outcome_for,
 )
-from domain.ports import UnitOfWork
+from domain.ports import PartnerChangeUnitOfWork, WebhookDeliveries
 from domain.roles import Permission
 from domain.services.context import Context
 from domain.services.work_orders import load_work_order
 from domain.work_orders import WorkOrder
-
-
-class PartnerChangeUnitOfWork(UnitOfWork, Protocol):
-    def record_partner_change(self, outcome: ChangeOutcome) -> None:
-        """Write the change's ledger row (and the partner's latest version) at commit."""
-        ...
 
 
 async def apply_partner_change(
@@ -73,17 +66,6 @@ async def _raise_blocked(uow: PartnerChangeUnitOfWork, ctx: Context, order: Work
     uow.alerts.add(Alert.raise_for(blocked_change_alert(
         order, change, partner, rule, tech.name if tech else None,
         store.name if store else None), ctx.now))
-
-
-class WebhookDeliveries(Protocol):
-    """The outbox of webhooks to partners, as the admin's replay needs it."""
-
-    async def get(self, id: int) -> dict[str, Any] | None: ...
-
-    async def replay(self, id: int, *, by: str, now: dt.datetime,
-                     audit: dict[str, Any]) -> dict[str, Any] | None:
-        """Dead -> pending (attempts from zero), audited; None when it was not dead."""
-        ...
 
 
 async def replay_webhook(deliveries: WebhookDeliveries, ctx: Context, *, delivery_id: int,

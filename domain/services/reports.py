@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from domain.errors import PermissionDenied, RuleViolation, ValidationFailed
+from domain.ports import ReportSource
 from domain.reports import (
-    Counted,
     Group,
     ReportKind,
-    ReportRange,
     build_report,
     check_group,
     report_range,
@@ -27,22 +26,6 @@ from domain.roles import Permission
 from domain.services.context import Context
 
 FALLBACK_ZONE = "UTC"
-
-
-class ReportSource(Protocol):
-    """What a report reads: the database's counts, and what it needs to pick the calendar."""
-
-    async def default_timezone(self) -> str | None:
-        """The zone most stores use (None without stores)."""
-        ...
-
-    async def store_exists(self, store_id: str) -> bool: ...
-
-    async def count(self, kind: ReportKind, group: Group, rng: ReportRange,
-                    stores: frozenset[str] | None) -> list[Counted]:
-        """Sums per UTC hour (a time group) or per the group's column, within ``stores``
-        (None: every store)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import NotFound, PermissionDenied, RuleViolation
-from domain.notifications import ConsentHistory, ConsentSource
-from domain.ports import Repository, UnitOfWork
+from domain.notifications import ConsentSource
+from domain.ports import ConsentHistory, Repository, UnitOfWork
 from domain.resources import Customer, Resource, Store, Technician, Unit
 from domain.roles import Permission
 from domain.services.context import Context, add_audited, audited_change, check_version
