@@ -54,18 +54,13 @@ class DeliveryQuery(PageQuery):
         default_factory=list, max_length=7)
 
 
-def _id(call: Call[Any, Any], entity: str) -> str:
-    value = call.path["id"]
-    if len(value) > 64 or not value.isprintable():
-        raise NotFound(entity, value[:64])
-    return value
 
 
 @api.route("GET", "/api/alerts/{id}/deliveries", summary="What was sent about an alert", tag=TAG,
            response=DeliveryList, errors=(403, 404), permissions=(Permission.ALERT_VIEW,))
 async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
     """Every text, call, mail and post of the alert, by level, with outcomes and answers."""
-    alert_id = _id(call, "alert")
+    alert_id = call.path_id("alert")
     a = t.alerts
     async with call.services.engine.connect() as conn:
         found = (await conn.execute(a.select().with_only_columns(a.c.store_id)
@@ -93,7 +88,7 @@ async def retry_delivery(call: Call[Any, Any]) -> dict[str, Any]:
     """Pending again from its first attempt (a call is placed again). 409 ``not_failed`` unless
     it was given up; 409 ``alert_closed`` when its alert is no longer open."""
     log = SqlDeliveryLog(call.services.engine)
-    delivery_id = _id(call, "alert delivery")
+    delivery_id = call.path_id("alert delivery")
     row = await log.get(delivery_id)
     if row is None:
         raise NotFound("alert delivery", delivery_id)

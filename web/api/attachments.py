@@ -58,11 +58,6 @@ class AttachmentList(BaseModel):
     items: list[AttachmentOut]
 
 
-def _work_order_id(call: Call[Any, Any]) -> str:
-    value = call.path["id"]
-    if len(value) > 64 or not value.isprintable():
-        raise NotFound("work order", value[:64])
-    return value
 
 
 def _digest(call: Call[Any, Any], *, refuse: int) -> str:
@@ -108,7 +103,7 @@ async def upload_attachment(call: Call[Any, Any]) -> Response:
     who may edit work orders, uploads. 201 the first time, 200 when the same bytes are there
     already; 422 when the bytes do not hash to the name, 415 when they are not the image type
     sent, 413 past the size limit (``ATTACHMENT_MAX_BYTES``)."""
-    work_order_id = _work_order_id(call)
+    work_order_id = call.path_id("work order")
     digest = _digest(call, refuse=422)
     _store_id, technician_id = await _owner(call, work_order_id)
     check_may_attach(call.principal, technician_id)  # before a byte of the body is read
@@ -145,7 +140,7 @@ async def upload_attachment(call: Call[Any, Any]) -> Response:
 async def get_attachment(call: Call[Any, Any]) -> Response:
     """For anyone who may see the work order. The bytes never change, so the answer may be kept
     by the caller's browser (``Cache-Control: private``) and revalidated by ``ETag``."""
-    work_order_id = _work_order_id(call)
+    work_order_id = call.path_id("work order")
     digest = _digest(call, refuse=404)
     await _owner(call, work_order_id)
     async with call.services.engine.connect() as conn:
@@ -169,7 +164,7 @@ async def get_attachment(call: Call[Any, Any]) -> Response:
            permissions=(Permission.WORK_ORDER_VIEW,))
 async def list_work_order_attachments(call: Call[Any, Any]) -> dict[str, Any]:
     """Oldest first, without the bytes (``GET`` each by its hash)."""
-    work_order_id = _work_order_id(call)
+    work_order_id = call.path_id("work order")
     await _owner(call, work_order_id)
     async with call.services.engine.connect() as conn:
         return {"items": await list_attachments(conn, work_order_id)}

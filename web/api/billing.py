@@ -164,10 +164,10 @@ async def list_payments(call: Call[Any, PageQuery]) -> dict[str, Any]:
     """Oldest first, with the invoice's amount, what is paid and the balance."""
     q = call.query
     async with call.services.engine.connect() as conn:
-        invoice, items, total = await invoice_payments(conn, call.principal, call.path["id"],
+        invoice, items, total = await invoice_payments(conn, call.principal, call.path_id("invoice"),
                                                        limit=q.limit, offset=q.offset)
     if invoice is None:
-        raise NotFound("invoice", call.path["id"])
+        raise NotFound("invoice", call.path_id("invoice"))
     return {**page(items, total, q), "invoice": invoice}
 
 
@@ -182,5 +182,5 @@ async def record_payment(call: Call[PaymentIn, Any]) -> dict[str, Any]:
     ``concurrent_modification``; retry to see the new balance). Audited."""
     b = call.body
     return await uc.record_payment(
-        call.uow(), call.context(), invoice_id=call.path["id"], amount_cents=b.amount_cents,
+        call.uow(), call.context(), invoice_id=call.path_id("invoice"), amount_cents=b.amount_cents,
         method=b.method, reference=b.reference, received_at=b.received_at)

@@ -91,5 +91,5 @@ async def revoke_delegation(call: Call[Any, Any]) -> None:
     ``DELEGATION_REFRESH_SECONDS`` (default 5 s) in the others."""
     uow = call.uow()
     await uc.revoke_delegation(uow, call.context(), SqlDelegationStore(uow),
-                               delegation_id=call.path["id"])
+                               delegation_id=call.path_id("delegation"))
     await call.services.refresh_revocations()

@@ -9,12 +9,11 @@ from typing import Any
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.dispatch import DispatchStatus
-from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import dispatches as uc
 from storage.queries.common import read_connection
 from storage.queries.dispatches import dispatch_detail, list_dispatches
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, detail_or_404
 from web.api.schemas import Out, Page, PageQuery, Strict, page
 
 api = Api()
@@ -137,11 +136,7 @@ class DispatchPage(Page[DispatchOut]):
 
 
 async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
-    async with read_connection(call.services.engine) as conn:
-        found = await dispatch_detail(conn, call.principal, dispatch_id)
-    if found is None:
-        raise NotFound("dispatch", dispatch_id)
-    return found
+    return await detail_or_404(call, "dispatch", dispatch_detail, dispatch_id)
 
 
 @api.route("POST", "/api/dispatch", summary="Create a dispatch", tag=TAG, body=DispatchIn,
@@ -180,7 +175,7 @@ async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
            tag=TAG, response=DispatchDetailOut, errors=(403, 404),
            permissions=(Permission.DISPATCH_VIEW,))
 async def get_dispatch(call: Call[Any, Any]) -> dict[str, Any]:
-    return await _detail(call, call.path["id"])
+    return await _detail(call, call.path_id("dispatch"))
 
 
 @api.route("PATCH", "/api/dispatch/{id}", summary="Change the datetime and/or the unit", tag=TAG,
@@ -191,25 +186,25 @@ async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
     ``unit_double_booked`` when the unit has another dispatch then; 422 ``invalid_unit`` for a
     unit that does not exist or is outside the caller's stores."""
     changes = {k: getattr(call.body, k) for k in call.body.model_fields_set}
-    await uc.edit_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"],
+    await uc.edit_dispatch(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"),
                            changes=changes, expected_version=call.if_match())
-    return await _detail(call, call.path["id"])
+    return await _detail(call, call.path_id("dispatch"))
 
 
 @api.route("DELETE", "/api/dispatch/{id}", summary="Delete a dispatch (soft)", tag=TAG,
            status=204, errors=(403, 404, 409, 422),
            permissions=(Permission.DISPATCH_DELETE, Permission.DISPATCH_DELETE_OWN_DRAFT))
 async def delete_dispatch(call: Call[Any, Any]) -> None:
-    await uc.delete_dispatch(call.uow(), call.context(), dispatch_id=call.path["id"])
+    await uc.delete_dispatch(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"))
 
 
 @api.route("POST", "/api/dispatch/{id}/status", summary="Move a dispatch through its lifecycle",
            tag=TAG, body=StatusIn, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422),
            permissions=(Permission.DISPATCH_CHANGE_STATUS,))
 async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
-    await uc.change_dispatch_status(call.uow(), call.context(), dispatch_id=call.path["id"],
+    await uc.change_dispatch_status(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"),
                                     status=call.body.status, expected_version=call.if_match())
-    return await _detail(call, call.path["id"])
+    return await _detail(call, call.path_id("dispatch"))
 
 
 @api.route("POST", "/api/dispatch/{id}/invoices", summary="Attach an invoice to a dispatch",
@@ -222,7 +217,7 @@ async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
     b = call.body
     new = (uc.NewInvoice(b.sales_order_id, b.amount_cents or 0, b.number)
            if b.sales_order_id is not None else None)
-    return await uc.add_invoice(call.uow(), call.context(), dispatch_id=call.path["id"],
+    return await uc.add_invoice(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"),
                                 invoice_id=b.invoice_id, new_invoice=new)
 
 
@@ -230,5 +225,5 @@ async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
            summary="Remove an invoice from a dispatch", tag=TAG, status=204,
            errors=(403, 404, 409, 422), permissions=(Permission.DISPATCH_REMOVE_INVOICE,))
 async def remove_invoice(call: Call[Any, Any]) -> None:
-    await uc.remove_invoice(call.uow(), call.context(), dispatch_id=call.path["id"],
-                            invoice_id=call.path["invoice_id"])
+    await uc.remove_invoice(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"),
+                            invoice_id=call.path_id("invoice", "invoice_id"))

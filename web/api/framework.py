@@ -27,6 +27,7 @@ from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.roles import Permission, Principal
 from domain.services.context import Context
 from storage.engine import is_unavailable
+from storage.queries.common import read_connection
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError, from_domain, from_validation, problem
 
@@ -107,7 +108,7 @@ async def detail_or_404(call: Call[Any, Any], entity: str, read: DetailRead,
                         entity_id: str) -> dict[str, Any]:
     """The record as the caller may see it; outside their scope it does not exist (404), so its
     existence does not leak."""
-    async with call.services.engine.connect() as conn:
+    async with read_connection(call.services.engine) as conn:
         found = await read(conn, call.principal, entity_id)
     if found is None:
         raise NotFound(entity, entity_id)

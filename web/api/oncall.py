@@ -177,11 +177,6 @@ def _page_of(call: Call[Any, PageQuery], rows: list[dict[str, Any]]) -> dict[str
     return page(rows[q.offset:q.offset + q.limit], len(rows), q)
 
 
-def _id(call: Call[Any, Any], entity: str) -> str:
-    value = call.path["id"]
-    if len(value) > 64 or not value.isprintable():
-        raise NotFound(entity, value[:64])
-    return value
 
 
 @api.route("GET", "/api/oncall/shifts", summary="The on-call rota's weekly shifts", tag=TAG,
@@ -213,7 +208,7 @@ async def change_shift(call: Call[ShiftPatch, Any]) -> dict[str, Any]:
     uow = call.uow()
     changes = call.body.model_dump(exclude={"version"}, exclude_none=True)
     return await uc.change_shift(uow, call.context(), SqlOnCallStore(uow),
-                                 shift_id=_id(call, "on-call shift"), changes=changes,
+                                 shift_id=call.path_id("on-call shift"), changes=changes,
                                  expected_version=call.body.version)
 
 
@@ -222,7 +217,7 @@ async def change_shift(call: Call[ShiftPatch, Any]) -> dict[str, Any]:
 async def remove_shift(call: Call[Any, Any]) -> None:
     uow = call.uow()
     await uc.remove_shift(uow, call.context(), SqlOnCallStore(uow),
-                          shift_id=_id(call, "on-call shift"))
+                          shift_id=call.path_id("on-call shift"))
 
 
 @api.route("GET", "/api/oncall/overrides", summary="On-call overrides not over yet", tag=TAG,
@@ -251,7 +246,7 @@ async def add_override(call: Call[OverrideIn, Any]) -> dict[str, Any]:
 async def remove_override(call: Call[Any, Any]) -> None:
     uow = call.uow()
     await uc.remove_override(uow, call.context(), SqlOnCallStore(uow),
-                             override_id=_id(call, "on-call override"))
+                             override_id=call.path_id("on-call override"))
 
 
 @api.route("GET", "/api/oncall/people", summary="Who may be put on call", tag=TAG,
@@ -307,5 +302,5 @@ async def set_contact(call: Call[ContactBody, Any]) -> dict[str, Any]:
     b = call.body
     uow = call.uow()
     return await uc.set_contact(uow, call.context(), SqlOnCallStore(uow),
-                                user_id=_id(call, "user"), contact=uc.ContactIn(
+                                user_id=call.path_id("user"), contact=uc.ContactIn(
                                     b.email, b.quiet_starts, b.quiet_ends, b.timezone))

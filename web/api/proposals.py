@@ -28,7 +28,7 @@ from web.api.proposal_schemas import (
     RejectIn,
     UnavailableIn,
 )
-from web.api.work_orders import _path_id, new_work_order, with_tracking
+from web.api.work_orders import new_work_order, with_tracking
 from web.planning.adapter import Scope
 from web.planning.service import PlanningService
 
@@ -85,7 +85,7 @@ async def get_proposals(call: Call[Any, ProposalQuery]) -> dict[str, Any]:
 @api.route("GET", "/api/proposals/{id}", summary="A proposal", tag=TAG, response=ProposalOut,
            errors=(403, 404), permissions=(Permission.PROPOSAL_VIEW,))
 async def get_proposal(call: Call[Any, Any]) -> dict[str, Any]:
-    proposal_id = _path_id(call, "proposal")
+    proposal_id = call.path_id("proposal")
     async with call.services.engine.connect() as conn:
         row = await proposal_row(conn, call.principal, proposal_id)
     if row is None:
@@ -101,7 +101,7 @@ async def confirm(call: Call[ConfirmIn, Any]) -> dict[str, Any]:
     transaction; if any work order changed since the proposal was computed, the proposal
     expires and the answer is 409 naming the changed orders."""
     return await uc.confirm_proposal(call.uow(), call.context(),
-                                     proposal_id=_path_id(call, "proposal"),
+                                     proposal_id=call.path_id("proposal"),
                                      work_order_ids=call.body.work_order_ids)
 
 
@@ -110,7 +110,7 @@ async def confirm(call: Call[ConfirmIn, Any]) -> dict[str, Any]:
            permissions=(Permission.PROPOSAL_DECIDE,))
 async def reject(call: Call[RejectIn, Any]) -> dict[str, Any]:
     return await uc.reject_proposal(call.uow(), call.context(),
-                                    proposal_id=_path_id(call, "proposal"),
+                                    proposal_id=call.path_id("proposal"),
                                     reason=call.body.reason)
 
 
@@ -121,7 +121,7 @@ async def undo(call: Call[Any, Any]) -> dict[str, Any]:
     """Puts every confirmed move back (technician, sequence, planned arrival) while none of
     its jobs has started or changed; technicians its emergency marked unavailable become
     available again."""
-    proposal_id = _path_id(call, "proposal")
+    proposal_id = call.path_id("proposal")
     async with call.services.engine.connect() as conn:
         records = await proposal_records(conn, proposal_id)
     return await uc.undo_proposal(call.uow(), call.context(), proposal_id=proposal_id,
@@ -135,7 +135,7 @@ async def work_order_candidates(call: Call[Any, CandidateQuery]) -> dict[str, An
     """The ``k`` technicians who can take the job at the least added driving, by cheapest
     insertion into their current routes: ETA, added drive, slack, lateness risk and the
     constraints close to binding. No solve; answered from a cached state."""
-    return await _planning(call).candidates(call.principal, _path_id(call), call.query.k,
+    return await _planning(call).candidates(call.principal, call.path_id("work order"), call.query.k,
                                             call.services.now())
 
 

@@ -57,7 +57,7 @@ async def get_technician_track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
     most ``points`` (the first and the newest kept); ``position``: the latest fix; ``route``: the
     open jobs in the order they will be done (started first, then by sequence), only those of
     the caller's stores. Another store's technician is 404."""
-    tech_id = call.path["id"]
+    tech_id = call.path_id("technician")
     since = call.services.now() - dt.timedelta(minutes=call.query.minutes)
     async with call.services.engine.connect() as conn:
         found = await technician_track(conn, call.principal, tech_id, since, call.query.points)
@@ -80,7 +80,7 @@ async def store_day(call: Call[Any, Any]) -> dict[str, Any]:
     """Jobs completed since the store's local midnight and how many were reached within their
     window (arrival = the on-site step; without one, the completion); ``on_time_rate`` is null
     before the first completion. Another store's is 404 for a store manager."""
-    store_id = call.path["id"]
+    store_id = call.path_id("technician")
     async with call.services.engine.connect() as conn:
         found = await store_today(conn, call.principal, store_id, call.services.now())
     if found is None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import NotFound
 from domain.geo import Location, TimeWindow
 from domain.roles import Permission
 from domain.services import work_orders as uc
 from domain.work_orders import Priority, ProofOfWork
 from storage.attachments import attachment_lookup
 from storage.queries.work_orders import list_work_orders, work_order_detail
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, detail_or_404
 from web.api.notifications import tracking_url
 from web.api.schemas import LocationIn, PageQuery, page
 from web.api.work_order_schemas import (
@@ -44,17 +43,9 @@ TAG = "work orders"
 ASSIGN_ERRORS = (400, 403, 404, 409, 422)
 
 
-def _path_id(call: Call[Any, Any], entity: str = "work order") -> str:
-    """An id that cannot exist (too long, NUL, broken text) is simply not found."""
-    value = call.path["id"]
-    if len(value) > 64 or "\x00" in value or not value.isprintable():
-        raise NotFound(entity, value[:64])
-    return value
 
 
 
-def _expected(call: Call[Any, Any], body_version: int | None) -> int | None:
-    return body_version if body_version is not None else call.if_match()
 
 
 def _location(loc: LocationIn) -> Location:
@@ -74,10 +65,7 @@ async def with_tracking(call: Call[Any, Any], work_order: dict[str, Any]) -> dic
 
 
 async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
-    async with call.services.engine.connect() as conn:
-        found = await work_order_detail(conn, call.principal, work_order_id)
-    if found is None:
-        raise NotFound("work order", work_order_id)
+    found = await detail_or_404(call, "work order", work_order_detail, work_order_id)
     return await with_tracking(call, found)
 
 
@@ -138,7 +126,7 @@ async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
     """``tracking_url`` (the customer's tracking page) is given to dispatchers and customer
     service only (``customer:contact``)."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
-    return await _detail(call, _path_id(call))
+    return await _detail(call, call.path_id("work order"))
 
 
 @api.route("PATCH", "/api/work-orders/{id}", summary="Edit a work order's descriptive fields",
@@ -158,7 +146,7 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
         elif name == "required_skills":
             value = frozenset(value)
         changes[name] = value
-    result = await uc.update_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
+    result = await uc.update_work_order(call.uow(), call.context(), work_order_id=call.path_id("work order"),
                                       changes=changes, expected_version=call.if_match())
     return await with_tracking(call, result)
 
@@ -168,8 +156,8 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
            permissions=(Permission.WORK_ORDER_CANCEL,))
 async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
     result = await uc.cancel_work_order(
-        call.uow(), call.context(), work_order_id=_path_id(call), reason=call.body.reason,
-        expected_version=_expected(call, call.body.version))
+        call.uow(), call.context(), work_order_id=call.path_id("work order"), reason=call.body.reason,
+        expected_version=call.expected_version(call.body.version))
     return await with_tracking(call, result)
 
 
@@ -194,7 +182,7 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
         )
     uow = call.uow()
     result = await uc.technician_step(
-        uow, ctx, work_order_id=_path_id(call), step=b.step.value,
+        uow, ctx, work_order_id=call.path_id("work order"), step=b.step.value,
         device_time=b.device_time, reason=b.reason, proof=proof, technician_id=b.technician_id,
         attachments=attachment_lookup(uow))
     return await with_tracking(call, result)
@@ -207,7 +195,7 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
 async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
     """``visibility``: ``internal`` (the default: the company's people only) or ``customer``
     (customer-visible: the customer's tracking page shows it too)."""
-    return await uc.comment_work_order(call.uow(), call.context(), work_order_id=_path_id(call),
+    return await uc.comment_work_order(call.uow(), call.context(), work_order_id=call.path_id("work order"),
                                        text=call.body.text,
                                        visibility=call.body.visibility.value)
 
@@ -217,7 +205,7 @@ async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
            permissions=(Permission.WORK_ORDER_VIEW,))
 async def list_comments(call: Call[Any, PageQuery]) -> dict[str, Any]:
     call.principal.require(Permission.WORK_ORDER_VIEW)
-    comments = (await _detail(call, _path_id(call)))["comments"]
+    comments = (await _detail(call, call.path_id("work order")))["comments"]
     q = call.query
     return page(comments[q.offset:q.offset + q.limit], len(comments), q)
 
@@ -231,8 +219,8 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
     409 with the current work order. ``pinned`` keeps the optimizer from moving it."""
     b = call.body
     result = await uc.assign_work_order(
-        call.uow(), call.context(), work_order_id=_path_id(call), technician_id=b.technician_id,
-        expected_version=_expected(call, b.version), pinned=b.pinned,
+        call.uow(), call.context(), work_order_id=call.path_id("work order"), technician_id=b.technician_id,
+        expected_version=call.expected_version(b.version), pinned=b.pinned,
         allow_missing_skills=b.allow_missing_skills)
     return await with_tracking(call, result)
 
@@ -243,8 +231,8 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
 async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
     b = call.body
     result = await uc.unassign_work_order(
-        call.uow(), call.context(), work_order_id=_path_id(call),
-        expected_version=_expected(call, b.version), reason=b.reason)
+        call.uow(), call.context(), work_order_id=call.path_id("work order"),
+        expected_version=call.expected_version(b.version), reason=b.reason)
     return await with_tracking(call, result)
 
 
@@ -255,6 +243,6 @@ async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
 async def technician_status(call: Call[TechnicianStatusIn, Any]) -> dict[str, Any]:
     """A technician changes their own status; a dispatcher that of any technician in scope."""
     return await uc.change_technician_status(
-        call.uow(), call.context(), technician_id=_path_id(call, "technician"),
+        call.uow(), call.context(), technician_id=call.path_id("technician"),
         status=call.body.status, reason=call.body.reason)
 
