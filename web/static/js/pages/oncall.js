@@ -40,7 +40,7 @@ function nowCard() {
       { title: "Level", cell: (r) => LEVELS[r.level] },
       { title: "Who", cell: (r) => (r.people.length ? r.people.map((p) => `${person(p)} <small class="muted">${escapeHtml(p.phone)}</small>`).join("<br>")
         : (r.fallback_numbers.length ? `<span class="muted">fallback numbers:</span> ${escapeHtml(r.fallback_numbers.join(", "))}`
-          : '<span class="muted">the level\'s roles, by text</span>')), wrap: true },
+          : '<span class="muted">the level\'s usual people, by text</span>')), wrap: true },
       { title: "From", cell: (r) => `<span class="tag ${r.source === "none" ? "warn" : "ok"}">${escapeHtml(r.source === "none" ? "nobody on the rota" : r.source)}</span>` },
     ], items, { empty: "Nothing to show." })}
   </section>`;
@@ -58,7 +58,7 @@ function shiftsCard(manage) {
       { title: "Stores", cell: (r) => escapeHtml(stores(r.store_ids)), wrap: true },
       { title: "Note", cell: (r) => escapeHtml(r.note || ""), wrap: true },
       ...(manage ? [{ title: "", cell: (r) => `<button type="button" class="remove" data-kind="shifts" data-id="${escapeHtml(r.id)}" ${permissionAttr("oncall:manage")}>Remove</button>` }] : []),
-    ], state.shifts, { empty: "No shift yet: escalations reach each level's roles by text." })}
+    ], state.shifts, { empty: "No shift yet: escalations reach each level's usual people by text." })}
     ${manage ? `<form class="stack add-shift" aria-label="Add a shift">
       <label>Level <select name="level">${levelOptions()}</select></label>
       <label>Who <select name="user_id" required>${peopleOptions()}</select></label>
