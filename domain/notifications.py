@@ -227,9 +227,11 @@ class TrackingPolicy:
     after_close: dt.timedelta = dt.timedelta(hours=2)
     #: An open job's link ends this long after its window (or its booking, without a window).
     open_days: dt.timedelta = dt.timedelta(days=3)
-    #: How often the page asks for news (seconds); slower once the job is closed.
+    #: How often the page asks for news (seconds); slower once the job is closed and the customer
+    #: was told so (or ``closing_grace`` passed without a message: none may come).
     poll_seconds: float = 1.0
     closed_poll_seconds: float = 30.0
+    closing_grace: dt.timedelta = dt.timedelta(minutes=2)
 
 
 def link_expires_at(job: JobFacts, policy: TrackingPolicy) -> dt.datetime:
@@ -251,6 +253,10 @@ def public_view(job: JobFacts, now: dt.datetime, policy: TrackingPolicy,
     eta = estimated_arrival(job, now)
     on_the_way = job.status == "en_route" and job.van is not None
     closed = job.status in CLOSED_STATUSES
+    # The closing message is written a moment after the status changes: keep asking until it is
+    # in, so a customer who saw "Completed" also sees what they were told about it.
+    settled = closed and (any(n.get("kind") == job.status for n in notes)
+                          or now - job.status_changed_at >= policy.closing_grace)
     return {
         "status": job.status,
         "status_text": STATUS_TEXT.get(job.status, job.status),
@@ -262,7 +268,7 @@ def public_view(job: JobFacts, now: dt.datetime, policy: TrackingPolicy,
         "van": {"lat": job.van[0], "lon": job.van[1]} if on_the_way and job.van else None,
         "updated_at": job.status_changed_at.isoformat(),
         "expires_at": link_expires_at(job, policy).isoformat(),
-        "poll_seconds": policy.closed_poll_seconds if closed else policy.poll_seconds,
+        "poll_seconds": policy.closed_poll_seconds if settled else policy.poll_seconds,
         "messages": [{**n, "at_text": clock_time(dt.datetime.fromisoformat(n["at"]),
                                                   job.timezone)} for n in notes],
     }

@@ -96,3 +96,16 @@ def test_only_a_bare_keyword_changes_consent() -> None:
     assert reply_intent("Unsubscribe") is False and reply_intent("START") is True
     assert reply_intent("please don't stop by before 10") is None
     assert reply_intent("") is None
+
+
+def test_a_closed_job_is_asked_about_often_until_its_closing_message_is_in() -> None:
+    policy = TrackingPolicy()
+    done = job(status="completed", status_changed_at=NOW)
+    told = [{"kind": "completed", "text": "Your service visit is complete",
+             "at": NOW.isoformat()}]
+    assert public_view(done, NOW, policy, [])["poll_seconds"] == policy.poll_seconds
+    assert public_view(done, NOW, policy, told)["poll_seconds"] == policy.closed_poll_seconds
+    later = NOW + policy.closing_grace
+    assert public_view(done, later, policy, [])["poll_seconds"] == policy.closed_poll_seconds
+    open_job = job(status="en_route")
+    assert public_view(open_job, later, policy, [])["poll_seconds"] == policy.poll_seconds
