@@ -66,6 +66,12 @@ def build_api() -> Api:
     return api
 
 
+def openapi_document(api: Api | None = None) -> dict[str, Any]:
+    """The API's OpenAPI document (served at /api/openapi.json; docs/openapi.json holds a copy
+    that a test compares, so a change to the contract is always a deliberate one)."""
+    return build_openapi(api or build_api(), title="Dispatch Board API", version="0.1.0")
+
+
 async def health(request: Request) -> Response:
     services: Services = request.app.state.services
     ok = await services.database_ok()
@@ -109,7 +115,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     settings = settings or Settings()
     signing_key = settings.signing_key()
     api = build_api()
-    document = build_openapi(api, title="Dispatch Board API", version="0.1.0")
+    document = openapi_document(api)
     metrics = Metrics(clock)
 
     @contextlib.asynccontextmanager

@@ -1,4 +1,5 @@
-"""The ``dispatch`` command: serve, demo, worker, migrate, seed, simulate, users, bench."""
+"""The ``dispatch`` command: serve, demo, worker, migrate, seed, simulate, users, bench, settings,
+openapi."""
 
 from __future__ import annotations
 
@@ -260,6 +261,14 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """Print the API's OpenAPI document (what /api/openapi.json serves; docs/openapi.json)."""
+    from web.app import openapi_document
+
+    sys.stdout.write(json.dumps(openapi_document(), indent=1, sort_keys=True) + "\n")
+    return 0
+
+
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows each option's default after its help, except where there is none: ``None`` (the
     help says what applies then), an unset flag, an empty list."""
@@ -389,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("markdown", "env"), default="markdown",
                    help="markdown: the table of docs/configuration.md; env: .env.example")
     p.set_defaults(func=cmd_settings)
+
+    sub.add_parser("openapi", help="print the API's OpenAPI document (docs/openapi.json)"
+                   ).set_defaults(func=cmd_openapi)
     return parser
 
 
