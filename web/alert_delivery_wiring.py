@@ -43,7 +43,7 @@ from web.alert_email import EmailChannel, SmtpConfig
 from web.settings import Settings
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.alerts")
 
@@ -185,17 +185,17 @@ def watch_providers(facts: Any, channels: dict[str, CircuitBreaker]) -> None:
                     for b in channels.values())]
 
 
-def start_delivery(services: Services) -> tuple[DeliveryWorker, Escalations]:
+def start_delivery(runtime: Runtime) -> tuple[DeliveryWorker, Escalations]:
     """The delivery worker and the escalations of this process (where the alert rules run)."""
-    settings, live = services.settings, services.live
-    channels = build_channels(settings, services.now)
-    store = SqlNotificationStore(services.engine)
+    settings, live = runtime.settings, runtime.live
+    channels = build_channels(settings, runtime.now)
+    store = SqlNotificationStore(runtime.engine)
     delivery = DeliveryWorker(
-        channels, store, max_attempts=settings.alert_notify_max_attempts, clock=services.now,
+        channels, store, max_attempts=settings.alert_notify_max_attempts, clock=runtime.now,
         call_timeout=dt.timedelta(seconds=settings.alert_call_timeout_seconds))
     escalations = Escalations(
-        store, delivery, OnCall.parse(settings.alert_oncall_phones), services.now,
-        rota=SqlRotaReader(services.engine, company_zone=settings.report_timezone),
+        store, delivery, OnCall.parse(settings.alert_oncall_phones), runtime.now,
+        rota=SqlRotaReader(runtime.engine, company_zone=settings.report_timezone),
         channels=frozenset(channels), emails=parse_emails(settings.alert_emails),
         webhooks=parse_webhooks(settings.alert_webhooks),
         warnings=settings.alert_notify_warnings,

@@ -29,7 +29,7 @@ from storage.eventlog import LocalLeaderLock, PostgresLeaderLock
 from storage.feed_cursors import SqlFeedCursorStore
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.alerts")
 
@@ -193,14 +193,14 @@ class AlertsRunner:
             self.leading = False
 
 
-def system_probe(services: Services) -> Callable[[], Any]:
+def system_probe(runtime: Runtime) -> Callable[[], Any]:
     """What the ``system_error`` rule sees from here: everyone's unhandled errors (as far as
     the bus carried them), the relay's lag and whether Redis answers."""
-    settings, live = services.settings, services.live
+    settings, live = runtime.settings, runtime.live
 
     async def probe() -> SystemFacts:
-        now = services.now()
-        reports = services.error_reports
+        now = runtime.now()
+        reports = runtime.error_reports
         redis_error: str | None = None
         if settings.redis_url:
             try:
@@ -209,27 +209,27 @@ def system_probe(services: Services) -> Callable[[], Any]:
             except Exception as error:  # unreachable, for whatever reason: that is the alert
                 redis_error = f"{type(error).__name__}"
         return SystemFacts(exceptions=reports.recent(now) if reports is not None else None,
-                           relay_lag_seconds=await relay_lag_seconds(services.engine, now),
+                           relay_lag_seconds=await relay_lag_seconds(runtime.engine, now),
                            redis_error=redis_error)
 
     return probe
 
 
-def build_alerts_runner(services: Services, *, policy: AlertPolicy,
+def build_alerts_runner(runtime: Runtime, *, policy: AlertPolicy,
                         on_result: Callable[[PassResult], Any] | None = None) -> AlertsRunner:
     """The loop of this process (a worker of its supervisor, leader only in effect), subscribed
     to the bus's events; its facts read the tables, this process's feeds and the system."""
-    settings, live, engine = services.settings, services.live, services.engine
+    settings, live, engine = runtime.settings, runtime.live, runtime.engine
     probes = probes_for(getattr(live, "feeds", {}))
     outages = DatabaseOutages()
     facts = SqlAlertFacts(engine, lambda: [p.sample() for p in probes],
-                          system=system_probe(services), outages=outages.happenings,
-                          cursors=SqlFeedCursorStore(engine, services.now))
+                          system=system_probe(runtime), outages=outages.happenings,
+                          cursors=SqlFeedCursorStore(engine, runtime.now))
     lock = (PostgresLeaderLock(engine, key=ALERTS_LOCK_KEY)
             if engine.dialect.name == "postgresql" else LocalLeaderLock())
-    runner = AlertsRunner(services.uow, facts,
+    runner = AlertsRunner(runtime.uow, facts,
                           interval=float(getattr(settings, "alerts_interval_seconds", 15.0)),
-                          policy=policy, clock=services.now, on_result=on_result, lock=lock,
+                          policy=policy, clock=runtime.now, on_result=on_result, lock=lock,
                           outages=outages)
     live.bus.subscribe(f"{settings.redis_prefix}:events", runner.on_bus_message)
     live.supervisor.periodic("alerts", runner.run_once, interval=runner.interval,

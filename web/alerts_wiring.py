@@ -24,7 +24,7 @@ from web.alert_delivery_wiring import Escalations, build_notifier, start_deliver
 from web.alerts_runner import AlertsRunner, build_alerts_runner
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 __all__ = ["AlertServices", "Escalations", "build_notifier", "start_alerts"]
 log = logging.getLogger("dispatch.alerts")
@@ -40,15 +40,15 @@ class AlertServices:
         await self.delivery.stop()
 
 
-async def start_alerts(services: Services) -> AlertServices | None:
+async def start_alerts(runtime: Runtime) -> AlertServices | None:
     """Start the alert loop and the delivery worker where the feeds run; None when off."""
-    settings = services.settings
+    settings = runtime.settings
     if not getattr(settings, "alerts_enabled", True) or not settings.run_feeds:
         return None
     policy = AlertPolicy(escalation_interval=dt.timedelta(
         minutes=float(getattr(settings, "alert_escalation_minutes", 5.0))))
-    delivery, escalations = start_delivery(services)
-    runner = build_alerts_runner(services, policy=policy, on_result=escalations)
+    delivery, escalations = start_delivery(runtime)
+    runner = build_alerts_runner(runtime, policy=policy, on_result=escalations)
     watch_providers(runner.facts, delivery.channels)
     log.info("alert rules every %.0fs", runner.interval)
     return AlertServices(runner, delivery)

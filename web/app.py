@@ -48,7 +48,7 @@ from web.live import websocket_endpoint
 from web.metrics import HttpMetrics, Metrics, metrics_endpoint
 from web.middleware import SecurityHeaders
 from web.pages import page_routes
-from web.services import Services, build_services
+from web.runtime import Runtime, build_runtime
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.web")
@@ -73,10 +73,10 @@ def openapi_document(api: Api | None = None) -> dict[str, Any]:
 
 
 async def health(request: Request) -> Response:
-    services: Services = request.app.state.services
-    ok = await services.database_ok()
+    runtime: Runtime = request.app.state.runtime
+    ok = await runtime.database_ok()
     return JSONResponse({"status": "ok" if ok else "degraded", "database": ok,
-                         "live": services.live.stats()},
+                         "live": runtime.live.stats()},
                         status_code=200 if ok else 503)
 
 
@@ -120,13 +120,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = build_services(settings, clock, signing_key, metrics)
-        app.state.services = services
-        await services.start()
+        runtime = build_runtime(settings, clock, signing_key, metrics)
+        app.state.runtime = runtime
+        await runtime.start()
         try:
             yield
         finally:
-            await services.stop()
+            await runtime.stop()
 
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(document)

@@ -194,7 +194,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """The background process: relay, positions pipeline, GeoTab feed, partner poller."""
     import signal
 
-    from web.services import build_services
+    from web.runtime import build_runtime
 
     settings = _settings(args)
     if _refuse_insecure(settings):
@@ -202,15 +202,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _configure_logging(settings)
 
     async def run() -> int:
-        services = build_services(settings)
-        await services.start()
+        runtime = build_runtime(settings)
+        await runtime.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print("worker running: relay, positions, feeds (Ctrl-C to stop)", file=sys.stderr)
         await stop.wait()
-        await services.stop()
+        await runtime.stop()
         return 0
 
     return asyncio.run(run())

@@ -1,7 +1,7 @@
 """The one clock the application reads.
 
 Every rule that depends on the time of day takes its ``now`` from the clock handed to
-``create_app`` (``Services.now``); the default is the system's UTC clock. Tests and the demo's
+``create_app`` (``Runtime.now``); the default is the system's UTC clock. Tests and the demo's
 proof-of-every-hour hand it a ``ShiftedClock``: real seconds pass, but the day starts at an instant
 of their choosing, so timers, token lifetimes and escalations behave as they would then.
 """

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from storage import tables as t
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 #: How long one check may take before it counts as failed.
 CHECK_TIMEOUT = 2.0
@@ -43,9 +43,9 @@ def _why(error: BaseException) -> str:
     return f"unreachable ({type(error).__name__})"
 
 
-async def check_database(services: Services) -> Check:
+async def check_database(runtime: Runtime) -> Check:
     async def probe() -> None:
-        async with services.engine.connect() as conn:
+        async with runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT)
@@ -54,23 +54,23 @@ async def check_database(services: Services) -> Check:
     return {"ok": True}
 
 
-async def check_redis(services: Services) -> Check | None:
-    if not services.settings.redis_url:
+async def check_redis(runtime: Runtime) -> Check | None:
+    if not runtime.settings.redis_url:
         return None
     try:
-        await asyncio.wait_for(services.live.bus.ping(), CHECK_TIMEOUT)
+        await asyncio.wait_for(runtime.live.bus.ping(), CHECK_TIMEOUT)
     except Exception as error:
         return _failed(f"redis {_why(error)}")
     return {"ok": True}
 
 
-async def check_relay(services: Services, database: Check) -> Check:
+async def check_relay(runtime: Runtime, database: Check) -> Check:
     if not database["ok"]:
         return _failed("outbox unreadable: the database is down")
     o = t.outbox
 
     async def read() -> tuple[int, dt.datetime | None]:
-        async with services.engine.connect() as conn:
+        async with runtime.engine.connect() as conn:
             row = (await conn.execute(select(func.count(), func.min(o.c.occurred_at))
                                       .where(o.c.seq.is_(None)))).one()
         return int(row[0]), row[1]
@@ -80,26 +80,26 @@ async def check_relay(services: Services, database: Check) -> Check:
         return _failed(f"outbox {_why(error)}")
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=dt.UTC)
-    age = max(0.0, (services.now() - oldest).total_seconds()) if oldest else 0.0
+    age = max(0.0, (runtime.now() - oldest).total_seconds()) if oldest else 0.0
     out: Check = {"ok": True, "unpublished": pending, "oldest_age_seconds": round(age, 1),
-                  "leader": services.live.relay.is_leader}
-    limit = services.settings.ready_outbox_max_age_seconds
+                  "leader": runtime.live.relay.is_leader}
+    limit = runtime.settings.ready_outbox_max_age_seconds
     if age > limit:
         out.update(ok=False, reason=f"relay behind: {pending} unpublished events, the oldest "
                                     f"{age:.0f}s old (limit {limit:.0f}s)")
     return out
 
 
-def check_feeds(services: Services, now: dt.datetime) -> dict[str, Check]:
+def check_feeds(runtime: Runtime, now: dt.datetime) -> dict[str, Check]:
     out: dict[str, Check] = {}
-    settings = services.settings
-    for name, client in services.live.feeds.items():
-        worker = services.live.supervisor.workers.get(f"feed:{name}")
+    settings = runtime.settings
+    for name, client in runtime.live.feeds.items():
+        worker = runtime.live.supervisor.workers.get(f"feed:{name}")
         report = worker.health.report if worker is not None else None
         last, error = report() if report is not None else (None, None)
         stale = max(settings.ready_feed_stale_seconds,
                     3 * float(getattr(client, "poll_interval", 0.0)))
-        since = last or services.started_at
+        since = last or runtime.started_at
         age = (now - since).total_seconds()
         check: Check = {"ok": True, "last_success": last.isoformat() if last else None,
                         "last_error": error}
@@ -112,10 +112,10 @@ def check_feeds(services: Services, now: dt.datetime) -> dict[str, Check]:
     return out
 
 
-def check_workers(services: Services) -> dict[str, Check]:
+def check_workers(runtime: Runtime) -> dict[str, Check]:
     out: dict[str, Check] = {}
-    limit = services.settings.ready_worker_failures
-    for name, worker in services.live.supervisor.workers.items():
+    limit = runtime.settings.ready_worker_failures
+    for name, worker in runtime.live.supervisor.workers.items():
         if name.startswith("feed:"):
             continue  # judged by the feed's own calls above
         health = worker.health.as_dict()
@@ -129,18 +129,18 @@ def check_workers(services: Services) -> dict[str, Check]:
     return out
 
 
-async def readiness(services: Services) -> dict[str, Check]:
-    checks: dict[str, Check] = {"database": await check_database(services)}
-    if (redis := await check_redis(services)) is not None:
+async def readiness(runtime: Runtime) -> dict[str, Check]:
+    checks: dict[str, Check] = {"database": await check_database(runtime)}
+    if (redis := await check_redis(runtime)) is not None:
         checks["redis"] = redis
-    checks["relay"] = await check_relay(services, checks["database"])
-    checks.update(check_feeds(services, dt.datetime.now(dt.UTC)))
-    checks.update(check_workers(services))
+    checks["relay"] = await check_relay(runtime, checks["database"])
+    checks.update(check_feeds(runtime, dt.datetime.now(dt.UTC)))
+    checks.update(check_workers(runtime))
     return checks
 
 
 async def readyz(request: Request) -> Response:
-    checks = await readiness(request.app.state.services)
+    checks = await readiness(request.app.state.runtime)
     failing = {name: c["reason"] for name, c in checks.items() if not c["ok"]}
     return JSONResponse({"status": "not ready" if failing else "ready", "failing": failing,
                          "checks": checks}, status_code=503 if failing else 200)

@@ -39,7 +39,7 @@ from web.intake_messages import is_change, parse_change, parse_order
 from web.partner_webhooks import new_secret, start_partner_webhooks
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.intake")
 Stopper = Callable[[], Awaitable[None]]
@@ -131,34 +131,34 @@ class OrderIntake:
                 "correlation_id": correlation_id or f"intake-{uuid.uuid4().hex}"}
 
 
-def order_intake(services: Services) -> OrderIntake:
-    return OrderIntake(services.engine, source=services.settings.intake_partner,
-                       now=services.now, after_commit=services.live.relay.notify)
+def order_intake(runtime: Runtime) -> OrderIntake:
+    return OrderIntake(runtime.engine, source=runtime.settings.intake_partner,
+                       now=runtime.now, after_commit=runtime.live.relay.notify)
 
 
-async def start_intake(services: Services) -> PartnerFeedPoller | None:
+async def start_intake(runtime: Runtime) -> PartnerFeedPoller | None:
     """Start the partner feed poller (and the demo simulator) if configured, as a worker of the
     live supervisor; the simulator's stopper joins ``services.live.demo_tasks``."""
-    settings = services.settings
+    settings = runtime.settings
     url = settings.partner_feed_url or None
     interval = settings.partner_feed_interval_seconds
     partner = settings.intake_partner
-    store: FeedCursorStore = SqlFeedCursorStore(services.engine)
+    store: FeedCursorStore = SqlFeedCursorStore(runtime.engine)
     stop_sim: Stopper | None = None
     demo_hook: tuple[str, str] | None = None  # the simulator takes our webhooks too
     if url is None and settings.demo:
         hook_secret = new_secret()
-        started = await start_demo_partner(services.engine, webhook_secret=hook_secret)
+        started = await start_demo_partner(runtime.engine, webhook_secret=hook_secret)
         if started is None:
             return None
         url, stop_sim = started
         demo_hook = (f"{url}/webhooks", hook_secret)
         # The simulator starts afresh on every run, so its cursor must not outlive the process.
         store, interval = InMemoryFeedCursorStore(), min(interval, 10.0)
-    start_partner_webhooks(services, demo=demo_hook)  # status changes back to the partner
+    start_partner_webhooks(runtime, demo=demo_hook)  # status changes back to the partner
     if url is None:
         return None
-    intake = order_intake(services)
+    intake = order_intake(runtime)
 
     async def on_orders(orders: list[dict[str, Any]]) -> None:
         counts = await intake.take_feed(orders)
@@ -170,9 +170,9 @@ async def start_intake(services: Services) -> PartnerFeedPoller | None:
         headers={"Authorization": f"Bearer {token}"} if token else None,
     )
     # A supervised worker; its counters are watched by the alert rules and /readyz.
-    supervise_feed(services.live, f"intake:{partner}", poller)
+    supervise_feed(runtime.live, f"intake:{partner}", poller)
     if stop_sim is not None:
-        services.live.demo_tasks.append(stop_sim)  # after the supervisor stopped the poller
+        runtime.live.demo_tasks.append(stop_sim)  # after the supervisor stopped the poller
     log.info("partner feed poller for %s at %s every %.0fs", partner, url, interval)
     return poller
 

@@ -184,9 +184,9 @@ def origin_allowed(origin: str | None, host: str | None, allowed: str) -> bool:
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
-    services = ws.app.state.services
-    live: Live = services.live
-    settings = services.settings
+    runtime = ws.app.state.runtime
+    live: Live = runtime.live
+    settings = runtime.settings
     if not origin_allowed(ws.headers.get("origin"), ws.headers.get("host"),
                           settings.allowed_origins):
         await ws.close(code=1008, reason="origin not allowed")  # before accept: HTTP 403
@@ -194,7 +194,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     await ws.accept()
     session = Session(
         StarletteTransport(ws), hub=live.hub, event_log=live.session_log or live.event_log,
-        snapshots=live.snapshots, authenticate=services.tokens.verify_with_expiry,
+        snapshots=live.snapshots, authenticate=runtime.tokens.verify_with_expiry,
         on_phone_position=live.positions.phone_position,
         config=SessionConfig(auth_timeout=settings.ws_auth_timeout,
                              max_pending=settings.ws_max_pending,
@@ -202,7 +202,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                              max_frame=settings.ws_max_frame_bytes,
                              subscribes_per_minute=settings.ws_subscribes_per_minute,
                              max_sessions_per_user=settings.ws_max_sessions_per_user),
-        clock=services.now,
+        clock=runtime.now,
     )
     try:
         await session.run()

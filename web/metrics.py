@@ -271,11 +271,11 @@ class HttpMetrics:
 
 async def metrics_endpoint(request: Request) -> Response:
     """``/metrics``: off unless ``METRICS_ENABLED`` (on by default in the demo only)."""
-    services = request.app.state.services
-    settings = services.settings
+    runtime = request.app.state.runtime
+    settings = runtime.settings
     enabled = settings.metrics_enabled if settings.metrics_enabled is not None else settings.demo
     if not enabled:
         return Response("not found\n", status_code=404, media_type="text/plain")
-    metrics: Metrics = services.metrics
-    metrics.sample(services.live, services.alerts.delivery if services.alerts else None)
+    metrics: Metrics = runtime.metrics
+    metrics.sample(runtime.live, runtime.alerts.delivery if runtime.alerts else None)
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

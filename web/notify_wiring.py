@@ -36,7 +36,7 @@ from web.alert_delivery_wiring import build_notifier
 from web.settings import Settings
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.customers")
 
@@ -188,20 +188,20 @@ class CustomerNotifier:
         return 1
 
 
-async def start_customer_notifications(services: Services) -> CustomerNotifier:
+async def start_customer_notifications(runtime: Runtime) -> CustomerNotifier:
     """Declare the worker on this process's supervisor; it acts only where the relay leads."""
-    settings, live = services.settings, services.live
+    settings, live = runtime.settings, runtime.live
     notifier = build_notifier(settings)
     runner = CustomerNotifier(
-        SqlCustomerNotifications(services.engine), live.event_log,
-        SqlFeedCursorStore(services.engine, services.now), notifier, clock=services.now,
+        SqlCustomerNotifications(runtime.engine), live.event_log,
+        SqlFeedCursorStore(runtime.engine, runtime.now), notifier, clock=runtime.now,
         link_base=public_base(settings), max_attempts=settings.alert_notify_max_attempts)
     await runner.start()
     live.bus.subscribe(f"{settings.redis_prefix}:events", runner.on_bus_message)
     live.supervisor.periodic("customer-notifications", runner.run_once, interval=POLL_SECONDS,
                              wake=runner.woken, leader=lambda: live.relay.is_leader)
     live.demo_tasks.append(notifier.aclose)  # closed after the workers stop
-    services.customer_notifier = runner
+    runtime.customer_notifier = runner
     return runner
 
 

@@ -19,7 +19,7 @@ from realtime.outbound_webhooks import WebhookSender
 from storage.webhook_deliveries import SqlWebhookDeliveries
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.partner_webhooks")
 DELIVERED_KEEP = dt.timedelta(days=7)
@@ -36,20 +36,20 @@ def _plain(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def start_partner_webhooks(services: Services, *, demo: tuple[str, str] | None = None
+def start_partner_webhooks(runtime: Runtime, *, demo: tuple[str, str] | None = None
                            ) -> WebhookSender | None:
     """Run the sender when a partner endpoint is configured (``demo``: the simulator's URL and
     secret); None when there is none."""
-    settings = services.settings
+    settings = runtime.settings
     url = _plain(getattr(settings, "partner_webhook_url", None))
     secret = _plain(getattr(settings, "partner_webhook_secret", None))
     if (url is None or secret is None) and demo is not None:
         url, secret = demo
     if url is None or secret is None:
         return None
-    live = services.live
-    store = SqlWebhookDeliveries(services.engine)
-    sender = WebhookSender(store, url, secret, clock=services.now,
+    live = runtime.live
+    store = SqlWebhookDeliveries(runtime.engine)
+    sender = WebhookSender(store, url, secret, clock=runtime.now,
                            max_attempts=int(getattr(settings, "partner_webhook_max_attempts", 8)))
     live.bus.subscribe(f"{settings.redis_prefix}:events", sender.on_bus_message)
     live.supervisor.periodic("partner-webhooks", sender.run_once, interval=sender.poll_interval,

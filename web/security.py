@@ -39,7 +39,7 @@ class InvalidToken(Exception):
 @dataclass
 class EndedDelegations:
     """Delegations that ended before their window's end (revoked) while a token naming them may
-    still be valid. Each web process refreshes it from the database (``Services``), so a revoked
+    still be valid. Each web process refreshes it from the database (``Runtime``), so a revoked
     role leaves tokens already issued within seconds, not at the token's expiry."""
 
     ids: frozenset[str] = frozenset()
@@ -48,7 +48,7 @@ class EndedDelegations:
 @dataclass
 class Revocations:
     """Which tokens stopped working before their expiry, as each web process last read it
-    (``Services`` refreshes it every few seconds, and at once where the change was made).
+    (``Runtime`` refreshes it every few seconds, and at once where the change was made).
 
     ``floors``: user id -> the lowest token version still accepted (a user whose roles or stores
     changed, who signed out everywhere, or who was deactivated); ``jtis``: single tokens ended by

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 CHANNEL = "system-errors"
 FLUSH_SECONDS = 2.0
@@ -85,16 +85,16 @@ class ErrorReports(logging.Handler):
         return tuple(sorted((e for e in self.received if e[0] >= since), key=lambda e: e[0]))
 
 
-def start_error_reports(services: Services) -> ErrorReports:
+def start_error_reports(runtime: Runtime) -> ErrorReports:
     """Every process: note its errors and publish them; listen for everyone's (kept for the
     alert rules where they run). The handler leaves the root logger when the process stops."""
-    live, settings = services.live, services.settings
+    live, settings = runtime.live, runtime.settings
     channel = f"{settings.redis_prefix}:{CHANNEL}"
 
     async def publish(message: str) -> None:
         await live.bus.publish(channel, message)
 
-    reports = ErrorReports(publish, services.now, str(getattr(services, "_process_mark", "")))
+    reports = ErrorReports(publish, runtime.now, str(getattr(runtime, "_process_mark", "")))
     root = logging.getLogger()
     root.addHandler(reports)
     live.bus.subscribe(channel, reports.on_bus_message)
@@ -104,5 +104,5 @@ def start_error_reports(services: Services) -> ErrorReports:
         root.removeHandler(reports)
 
     live.demo_tasks.append(detach)
-    services.error_reports = reports
+    runtime.error_reports = reports
     return reports

@@ -26,7 +26,7 @@ async def hold_every_slot(shared: Any, holding: threading.Event, release: asynci
 
 def test_a_board_waiting_for_its_snapshot_says_it_is_loading(
         server: LiveServer, browser: Any) -> None:
-    live = server.app.state.services.live  # type: ignore[attr-defined]
+    live = server.app.state.runtime.live  # type: ignore[attr-defined]
     board = login(browser, server, "dispatcher")
     board.wait_for_selector("#connection[data-state=live]")
     board.wait_for_selector(".queue-list li.job")

@@ -60,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('reports') / 'board.db'}"
     _in_thread(lambda: (upgrade(url), seed_small(url, stores=4, technicians=6, orders=24)))
     with run_server(build_app(Settings(database_url=url, tile_url=""))) as live:
-        now = live.app.state.services.now()  # type: ignore[attr-defined]
+        now = live.app.state.runtime.now()  # type: ignore[attr-defined]
         _in_thread(lambda: asyncio.run(process_invoices(url, now)))
         yield live
 

@@ -66,7 +66,7 @@ def test_a_long_geotab_outage_backs_off_alerts_and_catches_up(database_url: str)
             geotab_backoff_cap_seconds=1.0, alerts_interval_seconds=0.2,
             ready_feed_stale_seconds=0.5, delegation_refresh_seconds=0.2)
         with TestClient(create_app(settings)) as client:
-            feed = client.app.state.services.live.feeds["geotab"]  # type: ignore[attr-defined]
+            feed = client.app.state.runtime.live.feeds["geotab"]  # type: ignore[attr-defined]
             _until("the feed runs and keeps its place", lambda: all(
                 s.last_success for s in feed.stats.values()) and _history_since(
                     database_url, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)))

@@ -21,8 +21,8 @@ from tests.integration import planning_gates
 from tests.integration.test_planning_service import NOW, seed
 from web.api.problems import from_domain
 from web.planning.adapter import Scope
+from web.planning.planner import Planner
 from web.planning.queue import SolverQueue, Turn
-from web.planning.service import PlanningService
 
 TECH_2, TECH_4 = Scope("technicians", ("tech-2",)), Scope("technicians", ("tech-4",))
 
@@ -32,8 +32,8 @@ def user(name: str) -> Context:
                                        roles=frozenset({Role.DISPATCHER})), now=NOW)
 
 
-def service(engine: AsyncEngine, gates: Path, **queue: Any) -> PlanningService:
-    return PlanningService(engine, queue=SolverQueue(**queue),
+def service(engine: AsyncEngine, gates: Path, **queue: Any) -> Planner:
+    return Planner(engine, queue=SolverQueue(**queue),
                            solve=functools.partial(planning_gates.solve, str(gates)))
 
 
@@ -45,7 +45,7 @@ async def wait_until(check: Callable[[], bool], what: str, limit: int = 1500) ->
     raise AssertionError(f"never happened: {what}")
 
 
-def plan(svc: PlanningService, who: str, scope: Scope, limit: float) -> asyncio.Task[Any]:
+def plan(svc: Planner, who: str, scope: Scope, limit: float) -> asyncio.Task[Any]:
     return asyncio.create_task(svc.plan(user(who), SqlUnitOfWork(svc.engine), scope, limit))
 
 

@@ -26,7 +26,7 @@ from storage import tables as t
 from storage.queries.planning import load_live_state, proposal_records
 from storage.uow import SqlUnitOfWork
 from web.planning.adapter import Scope, build_problem
-from web.planning.service import PlanningService
+from web.planning.planner import Planner
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 COORD = Principal(user_id="user-c", username="coordinator",
@@ -96,7 +96,7 @@ async def test_the_adapter_keeps_started_and_pinned_jobs_and_frees_orphans(
 
 async def test_plan_confirm_then_undo_is_refused_once_a_job_started(engine: AsyncEngine) -> None:
     await seed(engine)
-    service = PlanningService(engine)
+    service = Planner(engine)
     try:
         proposal = await service.plan(ctx(), SqlUnitOfWork(engine), Scope("all"), 1.0)
     finally:
@@ -134,7 +134,7 @@ async def test_plan_confirm_then_undo_is_refused_once_a_job_started(engine: Asyn
 
 async def test_a_proposal_past_its_expiry_is_expired_on_confirm(engine: AsyncEngine) -> None:
     await seed(engine)
-    service = PlanningService(engine)
+    service = Planner(engine)
     try:
         proposal = await service.plan(ctx(), SqlUnitOfWork(engine),
                                       Scope("technicians", ("tech-4",)), 1.0)

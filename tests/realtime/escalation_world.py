@@ -146,7 +146,7 @@ class World:
         """A bearer token of one of ``PEOPLE``, issued by the app."""
         role = PEOPLE[name][0]
         principal = Principal(user_id=self.users[name], username=name, roles=frozenset({role}))
-        return {"Authorization": f"Bearer {self.app.state.services.tokens.issue(principal)}"}
+        return {"Authorization": f"Bearer {self.app.state.runtime.tokens.issue(principal)}"}
 
     def calls_to(self, number: str) -> list[Contact]:
         return self.sim.campaign.calls_to(number)

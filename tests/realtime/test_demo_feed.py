@@ -30,7 +30,7 @@ def test_the_demo_feed_polls_as_configured_on_the_apps_clock(database_url: str,
                         geotab_backoff_cap_seconds=40.0)
     with TestClient(create_app(settings, clock=clock)) as client, \
             connect(client, "dispatcher", ["board"]) as board:
-        feed: Any = client.app.state.services.live.feeds["geotab"]  # type: ignore[attr-defined]
+        feed: Any = client.app.state.runtime.live.feeds["geotab"]  # type: ignore[attr-defined]
         assert (feed.fast_interval, feed.poll_interval) == (1.5, 7.0)
         assert feed.catch_up_interval <= 1.5
 

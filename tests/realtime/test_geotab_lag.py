@@ -80,7 +80,7 @@ def test_the_lag_from_device_to_board_is_observed_on_the_apps_clock(database_url
             assert sample(text, f'{ingest}_bucket{{feed="geotab",le="300.0"}}') == \
                 sample(text, f'{ingest}_count{{feed="geotab"}}')
 
-            feed = client.app.state.services.live.feeds["geotab"]  # type: ignore[attr-defined]
+            feed = client.app.state.runtime.live.feeds["geotab"]  # type: ignore[attr-defined]
             assert feed.fast_interval == settings.geotab_poll_fast_seconds
             assert feed.catch_up_interval >= GETFEED_MIN_SECONDS
             # Vans driving: every page brings records, so the feed keeps the fast interval.

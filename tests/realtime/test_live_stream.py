@@ -187,7 +187,7 @@ def test_a_store_manager_never_receives_another_stores_position(database_url: st
         fixes = [PositionFix(unit_id=f"b{n}", lat=32.7 + n / 100, lon=-96.8, speed_kmh=30.0,
                              bearing=None, device_time=now, record_id=f"r{n}")
                  for n in range(1, 7)]
-        pipeline = client.app.state.services.live.positions  # type: ignore[attr-defined]
+        pipeline = client.app.state.runtime.live.positions  # type: ignore[attr-defined]
         assert client.portal.call(pipeline.ingest, fixes) == 6  # type: ignore[union-attr]
         client.portal.call(pipeline.flush)  # type: ignore[union-attr]
         everyone = receive_until(ops, lambda m: m["type"] == "positions")[-1]["items"]

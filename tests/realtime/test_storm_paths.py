@@ -66,8 +66,8 @@ def test_events_reach_connected_boards_while_the_main_pool_is_exhausted(
         watching.send_json({"type": "auth", "token": token(client, "operations")})
         watching.send_json({"type": "subscribe", "topics": ["board"], "since": None})
         receive_until(watching, lambda m: m["type"] == "snapshot")
-        live = client.app.state.services.live  # type: ignore[attr-defined]
-        engine = client.app.state.services.engine  # type: ignore[attr-defined]
+        live = client.app.state.runtime.live  # type: ignore[attr-defined]
+        engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
         held: list[AsyncConnection] = []
         client.portal.call(exhaust, engine, held)  # type: ignore[union-attr]
         try:

@@ -51,13 +51,13 @@ def seeded_client(database_url: str, *, now: dt.datetime | None = None, history:
 
 def clock_start(client: TestClient) -> dt.datetime:
     """The instant the app's clock started at (the instant its demo data was seeded for)."""
-    start: dt.datetime = client.app.state.services.clock.start  # type: ignore[attr-defined]
+    start: dt.datetime = client.app.state.runtime.clock.start  # type: ignore[attr-defined]
     return start
 
 
 def app_now(client: TestClient) -> dt.datetime:
     """The app's clock now."""
-    now: dt.datetime = client.app.state.services.now()  # type: ignore[attr-defined]
+    now: dt.datetime = client.app.state.runtime.now()  # type: ignore[attr-defined]
     return now
 
 

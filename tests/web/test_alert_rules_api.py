@@ -51,7 +51,7 @@ def audit_rows(database_url: str) -> list[dict[str, Any]]:
 
 
 def now_of(client: TestClient) -> dt.datetime:
-    return client.app.state.services.now()  # type: ignore[attr-defined,no-any-return]
+    return client.app.state.runtime.now()  # type: ignore[attr-defined,no-any-return]
 
 
 def rules(client: TestClient, user: str = "admin") -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@ from storage.alerts import SqlAlertFacts
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.web.api_helpers import assert_problem, auth, seeded_client
-from web.services import build_services
+from web.runtime import build_runtime
 from web.settings import Settings
 
 MINE, OTHER = "store-0001", "store-0003"  # the store manager holds store-0001 and store-0002
@@ -165,17 +165,17 @@ def test_resolve_by_hand_closes_it_once(world: tuple[TestClient, dict[str, str]]
 
 
 def test_in_production_the_worker_process_runs_the_alert_rules(database_url: str) -> None:
-    """Web processes run with RUN_FEEDS=false; `dispatch worker` (services started without HTTP)
+    """Web processes run with RUN_FEEDS=false; `dispatch worker` (runtime started without HTTP)
     must raise the alert for an order a web process took."""
     async def worker_raises(work_order_id: str) -> bool:
-        services = build_services(Settings(database_url=database_url, run_feeds=True,
+        runtime = build_runtime(Settings(database_url=database_url, run_feeds=True,
                                            alerts_interval_seconds=0.2))
-        await services.start()
+        await runtime.start()
         try:
-            assert services.alerts is not None
+            assert runtime.alerts is not None
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                async with services.engine.connect() as conn:
+                async with runtime.engine.connect() as conn:
                     found = (await conn.execute(
                         select(t.alerts.c.id).where(t.alerts.c.work_order_id == work_order_id)
                     )).first()
@@ -184,7 +184,7 @@ def test_in_production_the_worker_process_runs_the_alert_rules(database_url: str
                 await asyncio.sleep(0.1)
             return False
         finally:
-            await services.stop()
+            await runtime.stop()
 
     with seeded_client(database_url, run_feeds=False) as web:
         order = emergency(web, MINE)

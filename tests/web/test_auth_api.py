@@ -113,7 +113,7 @@ def _expired(client: TestClient, _: str) -> str:
     principal = Principal(user_id="user-dispatcher", username="dispatcher",
                           roles=frozenset({Role.DISPATCHER}))
     past = app_now(client) - dt.timedelta(hours=9)
-    tokens: TokenService = client.app.state.services.tokens  # type: ignore[attr-defined]
+    tokens: TokenService = client.app.state.runtime.tokens  # type: ignore[attr-defined]
     return tokens.issue(principal, now=past)
 
 

@@ -58,7 +58,7 @@ def set_consent(client: TestClient, service: dict[str, str], customer_id: str,
 
 
 def book(client: TestClient, headers: dict[str, str], customer_id: str) -> dict[str, Any]:
-    start = (client.app.state.services.now() + dt.timedelta(hours=2)).replace(  # type: ignore[attr-defined]
+    start = (client.app.state.runtime.now() + dt.timedelta(hours=2)).replace(  # type: ignore[attr-defined]
         second=0, microsecond=0)
     window = {"start": start.isoformat(), "end": (start + dt.timedelta(hours=2)).isoformat()}
     return ok(client.post("/api/work-orders", headers=headers, json={
@@ -189,7 +189,7 @@ def test_the_tracking_json_shows_one_job_and_nothing_once_expired_or_forged(
         response = client.get(f"/t/{bad}")
         assert response.status_code == 404 and "Completed" not in response.text
 
-    client.app.state.services.clock.advance(dt.timedelta(hours=3))  # type: ignore[attr-defined]
+    client.app.state.runtime.clock.advance(dt.timedelta(hours=3))  # type: ignore[attr-defined]
     assert_problem(client.get(f"/api/track/{token}"), 404)
     expired = client.get(f"/t/{token}")
     assert expired.status_code == 404 and "not available" in expired.text

@@ -165,7 +165,7 @@ class CountingVerifier:
 
 
 def _throttle(app: Starlette) -> Any:
-    return app.state.services.login_throttle
+    return app.state.runtime.login_throttle
 
 
 def test_concurrent_password_checks_are_bounded(database_url: str) -> None:

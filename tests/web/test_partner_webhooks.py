@@ -83,7 +83,7 @@ def deliveries(client: TestClient, status: str | None = None) -> list[dict[str, 
 def send_due(client: TestClient, database_url: str, url: str, *, secret: str = PARTNER_SECRET,
              max_attempts: int = 8) -> int:
     """One pass of the sender at the app's time (its own worker is not configured here)."""
-    clock = client.app.state.services.clock  # type: ignore[attr-defined]
+    clock = client.app.state.runtime.clock  # type: ignore[attr-defined]
 
     async def run() -> int:
         engine = create_engine(database_url)
@@ -100,7 +100,7 @@ def send_due(client: TestClient, database_url: str, url: str, *, secret: str = P
 def later(client: TestClient, hours: float = 2) -> None:
     """Past any backoff (capped at an hour)."""
     import datetime as dt
-    client.app.state.services.clock.advance(dt.timedelta(hours=hours))  # type: ignore[attr-defined]
+    client.app.state.runtime.clock.advance(dt.timedelta(hours=hours))  # type: ignore[attr-defined]
 
 
 def test_a_partner_jobs_status_change_goes_back_signed_and_only_partner_jobs_do(
@@ -117,7 +117,7 @@ def test_a_partner_jobs_status_change_goes_back_signed_and_only_partner_jobs_do(
     assert queued["payload"]["type"] == "order.status_changed"
     assert queued["payload"]["data"]["status"] == "assigned"
 
-    app_clock = client.app.state.services.clock  # type: ignore[attr-defined]
+    app_clock = client.app.state.runtime.clock  # type: ignore[attr-defined]
     with partner(lambda: app_clock().timestamp()) as (sim, url):
         assert send_due(client, database_url, url, secret=SECRET) == 0  # wrong key: 401
         assert sim.received == []
@@ -173,7 +173,7 @@ def test_a_delivery_is_retried_while_the_partner_is_down_then_delivered_once(
         client: TestClient, database_url: str) -> None:
     order = partner_order(client, "P-200")
     assign(client, order["id"])
-    app_clock = client.app.state.services.clock  # type: ignore[attr-defined]
+    app_clock = client.app.state.runtime.clock  # type: ignore[attr-defined]
     with partner(lambda: app_clock().timestamp()) as (sim, url):
         sim.fail_next(2, status=503)
         assert send_due(client, database_url, url) == 0
@@ -196,7 +196,7 @@ def test_a_delivery_is_dead_lettered_after_its_attempts_and_an_admin_replays_it(
         client: TestClient, database_url: str) -> None:
     order = partner_order(client, "P-300")
     assign(client, order["id"])
-    app_clock = client.app.state.services.clock  # type: ignore[attr-defined]
+    app_clock = client.app.state.runtime.clock  # type: ignore[attr-defined]
     with partner(lambda: app_clock().timestamp()) as (sim, url):
         sim.fail_next(3, status=503)
         for _ in range(3):

@@ -57,7 +57,7 @@ def outbox(database_url: str, aggregate_id: str) -> list[str]:
 
 def checked(client: TestClient, proposal: dict[str, Any]) -> dict[str, Any]:
     """Re-check the plan behind a proposal with the independent validator."""
-    problem, solution = client.app.state.services.planning.solutions[  # type: ignore[attr-defined]
+    problem, solution = client.app.state.runtime.planning.solutions[  # type: ignore[attr-defined]
         proposal["id"]]
     assert check_plan(problem, solution.plan, GreatCircleProvider()) == []
     return proposal

@@ -281,7 +281,7 @@ def test_report_timezone_sets_the_calendar_and_refuses_a_zone_it_cannot_count_in
         Settings(database_url=world.url, report_timezone="Nowhere/Special")
     assert Settings(database_url=world.url, report_timezone="").report_timezone is None
     app = create_app(Settings(database_url=world.url, report_timezone="UTC"),
-                     clock=world.client.app.state.services.clock)  # type: ignore[attr-defined]
+                     clock=world.client.app.state.runtime.clock)  # type: ignore[attr-defined]
     with TestClient(app, raise_server_exceptions=False) as utc:
         body = utc.get("/api/reports/revenue", params={**world.span.query, "store_id": OTHER},
                        headers=world.operations).json()

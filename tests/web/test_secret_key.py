@@ -10,7 +10,7 @@ import pytest
 
 from web.app import create_app
 from web.cli import main
-from web.services import build_services
+from web.runtime import build_runtime
 from web.settings import MIN_SECRET_LENGTH, InsecureSettings, Settings
 
 PUBLISHED = "dev-only-insecure-key-change-me-0123456789abcdef"
@@ -25,7 +25,7 @@ def test_the_app_and_the_worker_refuse_a_missing_short_or_published_key(
     with pytest.raises(InsecureSettings, match="SECRET_KEY"):
         create_app(settings)  # what the Procfile's web process and uvicorn --factory call
     with pytest.raises(InsecureSettings, match="SECRET_KEY"):
-        build_services(settings)  # what `dispatch worker` builds
+        build_runtime(settings)  # what `dispatch worker` builds
 
 
 @pytest.mark.parametrize("command", [["serve"], ["worker"]])

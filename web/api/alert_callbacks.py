@@ -70,7 +70,7 @@ class CallbackOut(Out):
 
 
 def _authenticate(call: Call[Any, Any]) -> None:
-    secret = call.services.settings.genesys_callback_secret.get_secret_value()
+    secret = call.runtime.settings.genesys_callback_secret.get_secret_value()
     if not secret:
         raise ApiError(404, "alert callbacks are not enabled (GENESYS_CALLBACK_SECRET)",
                        code="not_found")
@@ -80,7 +80,7 @@ def _authenticate(call: Call[Any, Any]) -> None:
 
 def _new_uow(call: Call[Any, Any]) -> uc.NewUow:
     def make(actor: Principal | None) -> Any:  # a SqlUnitOfWork for that person
-        return call.services.uow(actor=actor, correlation_id=call.correlation_id)
+        return call.runtime.uow(actor=actor, correlation_id=call.correlation_id)
     return make
 
 
@@ -94,10 +94,10 @@ async def keypress(call: Call[KeypressIn, Any]) -> dict[str, Any]:
     """1 acknowledges, 2 passes the alert on; a call past its timeout
     (``ALERT_CALL_TIMEOUT_SECONDS``) or answered before changes nothing."""
     _authenticate(call)
-    settings, b = call.services.settings, call.body
+    settings, b = call.runtime.settings, call.body
     answer = await uc.keypress(
-        _new_uow(call), SqlAlertAnswers(call.services.engine),
-        token_hash=token_hash(b.callToken), digit=b.digit, now=call.services.now(),
+        _new_uow(call), SqlAlertAnswers(call.runtime.engine),
+        token_hash=token_hash(b.callToken), digit=b.digit, now=call.runtime.now(),
         call_timeout=dt.timedelta(seconds=settings.alert_call_timeout_seconds),
         policy=AlertPolicy(escalation_interval=dt.timedelta(
             minutes=settings.alert_escalation_minutes)))
@@ -112,19 +112,19 @@ async def sms_reply(call: Call[SmsReplyIn, Any]) -> dict[str, Any]:
     """``ACK <code>`` or ``1`` acknowledges the alert texted to the sender; STOP / START set a
     customer's consent. Other texts, unknown numbers and wrong codes change nothing."""
     _authenticate(call)
-    settings, b = call.services.settings, call.body
+    settings, b = call.runtime.settings, call.body
     ours = normalize_phone(settings.genesys_from_number)
     if ours is not None and b.to and normalize_phone(b.to) != ours:
         log.warning("a text to another number than the org's was forwarded; ignored")
         return _answer(Outcome.UNKNOWN)
-    sender, now = normalize_phone(b.sender), call.services.now()
-    answer = await uc.text_reply(_new_uow(call), SqlAlertAnswers(call.services.engine),
+    sender, now = normalize_phone(b.sender), call.runtime.now()
+    answer = await uc.text_reply(_new_uow(call), SqlAlertAnswers(call.runtime.engine),
                                  sender=sender, text=b.text, now=now)
     if answer.delivery_id is None and sender is not None:  # not about an alert: consent?
         uow = call.uow()
         changed = await consent_from_reply(
             uow, SqlConsentHistory(uow),
-            SqlCustomerNotifications(call.services.engine).customers_by_phone,
+            SqlCustomerNotifications(call.runtime.engine).customers_by_phone,
             sender=sender, text=b.text, now=now)
         if changed:
             return {"accepted": True, "outcome": "consent", "say": ""}

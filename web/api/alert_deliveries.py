@@ -62,12 +62,12 @@ async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
     """Every text, call, mail and post of the alert, by level, with outcomes and answers."""
     alert_id = call.path_id("alert")
     a = t.alerts
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         found = (await conn.execute(a.select().with_only_columns(a.c.store_id)
                                     .where(a.c.id == alert_id))).first()
     if found is None or not may_see_alert(call.principal, found[0]):
         raise NotFound("alert", alert_id)
-    return {"items": await SqlNotificationStore(call.services.engine).for_alert(alert_id)}
+    return {"items": await SqlNotificationStore(call.runtime.engine).for_alert(alert_id)}
 
 
 @api.route("GET", "/api/alert-deliveries", summary="Alert deliveries (dead letters: failed)",
@@ -76,7 +76,7 @@ async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
 async def list_alert_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
     """Newest first. ``status=failed``: those given up after their last attempt."""
     q = call.query
-    items, total = await SqlDeliveryLog(call.services.engine).page(
+    items, total = await SqlDeliveryLog(call.runtime.engine).page(
         statuses=q.status, limit=q.limit, offset=q.offset)
     return page(items, total, q)
 
@@ -87,7 +87,7 @@ async def list_alert_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any
 async def retry_delivery(call: Call[Any, Any]) -> dict[str, Any]:
     """Pending again from its first attempt (a call is placed again). 409 ``not_failed`` unless
     it was given up; 409 ``alert_closed`` when its alert is no longer open."""
-    log = SqlDeliveryLog(call.services.engine)
+    log = SqlDeliveryLog(call.runtime.engine)
     delivery_id = call.path_id("alert delivery")
     row = await log.get(delivery_id)
     if row is None:
@@ -95,9 +95,9 @@ async def retry_delivery(call: Call[Any, Any]) -> dict[str, Any]:
     current = DeliveryOut.model_validate(row).model_dump(mode="json")
     if row["alert_status"] != "open":
         raise Conflict("its alert is no longer open", code="alert_closed", current=current)
-    if not await log.retry(delivery_id, call.services.now()):
+    if not await log.retry(delivery_id, call.runtime.now()):
         raise Conflict("only a delivery that was given up is sent again", code="not_failed",
                        current=current)
-    if call.services.alerts is not None:  # this process delivers: at once
-        call.services.alerts.delivery.wake()
+    if call.runtime.alerts is not None:  # this process delivers: at once
+        call.runtime.alerts.delivery.wake()
     return await log.get(delivery_id) or current

@@ -93,7 +93,7 @@ class FiguresOut(Out):
 
 
 def _store(call: Call[Any, Any]) -> SqlAlertRules:
-    return SqlAlertRules(call.services.engine)
+    return SqlAlertRules(call.runtime.engine)
 
 
 def _kind(call: Call[Any, Any]) -> str:

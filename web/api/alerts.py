@@ -100,7 +100,7 @@ async def list_(call: Call[Any, AlertQuery]) -> dict[str, Any]:
     """Filters: ``status`` (open, acknowledged, resolved), ``severity``, ``kind``, ``store_id``.
     A store manager sees their stores' alerts; system alerts (no store) only admins."""
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await list_alerts(
             conn, call.principal, statuses=[s.value for s in q.status],
             severities=[s.value for s in q.severity], kinds=[k.value for k in q.kind],

@@ -71,7 +71,7 @@ def _digest(call: Call[Any, Any], *, refuse: int) -> str:
 
 
 async def _owner(call: Call[Any, Any], work_order_id: str) -> Owner:
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         owner = await work_order_owner(conn, work_order_id)
     return visible_owner(call.principal, work_order_id, owner)
 
@@ -108,7 +108,7 @@ async def upload_attachment(call: Call[Any, Any]) -> Response:
     _store_id, technician_id = await _owner(call, work_order_id)
     check_may_attach(call.principal, technician_id)  # before a byte of the body is read
     declared = _media_type(call.request)
-    data, actual = await read_limited(call.request, call.services.settings.attachment_max_bytes)
+    data, actual = await read_limited(call.request, call.runtime.settings.attachment_max_bytes)
     if actual != digest:
         raise ApiError(422, f"the body's SHA-256 is {actual}, not the {digest} it is named by",
                        code="hash_mismatch", sha256=actual)
@@ -121,7 +121,7 @@ async def upload_attachment(call: Call[Any, Any]) -> Response:
     created = await attach_file(uow, call.context(), SqlAttachmentStore(uow),
                                 work_order_id=work_order_id, sha256=digest, content_type=declared,
                                 data=data)
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         stored = await read_attachment(conn, work_order_id, digest)
     if stored is None:  # cannot happen: nothing deletes attachments
         raise NotFound("attachment", digest)
@@ -143,7 +143,7 @@ async def get_attachment(call: Call[Any, Any]) -> Response:
     work_order_id = call.path_id("work order")
     digest = _digest(call, refuse=404)
     await _owner(call, work_order_id)
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         stored = await read_attachment(conn, work_order_id, digest)
     if stored is None:
         raise ApiError(404, f"work order {work_order_id} has no attachment sha256-{digest}",
@@ -166,5 +166,5 @@ async def list_work_order_attachments(call: Call[Any, Any]) -> dict[str, Any]:
     """Oldest first, without the bytes (``GET`` each by its hash)."""
     work_order_id = call.path_id("work order")
     await _owner(call, work_order_id)
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         return {"items": await list_attachments(conn, work_order_id)}

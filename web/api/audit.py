@@ -52,7 +52,7 @@ async def list_audit_entries(call: Call[Any, AuditQuery]) -> dict[str, Any]:
     holder of the permission (by delegation) sees only the entries of their own actions."""
     p = call.principal
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await list_audit(
             conn, actor=q.actor, actor_id=p.user_id if p.is_store_scoped else None,
             action=q.action, entity_type=q.entity_type, entity_id=q.entity_id,

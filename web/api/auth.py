@@ -42,19 +42,19 @@ class MeOut(BaseModel):
 @api.route("POST", "/api/auth/login", summary="Log in and receive an access token",
            tag="auth", body=LoginIn, response=TokenOut, errors=(401, 422, 429, 503), auth=False)
 async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
-    services = call.services
+    runtime = call.runtime
     username = call.body.username.strip().lower()
     address = call.request.client.host if call.request.client else "unknown"
-    throttle: LoginThrottle = services.login_throttle
+    throttle: LoginThrottle = runtime.login_throttle
     try:
         await throttle.attempt(username, address)  # reserved before the password is checked
     except TooManyAttempts as refused:
         raise ApiError(429, str(refused), code="too_many_attempts",
                        headers={"Retry-After": str(refused.retry_after)}) from None
     try:
-        async with services.uow() as uow:
+        async with runtime.uow() as uow:
             user = await uow.users.by_username(username)
-            delegations = await services.active_delegations(uow, user.id) if user else []
+            delegations = await runtime.active_delegations(uow, user.id) if user else []
         ok = await throttle.verify(user.password_hash if user else None, call.body.password)
     except VerifierBusy as busy:
         await throttle.succeeded(username, address)  # not checked: the attempt does not count
@@ -66,13 +66,13 @@ async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
     if user is None or not ok or not user.active:
         raise ApiError(401, "wrong username or password", code="invalid_credentials")
     await throttle.succeeded(username, address)
-    now = services.now()
+    now = runtime.now()
     roles = user.roles | frozenset(d.role for d in delegations)
-    ttl = services.settings.token_ttl_seconds
+    ttl = runtime.settings.token_ttl_seconds
     if delegations:  # a delegated role must not outlive its window inside a token
         ttl = min(ttl, int(min(d.ends_at for d in delegations).timestamp() - now.timestamp()))
     lent = {d.id: d.role for d in delegations if d.role not in user.roles}
-    token = services.tokens.issue(user.principal(roles), now=now, ttl_seconds=ttl, delegated=lent,
+    token = runtime.tokens.issue(user.principal(roles), now=now, ttl_seconds=ttl, delegated=lent,
                                   token_version=user.token_version)
     return {"access_token": token, "token_type": "bearer", "expires_in": ttl}
 
@@ -81,7 +81,7 @@ async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
            errors=(401,))
 async def me(call: Call[Any, Any]) -> dict[str, Any]:
     p = call.principal
-    async with call.services.uow() as uow:
+    async with call.runtime.uow() as uow:
         user = await uow.users.get(p.user_id)
     if user is None:
         raise ApiError(401, "the account no longer exists", code="invalid_token")

@@ -139,7 +139,7 @@ async def list_to_process(call: Call[Any, QueueQuery]) -> dict[str, Any]:
     """Oldest first: completed dispatches with no processed invoice (with their invoices),
     the other unprocessed invoices, and completed jobs that have no invoice yet."""
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await to_process(conn, call.principal, store_id=q.store_id,
                                         limit=q.limit, offset=q.offset)
     return page(items, total, q)
@@ -151,7 +151,7 @@ async def list_balances(call: Call[Any, BalanceQuery]) -> dict[str, Any]:
     """Per customer over their processed invoices: billed, paid and the balance (billed less
     paid), the largest balance first; ``totals`` add up every customer that matches."""
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total, totals = await customer_balances(
             conn, call.principal, store_id=q.store_id, owing=q.owing, q=q.q, limit=q.limit,
             offset=q.offset)
@@ -163,7 +163,7 @@ async def list_balances(call: Call[Any, BalanceQuery]) -> dict[str, Any]:
 async def list_payments(call: Call[Any, PageQuery]) -> dict[str, Any]:
     """Oldest first, with the invoice's amount, what is paid and the balance."""
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         invoice, items, total = await invoice_payments(conn, call.principal, call.path_id("invoice"),
                                                        limit=q.limit, offset=q.offset)
     if invoice is None:

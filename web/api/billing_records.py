@@ -164,7 +164,7 @@ async def _detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str
 
 async def _list(call: Call[Any, Any], kind: str, filters: dict[str, Any]) -> dict[str, Any]:
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await list_resources(conn, call.principal, kind, filters=filters,
                                             q=q.q, limit=q.limit, offset=q.offset)
     return page(items, total, q)
@@ -246,7 +246,7 @@ async def list_invoices(call: Call[Any, InvoiceQuery]) -> dict[str, Any]:
     """With what is paid and left; ``status`` filters by payment status, ``sort`` by number
     (default), newest created or processed first, or the largest balance first."""
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await query_invoices(
             conn, call.principal, store_id=q.store_id, sales_order_id=q.sales_order_id,
             dispatch_id=q.dispatch_id, customer_id=q.customer_id, processed=q.processed,

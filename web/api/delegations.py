@@ -59,11 +59,11 @@ async def create_delegation(call: Call[DelegationIn, Any]) -> dict[str, Any]:
     created = await uc.delegate_role(
         uow, call.context(), SqlDelegationStore(uow), to_username=b.to_username, role=b.role,
         starts_at=b.starts_at, ends_at=b.ends_at)
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         row = await delegation_detail(conn, created["id"])
     if row is None:  # pragma: no cover - it was just committed
         raise NotFound("delegation", created["id"])
-    return _shape(row, call.services.now())
+    return _shape(row, call.runtime.now())
 
 
 @api.route("GET", "/api/delegations", summary="Delegations given or received", tag=TAG,
@@ -73,8 +73,8 @@ async def list_role_delegations(call: Call[Any, DelegationQuery]) -> dict[str, A
     """Administrators see every delegation; others those they gave or received."""
     p = call.principal
     q = call.query
-    now = call.services.now()
-    async with call.services.engine.connect() as conn:
+    now = call.runtime.now()
+    async with call.runtime.engine.connect() as conn:
         items, total = await list_delegations(
             conn, user_id=None if p.can(Permission.USER_ADMIN) else p.user_id,
             active_at=now if q.active else None, limit=q.limit, offset=q.offset)
@@ -92,4 +92,4 @@ async def revoke_delegation(call: Call[Any, Any]) -> None:
     uow = call.uow()
     await uc.revoke_delegation(uow, call.context(), SqlDelegationStore(uow),
                                delegation_id=call.path_id("delegation"))
-    await call.services.refresh_revocations()
+    await call.runtime.refresh_revocations()

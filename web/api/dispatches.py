@@ -161,7 +161,7 @@ async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
            response=DispatchPage, errors=(403,), permissions=(Permission.DISPATCH_VIEW,))
 async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
     q = call.query
-    async with read_connection(call.services.engine) as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_dispatches(
             conn, call.principal, date_from=q.date_from, date_to=q.date_to, unit=q.unit,
             customer_id=q.customer_id, created_by=q.created_by, store_id=q.store_id,

@@ -33,7 +33,7 @@ from web.api.problems import ApiError, from_domain, from_validation, problem
 
 if TYPE_CHECKING:
     from storage.uow import SqlUnitOfWork
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.api")
 #: A client's ``X-Request-ID`` is kept only when it is this safe and short (the audit and outbox
@@ -55,17 +55,17 @@ class Call(Generic[B, Q]):
     correlation_id: str
 
     @property
-    def services(self) -> Services:
-        services: Services = self.request.app.state.services
-        return services
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.request.app.state.runtime
+        return runtime
 
     def context(self) -> Context:
-        s = self.services
+        s = self.runtime
         return Context(principal=self.principal, now=s.now(),
                        dispatch_policy=s.settings.dispatch_policy)
 
     def uow(self) -> SqlUnitOfWork:
-        return self.services.uow(actor=self.principal, correlation_id=self.correlation_id)
+        return self.runtime.uow(actor=self.principal, correlation_id=self.correlation_id)
 
     def path_id(self, entity: str, name: str = "id") -> str:
         """The path's id; one that cannot exist (too long, a NUL, broken text) is simply not
@@ -108,7 +108,7 @@ async def detail_or_404(call: Call[Any, Any], entity: str, read: DetailRead,
                         entity_id: str) -> dict[str, Any]:
     """The record as the caller may see it; outside their scope it does not exist (404), so its
     existence does not leak."""
-    async with read_connection(call.services.engine) as conn:
+    async with read_connection(call.runtime.engine) as conn:
         found = await read(conn, call.principal, entity_id)
     if found is None:
         raise NotFound(entity, entity_id)
@@ -189,7 +189,7 @@ def authenticate(request: Request) -> Principal:
     from web.security import InvalidToken
 
     try:
-        principal: Principal = request.app.state.services.tokens.verify(token.strip())
+        principal: Principal = request.app.state.runtime.tokens.verify(token.strip())
     except InvalidToken as error:
         raise ApiError(401, "the access token is invalid or expired", code="invalid_token",
                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from error

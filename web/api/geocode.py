@@ -176,7 +176,7 @@ async def lookup(app: Any, settings: Settings, q: str, limit: int) -> list[dict[
            response=GeocoderOut, errors=(403,), permissions=(Permission.WORK_ORDER_CREATE,))
 async def geocoder_status(call: Call[Any, Any]) -> dict[str, Any]:
     """The booking form shows its address look-up only when ``configured`` is true."""
-    provider = call.services.settings.geocoder or None
+    provider = call.runtime.settings.geocoder or None
     return {"configured": provider is not None, "provider": provider}
 
 
@@ -186,7 +186,7 @@ async def geocoder_status(call: Call[Any, Any]) -> dict[str, Any]:
 async def geocode(call: Call[Any, GeocodeQuery]) -> dict[str, Any]:
     """404 ``geocoder_not_configured`` without ``GEOCODER``; 503 ``geocoder_unavailable`` when
     the geocoder fails or cannot be reached (the place can still be picked on the map)."""
-    settings = call.services.settings
+    settings = call.runtime.settings
     if not settings.geocoder:
         raise ApiError(404, "no address look-up is configured (GEOCODER): use the customer's "
                             "saved address or pick the place on the map",

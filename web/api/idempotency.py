@@ -36,14 +36,14 @@ async def run_idempotent(
         raise ApiError(400, "Idempotency-Key must be 1 to 200 characters", code="bad_idempotency_key")
     raw = await read_capped(call.request, MAX_BODY)  # the same bytes the endpoint parsed
     digest = hashlib.sha256(f"{ep.method} {call.request.url.path}\n".encode() + raw).hexdigest()
-    engine = call.services.engine
+    engine = call.runtime.engine
     user = call.principal.user_id
     where = and_(keys.c.user_id == user, keys.c.key == key)
     try:
         async with engine.begin() as conn:
             await conn.execute(insert(keys).values(
                 user_id=user, key=key, request_hash=digest, state="pending",
-                created_at=call.services.now(),
+                created_at=call.runtime.now(),
             ))
     except IntegrityError:
         return await _replay(engine, where, digest)

@@ -38,22 +38,22 @@ from web.intake_messages import is_change, parse_change, parse_order
 from web.intake_wiring import order_intake, secret
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 log = logging.getLogger("dispatch.intake")
 api = Api()
 TAG = "intake"
 
 
-def _verifier(services: Services) -> Webhook:
-    settings = services.settings
+def _verifier(runtime: Runtime) -> Webhook:
+    settings = runtime.settings
     secrets = secret(settings.intake_webhook_secret).split()
     if not secrets:
         raise ApiError(404, "the order-intake webhook is not enabled (INTAKE_WEBHOOK_SECRET)",
                        code="intake_not_configured")
     tolerance = settings.intake_webhook_tolerance_seconds
     try:
-        return Webhook(secrets, tolerance=tolerance, clock=lambda: services.now().timestamp())
+        return Webhook(secrets, tolerance=tolerance, clock=lambda: runtime.now().timestamp())
     except ValueError as error:
         log.error("INTAKE_WEBHOOK_SECRET is unusable: %s", error)
         raise ApiError(404, "the order-intake webhook is not enabled (its secret is unusable)",
@@ -73,7 +73,7 @@ async def receive_order(call: Call[Any, Any]) -> Response:
     ``Intake-Outcome: duplicate`` (external id taken before) or ``replayed`` (webhook-id handled
     before). See docs/intake.md."""
     request = call.request
-    verifier = _verifier(call.services)
+    verifier = _verifier(call.runtime)
     raw = await read_capped(request, MAX_BODY)
     try:
         message = verifier.verify(request.headers, raw)
@@ -93,7 +93,7 @@ async def receive_order(call: Call[Any, Any]) -> Response:
             change = parse_change(data)
         except ValidationError as error:
             return from_validation(error, "body", request.url.path)
-        changed = await order_intake(call.services).change(
+        changed = await order_intake(call.runtime).change(
             change, webhook_id=message.id, correlation_id=call.correlation_id)
         body = WorkOrderOut.model_validate(changed.work_order).model_dump(mode="json")
         return JSONResponse(body, headers={"Intake-Outcome": changed.outcome})
@@ -101,7 +101,7 @@ async def receive_order(call: Call[Any, Any]) -> Response:
         order = parse_order(data)
     except ValidationError as error:
         return from_validation(error, "body", request.url.path)
-    taken = await order_intake(call.services).take(order, webhook_id=message.id,
+    taken = await order_intake(call.runtime).take(order, webhook_id=message.id,
                                                    correlation_id=call.correlation_id)
     body = WorkOrderOut.model_validate(taken.work_order).model_dump(mode="json")
     return JSONResponse(body, status_code=201 if taken.outcome == "created" else 200,

@@ -26,10 +26,10 @@ async def logout(call: Call[LogoutIn, Any]) -> None:
     """The token used for this call stops working at once on this process and within
     ``DELEGATION_REFRESH_SECONDS`` on the others; open websocket sessions holding it are closed
     with 4005. ``{"everywhere": true}`` ends every token the account holds."""
-    services = call.services
+    runtime = call.runtime
     token = call.request.headers["authorization"].partition(" ")[2].strip()
-    claims = services.tokens.claims(token)
-    await revoke_token(services.engine, jti=str(claims["jti"]), user_id=call.principal.user_id,
+    claims = runtime.tokens.claims(token)
+    await revoke_token(runtime.engine, jti=str(claims["jti"]), user_id=call.principal.user_id,
                        expires_at=dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC))
     if call.body.everywhere:
         async with call.uow() as uow:
@@ -40,4 +40,4 @@ async def logout(call: Call[LogoutIn, Any]) -> None:
             uow.audit(action="user.logout_everywhere", entity_type="user", entity_id=user.id,
                       before=None, after={"token_version": user.token_version})
             await uow.commit()
-    await services.refresh_revocations()
+    await runtime.refresh_revocations()

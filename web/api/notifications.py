@@ -74,13 +74,13 @@ class ConsentList(Out):
 
 
 def store(call: Call[Any, Any]) -> SqlCustomerNotifications:
-    return SqlCustomerNotifications(call.services.engine)
+    return SqlCustomerNotifications(call.runtime.engine)
 
 
 async def tracking_url(call: Call[Any, Any], work_order_id: str) -> str:
     """The job's public tracking link (made on first use), on ``PUBLIC_URL`` or this host."""
-    token = await store(call).link_for(work_order_id, call.services.now())
-    base = call.services.settings.public_url or str(call.request.base_url)
+    token = await store(call).link_for(work_order_id, call.runtime.now())
+    base = call.runtime.settings.public_url or str(call.request.base_url)
     return f"{base.rstrip('/')}/t/{token}"
 
 
@@ -92,7 +92,7 @@ async def tracking_url(call: Call[Any, Any], work_order_id: str) -> str:
            permissions=(Permission.CUSTOMER_CONTACT,))
 async def list_notifications(call: Call[Any, Any]) -> dict[str, Any]:
     work_order_id = call.path_id("work order")
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         if await work_order_detail(conn, call.principal, work_order_id) is None:
             raise NotFound("work order", work_order_id)
     return {"items": await store(call).for_order(work_order_id),
@@ -136,7 +136,7 @@ async def inbound_sms(call: Call[Any, Any]) -> Response:
     ``GENESYS_INBOUND_SECRET`` (404 while that is unset). STOP (or STOPALL, UNSUBSCRIBE, CANCEL,
     END, QUIT) opts every customer with the sender's number out; START or UNSTOP back in. Answers
     ``{"changed": n}``; any other text changes nothing."""
-    secret = call.services.settings.genesys_inbound_secret.get_secret_value()
+    secret = call.runtime.settings.genesys_inbound_secret.get_secret_value()
     if not secret:
         raise ApiError(404, "inbound texts are not enabled (GENESYS_INBOUND_SECRET)",
                        code="not_found")
@@ -153,5 +153,5 @@ async def inbound_sms(call: Call[Any, Any]) -> Response:
     uow = call.uow()
     changed = await uc.consent_from_reply(
         uow, SqlConsentHistory(uow), store(call).customers_by_phone, sender=message.sender,
-        text=message.text, now=call.services.now())
+        text=message.text, now=call.runtime.now())
     return JSONResponse({"changed": len(changed)})

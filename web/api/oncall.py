@@ -160,8 +160,8 @@ class NowOut(Out):
 
 
 def _reader(call: Call[Any, Any]) -> SqlRotaReader:
-    return SqlRotaReader(call.services.engine,
-                         company_zone=call.services.settings.report_timezone)
+    return SqlRotaReader(call.runtime.engine,
+                         company_zone=call.runtime.settings.report_timezone)
 
 
 def _visible(principal: Principal, store_ids: list[str]) -> bool:
@@ -225,7 +225,7 @@ async def remove_shift(call: Call[Any, Any]) -> None:
            permissions=(Permission.ONCALL_VIEW,))
 async def list_overrides(call: Call[Any, PageQuery]) -> dict[str, Any]:
     """Soonest first."""
-    return _page_of(call, await _reader(call).overrides(call.services.now()))
+    return _page_of(call, await _reader(call).overrides(call.runtime.now()))
 
 
 @api.route("POST", "/api/oncall/overrides", summary="A person covers a level for a while",
@@ -267,13 +267,13 @@ async def on_call_now(call: Call[Any, NowQuery]) -> dict[str, Any]:
     q = call.query
     if q.store_id is not None and not call.principal.sees_store(q.store_id):
         raise NotFound("store", q.store_id)
-    at = q.at or call.services.now()
+    at = q.at or call.runtime.now()
     reader = _reader(call)
     rota, zones = await reader.rota(at), await reader.zones()
     if q.store_id is not None and q.store_id not in zones.by_store:
         raise NotFound("store", q.store_id)
     try:
-        fallback = OnCall.parse(call.services.settings.alert_oncall_phones)
+        fallback = OnCall.parse(call.runtime.settings.alert_oncall_phones)
     except ValidationFailed:  # a bad setting is reported where escalations start, not here
         fallback = OnCall()
     answers = [rota.on_call(level, q.store_id, at, zones.of(q.store_id)) for level in (1, 2, 3)]

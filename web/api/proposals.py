@@ -30,15 +30,15 @@ from web.api.proposal_schemas import (
 )
 from web.api.work_orders import new_work_order, with_tracking
 from web.planning.adapter import Scope
-from web.planning.service import PlanningService
+from web.planning.planner import Planner
 
 api = Api()
 TAG = "proposals"
 DECIDE_ERRORS = (400, 403, 404, 409, 422)
 
 
-def _planning(call: Call[Any, Any]) -> PlanningService:
-    service: PlanningService = call.services.planning
+def _planning(call: Call[Any, Any]) -> Planner:
+    service: Planner = call.runtime.planning
     return service
 
 
@@ -74,9 +74,9 @@ async def create_proposal(call: Call[PlanIn, Any]) -> dict[str, Any]:
            permissions=(Permission.PROPOSAL_VIEW,))
 async def get_proposals(call: Call[Any, ProposalQuery]) -> dict[str, Any]:
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         rows, total = await list_proposals(conn, call.principal, open_only=q.status == "open",
-                                           now=call.services.now(), limit=q.limit,
+                                           now=call.runtime.now(), limit=q.limit,
                                            offset=q.offset)
     items = [mapping.proposal_from_row(r).snapshot() for r in rows]
     return {"items": items, "total": total, "limit": q.limit, "offset": q.offset}
@@ -86,7 +86,7 @@ async def get_proposals(call: Call[Any, ProposalQuery]) -> dict[str, Any]:
            errors=(403, 404), permissions=(Permission.PROPOSAL_VIEW,))
 async def get_proposal(call: Call[Any, Any]) -> dict[str, Any]:
     proposal_id = call.path_id("proposal")
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         row = await proposal_row(conn, call.principal, proposal_id)
     if row is None:
         raise NotFound("proposal", proposal_id)
@@ -122,7 +122,7 @@ async def undo(call: Call[Any, Any]) -> dict[str, Any]:
     its jobs has started or changed; technicians its emergency marked unavailable become
     available again."""
     proposal_id = call.path_id("proposal")
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         records = await proposal_records(conn, proposal_id)
     return await uc.undo_proposal(call.uow(), call.context(), proposal_id=proposal_id,
                                   records=records)
@@ -136,7 +136,7 @@ async def work_order_candidates(call: Call[Any, CandidateQuery]) -> dict[str, An
     insertion into their current routes: ETA, added drive, slack, lateness risk and the
     constraints close to binding. No solve; answered from a cached state."""
     return await _planning(call).candidates(call.principal, call.path_id("work order"), call.query.k,
-                                            call.services.now())
+                                            call.runtime.now())
 
 
 @api.route("POST", "/api/emergency/unavailable",
@@ -154,7 +154,7 @@ async def emergency_unavailable(call: Call[UnavailableIn, Any]) -> dict[str, Any
         return await _mark_and_plan(call, planning)
 
 
-async def _mark_and_plan(call: Call[UnavailableIn, Any], planning: PlanningService
+async def _mark_and_plan(call: Call[UnavailableIn, Any], planning: Planner
                          ) -> dict[str, Any]:
     b, ctx = call.body, call.context()
     if b.area is not None:
@@ -184,6 +184,6 @@ async def emergency_job(call: Call[EmergencyJobIn, Any]) -> dict[str, Any]:
     new = new_work_order(call.body, priority=Priority.EMERGENCY)  # an EmergencyJobIn is a WorkOrderIn
     order = await with_tracking(call, await create_work_order(call.uow(), call.context(), new))
     ranked = await _planning(call).candidates(call.principal, order["id"], call.body.k,
-                                              call.services.now())
+                                              call.runtime.now())
     return {"work_order": order, "candidates": ranked["items"]}
 

@@ -206,10 +206,10 @@ def _endpoint(kind: ReportKind, response: type[ReportOut], summary: str, doc: st
     async def handler(call: Call[Any, Any]) -> Any:
         q = call.query
         result = await uc.run_report(
-            SqlReportSource(call.services.engine), call.context(),
+            SqlReportSource(call.runtime.engine), call.context(),
             uc.ReportQuery(kind=kind, group=Group(q.group), start=q.from_, end=q.to,
                            store_id=q.store_id),
-            timezone=call.services.settings.report_timezone)
+            timezone=call.runtime.settings.report_timezone)
         if not wants_csv(call.request.headers.get("accept", "")):
             return result
         name = f"{kind.value}-{result['from']}-{result['to']}-{result['group']}.csv"

@@ -77,7 +77,7 @@ async def _detail(call: Call[Any, Any], kind: str, resource_id: str) -> dict[str
 
 async def _list(call: Call[Any, Any], kind: str, **filters: Any) -> dict[str, Any]:
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await list_resources(conn, call.principal, kind, filters=filters, q=q.q,
                                             limit=q.limit, offset=q.offset)
     return page(items, total, q)

@@ -29,7 +29,7 @@ from web.pages import STATIC_DIR
 from web.settings import Settings
 
 if TYPE_CHECKING:
-    from web.services import Services
+    from web.runtime import Runtime
 
 api = Api()
 TAG = "tracking"
@@ -49,25 +49,25 @@ def policy(settings: Settings) -> TrackingPolicy:
         hours=float(getattr(settings, "tracking_hours_after_close", 2.0))))
 
 
-async def tracked_view(services: Services, token: str) -> dict[str, Any] | None:
+async def tracked_view(runtime: Runtime, token: str) -> dict[str, Any] | None:
     """The page's data for a live link; None for a token that does not (or no longer) show."""
-    store = SqlCustomerNotifications(services.engine)
+    store = SqlCustomerNotifications(runtime.engine)
     work_order_id = await store.order_for_token(token)
     if work_order_id is None:
         return None
     job = await store.job_facts(work_order_id)
-    now = services.now()
-    rules = policy(services.settings)
+    now = runtime.now()
+    rules = policy(runtime.settings)
     if job is None or not link_alive(job, now, rules):
         return None
-    return public_view(job, now, rules, await _messages(services, store, work_order_id))
+    return public_view(job, now, rules, await _messages(runtime, store, work_order_id))
 
 
-async def _messages(services: Services, store: SqlCustomerNotifications,
+async def _messages(runtime: Runtime, store: SqlCustomerNotifications,
                     work_order_id: str) -> list[dict[str, Any]]:
     """What the customer was told (the web notifications) and the job's customer-visible
     comments (kind ``note``, without their author), newest first. Internal comments never."""
-    async with services.engine.connect() as conn:
+    async with runtime.engine.connect() as conn:
         notes = await customer_notes(conn, work_order_id)
     messages = [*await store.posted(work_order_id),
                 *({"kind": "note", "text": n["text"], "at": n["at"]} for n in notes)]
@@ -95,7 +95,7 @@ class TrackOut(Out):
            tag=TAG, response=TrackOut, auth=False, errors=(404,))
 async def customer_tracking(call: Call[Any, Any]) -> Response:
     """Public (the token is the key). 404 for an unknown, forged or expired token."""
-    view = await tracked_view(call.services, call.path["token"])
+    view = await tracked_view(call.runtime, call.path["token"])
     if view is None:
         raise NotFound("tracking link", "given")
     return Response(TrackOut.model_validate(view).model_dump_json(),
@@ -104,7 +104,7 @@ async def customer_tracking(call: Call[Any, Any]) -> Response:
 
 async def tracking_page(request: Request) -> Response:
     token = str(request.path_params["token"])
-    if await tracked_view(request.app.state.services, token) is None:
+    if await tracked_view(request.app.state.runtime, token) is None:
         return HTMLResponse(NOT_FOUND_PAGE, status_code=404, headers=PRIVATE)
     return FileResponse(STATIC_DIR / "tracking.html", media_type="text/html", headers=PRIVATE)
 

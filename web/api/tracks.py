@@ -58,8 +58,8 @@ async def get_technician_track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
     open jobs in the order they will be done (started first, then by sequence), only those of
     the caller's stores. Another store's technician is 404."""
     tech_id = call.path_id("technician")
-    since = call.services.now() - dt.timedelta(minutes=call.query.minutes)
-    async with call.services.engine.connect() as conn:
+    since = call.runtime.now() - dt.timedelta(minutes=call.query.minutes)
+    async with call.runtime.engine.connect() as conn:
         found = await technician_track(conn, call.principal, tech_id, since, call.query.points)
     if found is None:
         raise NotFound("technician", tech_id)
@@ -81,8 +81,8 @@ async def store_day(call: Call[Any, Any]) -> dict[str, Any]:
     window (arrival = the on-site step; without one, the completion); ``on_time_rate`` is null
     before the first completion. Another store's is 404 for a store manager."""
     store_id = call.path_id("technician")
-    async with call.services.engine.connect() as conn:
-        found = await store_today(conn, call.principal, store_id, call.services.now())
+    async with call.runtime.engine.connect() as conn:
+        found = await store_today(conn, call.principal, store_id, call.runtime.now())
     if found is None:
         raise NotFound("store", store_id)
     return found

@@ -65,7 +65,7 @@ async def list_webhook_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, A
     """Newest first. ``status=dead``: the deliveries given up after every attempt."""
     call.principal.require(Permission.WEBHOOK_VIEW)
     q = call.query
-    items, total = await SqlWebhookDeliveries(call.services.engine).page(
+    items, total = await SqlWebhookDeliveries(call.runtime.engine).page(
         statuses=q.status, limit=q.limit, offset=q.offset)
     return page(items, total, q)
 
@@ -76,6 +76,6 @@ async def list_webhook_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, A
 async def replay(call: Call[Any, Any]) -> dict[str, Any]:
     """The same message (id and body), pending again with its attempts from zero; the sender
     takes it at its next pass. 409 ``not_dead`` (with ``current``) unless it is dead."""
-    return await replay_webhook(SqlWebhookDeliveries(call.services.engine), call.context(),
+    return await replay_webhook(SqlWebhookDeliveries(call.runtime.engine), call.context(),
                                 delivery_id=_delivery_id(call),
                                 correlation_id=call.correlation_id)

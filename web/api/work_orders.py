@@ -108,7 +108,7 @@ async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
     store-scoped user sees their stores only; a technician their own work orders only."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
     q = call.query
-    async with call.services.engine.connect() as conn:
+    async with call.runtime.engine.connect() as conn:
         items, total = await list_work_orders(
             conn, call.principal, statuses=[s.value for s in q.status], store_id=q.store_id,
             priority=q.priority.value if q.priority else None, date_from=q.date_from,

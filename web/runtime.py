@@ -1,4 +1,7 @@
-"""The running application's resources, created once in the lifespan and handed to endpoints."""
+"""The runtime: what one running process works with (engine, bus, hub, clock, planner, tokens,
+queues), created once in the lifespan and handed to endpoints as ``call.runtime``.
+
+(Not to be confused with ``domain/services/``, the use cases, which take a unit of work.)"""
 
 from __future__ import annotations
 
@@ -27,22 +30,22 @@ from web.live import Live, build_live
 from web.login_throttle import LoginThrottle
 from web.metrics import Metrics, multiprocess_dir
 from web.notify_wiring import CustomerNotifier, start_customer_notifications
-from web.planning.service import PlanningService
+from web.planning.planner import Planner
 from web.security import TokenService
 from web.settings import Settings
 from web.system_errors import ErrorReports, start_error_reports
 
-log = logging.getLogger("dispatch.services")
+log = logging.getLogger("dispatch.runtime")
 
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     engine: AsyncEngine
     tokens: TokenService
     login_throttle: LoginThrottle
     live: Live
-    planning: PlanningService
+    planning: Planner
     clock: Clock = system_clock
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     alerts: AlertServices | None = None
@@ -185,17 +188,17 @@ class Services:
         return out
 
 
-def build_services(settings: Settings, clock: Clock = system_clock,
-                   signing_key: str | None = None, metrics: Metrics | None = None) -> Services:
+def build_runtime(settings: Settings, clock: Clock = system_clock,
+                   signing_key: str | None = None, metrics: Metrics | None = None) -> Runtime:
     """Every resource of a process. Refuses (``InsecureSettings``) to build without a strong
     signing key outside the demo, before it opens anything."""
     key = signing_key or settings.signing_key()
     engine = create_engine(settings.database_url)
     event_engine = create_event_engine(settings.database_url)
     metrics = metrics or Metrics(clock)
-    planning = PlanningService.from_settings(engine, settings)
+    planning = Planner.from_settings(engine, settings)
     planning.on_solved = metrics.solved
-    return Services(
+    return Runtime(
         settings=settings,
         engine=engine,
         clock=clock,

@@ -117,7 +117,7 @@ def _nobody(problem: rp.DispatchProblem) -> rp.Proposal:
                        kpis_after=after, solve_seconds=0.0, status="empty")
 
 
-class PlanningService:
+class Planner:
     def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32,
                  queue: SolverQueue | None = None,
                  solve: Callable[[rp.DispatchProblem, float], rp.Proposal] = worker.solve) -> None:
@@ -135,7 +135,7 @@ class PlanningService:
         self.on_solved: Callable[[dict[str, Any]], None] | None = None
 
     @classmethod
-    def from_settings(cls, engine: AsyncEngine, settings: Settings) -> PlanningService:
+    def from_settings(cls, engine: AsyncEngine, settings: Settings) -> Planner:
         """With ``REDIS_URL`` the queue is the cluster's (every web process shares it)."""
         shared = (SharedPlanning(settings.redis_url, settings.redis_prefix,
                                  slots=settings.planning_workers,
