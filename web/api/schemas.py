@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from web.fields import LocationIn as LocationIn
 from web.fields import Strict as Strict
@@ -27,11 +27,6 @@ class Out(BaseModel):
 class LocationOut(BaseModel):
     lat: float
     lon: float
-
-
-class TimeWindowIn(Strict):
-    start: AwareDatetime
-    end: AwareDatetime
 
 
 class TimeWindowOut(BaseModel):
