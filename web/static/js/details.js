@@ -7,8 +7,7 @@ import { permissionAttr } from "./me.js";
 import { cancelForm, editForm, formValues, mayCancel, mayEdit, rescheduleForm, restoreForms,
   wireJobForms } from "./job-edit.js";
 import { renderProofThumbnails } from "./proof-view.js";
-import { freshness, isLate, OPEN, technicianName } from "./model.js";
-import { timeText } from "./queue.js";
+import { freshness, isLate, OPEN, technicianName, timeText } from "./model.js";
 import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 // The technician's steps as they happened (device times): set off, arrived, finished.

@@ -2,8 +2,7 @@
 // diff (moves listed and drawn on the map, unassigned jobs with reasons, KPIs before/after),
 // confirm all or some, reject, undo. Other dispatchers' decisions arrive as Proposal* events.
 import { api, escapeHtml } from "./api.js";
-import { technicianName } from "./model.js";
-import { timeText } from "./queue.js";
+import { technicianName, timeText } from "./model.js";
 
 const L = window.L;
 const KPIS = [["jobs_served", "Jobs served", 0], ["jobs_moved", "Jobs moved", 0],

@@ -1,7 +1,7 @@
 // The queue panel: work orders filtered (store, region, skill, status), searched and sorted
 // (priority, window, age). Rendered at most once per frame by the board.
 import { escapeHtml } from "./api.js";
-import { isLate, MOVABLE, OPEN, PRIORITY_RANK } from "./model.js";
+import { isLate, MOVABLE, OPEN, PRIORITY_RANK, timeText } from "./model.js";
 
 const MAX_ROWS = 300;
 
@@ -28,14 +28,6 @@ function windowEnd(wo) {
     ENDS.set(wo, end);
   }
   return end;
-}
-
-// One formatter for all (toLocaleTimeString builds a new one per call: ~0.1 ms each, which
-// added up to 100+ ms tasks when the queue re-rendered 300 rows).
-const TIME = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
-export function timeText(iso) {
-  if (!iso) return "";
-  return TIME.format(new Date(iso));
 }
 
 export function ageOf(iso, now = Date.now()) {

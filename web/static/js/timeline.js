@@ -4,8 +4,7 @@
 // happened (drive, then on site until finished_at; green), late in red, a "now" line.
 // Plain DOM, no library.
 import { escapeHtml } from "./api.js";
-import { isLate, OPEN } from "./model.js";
-import { timeText } from "./queue.js";
+import { isLate, OPEN, timeText } from "./model.js";
 
 const HOUR = 3600_000;
 const MAX_ROWS = 150;
