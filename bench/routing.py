@@ -6,7 +6,7 @@ plus a field-service dispatch scenario (200 technicians, 1,000 jobs).
     .venv/bin/python bench/routing.py --instances C101 R101 --no-pyvrp --no-scenario --json
 
 Data is looked up next to the repository (``../shared/bench``) unless ``--data`` says otherwise.
-Every VRPTW solution (ours and PyVRP's) is re-checked by ``routing.validator`` with exact
+Every VRPTW solution (ours and PyVRP's) is re-checked by ``routing.vrptw.validator`` with exact
 distances; every dispatch plan by ``check_plan``.
 """
 
@@ -41,9 +41,10 @@ from routing.problem import (
     Priority,
     Vehicle,
 )
-from routing.solomon import VrptwInstance, read_solomon
-from routing.validator import check_plan, check_vrptw
-from routing.vrptw import SCALE, VEHICLE_FIXED_COST, solve
+from routing.validator import check_plan
+from routing.vrptw.solomon import VrptwInstance, read_solomon
+from routing.vrptw.solver import SCALE, VEHICLE_FIXED_COST, solve
+from routing.vrptw.validator import check_vrptw
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "bench"
 INSTANCES = ["C101", "C201", "R101", "R112", "R201", "R211", "RC101", "RC208", "R1_2_1", "RC2_2_1"]

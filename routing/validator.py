@@ -1,78 +1,17 @@
-"""Independent checks of solver output, written without the solver's code paths.
+"""An independent check of a dispatch plan, written without the solver's code paths.
 
-Both checkers replay every route from scratch (exact times for VRPTW, the travel-time provider's
-integer seconds for dispatch) and return a list of human-readable violations; an empty list means
-the solution is valid. Tests and the benchmark use them to re-check every solution.
+``check_plan`` replays every route from scratch with the travel-time provider's integer seconds
+and returns a list of human-readable violations; an empty list means the plan is valid. Tests and
+the benchmark use it to re-check every plan. (The VRPTW benchmark solver has its own check,
+``routing.vrptw.validator.check_vrptw``.)
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from routing.matrix import Coords, TravelTimeProvider
 from routing.problem import DispatchProblem, Job, Location, Plan, Route, Vehicle
-from routing.solomon import VrptwInstance
-
-TIME_EPS = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class VrptwCheck:
-    vehicles: int
-    distance: float
-    errors: tuple[str, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def check_vrptw(instance: VrptwInstance, routes: Sequence[Sequence[int]]) -> VrptwCheck:
-    """Capacity, every time window with exact times, depot closing time, every customer served
-    exactly once, fleet size; the distance is recomputed in double precision."""
-    errors: list[str] = []
-    n = len(instance.x) - 1
-    seen = Counter(c for route in routes for c in route)
-    for customer in range(1, n + 1):
-        if seen[customer] != 1:
-            errors.append(f"customer {customer} visited {seen[customer]} times")
-    for customer in seen:
-        if not 1 <= customer <= n:
-            errors.append(f"unknown customer {customer}")
-    used = [r for r in routes if len(r) > 0]
-    if len(used) > instance.fleet_size:
-        errors.append(f"{len(used)} vehicles used, fleet has {instance.fleet_size}")
-
-    def leg(a: int, b: int) -> float:
-        dx = instance.x[a] - instance.x[b]
-        dy = instance.y[a] - instance.y[b]
-        return math.sqrt(dx * dx + dy * dy)
-
-    total = 0.0
-    for number, route in enumerate(used):
-        load = sum(instance.demand[c] for c in route if 1 <= c <= n)
-        if load > instance.capacity:
-            errors.append(f"route {number}: load {load} exceeds capacity {instance.capacity}")
-        clock = float(instance.ready[0])
-        here = 0
-        for c in route:
-            if not 1 <= c <= n:
-                continue
-            d = leg(here, c)
-            total += d
-            clock = max(clock + d, float(instance.ready[c]))
-            if clock > instance.due[c] + TIME_EPS:
-                errors.append(f"route {number}: customer {c} starts at {clock:.4f}, due {instance.due[c]}")
-            clock += instance.service[c]
-            here = c
-        d = leg(here, 0)
-        total += d
-        if clock + d > instance.due[0] + TIME_EPS:
-            errors.append(f"route {number}: back at the depot at {clock + d:.4f}, closes {instance.due[0]}")
-    return VrptwCheck(vehicles=len(used), distance=total, errors=tuple(errors))
 
 
 def _leg_seconds(provider: TravelTimeProvider, points: list[Location]) -> list[int]:

@@ -1,5 +1,6 @@
-"""The package dependency table of the design brief, and the rule inside ``web/`` that only the
-composition root imports the HTTP layer, checked by parsing every import."""
+"""The package dependency table of the design brief, the rule inside ``web/`` that only the
+composition root imports the HTTP layer, and the rule that nothing on the production path imports
+the VRPTW benchmark solver (``routing/vrptw/``), checked by parsing every import."""
 
 from __future__ import annotations
 
@@ -90,37 +91,80 @@ def modules_imported(path: Path, package: str) -> set[str]:
     return found
 
 
-def http_layer_imports(path: Path, package: str) -> list[str]:
+def imports_under(path: Path, package: str, prefix: str) -> list[str]:
+    """The dotted names ``path`` imports that are ``prefix`` or inside it."""
     return sorted(name for name in modules_imported(path, package)
-                  if name == HTTP_LAYER or name.startswith(HTTP_LAYER + "."))
+                  if name == prefix or name.startswith(prefix + "."))
 
 
 def _package_of(path: Path) -> str:
     return ".".join(path.relative_to(ROOT).parts[:-1])
 
 
-def test_only_the_composition_root_imports_the_http_layer() -> None:
-    offenders = [
+def importers_of(prefix: str, inside: str, allowed: set[str]) -> list[str]:
+    """Every first-party module outside the folder ``inside`` and not in ``allowed`` that imports
+    ``prefix`` or a module inside it, with what it imports."""
+    return [
         f"{rel} imports {', '.join(names)}"
         for package in sorted(FIRST_PARTY)
         for path in package_files(package)
-        if not (rel := path.relative_to(ROOT).as_posix()).startswith("web/api/")
-        and rel not in COMPOSITION_ROOT
-        and (names := http_layer_imports(path, _package_of(path)))
+        if not (rel := path.relative_to(ROOT).as_posix()).startswith(inside)
+        and rel not in allowed
+        and (names := imports_under(path, _package_of(path), prefix))
     ]
+
+
+#: The VRPTW benchmark solver (Solomon instances against best-known solutions). The production
+#: path (the dispatch model in ``routing/``, ``web/planning/`` and everything else) never imports
+#: it; only the ``dispatch bench vrptw`` command does, inside the command (``bench/routing.py``,
+#: outside the packages, uses it too).
+BENCHMARK_SOLVER = "routing.vrptw"
+BENCHMARK_COMMAND = {"web/cli.py"}
+
+#: Module trees only their own folder and a few named files may import:
+#: dotted name -> (its folder, the files outside it that may import it).
+RESTRICTED: dict[str, tuple[str, set[str]]] = {
+    HTTP_LAYER: ("web/api/", COMPOSITION_ROOT),
+    BENCHMARK_SOLVER: ("routing/vrptw/", BENCHMARK_COMMAND),
+}
+
+
+@pytest.mark.parametrize("tree", sorted(RESTRICTED))
+def test_a_restricted_tree_is_imported_only_where_allowed(tree: str) -> None:
+    offenders = importers_of(tree, *RESTRICTED[tree])
     assert not offenders, "\n".join(offenders)
 
 
-def test_the_checker_catches_an_import_of_the_http_layer(tmp_path: Path) -> None:
-    for line in ("import web.api.auth", "from web.api.problems import ApiError",
-                 "from web.api import intake", "from web import api",
-                 "from .api.problems import ApiError", "from . import api"):
-        wiring = tmp_path / "wiring.py"
-        wiring.write_text(f"from __future__ import annotations\n\n{line}\n")
-        assert http_layer_imports(wiring, "web"), line
-    wiring.write_text("from web.intake_wiring import order_intake\nfrom web import clock\n"
-                      "from .apis import x\nimport web.apiary\n")
-    assert http_layer_imports(wiring, "web") == []
+#: Per restricted tree: a package to write a module in, lines that import the tree from there
+#: (absolute and relative), and lines that only look alike.
+PLANTED: dict[str, tuple[str, tuple[str, ...], str]] = {
+    HTTP_LAYER: (
+        "web",
+        ("import web.api.auth", "from web.api.problems import ApiError", "from web.api import intake",
+         "from web import api", "from .api.problems import ApiError", "from . import api"),
+        "from web.intake_wiring import order_intake\nfrom web import clock\n"
+        "from .apis import x\nimport web.apiary\n",
+    ),
+    BENCHMARK_SOLVER: (
+        "routing",
+        ("import routing.vrptw.solver", "from routing.vrptw.validator import check_vrptw",
+         "from routing.vrptw import solver", "from routing import vrptw",
+         "from .vrptw.solomon import read_solomon", "from . import vrptw"),
+        "from routing.validator import check_plan\nfrom routing import problem\n"
+        "from .vrptw_notes import x\nimport routing.vrptwx\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("tree", sorted(PLANTED))
+def test_the_checker_catches_an_import_of_a_restricted_tree(tmp_path: Path, tree: str) -> None:
+    package, bad, look_alikes = PLANTED[tree]
+    module = tmp_path / "module.py"
+    for line in bad:
+        module.write_text(f"from __future__ import annotations\n\n{line}\n")
+        assert imports_under(module, package, tree), line
+    module.write_text(look_alikes)
+    assert imports_under(module, package, tree) == []
 
 
 def test_routing_and_realtime_do_not_import_each_other() -> None:

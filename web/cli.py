@@ -240,7 +240,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.bench == "vrptw":
-        from routing.vrptw import solve_instance_json
+        from routing.vrptw.solver import solve_instance_json
 
         result = solve_instance_json(args.file, args.time_limit)
         if args.json:

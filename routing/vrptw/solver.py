@@ -9,14 +9,14 @@ OR-Tools' local search rarely empties a route by itself, so with ``PHASED_MIN_S`
 has two phases (below that, OR-Tools alone: PARALLEL_CHEAPEST_INSERTION + guided local search for the
 whole budget, every visit optional with a large drop penalty so that a solution always exists):
 
-1. route minimization with an ejection pool (``routing/route_min.py``) from one route per
+1. route minimization with an ejection pool (``routing/vrptw/route_min.py``) from one route per
    customer, on the same integer times, until ``ROUTE_MIN_PATIENCE`` of the time passes without a
-   route removed, then SISR's fleet minimisation (``routing/sisr.py``) until ``FLEET_PATIENCE``
+   route removed, then SISR's fleet minimisation (``routing/vrptw/sisr.py``) until ``FLEET_PATIENCE``
    passes without one; both together for at most ``ROUTE_MIN_SHARE`` of the time;
 2. distance for the rest of the time, with at most the vehicles found: simulated annealing with
-   SISR ruin and recreate (``routing/sisr.py``) for ``SA_SHARE`` of it, then, with exactly those
+   SISR ruin and recreate (``routing/vrptw/sisr.py``) for ``SA_SHARE`` of it, then, with exactly those
    vehicles and no fixed cost, guided local search warm-started from the best solution and an
-   iterated local search (ruin and recreate from ``routing/local_search.py``, a short guided local
+   iterated local search (ruin and recreate from ``routing/vrptw/local_search.py``, a short guided local
    search, keep if shorter); see ``_polish``.
 """
 
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.local_search import ruin_recreate
-from routing.route_min import RmData, Solution, minimize_routes
-from routing.sisr import anneal, reduce_fleet
-from routing.solomon import VrptwInstance, read_solomon
+from routing.vrptw.local_search import ruin_recreate
+from routing.vrptw.route_min import RmData, Solution, minimize_routes
+from routing.vrptw.sisr import anneal, reduce_fleet
+from routing.vrptw.solomon import VrptwInstance, read_solomon
 
 SCALE = 1000
 VEHICLE_FIXED_COST = 10_000 * SCALE
@@ -46,7 +46,7 @@ ROUTE_MIN_PATIENCE_MIN_S = 1.0  # (at least this long: at 5 s, RC101 needs it fo
 FLEET_PATIENCE = 0.1  # then SISR's fleet minimisation, with the same limits
 ILS_STEPS = 40  # guided local search runs after route minimization (~0.6 s each at 30 s; 0.3 s to 2 s)
 RUIN_SIZE = 25  # customers taken out per ruin
-SA_SHARE = 0.8  # share of the distance phase for simulated annealing (routing/sisr.py)
+SA_SHARE = 0.8  # share of the distance phase for simulated annealing (routing/vrptw/sisr.py)
 SA_T_START = 3.0  # start and end temperatures, times the mean cost per customer of the start
 SA_T_END = 0.03
 
@@ -229,11 +229,11 @@ def solve(instance: VrptwInstance, time_limit: float, *, seed: int = 0) -> Vrptw
 def _polish(
     instance: VrptwInstance, data: _Data, rm_data: RmData, routes: list[list[int]], deadline: float, seed: int
 ) -> list[list[int]]:
-    """Simulated annealing with string removals (``routing/sisr.py``) for ``SA_SHARE`` of the time,
+    """Simulated annealing with string removals (``routing/vrptw/sisr.py``) for ``SA_SHARE`` of the time,
     then guided local search on distance with exactly the vehicles of ``routes`` and no fixed cost
     (the fixed cost sits on the depot-start arcs, where guided local search, which penalizes the
     arc of highest cost, would spend its penalties), then an iterated local search: ruin and
-    recreate (``routing/local_search.py``) plus a short guided local search, kept if shorter.
+    recreate (``routing/vrptw/local_search.py``) plus a short guided local search, kept if shorter.
     A single long guided local search stalls (RC2_2_1: the same distance after 15 s and 24 s)."""
     k = len(routes)
     if SA_SHARE > 0:

@@ -5,11 +5,11 @@ import re
 import time
 from pathlib import Path
 
-from routing.local_search import ruin_recreate
-from routing.route_min import RmData, Solution, minimize_routes
-from routing.solomon import VrptwInstance, read_solomon
-from routing.validator import check_vrptw
-from routing.vrptw import _scaled
+from routing.vrptw.local_search import ruin_recreate
+from routing.vrptw.route_min import RmData, Solution, minimize_routes
+from routing.vrptw.solomon import VrptwInstance, read_solomon
+from routing.vrptw.solver import _scaled
+from routing.vrptw.validator import check_vrptw
 
 FAR = 3600.0  # a deadline never reached: the step budget ends every run below
 

@@ -1,6 +1,6 @@
 """Distance phase in pure Python: ruin and recreate with string removals and "blink" insertion
 under simulated annealing, after Christiaens & Vanden Berghe (2020), "Slack induction by string
-removals" (SISR), on the integer model of ``routing/route_min.py``.
+removals" (SISR), on the integer model of ``routing/vrptw/route_min.py``.
 
 Ruin: a random seed customer; walking through its nearest customers, the route of each one not yet
 ruined loses a string of consecutive customers containing it (or, half the time, a "split string":
@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from routing.route_min import RmData, Solution
+from routing.vrptw.route_min import RmData, Solution
 
 AVG_REMOVED = 10  # the paper's c-bar: customers removed per ruin on average
 MAX_STRING = 10  # the paper's L_max: the longest string

@@ -4,11 +4,11 @@ import random
 import time
 from pathlib import Path
 
-from routing.route_min import RmData, Solution, minimize_routes
-from routing.sisr import anneal, recreate, reduce_fleet, ruin, total_cost
-from routing.solomon import VrptwInstance, read_solomon
-from routing.validator import check_vrptw
-from routing.vrptw import _scaled
+from routing.vrptw.route_min import RmData, Solution, minimize_routes
+from routing.vrptw.sisr import anneal, recreate, reduce_fleet, ruin, total_cost
+from routing.vrptw.solomon import VrptwInstance, read_solomon
+from routing.vrptw.solver import _scaled
+from routing.vrptw.validator import check_vrptw
 
 FAR = 3600.0  # a deadline never reached: the step budget ends every run below
 

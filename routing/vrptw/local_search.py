@@ -1,4 +1,4 @@
-"""Ruin and recreate on the integer model of ``routing/route_min.py``, as a perturbation between
+"""Ruin and recreate on the integer model of ``routing/vrptw/route_min.py``, as a perturbation between
 guided local search runs (an iterated local search around OR-Tools).
 
 A ruin takes out one customer picked at random and its nearest neighbours (by distance), the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from routing.route_min import RmData, Solution
+from routing.vrptw.route_min import RmData, Solution
 
 
 def ruin_recreate(

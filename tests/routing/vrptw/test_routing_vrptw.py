@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from routing.solomon import read_solomon
-from routing.validator import check_vrptw
-from routing.vrptw import solve, solve_instance_json
+from routing.vrptw.solomon import read_solomon
+from routing.vrptw.solver import solve, solve_instance_json
+from routing.vrptw.validator import check_vrptw
 
 C101_BKS = (10, 828.94)
 

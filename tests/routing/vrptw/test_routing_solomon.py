@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from routing.solomon import InstanceFormatError, parse_solomon, read_solomon
+from routing.vrptw.solomon import InstanceFormatError, parse_solomon, read_solomon
 
 
 def test_reader_gives_fleet_capacity_and_every_customer_of_c101(solomon_dir: Path) -> None:
