@@ -34,9 +34,7 @@ import io
 import pstats
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,18 +113,8 @@ class Figures:
     profile: cProfile.Profile | None = None
 
 
-async def server_pids(engine: Any) -> list[int]:
-    """The PostgreSQL backends serving this database (the pool's connections)."""
-    from sqlalchemy import text
-
-    async with engine.connect() as conn:
-        return list((await conn.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend'"))).scalars())
-
-
 async def run(args: argparse.Namespace, url: str) -> None:
-    from storm import cpu_seconds, loadavg
+    from storm import cpu_seconds, loadavg, server_pids
 
     from storage.migrate import upgrade
 
@@ -218,19 +206,9 @@ def main() -> None:
     args = parser.parse_args()
     args.vans = max(1, min(args.vans, 10_000))
     args.batches = max(1, min(args.batches, 500))
-    from storm import ADMIN_URL, _pg_admin  # beside this script
+    from storm import on_a_fresh_database  # beside this script
 
-    if args.backend == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(run(args, f"sqlite+aiosqlite:///{tmp}/positions.db"))
-        return
-    name = f"dispatch_position_writes_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        asyncio.run(run(args, ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"))
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
+    on_a_fresh_database(args.backend, "dispatch_position_writes", lambda url: run(args, url))
 
 if __name__ == "__main__":
     main()

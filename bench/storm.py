@@ -410,6 +410,34 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+async def server_pids(engine: Any) -> list[int]:
+    """The PostgreSQL backends serving this database (the pool's connections)."""
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        return list((await conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend'"))).scalars())
+
+
+def on_a_fresh_database(backend: str, prefix: str, run: Any) -> None:
+    """``asyncio.run(run(url))`` on a database made for it (SQLite in a temporary folder, or a
+    PostgreSQL database named ``<prefix>_<random>``), removed afterwards."""
+    import tempfile
+    import uuid
+
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/{prefix}.db"))
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        asyncio.run(run(ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"))
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +17,22 @@ from storage.engine import SQLITE_WRITE
 
 #: The PostgreSQL advisory lock key of the relay leader ("DSPR").
 RELAY_LOCK_KEY = 0x44535052
+
+
+@functools.cache
+def _publish_statement() -> Any:
+    """PostgreSQL: lock the oldest unpublished rows, number them after the highest ``seq`` and
+    return them, in one statement. A second publisher (two leaders for a moment) waits on the
+    row locks and then fails on the unique ``seq`` rather than publishing out of order."""
+    o = t.outbox
+    pending = (select(o.c.id).where(o.c.seq.is_(None)).order_by(o.c.id)
+               .limit(bindparam("limit")).with_for_update().cte("pending"))
+    numbered = select(pending.c.id, func.row_number().over(order_by=pending.c.id).label("n")
+                      ).cte("numbered")
+    top = select(func.coalesce(func.max(o.c.seq), 0)).scalar_subquery()
+    return (update(o).where(o.c.id == numbered.c.id)
+            .values(seq=top + numbered.c.n, published_at=bindparam("now"))
+            .returning(*o.c))
 
 
 class SqlEventLog:
@@ -43,29 +61,41 @@ class SqlEventLog:
         return conn
 
     async def publish_pending(self, limit: int) -> list[Any]:
-        o = t.outbox
+        """Give the oldest unpublished events (at most ``limit``) the next sequence numbers and
+        return them in that order. On PostgreSQL one statement does it (a pass costs one round
+        trip: the relay makes one a commit); on SQLite, whose writers queue on one lock, three."""
         conn = await self._write_conn()
         try:
-            async with conn.begin():
-                query = select(o).where(o.c.seq.is_(None)).order_by(o.c.id).limit(limit)
-                if self.engine.dialect.name == "postgresql":
-                    query = query.with_for_update()
-                rows = (await conn.execute(query)).mappings().all()
-                if not rows:
-                    return []
-                top = (await conn.execute(select(func.coalesce(func.max(o.c.seq), 0)))).scalar()
-                now = self.clock()
-                assigned = [{"row_id": r["id"], "new_seq": int(top or 0) + i + 1, "now": now}
-                            for i, r in enumerate(rows)]
-                await conn.execute(
-                    update(o).where(o.c.id == bindparam("row_id"))
-                    .values(seq=bindparam("new_seq"), published_at=bindparam("now")),
-                    assigned,
-                )
-            return [self._event({**r, "seq": a["new_seq"]}) for r, a in zip(rows, assigned,
-                                                                             strict=True)]
+            if self.engine.dialect.name == "postgresql":
+                rows = (await conn.execute(_publish_statement(),
+                                           {"limit": limit, "now": self.clock()})).mappings().all()
+                await conn.commit()
+                return sorted((self._event(r) for r in rows), key=lambda event: event.seq)
+            return await self._publish_in_statements(conn, limit)
         finally:
             await conn.close()
+
+    async def _publish_in_statements(self, conn: AsyncConnection, limit: int) -> list[Any]:
+        """The same in three statements (SQLite; PostgreSQL's relay did so before)."""
+        o = t.outbox
+        async with conn.begin():
+            query = select(o).where(o.c.seq.is_(None)).order_by(o.c.id).limit(limit)
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            rows = (await conn.execute(query)).mappings().all()
+            if not rows:
+                return []
+            top = (await conn.execute(select(func.coalesce(func.max(o.c.seq), 0)))).scalar()
+            now = self.clock()
+            assigned = [{"row_id": r["id"], "new_seq": int(top or 0) + i + 1, "now": now}
+                        for i, r in enumerate(rows)]
+            await conn.execute(
+                update(o).where(o.c.id == bindparam("row_id"))
+                .values(seq=bindparam("new_seq"), published_at=bindparam("now")),
+                assigned,
+            )
+        return [self._event({**r, "seq": a["new_seq"]}) for r, a in zip(rows, assigned,
+                                                                         strict=True)]
 
     async def append(self, events: list[dict[str, Any]]) -> None:
         """Write system events (not tied to an aggregate's version), e.g. a van going stale.
@@ -115,18 +145,28 @@ class SqlEventLog:
 
 
 class PostgresLeaderLock:
-    """Leadership is a session-level advisory lock held on one dedicated connection."""
+    """Leadership is a session-level advisory lock held on one dedicated connection.
 
-    def __init__(self, engine: AsyncEngine, key: int = RELAY_LOCK_KEY) -> None:
+    While held, ``acquire`` checks that connection at most every ``recheck_s`` (the relay asks
+    on every pass, up to one a commit): a connection lost in between is noticed at the next
+    check, and meanwhile the unique ``seq`` stops a second leader's publishing."""
+
+    def __init__(self, engine: AsyncEngine, key: int = RELAY_LOCK_KEY, *,
+                 recheck_s: float = 1.0) -> None:
         self.engine = engine
         self.key = key
+        self.recheck_s = recheck_s
         self._conn: AsyncConnection | None = None
+        self._checked = 0.0
 
     async def acquire(self) -> bool:
         if self._conn is not None:
+            if time.monotonic() - self._checked < self.recheck_s:
+                return True
             try:
                 await self._conn.execute(text("SELECT 1"))
                 await self._conn.commit()
+                self._checked = time.monotonic()
                 return True
             except Exception:  # the connection died, and the lock with it
                 self._conn = None
@@ -136,6 +176,7 @@ class PostgresLeaderLock:
         await conn.commit()
         if got:
             self._conn = conn
+            self._checked = time.monotonic()
             return True
         await conn.close()
         return False
