@@ -237,9 +237,9 @@ def run_scenario(seconds: float, queries: int = 2000) -> dict[str, Any]:
         "plan_wall_s": round(wall, 2),
         "valid": not errors,
         "served": first.kpis_after.jobs_served,
-        "unassigned": dict(Counter(u.reason for u in first.plan.unassigned)),
+        "unassigned": dict(Counter(u.reason for u in first.plan.dropped)),
         "unassigned_by_priority": dict(
-            Counter(next(j.priority for j in problem.jobs if j.id == u.job_id) for u in first.plan.unassigned)
+            Counter(next(j.priority for j in problem.jobs if j.id == u.job_id) for u in first.plan.dropped)
         ),
         "lateness_min": first.kpis_after.lateness_minutes,
         "drive_km": first.kpis_after.drive_km,

@@ -27,8 +27,8 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from routing.construction import complete_routes
 from routing.layout import Layout, build_layout, current_sequences
 from routing.matrix import GreatCircleProvider, TravelTimeProvider
-from routing.problem import DispatchProblem, Job, Proposal, ReasonCode, Unassigned
-from routing.proposal import build_proposal
+from routing.problem import DispatchProblem, DispatchSolution, DroppedJob, Job, ReasonCode
+from routing.solution import build_solution
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Eligibility:
     """Which technicians may take each job, and why a job can be taken by nobody."""
 
     allowed: tuple[tuple[int, ...], ...]
-    excluded: dict[int, Unassigned]
+    excluded: dict[int, DroppedJob]
 
 
 def _allowed_lateness(problem: DispatchProblem, job: Job) -> int:
@@ -54,7 +54,7 @@ def eligibility(layout: Layout) -> Eligibility:
     finish_by = np.asarray(layout.finish_by)[:, None]
 
     allowed: list[tuple[int, ...]] = []
-    excluded: dict[int, Unassigned] = {}
+    excluded: dict[int, DroppedJob] = {}
     for j, job in enumerate(problem.jobs):
         if job.started_by is not None:
             allowed.append((layout.vehicle_index[job.started_by],))
@@ -84,7 +84,7 @@ def eligibility(layout: Layout) -> Eligibility:
         else:
             reason = "window_unreachable"
             message = "no skilled technician can get there within its time window and shift"
-        excluded[j] = Unassigned(job.id, reason, message)
+        excluded[j] = DroppedJob(job.id, reason, message)
     return Eligibility(tuple(allowed), excluded)
 
 
@@ -252,7 +252,7 @@ def plan(
     *,
     provider: TravelTimeProvider | None = None,
     time_limit: float | None = None,
-) -> Proposal:
+) -> DispatchSolution:
     """Re-plan every job of ``problem`` within ``time_limit`` seconds (default from settings).
 
     Pure function of its arguments (all picklable), so it can run in a worker process.
@@ -288,4 +288,4 @@ def plan(
     if solution is None:
         raise RuntimeError("the routing solver returned no solution")  # every visit is optional
     routes = _read_routes(layout, manager, model, solution)
-    return build_proposal(layout, routes, elig.excluded, status=status, seconds=time.monotonic() - started_at)
+    return build_solution(layout, routes, elig.excluded, status=status, seconds=time.monotonic() - started_at)

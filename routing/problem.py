@@ -4,7 +4,7 @@ Times are integer seconds measured from the plan's reference instant (``Dispatch
 on the same clock), so the solver never handles datetimes or time zones; the adapter from the
 domain model converts once at the edge. Distances are metres.
 
-Everything here is a frozen dataclass of builtins and tuples, so problems and proposals can cross
+Everything here is a frozen dataclass of builtins and tuples, so problems and solutions can cross
 a process boundary (``ProcessPoolExecutor``) unchanged.
 """
 
@@ -178,7 +178,9 @@ class Route:
 
 
 @dataclass(frozen=True, slots=True)
-class Unassigned:
+class DroppedJob:
+    """A job the plan leaves out, with a reason code and a readable message."""
+
     job_id: str
     reason: ReasonCode
     message: str
@@ -195,7 +197,7 @@ class Kpis:
 @dataclass(frozen=True, slots=True)
 class Plan:
     routes: tuple[Route, ...]
-    unassigned: tuple[Unassigned, ...]
+    dropped: tuple[DroppedJob, ...]
     kpis: Kpis
 
     def assignment(self) -> dict[str, tuple[str, int]]:
@@ -208,9 +210,10 @@ class Plan:
 
 
 @dataclass(frozen=True, slots=True)
-class Move:
-    """One line of a proposal diff. ``from_technician`` is ``None`` for a job that was not
-    assigned; ``to_technician`` is ``None`` (and ``eta`` too) for a job the plan leaves out."""
+class Reassignment:
+    """One line of the diff against the current plan: a job whose technician changes.
+    ``from_technician`` is ``None`` for a job that was not assigned; ``to_technician`` is ``None``
+    (and ``eta`` too) for a job the plan leaves out."""
 
     job_id: str
     from_technician: str | None
@@ -220,11 +223,12 @@ class Move:
 
 
 @dataclass(frozen=True, slots=True)
-class Proposal:
-    """What ``plan()`` hands back: the new plan, the diff against the current one, and KPIs."""
+class DispatchSolution:
+    """What ``plan()`` hands back: the new plan, the diff against the current one (the jobs whose
+    technician changes), KPIs before and after, and how the solve went."""
 
     plan: Plan
-    moves: tuple[Move, ...]
+    reassignments: tuple[Reassignment, ...]
     kpis_before: Kpis
     kpis_after: Kpis
     solve_seconds: float

@@ -79,14 +79,14 @@ def check_plan(problem: DispatchProblem, plan: Plan, provider: TravelTimeProvide
     jobs = {j.id: j for j in problem.jobs}
     vehicles = {v.technician_id: v for v in problem.vehicles}
     placed = Counter(s.job_id for r in plan.routes for s in r.stops)
-    placed.update(u.job_id for u in plan.unassigned)
+    placed.update(u.job_id for u in plan.dropped)
     for job_id in jobs:
         if placed[job_id] != 1:
             errors.append(f"job {job_id} appears {placed[job_id]} times in routes and unassigned")
     for job_id in placed:
         if job_id not in jobs:
             errors.append(f"unknown job {job_id}")
-    for left in plan.unassigned:
+    for left in plan.dropped:
         if not left.reason or not left.message:
             errors.append(f"job {left.job_id} is unassigned without a reason")
         job = jobs.get(left.job_id)

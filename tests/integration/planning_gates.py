@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 from routing.dispatch_model import plan
-from routing.problem import DispatchProblem, Proposal
+from routing.problem import DispatchProblem, DispatchSolution
 
 
 def name_of(problem: DispatchProblem) -> str:
     return "-".join(sorted(v.technician_id for v in problem.vehicles))
 
 
-def solve(gate_dir: str, problem: DispatchProblem, time_limit: float) -> Proposal:
+def solve(gate_dir: str, problem: DispatchProblem, time_limit: float) -> DispatchSolution:
     folder, name = Path(gate_dir), name_of(problem)
     (folder / f"{name}.started").write_text(str(os.getpid()))
     mode_file = folder / f"{name}.mode"

@@ -1,4 +1,4 @@
-"""The dispatch model, one business rule per test; every proposal is re-checked by the validator."""
+"""The dispatch model, one business rule per test; every solution is re-checked by the validator."""
 
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ from dataclasses import replace
 
 from routing.dispatch_model import plan
 from routing.matrix import GreatCircleProvider
-from routing.problem import CurrentAssignment, DispatchProblem, DispatchSettings, Proposal
+from routing.problem import CurrentAssignment, DispatchProblem, DispatchSettings, DispatchSolution
 from routing.validator import check_plan
 from tests.routing.world import HOUR, NOW, at, job, problem, technician
 
 GAS = frozenset({"gas"})
 
 
-def solve(p: DispatchProblem, time_limit: float = 1.0) -> Proposal:
-    proposal = plan(p, time_limit=time_limit)
-    assert proposal.status in {"cold", "warm"}  # the greedy start was accepted by OR-Tools
-    assert check_plan(p, proposal.plan, GreatCircleProvider()) == []
-    return proposal
+def solve(p: DispatchProblem, time_limit: float = 1.0) -> DispatchSolution:
+    solution = plan(p, time_limit=time_limit)
+    assert solution.status in {"cold", "warm"}  # the greedy start was accepted by OR-Tools
+    assert check_plan(p, solution.plan, GreatCircleProvider()) == []
+    return solution
 
 
-def owner(proposal: Proposal, job_id: str) -> str | None:
-    return proposal.plan.assignment().get(job_id, (None, 0))[0]
+def owner(solution: DispatchSolution, job_id: str) -> str | None:
+    return solution.plan.assignment().get(job_id, (None, 0))[0]
 
 
 def test_a_job_goes_only_to_a_technician_holding_all_its_skills() -> None:
@@ -34,8 +34,8 @@ def test_a_job_goes_only_to_a_technician_holding_all_its_skills() -> None:
 
 def test_a_job_nobody_is_qualified_for_is_left_out_with_that_reason() -> None:
     p = problem([technician("a")], [job("boiler", at(1, 1), skills=GAS)])
-    proposal = solve(p)
-    (left,) = proposal.plan.unassigned
+    solution = solve(p)
+    (left,) = solution.plan.dropped
     assert (left.job_id, left.reason) == ("boiler", "no_skilled_technician")
     assert "gas" in left.message
 
@@ -45,9 +45,9 @@ def test_a_pinned_job_stays_with_its_technician_even_when_another_is_closer() ->
         [technician("near", where=at(0, 1)), technician("far", where=at(15, 0))],
         [job("vip", at(0, 1), pinned_to="far"), job("other", at(0, 2))],
     )
-    proposal = solve(p)
-    assert owner(proposal, "vip") == "far"
-    assert owner(proposal, "other") == "near"
+    solution = solve(p)
+    assert owner(solution, "vip") == "far"
+    assert owner(solution, "other") == "near"
 
 
 def test_a_started_job_stays_first_with_its_technician() -> None:
@@ -58,8 +58,8 @@ def test_a_started_job_stays_first_with_its_technician() -> None:
             job("next", at(0, 0.3), current=("busy", 1)),
         ],
     )
-    proposal = solve(p)
-    route = {r.technician_id: r for r in proposal.plan.routes}["busy"]
+    solution = solve(p)
+    route = {r.technician_id: r for r in solution.plan.routes}["busy"]
     assert route.job_ids[0] == "underway"
     leg = GreatCircleProvider().matrix([at(0, 5), at(0, 0.2)]).seconds[0, 1]
     assert route.stops[0].arrival == NOW + leg
@@ -70,9 +70,9 @@ def test_a_started_job_is_kept_even_if_its_window_has_already_closed() -> None:
         [technician("t")],
         [job("overrun", at(1, 0), window=(NOW - 2 * HOUR, NOW - HOUR), started_by="t")],
     )
-    proposal = solve(p)
-    assert owner(proposal, "overrun") == "t"
-    assert proposal.plan.unassigned == ()
+    solution = solve(p)
+    assert owner(solution, "overrun") == "t"
+    assert solution.plan.dropped == ()
 
 
 def test_a_technician_is_not_given_work_that_ends_after_the_shift() -> None:
@@ -83,9 +83,9 @@ def test_a_technician_is_not_given_work_that_ends_after_the_shift() -> None:
         ],
         [job("long", at(0, 0.5), service_min=90)],
     )
-    proposal = solve(p)
-    assert owner(proposal, "long") == "staying"
-    assert all(r.finish <= NOW + HOUR for r in proposal.plan.routes if r.technician_id == "leaving")
+    solution = solve(p)
+    assert owner(solution, "long") == "staying"
+    assert all(r.finish <= NOW + HOUR for r in solution.plan.routes if r.technician_id == "leaving")
 
 
 def test_a_job_out_of_reach_of_every_shift_is_reported_unreachable() -> None:
@@ -93,7 +93,7 @@ def test_a_job_out_of_reach_of_every_shift_is_reported_unreachable() -> None:
         [technician("t", shift_end=NOW + HOUR)],
         [job("late", at(1, 0), window=(NOW + 3 * HOUR, NOW + 4 * HOUR))],
     )
-    (left,) = solve(p).plan.unassigned
+    (left,) = solve(p).plan.dropped
     assert left.reason == "window_unreachable"
 
 
@@ -107,9 +107,9 @@ def test_the_emergency_is_served_and_the_low_priority_job_is_dropped_with_a_reas
             job("gas-leak", at(-1, 0), window=hour, service_min=60, priority="emergency"),
         ],
     )
-    proposal = solve(p)
-    assert owner(proposal, "gas-leak") == "only"
-    (left,) = proposal.plan.unassigned
+    solution = solve(p)
+    assert owner(solution, "gas-leak") == "only"
+    (left,) = solution.plan.dropped
     assert (left.job_id, left.reason) == ("tidy-up", "low_priority_deferred")
     assert left.message
 
@@ -118,11 +118,11 @@ def test_low_priority_work_is_deferred_first_when_the_day_is_full() -> None:
     jobs = [job(f"n{i}", at(i * 0.5, 0), service_min=60) for i in range(5)]
     jobs += [job(f"low{i}", at(-i * 0.5, 1), service_min=60, priority="low") for i in range(5)]
     p = problem([technician("solo", shift_end=NOW + 6 * HOUR)], jobs)
-    proposal = solve(p)
-    served = set(proposal.plan.assignment())
+    solution = solve(p)
+    served = set(solution.plan.assignment())
     assert {f"n{i}" for i in range(5)} <= served
-    assert {u.reason for u in proposal.plan.unassigned} == {"low_priority_deferred"}
-    assert proposal.kpis_after.jobs_served == len(served)
+    assert {u.reason for u in solution.plan.dropped} == {"low_priority_deferred"}
+    assert solution.kpis_after.jobs_served == len(served)
 
 
 def test_a_technician_capacity_limits_the_number_of_jobs() -> None:
@@ -130,9 +130,9 @@ def test_a_technician_capacity_limits_the_number_of_jobs() -> None:
         [technician("a", capacity=2), technician("b", where=at(20, 0))],
         [job(f"j{i}", at(0, 0.3 * i)) for i in range(4)],
     )
-    proposal = solve(p)
-    assert sum(1 for t, _ in proposal.plan.assignment().values() if t == "a") <= 2
-    assert proposal.kpis_after.jobs_served == 4
+    solution = solve(p)
+    assert sum(1 for t, _ in solution.plan.assignment().values() if t == "a") <= 2
+    assert solution.kpis_after.jobs_served == 4
 
 
 def _city(n_techs: int, jobs_per_tech: int) -> DispatchProblem:
@@ -145,8 +145,8 @@ def _city(n_techs: int, jobs_per_tech: int) -> DispatchProblem:
     return problem(techs, jobs)
 
 
-def _as_current(p: DispatchProblem, proposal: Proposal) -> DispatchProblem:
-    where = proposal.plan.assignment()
+def _as_current(p: DispatchProblem, solution: DispatchSolution) -> DispatchProblem:
+    where = solution.plan.assignment()
     jobs = tuple(
         replace(j, current=CurrentAssignment(*where[j.id]) if j.id in where else None) for j in p.jobs
     )
@@ -158,53 +158,53 @@ def test_a_moved_job_costs_more_than_the_drive_it_saves_so_small_gains_keep_it_p
         [technician("a", where=at(0, 0)), technician("b", where=at(5, 0))],
         [job("x", at(5, 0.5), current=("a", 0))],
     )
-    proposal = solve(p)
-    assert owner(proposal, "x") == "a"
-    assert proposal.moves == ()
+    solution = solve(p)
+    assert owner(solution, "x") == "a"
+    assert solution.reassignments == ()
 
 
 def test_a_one_job_change_moves_few_assignments() -> None:
     p = _city(6, 5)
     first = solve(p, time_limit=2.0)
-    assert first.plan.unassigned == ()
+    assert first.plan.dropped == ()
     current = _as_current(p, first)
     extra = job("new", at(3, 3), window=(NOW + 2 * HOUR, NOW + 5 * HOUR), service_min=30)
     second = solve(replace(current, jobs=(*current.jobs, extra)), time_limit=2.0)
     assert second.status == "warm"
     assert owner(second, "new") is not None
     assert second.kpis_after.jobs_moved <= 2
-    assert [m.job_id for m in second.moves if m.from_technician is None] == ["new"]
+    assert [m.job_id for m in second.reassignments if m.from_technician is None] == ["new"]
 
 
 def test_without_stability_cost_a_replan_may_reshuffle_but_stays_valid() -> None:
     p = _city(6, 5)
     current = _as_current(p, solve(p, time_limit=1.0))
     loose = replace(current, settings=DispatchSettings(stability_cost=0, warm_start=False))
-    proposal = solve(loose, time_limit=1.0)
-    assert proposal.kpis_after.jobs_served == 30
+    solution = solve(loose, time_limit=1.0)
+    assert solution.kpis_after.jobs_served == 30
 
 
-def test_the_proposal_reports_kpis_before_and_after_and_the_moves() -> None:
+def test_the_solution_reports_kpis_before_and_after_and_the_reassignments() -> None:
     p = problem(
         [technician("a", where=at(0, 0)), technician("b", where=at(40, 0))],
         [job("x", at(40, 0.5), current=("a", 0))],
     )
-    proposal = solve(p)
-    (move,) = proposal.moves
-    assert (move.job_id, move.from_technician, move.to_technician) == ("x", "a", "b")
-    assert move.eta is not None and move.position == 0
-    assert proposal.kpis_after.jobs_moved == 1
-    assert proposal.kpis_before.jobs_served == proposal.kpis_after.jobs_served == 1
-    assert proposal.kpis_after.drive_km < proposal.kpis_before.drive_km
+    solution = solve(p)
+    (change,) = solution.reassignments
+    assert (change.job_id, change.from_technician, change.to_technician) == ("x", "a", "b")
+    assert change.eta is not None and change.position == 0
+    assert solution.kpis_after.jobs_moved == 1
+    assert solution.kpis_before.jobs_served == solution.kpis_after.jobs_served == 1
+    assert solution.kpis_after.drive_km < solution.kpis_before.drive_km
 
 
 def test_soft_windows_allow_lateness_at_a_cost_and_report_it() -> None:
     settings = DispatchSettings(time_limit_s=1.0, max_lateness_s=HOUR)
     tight = (NOW, NOW + 5 * 60)
     far = replace(job("far", at(30, 0), window=tight), soft_window=True)
-    proposal = solve(problem([technician("t")], [far], settings))
-    assert owner(proposal, "far") == "t"
-    assert proposal.kpis_after.lateness_minutes > 0
+    solution = solve(problem([technician("t")], [far], settings))
+    assert owner(solution, "far") == "t"
+    assert solution.kpis_after.lateness_minutes > 0
 
 
 def test_the_jobs_of_a_technician_marked_unavailable_move_to_others_and_show_in_the_diff() -> None:
@@ -213,10 +213,10 @@ def test_the_jobs_of_a_technician_marked_unavailable_move_to_others_and_show_in_
         [technician("a"), technician("b", where=at(5, 0))],
         [job("j1", at(1, 0), current=("sick", 0)), job("j2", at(5, 1), current=("sick", 1))],
     )
-    proposal = solve(p)
-    assert {(m.job_id, m.from_technician) for m in proposal.moves} == {
+    solution = solve(p)
+    assert {(m.job_id, m.from_technician) for m in solution.reassignments} == {
         ("j1", "sick"),
         ("j2", "sick"),
     }
-    assert all(m.to_technician in {"a", "b"} for m in proposal.moves)
-    assert proposal.kpis_after.jobs_moved == 2
+    assert all(m.to_technician in {"a", "b"} for m in solution.reassignments)
+    assert solution.kpis_after.jobs_moved == 2

@@ -13,8 +13,8 @@ from tests.routing.world import at, job, problem, technician
 async def test_a_plan_computed_in_a_worker_process_comes_back_whole() -> None:
     p = problem([technician("a"), technician("b", where=at(8, 0))], [job("j", at(8, 1))])
     with ProcessPoolExecutor(max_workers=1) as pool:
-        proposal = await solve_in_pool(pool, plan, p, limit_s=60)
-    assert proposal.plan.assignment()["j"][0] == "b"
+        solution = await solve_in_pool(pool, plan, p, limit_s=60)
+    assert solution.plan.assignment()["j"][0] == "b"
 
 
 async def test_a_solve_over_its_time_budget_is_killed_and_reported() -> None:

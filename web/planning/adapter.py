@@ -2,8 +2,9 @@
 
 ``build_problem`` turns the live state (``storage.queries.planning.LiveState``) within a scope
 into a ``routing.problem.DispatchProblem`` whose clock counts seconds from ``now``;
-``to_domain`` turns the routing ``Proposal`` back into domain ``Move``s (with the work-order
-version each was computed on and readable reasons), ``Unassigned`` entries and KPI dicts.
+``to_domain`` turns the routing ``DispatchSolution`` into what a domain proposal holds: its
+``Reassignment``s become domain ``Move``s (with the work-order version each was computed on and
+readable reasons), its ``DroppedJob``s domain ``Unassigned`` entries, and its KPIs dicts.
 """
 
 from __future__ import annotations
@@ -154,11 +155,11 @@ def _clock(value: dt.datetime) -> str:
     return value.strftime("%H:%M UTC")
 
 
-def _reasons(move: rp.Move, built: Built, dropped: dict[str, rp.Unassigned]) -> tuple[str, ...]:
+def _reasons(change: rp.Reassignment, built: Built, dropped: dict[str, rp.DroppedJob]) -> tuple[str, ...]:
     job_by_id = {j.id: j for j in built.problem.jobs}
-    j = job_by_id[move.job_id]
+    j = job_by_id[change.job_id]
     out: list[str] = []
-    before, after = move.from_technician, move.to_technician
+    before, after = change.from_technician, change.to_technician
     if before is None:
         out.append("was not assigned")
     elif before not in {v.technician_id for v in built.problem.vehicles}:
@@ -169,12 +170,12 @@ def _reasons(move: rp.Move, built: Built, dropped: dict[str, rp.Unassigned]) -> 
         out.append(f"moved from {built.names.get(before, before)}: the plan is cheaper overall "
                    "(less driving or lateness) even after the cost of moving it")
     if after is None:
-        gone = dropped.get(move.job_id)
+        gone = dropped.get(change.job_id)
         out.append(gone.message if gone else "left out of the plan")
     else:
-        if move.eta is not None:
-            out.append(f"{built.names.get(after, after)} can start at {_clock(built.at(move.eta))}"
-                       f" (position {(move.position or 0) + 1} on the route)")
+        if change.eta is not None:
+            out.append(f"{built.names.get(after, after)} can start at {_clock(built.at(change.eta))}"
+                       f" (position {(change.position or 0) + 1} on the route)")
         if j.required_skills:
             out.append(f"holds the skill(s) {', '.join(sorted(j.required_skills))}")
     if j.priority in {"emergency", "high"}:
@@ -190,9 +191,9 @@ def kpis(k: rp.Kpis) -> dict[str, float]:
 
 
 def to_domain(
-    proposal: rp.Proposal, built: Built,
+    solution: rp.DispatchSolution, built: Built,
 ) -> tuple[tuple[Move, ...], tuple[Unassigned, ...], dict[str, float], dict[str, float]]:
-    dropped = {u.job_id: u for u in proposal.plan.unassigned}
+    dropped = {d.job_id: d for d in solution.plan.dropped}
     moves = tuple(
         Move(
             work_order_id=m.job_id, from_technician_id=m.from_technician,
@@ -200,7 +201,7 @@ def to_domain(
             eta=built.at(m.eta) if m.eta is not None else None,
             reasons=_reasons(m, built, dropped), work_order_version=built.versions[m.job_id],
         )
-        for m in proposal.moves
+        for m in solution.reassignments
     )
-    unassigned = tuple(Unassigned(u.job_id, u.reason, u.message) for u in proposal.plan.unassigned)
-    return moves, unassigned, kpis(proposal.kpis_before), kpis(proposal.kpis_after)
+    unassigned = tuple(Unassigned(d.job_id, d.reason, d.message) for d in solution.plan.dropped)
+    return moves, unassigned, kpis(solution.kpis_before), kpis(solution.kpis_after)

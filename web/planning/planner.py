@@ -105,22 +105,24 @@ def _build_cache(state: LiveState, now: dt.datetime) -> _Cached:
                    clock)
 
 
-def _nobody(problem: rp.DispatchProblem) -> rp.Proposal:
+def _nobody(problem: rp.DispatchProblem) -> rp.DispatchSolution:
     """The answer without a solve: no technician (or no job) in scope."""
-    left = tuple(rp.Unassigned(j.id, "no_capacity", "no technician in the plan's scope can work")
+    left = tuple(rp.DroppedJob(j.id, "no_capacity", "no technician in the plan's scope can work")
                  for j in problem.jobs)
-    moves = tuple(rp.Move(j.id, j.current.technician_id, None, None, None)
-                  for j in problem.jobs if j.current is not None)
-    after = rp.Kpis(0.0, 0.0, 0, len(moves))
-    before = rp.Kpis(0.0, 0.0, len(moves), 0)
-    return rp.Proposal(plan=rp.Plan((), left, after), moves=moves, kpis_before=before,
-                       kpis_after=after, solve_seconds=0.0, status="empty")
+    changes = tuple(rp.Reassignment(j.id, j.current.technician_id, None, None, None)
+                    for j in problem.jobs if j.current is not None)
+    after = rp.Kpis(0.0, 0.0, 0, len(changes))
+    before = rp.Kpis(0.0, 0.0, len(changes), 0)
+    return rp.DispatchSolution(plan=rp.Plan((), left, after), reassignments=changes,
+                               kpis_before=before, kpis_after=after, solve_seconds=0.0,
+                               status="empty")
 
 
 class Planner:
     def __init__(self, engine: AsyncEngine, *, keep_solutions: int = 32,
                  queue: SolverQueue | None = None,
-                 solve: Callable[[rp.DispatchProblem, float], rp.Proposal] = worker.solve) -> None:
+                 solve: Callable[[rp.DispatchProblem, float], rp.DispatchSolution] = worker.solve,
+                 ) -> None:
         self.engine = engine
         #: The solver processes and their queue (one per web process).
         self.queue = queue or SolverQueue()
@@ -129,8 +131,9 @@ class Planner:
         self._cache: _Cached | None = None
         self._lock = asyncio.Lock()
         self.keep_solutions = keep_solutions
-        #: proposal id -> (problem, routing proposal), for re-checks (tests, diagnostics).
-        self.solutions: OrderedDict[str, tuple[rp.DispatchProblem, rp.Proposal]] = OrderedDict()
+        #: proposal id -> (problem, the solver's solution), for re-checks (tests, diagnostics).
+        self.solutions: OrderedDict[str, tuple[rp.DispatchProblem, rp.DispatchSolution]] = (
+            OrderedDict())
         #: Told of every solve (its figures: seconds, status ...), for the metrics.
         self.on_solved: Callable[[dict[str, Any]], None] | None = None
 
@@ -219,7 +222,7 @@ class Planner:
     # -- plans -----------------------------------------------------------------------------------
 
     async def _solve(self, problem: rp.DispatchProblem, requested: float, turn: Turn
-                     ) -> tuple[rp.Proposal, dict[str, Any]]:
+                     ) -> tuple[rp.DispatchSolution, dict[str, Any]]:
         time_limit = effective_limit(requested, len(problem.jobs))
         if not problem.vehicles or not problem.jobs:
             started = time.monotonic()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from routing.dispatch_model import plan
-from routing.problem import DispatchProblem, Proposal
+from routing.problem import DispatchProblem, DispatchSolution
 
 
-def solve(problem: DispatchProblem, time_limit: float) -> Proposal:
+def solve(problem: DispatchProblem, time_limit: float) -> DispatchSolution:
     return plan(problem, time_limit=time_limit)
 
 
