@@ -36,7 +36,7 @@ PAGE_HEADERS = {
 }
 
 
-#: The pages, each at ``/<name>`` (the board at ``/``); me.js AREAS says who lands where.
+#: The pages, each at ``/<name>`` (the board at ``/``); js/shared/me.js AREAS says who lands where.
 PAGES = ("board.html", "login.html", "tech.html",
          # the screens of the roles that do not dispatch
          "billing.html", "records.html", "service.html", "fleet.html", "reports.html",

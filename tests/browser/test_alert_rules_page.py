@@ -126,4 +126,4 @@ def test_a_dispatcher_has_no_alert_rules_screen(server: LiveServer, browser: Any
 def test_the_screen_is_registered_like_the_others() -> None:
     static = Path(__file__).resolve().parents[2] / "web" / "static"
     assert (static / "alert-rules.html").is_file()
-    assert '"/alert-rules"' in (static / "js" / "me.js").read_text(encoding="utf-8")
+    assert '"/alert-rules"' in (static / "js" / "shared" / "me.js").read_text(encoding="utf-8")

@@ -123,7 +123,7 @@ def test_reopened_without_signal_the_app_works_on_and_sends_once_when_back(
     # An older version of the app left its shell on the phone.
     first = open_page(context, f"{signal.url}/login")
     first.evaluate("""() => caches.open("dispatch-shell-0123456789abcdef")
-        .then((c) => c.put("/static/js/tech.js", new Response("// an older version")))""")
+        .then((c) => c.put("/static/js/tech/tech.js", new Response("// an older version")))""")
     signed_in = time.time()
     first.close()
     phone = sign_in(context, signal, "tech1")
@@ -138,7 +138,7 @@ def test_reopened_without_signal_the_app_works_on_and_sends_once_when_back(
     phone.wait_for_function("async () => (await caches.keys()).length === 1", timeout=20_000)
     assert phone.evaluate(CACHES) == {f"dispatch-shell-{version}": shell}
     loaded = {httpx.URL(u).path for u in requested if u.startswith(signal.url)}
-    assert "/static/js/chunks.js" in shell
+    assert "/static/js/shared/chunks.js" in shell
     assert sorted(p for p in loaded - {"/sw.js", "/ws"} if not p.startswith("/api/")
                   and p not in shell) == []
 

@@ -166,7 +166,7 @@ def test_offline_proof_uploads_then_completes_once(server: LiveServer, browser: 
 
     board = login(browser, server, "dispatcher")
     shown = board.evaluate("""async (wo) => {
-      const { renderProofThumbnails } = await import("/static/js/proof-view.js");
+      const { renderProofThumbnails } = await import("/static/js/board/proof-view.js");
       const box = document.createElement("section");
       box.id = "proof-test";
       box.style = "position:fixed;top:10px;left:10px;z-index:9999;background:#fff;padding:10px";

@@ -20,7 +20,7 @@ TILES = "https://{s}.tiles.example.org/osm/{z}/{x}/{y}.png"
 #: One of each kind of answer: pages, page assets, vendored scripts, the API (JSON, problem,
 #: OpenAPI, docs), the status page and an unknown path.
 ANSWERS = ["/", "/login", "/tech", "/config.js", "/sw.js", "/manifest.webmanifest",
-           "/static/css/app.css", "/static/js/board.js", "/vendor/leaflet/leaflet.js",
+           "/static/css/app.css", "/static/js/board/board.js", "/vendor/leaflet/leaflet.js",
            "/api/auth/me", "/api/openapi.json", "/api/docs", "/status", "/healthz",
            "/no-such-page"]
 

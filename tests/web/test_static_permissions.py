@@ -1,5 +1,5 @@
 """The pages ask the server what the user may do (``permissions`` of ``/api/auth/me``, read in
-``web/static/js/me.js``); none decides from role names. Comments may name roles; code may not."""
+``web/static/js/shared/me.js``); none decides from role names. Comments may name roles; code may not."""
 
 from __future__ import annotations
 
@@ -65,5 +65,5 @@ def test_every_declared_permission_exists() -> None:
 
 
 def test_me_js_is_where_permissions_are_read() -> None:
-    me = (STATIC / "js" / "me.js").read_text(encoding="utf-8")
+    me = (STATIC / "js" / "shared" / "me.js").read_text(encoding="utf-8")
     assert "/api/auth/me" in me and "export function can(" in me

@@ -5,6 +5,7 @@ changes with any of their contents."""
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ from web.pages import STATIC_DIR, served
 from web.settings import Settings
 from web.tech_shell import Served, ShellError, build_shell, references, worker_script
 
-_IMPORT = re.compile(r"""^import\b[^;]*?from\s*"(\./[\w.-]+\.js)";""", re.MULTILINE | re.DOTALL)
+_IMPORT = re.compile(r"""^import\b[^;]*?from\s*"(\.\.?/[\w/.-]+\.js)";""", re.MULTILINE | re.DOTALL)
 
 
 @pytest.fixture
@@ -43,19 +44,21 @@ def test_the_worker_carries_every_module_the_view_imports_however_deep(
     _, shell, body = shell_of(client)
     assert body.index("const SHELL") < body.index("self.addEventListener")
     # Followed here by the simplest reading of the modules (one import statement a line).
-    todo, graph = ["tech.js", "login.js"], set()
+    todo, graph = ["js/tech/tech.js", "js/shared/login.js"], set()
     while todo:
         name = todo.pop()
         if name not in graph:
             graph.add(name)
-            text = (STATIC_DIR / "js" / name).read_text(encoding="utf-8")
-            todo += [m.removeprefix("./") for m in _IMPORT.findall(text)]
-    assert {f"/static/js/{name}" for name in graph} <= set(shell)
-    assert "/static/js/chunks.js" in shell  # model.js imports it: the reopened view needs it
+            text = (STATIC_DIR / name).read_text(encoding="utf-8")
+            todo += [posixpath.normpath(posixpath.join(posixpath.dirname(name), m))
+                     for m in _IMPORT.findall(text)]
+    assert {f"/static/{name}" for name in graph} <= set(shell)
+    # shared/model.js imports it: the reopened view needs it
+    assert "/static/js/shared/chunks.js" in shell
     assert {"/tech", "/login", "/manifest.webmanifest", "/static/icon.svg",
             "/static/css/app.css", "/static/css/tech.css", "/static/css/proof.css"} <= set(shell)
     # The board's modules are not the technician's.
-    assert "/static/js/board.js" not in shell and "/static/js/map.js" not in shell
+    assert not [path for path in shell if path.startswith("/static/js/board/")]
     for path in shell:
         assert client.get(path).status_code == 200, path
 
@@ -72,13 +75,13 @@ def test_any_change_to_a_file_of_the_shell_changes_the_version(tmp_path: Path) -
     where = copy_of_static(tmp_path)
     template = (STATIC_DIR / "sw.js").read_text(encoding="utf-8")
     before = build_shell(where)
-    chunks = tmp_path / "static" / "js" / "chunks.js"
+    chunks = tmp_path / "static" / "js" / "shared" / "chunks.js"
     chunks.write_text(chunks.read_text(encoding="utf-8") + "\n// the next release\n")
     after = build_shell(where)
     assert after.paths == before.paths and after.digest != before.digest
     assert worker_script(template, after) != worker_script(template, before)
     # A file the view does not use changes nothing.
-    board = tmp_path / "static" / "js" / "board.js"
+    board = tmp_path / "static" / "js" / "board" / "board.js"
     board.write_text(board.read_text(encoding="utf-8") + "\n// the board only\n")
     assert build_shell(where) == after
     # Nor does building it again.
@@ -87,22 +90,23 @@ def test_any_change_to_a_file_of_the_shell_changes_the_version(tmp_path: Path) -
 
 def test_a_new_module_imported_by_the_view_joins_the_shell(tmp_path: Path) -> None:
     where = copy_of_static(tmp_path)
-    (tmp_path / "static" / "js" / "tech-extra.js").write_text(
+    tech = tmp_path / "static" / "js" / "tech"
+    (tech / "extra.js").write_text(
         'import {\n  deep,\n} from "./sub/deeper.js";\nexport const extra = deep;\n')
-    (tmp_path / "static" / "js" / "sub").mkdir()
-    (tmp_path / "static" / "js" / "sub" / "deeper.js").write_text(
-        'export const deep = 1;\nexport { x } from "../chunks.js";\n')
-    jobs = tmp_path / "static" / "js" / "tech-jobs.js"
-    jobs.write_text('import { extra } from "./tech-extra.js";\n' + jobs.read_text(encoding="utf-8"))
+    (tech / "sub").mkdir()
+    (tech / "sub" / "deeper.js").write_text(
+        'export const deep = 1;\nexport { x } from "../../shared/chunks.js";\n')
+    jobs = tech / "jobs.js"
+    jobs.write_text('import { extra } from "./extra.js";\n' + jobs.read_text(encoding="utf-8"))
     paths = build_shell(where).paths
-    assert {"/static/js/tech-extra.js", "/static/js/sub/deeper.js"} <= set(paths)
+    assert {"/static/js/tech/extra.js", "/static/js/tech/sub/deeper.js"} <= set(paths)
 
 
 def test_a_reference_to_a_file_not_served_fails_the_start(tmp_path: Path) -> None:
     where = copy_of_static(tmp_path)
-    jobs = tmp_path / "static" / "js" / "tech-jobs.js"
+    jobs = tmp_path / "static" / "js" / "tech" / "jobs.js"
     jobs.write_text('import { gone } from "./gone.js";\n' + jobs.read_text(encoding="utf-8"))
-    with pytest.raises(ShellError, match=r"/static/js/gone\.js"):
+    with pytest.raises(ShellError, match=r"/static/js/tech/gone\.js"):
         build_shell(where)
     jobs.write_text('import { thing } from "some-package";\n')
     with pytest.raises(ShellError, match="some-package"):

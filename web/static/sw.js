@@ -8,7 +8,8 @@
 // Shell paths: the network first (what is deployed now), the cache when there is no network, the
 // server fails, or it does not answer within a few seconds (a weak signal). Anything else, the
 // API above all, is not touched. Nothing of a user's is cached here: proof photos and signatures
-// wait in IndexedDB (proof-store.js); sign-out (tech-storage.js) also removes any API answer.
+// wait in IndexedDB (js/tech/proof-store.js); sign-out (js/tech/storage.js) also removes any API
+// answer.
 const PREFIX = "dispatch-shell-";
 const CACHE = `${PREFIX}${VERSION}`;
 const PATHS = new Set(SHELL);

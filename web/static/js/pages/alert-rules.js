@@ -3,9 +3,9 @@
 // placeholders) that previews with POST /api/alert-rules/{kind}/preview and saves with
 // PATCH /api/alert-rules/{kind} (If-Match: the version shown), and the weekly figure per kind from
 // GET /api/alert-figures. A refusal shows the API's reason and marks the field it names.
-import { api, escapeHtml } from "../api.js";
-import { can, permissionAttr } from "../me.js";
-import { openScreen } from "../shell.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
 import { label, say, setStatus, start, table } from "./ui.js";
 
 const MANAGE = "alert_rule:manage";

@@ -1,7 +1,7 @@
 // What each customer owes (GET /api/billing/balances): over their processed invoices, billed, paid
 // and the balance, the largest first, with the totals of every customer shown; a customer's
 // invoices are one click away (the Invoices tab, filtered to them).
-import { api, escapeHtml } from "../api.js";
+import { api, escapeHtml } from "../shared/api.js";
 import { cents, table } from "./ui.js";
 import { options, storeOptions } from "./billing-money.js";
 

@@ -3,8 +3,8 @@
 // against a processed one (POST /api/invoices/{id}/payments: the amount typed in dollars and sent
 // as cents, the method, a reference and the day it came in; refusals said beside their field).
 // Anyone here may list an invoice's payments (GET /api/invoices/{id}/payments).
-import { api, escapeHtml } from "../api.js";
-import { can, permissionAttr } from "../me.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
 import { cents, label, say, table, when } from "./ui.js";
 import { clearErrors, field, showProblem } from "./records-fields.js";
 import {

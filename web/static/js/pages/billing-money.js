@@ -1,6 +1,6 @@
 // Money and dates on the billing screen. Amounts travel and are stored as integer cents; people
 // type dollars ("1,250.5", "$25"), read exactly from the text (no floating point on the way).
-import { escapeHtml } from "../api.js";
+import { escapeHtml } from "../shared/api.js";
 
 const DOLLARS = /^(\d+)(?:\.(\d{0,2}))?$/;
 

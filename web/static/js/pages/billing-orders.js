@@ -2,8 +2,8 @@
 // hold billing:manage: a new one for a customer (POST /api/sales-orders, its total typed in
 // dollars), and cancelling an open one (DELETE /api/sales-orders/{id}, asked twice): a cancelled
 // sales order stays on record and can no longer be invoiced.
-import { api, escapeHtml } from "../api.js";
-import { can, permissionAttr } from "../me.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
 import { cents, label, say, table, when } from "./ui.js";
 import { clearErrors, field, showProblem } from "./records-fields.js";
 import { dollarsToCents, options, storeName, storeOptions } from "./billing-money.js";

@@ -2,8 +2,8 @@
 // invoices wait, the other unprocessed invoices, and finished jobs with no invoice yet. Each
 // waiting invoice has its "Process" button for those who hold billing:manage
 // (POST /api/invoices/{id}/process).
-import { api, escapeHtml } from "../api.js";
-import { can, permissionAttr } from "../me.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
 import { cents, label, say, table, when } from "./ui.js";
 import { storeName, storeOptions } from "./billing-money.js";
 

@@ -3,10 +3,10 @@
 // sales orders (billing-orders.js) and what each customer owes (billing-balances.js), one tab each
 // (the tab is in the URL's #). Processing, recording payments and managing sales orders are shown
 // only to those holding billing:manage. Money is integer cents, shown as dollars.
-import { api, escapeHtml, fetchAll } from "../api.js";
-import { can } from "../me.js";
-import { openScreen } from "../shell.js";
-import { linkStylesheet } from "../stylesheet.js";
+import { api, escapeHtml, fetchAll } from "../shared/api.js";
+import { can } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
+import { linkStylesheet } from "../shared/stylesheet.js";
 import { setStatus, start } from "./ui.js";
 import * as queue from "./billing-queue.js";
 import * as invoices from "./billing-invoices.js";

@@ -3,9 +3,9 @@
 // times (GET /api/work-orders?customer_id=), their sales orders, invoices and balance (integer
 // cents), and one job at a time: edit and reschedule (PATCH with If-Match), cancel with a reason,
 // and its comments, internal (the default) or customer-visible (shown on the tracking page).
-import { api, escapeHtml, fetchAll, newKey } from "../api.js";
-import { can, permissionAttr } from "../me.js";
-import { cancelForm, editForm, mayCancel, mayEdit, wireJobForms } from "../job-edit.js";
+import { api, escapeHtml, fetchAll, newKey } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
+import { cancelForm, editForm, mayCancel, mayEdit, wireJobForms } from "../shared/job-edit.js";
 import { cents, label, say, table, when } from "./ui.js";
 
 const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);

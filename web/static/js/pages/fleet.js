@@ -1,11 +1,11 @@
 // Fleet (fleet managers land here): every unit (van) with its technician, GeoTab device and how
 // fresh its tracker is, live from the board stream (snapshot, then positions); for those who may
 // manage units, taking a van out of service and back (PATCH /api/units/{id}).
-import { api, escapeHtml, fetchAll } from "../api.js";
-import { can, permissionAttr } from "../me.js";
-import { openScreen } from "../shell.js";
-import { bindIndicator, Live } from "../live.js";
-import { ageText, freshness, Model } from "../model.js";
+import { api, escapeHtml, fetchAll } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
+import { bindIndicator, Live } from "../shared/live.js";
+import { ageText, freshness, Model } from "../shared/model.js";
 import { say, setStatus, start, table } from "./ui.js";
 
 const LOOKS = ["moving", "stopped", "stale", "offline"];

@@ -3,9 +3,9 @@
 // not over yet. Admins (oncall:manage) add and remove shifts and overrides (POST/DELETE
 // /api/oncall/shifts, /api/oncall/overrides; the person must have a phone and may acknowledge)
 // and set each person's alert e-mail and quiet hours (PUT /api/oncall/contacts/{id}).
-import { api, escapeHtml, fetchAll } from "../api.js";
-import { can, permissionAttr } from "../me.js";
-import { openScreen } from "../shell.js";
+import { api, escapeHtml, fetchAll } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
 import { say, setStatus, start, table, when } from "./ui.js";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];

@@ -1,8 +1,8 @@
 // One dispatch on the records screen: its info, trip ticket and invoices, and the actions the user
 // may take on it (each shown only when `can(...)` holds the permission its endpoint declares in
 // web/api/dispatch.py): edit date/time and unit, status steps, delete, add / remove invoices.
-import { api, escapeHtml } from "../api.js";
-import { can, canAny, permissionAttr } from "../me.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, canAny, permissionAttr } from "../shared/me.js";
 import { cents, label } from "./ui.js";
 import { clearErrors, field, fullWhen, instant, localInput, showProblem } from "./records-fields.js";
 import { EDITABLE, creatorName } from "./records-list.js";

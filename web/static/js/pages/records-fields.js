@@ -1,7 +1,7 @@
 // The records screen's form helpers: local date and time <-> ISO instants, and rule errors in words
 // next to the field they concern. Problem bodies (RFC 9457) name the field in `field` (a domain
 // rule, e.g. 409 unit_double_booked) or in `errors[].field` (validation, e.g. "body.unit").
-import { escapeHtml } from "../api.js";
+import { escapeHtml } from "../shared/api.js";
 
 const WORDS = {
   unit_double_booked: "This unit already has a dispatch at that date and time: pick another unit or time.",

@@ -2,8 +2,8 @@
 // customer through its invoices, created by, store, status), sortable columns, pages, and the
 // "New dispatch" form for those who may create one. State lives in records.js; this module draws
 // and binds.
-import { api, escapeHtml } from "../api.js";
-import { can, permissionAttr } from "../me.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
 import { label, when } from "./ui.js";
 import { field, instant, localInput } from "./records-fields.js";
 

@@ -2,10 +2,10 @@
 // dispatch table with its filters, sorting and pages (records-list.js), one dispatch's detail with
 // its trip ticket, invoices and the actions the user may take (records-detail.js), and the invoices
 // to process with "Mark processed" for those who may manage billing.
-import { api, escapeHtml, fetchAll } from "../api.js";
-import { can, canAny, permissionAttr } from "../me.js";
-import { openScreen } from "../shell.js";
-import { linkStylesheet } from "../stylesheet.js";
+import { api, escapeHtml, fetchAll } from "../shared/api.js";
+import { can, canAny, permissionAttr } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
+import { linkStylesheet } from "../shared/stylesheet.js";
 import { cents, say, setStatus, start, table, when } from "./ui.js";
 import { showProblem } from "./records-fields.js";
 import { bindList, listHtml, listQuery } from "./records-list.js";

@@ -3,9 +3,9 @@
 // URL keeps what is shown (/reports?r=sla&from=…&to=…&group=…&store_id=…) so it can be bookmarked
 // or shared; the chart is uPlot (reports-chart.js), the table is exactly the answer's items with a
 // total row, and "Export CSV" downloads the same query as CSV (Accept: text/csv).
-import { ApiError, api, escapeHtml, fetchAll, logout, token } from "../api.js";
-import { can, permissionAttr } from "../me.js";
-import { openScreen } from "../shell.js";
+import { ApiError, api, escapeHtml, fetchAll, logout, token } from "../shared/api.js";
+import { can, permissionAttr } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
 import { setStatus, start } from "./ui.js";
 import { cellText, column, FORMAT, GROUP_LABELS, KINDS, REPORTS } from "./reports-kinds.js";
 import { clearChart, drawChart } from "./reports-chart.js";

@@ -4,10 +4,10 @@
 // (GET /api/work-orders), and, for those who may create work orders, booking a job for a
 // customer or a walk-in with the board's own booking form (booking.js; the place from the
 // customer's saved address, a click on the form's small map, or the address look-up).
-import { api, escapeHtml, fetchAll } from "../api.js";
-import { canAny, permissionAttr } from "../me.js";
-import { openScreen } from "../shell.js";
-import { BookingForm } from "../booking.js";
+import { api, escapeHtml, fetchAll } from "../shared/api.js";
+import { canAny, permissionAttr } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
+import { BookingForm } from "../shared/booking.js";
 import { drawCustomer, loadCustomer } from "./customer.js";
 import { label, setStatus, start, table, when } from "./ui.js";
 

@@ -1,6 +1,6 @@
 // Small pieces the role screens share: formatting (money is integer cents), a table from columns
 // and rows, the load status line, and a status message.
-import { escapeHtml } from "../api.js";
+import { escapeHtml } from "../shared/api.js";
 
 const money = new Intl.NumberFormat(undefined, { style: "currency", currency: "USD" });
 

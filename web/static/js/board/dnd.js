@@ -4,8 +4,8 @@
 // started, a 409 showing who changed the job, missing skills offering "Assign anyway". Native
 // HTML5 drag and drop for the page's elements; on the map the drop point is hit-tested against
 // the vans (drawn on a canvas). Keyboard users keep the details panel's form.
-import { MOVABLE, technicianName } from "./model.js";
-import { escapeHtml } from "./api.js";
+import { MOVABLE, technicianName } from "../shared/model.js";
+import { escapeHtml } from "../shared/api.js";
 
 const TYPE = "application/x-dispatch-work-order";
 

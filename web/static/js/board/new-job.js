@@ -1,8 +1,8 @@
 // "New job" on the board (with work_order:create): the booking form of the customer service
 // screen (booking.js) in a side panel, its place picked on the live map. The booked job opens in
 // the details panel, ready to assign.
-import { escapeHtml } from "./api.js";
-import { BookingForm } from "./booking.js";
+import { escapeHtml } from "../shared/api.js";
+import { BookingForm } from "../shared/booking.js";
 
 export class NewJob {
   constructor(root, model, boardMap, { details, others = [] }) {

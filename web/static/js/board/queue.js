@@ -1,7 +1,7 @@
 // The queue panel: work orders filtered (store, region, skill, status), searched and sorted
 // (priority, window, age). Rendered at most once per frame by the board.
-import { escapeHtml } from "./api.js";
-import { isLate, MOVABLE, OPEN, PRIORITY_RANK, timeText } from "./model.js";
+import { escapeHtml } from "../shared/api.js";
+import { isLate, MOVABLE, OPEN, PRIORITY_RANK, timeText } from "../shared/model.js";
 
 const MAX_ROWS = 300;
 

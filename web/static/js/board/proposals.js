@@ -1,8 +1,8 @@
 // Re-plan: ask for a proposal (a store, a region or everything, with a time limit), read it as a
 // diff (moves listed and drawn on the map, unassigned jobs with reasons, KPIs before/after),
 // confirm all or some, reject, undo. Other dispatchers' decisions arrive as Proposal* events.
-import { api, escapeHtml } from "./api.js";
-import { technicianName, timeText } from "./model.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { technicianName, timeText } from "../shared/model.js";
 
 const L = window.L;
 const KPIS = [["jobs_served", "Jobs served", 0], ["jobs_moved", "Jobs moved", 0],

@@ -2,7 +2,7 @@
 // (signature on a canvas, photos, notes, GPS stamp). The signature (PNG) and the photos (scaled
 // down to JPEG) are hashed and kept in IndexedDB; the proof names them `attachment:sha256-<hex>`
 // and the outbox uploads them before it sends the completion.
-import { escapeHtml } from "./api.js";
+import { escapeHtml } from "../shared/api.js";
 import { putFile, sha256Hex } from "./proof-store.js";
 import { SignaturePad } from "./signature.js";
 

@@ -6,8 +6,8 @@
 // Chromium without a GPU, 2,000 vans drawn as batched paths took 50-230 ms to rasterise, as
 // sprites 10-40 ms. The canvas lets the mouse through (the store dots below keep their tooltips);
 // clicks, hovers and drops find the van by hit testing against the last drawn positions.
-import { escapeHtml } from "./api.js";
-import { freshness } from "./model.js";
+import { escapeHtml } from "../shared/api.js";
+import { freshness } from "../shared/model.js";
 
 const L = window.L;
 const COLOUR = { available: "#16a34a", en_route: "#7c3aed", on_site: "#7c3aed",

@@ -8,7 +8,7 @@
 // before anything is read or sent (claimDevice). Sign-out removes everything (clearDevice).
 // Cache Storage holds only the app shell (sw.js); API answers found there are removed too. The
 // session the device keeps (api.js keepOnDevice) goes with the sign-out itself (api.js logout).
-import { tokenClaims } from "./api.js";
+import { tokenClaims } from "../shared/api.js";
 import { clearFiles, dropFilesNotOf } from "./proof-store.js";
 
 const PREFIX = "dispatch.tech.";

@@ -1,6 +1,6 @@
 // Proof files (signature PNG, photo JPEGs) kept on the phone until they are uploaded: IndexedDB,
 // keyed by their SHA-256 (localStorage is far too small for images), each stored with the id of
-// the user who took it (`{user, blob}`): only that user's files are ever read (tech-storage.js
+// the user who took it (`{user, blob}`): only that user's files are ever read (storage.js
 // removes the others when someone else signs in, and all of them at sign-out). Also the hash
 // itself and the thumbnails' object URLs.
 const DB_NAME = "dispatch-proof";

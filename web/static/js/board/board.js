@@ -1,12 +1,12 @@
 // The dispatcher / store-manager board: loads what the user may see over REST, then stays live
 // over the websocket (snapshot or replay from the last seq, events, positions per frame). Each
 // action shows only when the user holds the permission its endpoint requires (me.js).
-import { fetchAll } from "./api.js";
-import { can, canAny } from "./me.js";
-import { openScreen } from "./shell.js";
-import { bindIndicator, Live } from "./live.js";
+import { fetchAll } from "../shared/api.js";
+import { can, canAny } from "../shared/me.js";
+import { openScreen } from "../shared/shell.js";
+import { bindIndicator, Live } from "../shared/live.js";
 import { BoardMap } from "./map.js";
-import { Model } from "./model.js";
+import { Model } from "../shared/model.js";
 import { Queue } from "./queue.js";
 import { Details } from "./details.js";
 import { renderKpis } from "./kpi.js";

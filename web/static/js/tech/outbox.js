@@ -9,10 +9,10 @@
 // phone once the item is settled.
 //
 // Each item carries the id of the user who queued it (`user`); the queue shows and sends only the
-// signed-in user's items (tech-storage.js removes the others when someone else signs in).
-import { api, ApiError, logout, newKey, token } from "./api.js";
+// signed-in user's items (storage.js removes the others when someone else signs in).
+import { api, ApiError, logout, newKey, token } from "../shared/api.js";
 import { deleteFile, fileHashes, getFile } from "./proof-store.js";
-import { OUTBOX_KEY as KEY } from "./tech-storage.js";
+import { OUTBOX_KEY as KEY } from "./storage.js";
 
 export const RESULT = { accept: "accepted", en_route: "en_route", on_site: "on_site",
   complete: "completed", fail: "failed", decline: "new" };

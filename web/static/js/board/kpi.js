@@ -1,8 +1,8 @@
 // A store manager's numbers: open orders, late, technicians available (live, from the model) and
 // the on-time rate today (GET /api/stores/{id}/today: completions since the store's midnight and
 // how many were reached within their window; refreshed every 30 s and soon after a completion).
-import { api, escapeHtml } from "./api.js";
-import { isLate, OPEN } from "./model.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { isLate, OPEN } from "../shared/model.js";
 
 export function storeNumbers(model, storeId) {
   const orders = [...model.workOrders.values()].filter((wo) => wo.store_id === storeId);

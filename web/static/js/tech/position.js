@@ -13,7 +13,7 @@ const SEND_PER_SECOND = 10; // the server allows 20 messages a second per sessio
 
 export class PositionSharing {
   // `key`: where the switch is remembered; `heldKey`: where fixes wait for the network (both the
-  // signed-in user's own keys, tech-storage.js).
+  // signed-in user's own keys, storage.js).
   constructor(toggle, live, key, heldKey) {
     this.toggle = toggle;
     this.key = key;

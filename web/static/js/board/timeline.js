@@ -3,8 +3,8 @@
 // steps (driving since en_route_at, on site since on_site_at), today's completed jobs as they
 // happened (drive, then on site until finished_at; green), late in red, a "now" line.
 // Plain DOM, no library.
-import { escapeHtml } from "./api.js";
-import { isLate, OPEN, timeText } from "./model.js";
+import { escapeHtml } from "../shared/api.js";
+import { isLate, OPEN, timeText } from "../shared/model.js";
 
 const HOUR = 3600_000;
 const MAX_ROWS = 150;

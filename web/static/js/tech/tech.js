@@ -1,19 +1,19 @@
 // The technician view (mobile first): the day's jobs in order, pushed assignments, steps queued
 // offline with idempotency keys, proof of work, position sharing over the websocket. What it keeps
-// on the device is the signed-in user's (tech-storage.js) and goes at sign-out. A technician's
+// on the device is the signed-in user's (storage.js) and goes at sign-out. A technician's
 // session is kept on the device (api.js keepOnDevice), so the app reopened without network opens
-// on the jobs as last seen and the queue, and says it is offline and since when (tech-offline.js).
-import { fetchAll, keepOnDevice, logout, escapeHtml, token } from "./api.js";
-import { requireLogin } from "./me.js";
-import { bindIndicator, Live } from "./live.js";
-import { Model } from "./model.js";
+// on the jobs as last seen and the queue, and says it is offline and since when (offline.js).
+import { fetchAll, keepOnDevice, logout, escapeHtml, token } from "../shared/api.js";
+import { requireLogin } from "../shared/me.js";
+import { bindIndicator, Live } from "../shared/live.js";
+import { Model } from "../shared/model.js";
 import { Outbox } from "./outbox.js";
-import { jobCard, ordered } from "./tech-jobs.js";
-import { openProof, askReason } from "./tech-proof.js";
+import { jobCard, ordered } from "./jobs.js";
+import { openProof, askReason } from "./proof.js";
 import { fillThumbs, keepStored, setOwner } from "./proof-store.js";
-import { OfflineNote } from "./tech-offline.js";
-import { PositionSharing } from "./tech-position.js";
-import { claimDevice, clearDevice, tokenExpired, tokenUser, userKey } from "./tech-storage.js";
+import { OfflineNote } from "./offline.js";
+import { PositionSharing } from "./position.js";
+import { claimDevice, clearDevice, tokenExpired, tokenUser, userKey } from "./storage.js";
 
 const model = new Model();
 const list = document.getElementById("jobs");
@@ -22,8 +22,8 @@ const fresh = new Set();
 let me = null;
 let user = null;      // whose device storage this is (the token's `sub`)
 let leaving = false;  // signing out: nothing more is written to the device
-let note = null;      // the offline note (tech-offline.js)
-let sharing = null;   // position sharing (tech-position.js)
+let note = null;      // the offline note (offline.js)
+let sharing = null;   // position sharing (position.js)
 window.dispatchTech = { model };
 
 function render() {

@@ -1,5 +1,6 @@
-// The board's state: stores, technicians, work orders and positions, updated idempotently
-// (a snapshot is applied only when its version is newer than the one held).
+// The live state of the board, the technician view and the fleet screen: stores, technicians,
+// work orders and positions, updated idempotently (a snapshot is applied only when its version is
+// newer than the one held).
 import { yieldToMain } from "./chunks.js";
 
 export const OPEN = new Set(["new", "assigned", "accepted", "en_route", "on_site"]);

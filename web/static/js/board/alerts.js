@@ -3,10 +3,10 @@
 // escalation level, and "Acknowledge" (POST with the version seen; a 409 shows who was first).
 // A severity filter, and "Acknowledge all" for the open ones shown (one call, up to 500: a flood
 // after an outage is cleared at once; those someone else changed are skipped and reported).
-import { api, escapeHtml } from "./api.js";
-import { can, loadMe } from "./me.js";
-import { technicianName } from "./model.js";
-import { linkStylesheet } from "./stylesheet.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { can, loadMe } from "../shared/me.js";
+import { technicianName } from "../shared/model.js";
+import { linkStylesheet } from "../shared/stylesheet.js";
 
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 };
 const LEVELS = { 1: "store", 2: "operations", 3: "admins" };

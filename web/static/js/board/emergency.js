@@ -1,7 +1,7 @@
 // Emergency coordinator tools: pick technicians (list and/or a rectangle drawn on the map) →
 // mark them unavailable → the re-plan opens in the proposal panel (confirm in one step, undo);
 // a new emergency job, created and answered with its candidates at once.
-import { api, escapeHtml } from "./api.js";
+import { api, escapeHtml } from "../shared/api.js";
 
 const L = window.L;
 

@@ -4,9 +4,9 @@
 // stores, pins and vans never blocks the page in one long task, and a positions batch costs one
 // pass over the moved vans plus one canvas redraw.
 import config from "/config.js";
-import { escapeHtml } from "./api.js";
-import { isLate, MOVABLE, OPEN } from "./model.js";
-import { Slicer } from "./chunks.js";
+import { escapeHtml } from "../shared/api.js";
+import { isLate, MOVABLE, OPEN } from "../shared/model.js";
+import { Slicer } from "../shared/chunks.js";
 import { VanLayer } from "./vans.js";
 
 const L = window.L;

@@ -1,8 +1,8 @@
 // The technician view without network: when the server was last heard from (kept on the phone
 // under the user's own key, so an app reopened offline knows it) and a note saying that the view
 // is offline, since when, and that what is shown and done waits for the network.
-import { token } from "./api.js";
-import { timeText } from "./model.js";
+import { token } from "../shared/api.js";
+import { timeText } from "../shared/model.js";
 
 const ANSWERED = new Set(["catching-up", "loading", "live"]); // live.js states: the server answered
 const EVERY_MS = 15_000; // while connected, how often the contact time is written down

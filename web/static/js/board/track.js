@@ -2,8 +2,8 @@
 // GET /api/technicians/{id}/track, then extended live from the positions stream) and the planned
 // route (from where the van is now through the open jobs in order: started first, then by
 // sequence; numbered), redrawn when the technician's jobs change.
-import { api } from "./api.js";
-import { linkStylesheet } from "./stylesheet.js";
+import { api } from "../shared/api.js";
+import { linkStylesheet } from "../shared/stylesheet.js";
 
 const STARTED = new Set(["en_route", "on_site"]);
 const OPEN = new Set(["assigned", "accepted", "en_route", "on_site"]);

@@ -1,7 +1,7 @@
 // "Who should take this?": the top technicians for one job (GET /api/work-orders/{id}/candidates)
 // with ETA, added drive, lateness risk and the constraints that bind; one click assigns.
-import { api, escapeHtml } from "./api.js";
-import { timeText } from "./model.js";
+import { api, escapeHtml } from "../shared/api.js";
+import { timeText } from "../shared/model.js";
 
 const BINDING = {
   time_window: "tight window", shift_end: "near shift end", next_job_window: "next job's window tight",

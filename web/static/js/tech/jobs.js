@@ -1,6 +1,6 @@
 // The technician's job cards: the day's route in order, with the next step's buttons.
-import { escapeHtml } from "./api.js";
-import { OPEN, PRIORITY_RANK, timeText } from "./model.js";
+import { escapeHtml } from "../shared/api.js";
+import { OPEN, PRIORITY_RANK, timeText } from "../shared/model.js";
 
 const STEP_LABEL = { accept: "Accept", decline: "Decline", en_route: "En route",
   on_site: "On site", complete: "Done", fail: "Could not finish" };

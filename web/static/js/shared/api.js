@@ -8,7 +8,7 @@
 // profile and jobs). A kept session past its end is not used. It ends at sign-out, when the
 // server refuses the token (revoked, expired: the next time the device is online), and when
 // anyone signs in on the device; the keys in `forget` go with it, while work not sent yet stays,
-// keyed to its user (tech-storage.js). Other pages never keep a session (tech.js decides).
+// keyed to its user (tech/storage.js). Other pages never keep a session (tech/tech.js decides).
 const TOKEN_KEY = "dispatch.token";
 const ENDS_KEY = "dispatch.token.ends";
 const DEVICE_KEY = "dispatch.session";

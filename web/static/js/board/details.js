@@ -2,12 +2,12 @@
 // changed it), unassign, and edit / reschedule / cancel with a reason (job-edit.js, the same forms
 // as the customer's page); or a technician with their jobs. Actions show only when the user may
 // take them (the board passes what me.js says).
-import { api, escapeHtml, token } from "./api.js";
-import { permissionAttr } from "./me.js";
+import { api, escapeHtml, token } from "../shared/api.js";
+import { permissionAttr } from "../shared/me.js";
 import { cancelForm, editForm, formValues, mayCancel, mayEdit, rescheduleForm, restoreForms,
-  wireJobForms } from "./job-edit.js";
+  wireJobForms } from "../shared/job-edit.js";
 import { renderProofThumbnails } from "./proof-view.js";
-import { freshness, isLate, OPEN, technicianName, timeText } from "./model.js";
+import { freshness, isLate, OPEN, technicianName, timeText } from "../shared/model.js";
 import { fetchCandidates, renderCandidates } from "./candidates.js";
 
 // The technician's steps as they happened (device times): set off, arrived, finished.

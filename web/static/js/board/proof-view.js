@@ -6,7 +6,7 @@
 //
 // `workOrder` is the API's work-order detail (`id` and `proof`); references other than
 // `attachment:sha256-<hex>` (files that stayed on an older phone) are listed, not shown.
-import { linkStylesheet } from "./stylesheet.js";
+import { linkStylesheet } from "../shared/stylesheet.js";
 
 const REF = /^attachment:sha256-([0-9a-f]{64})$/;
 const rendered = new WeakMap(); // container -> its live rendering
