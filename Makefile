@@ -27,7 +27,7 @@ typecheck: install
 	$(BIN)/mypy domain routing realtime storage web
 
 pytest: install
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 test: lint typecheck pytest
 

@@ -5,8 +5,10 @@ one worker (known by their paths: the controller sees only test ids):
 
 - ``browser``: Playwright's sync API holds an event loop in the main thread while a browser is
   open, which other tests' ``asyncio.run`` calls must not meet, so the browser tests are the last
-  work their worker gets: nothing is sent to it after them. They are handed out when what is left
-  for the other workers is about as long as they are, so that the workers end together.
+  work their worker gets: nothing is sent to it after them. They are split by file into one part
+  a worker (``browser:0``, ``browser:1``, ..., balanced by their number of tests), since together
+  they take about as long as all the other tests; a worker takes its part when what is left of
+  the rest is about as long as its part, so that the workers end together.
 - ``processes``: the tests that start servers of their own in other processes (web processes,
   redis-server) and kill them; they run one at a time and first, so the end of the run is short
   tests that share out evenly.
@@ -32,6 +34,17 @@ GROUPS = {"tests/browser/": BROWSER, "tests/faults/": PROCESSES,
 BROWSER_WEIGHT = 9.0
 
 
+def split_files(counts: dict[str, int], parts: int) -> dict[str, int]:
+    """Each file's part: the files with most tests first, each to the part with fewest so far."""
+    load = [0] * max(1, parts)
+    part_of = {}
+    for path, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        part = load.index(min(load))
+        part_of[path] = part
+        load[part] += count
+    return part_of
+
+
 class BrowserLastScheduling(LoadScopeScheduling):
     """What ``--dist loadgroup`` runs here: one test a unit, but each group a unit of its own,
     and the browser group sent last to its worker, at the right time.
@@ -43,6 +56,7 @@ class BrowserLastScheduling(LoadScopeScheduling):
         super().__init__(config, log)
         self._seconds: dict[str, float] = {}  # total duration of the finished tests of each kind
         self._count: dict[str, int] = {}
+        self._browser_part: dict[str, int] | None = None  # browser test file -> its part
 
     def add_node_collection(self, node: Any, collection: Any) -> None:
         """Tests of the same id (schemathesis gives every operation of a document the id of the
@@ -55,12 +69,21 @@ class BrowserLastScheduling(LoadScopeScheduling):
         super().add_node_collection(node, unique)
 
     def _split_scope(self, nodeid: str) -> str:
-        return next((group for prefix, group in GROUPS.items() if nodeid.startswith(prefix)),
-                    nodeid)
+        group = next((group for prefix, group in GROUPS.items() if nodeid.startswith(prefix)),
+                     nodeid)
+        if group != BROWSER:
+            return group
+        if self._browser_part is None:
+            counts = Counter(test.split("::")[0] for test in self.collection or [nodeid]
+                             if test.startswith("tests/browser/"))
+            self._browser_part = split_files(dict(counts), self.numnodes)
+        return f"{BROWSER}:{self._browser_part.get(nodeid.split('::')[0], 0)}"
 
     @staticmethod
     def _kind(scope: str) -> str:
-        return scope if scope in (BROWSER, PROCESSES) else "other"
+        if scope.startswith(f"{BROWSER}:"):
+            return BROWSER
+        return scope if scope == PROCESSES else "other"
 
     def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
         kind = self._kind(self._split_scope(self.registered_collections[node][item_index]))
@@ -88,27 +111,34 @@ class BrowserLastScheduling(LoadScopeScheduling):
                     total += left * mean
         return total
 
-    def _browser_due(self, node: Any) -> bool:
-        """Whether ``node`` should take the browser group now: it then takes nothing else, so the
-        other workers must have about as much left to do as it will have."""
-        rest = {scope: tests for scope, tests in self.workqueue.items() if scope != BROWSER}
+    def _browser_due(self, node: Any, part: str) -> bool:
+        """Whether ``node`` should take browser ``part`` now: it then takes nothing else, so the
+        other workers must have about as much left to do, their browser parts included."""
+        rest = {scope: tests for scope, tests in self.workqueue.items()
+                if self._kind(scope) != BROWSER}
         if not rest:
             return True
         others = [other for other in self.nodes if other is not node and not other.shutting_down]
         if not others:
             return False
-        left = self._estimate([rest, *(self.assigned_work[other] for other in others)])
-        mine = self._estimate([{BROWSER: self.workqueue[BROWSER]}, self.assigned_work[node]])
+        other_parts = {scope: tests for scope, tests in self.workqueue.items()
+                       if self._kind(scope) == BROWSER and scope != part}
+        left = self._estimate([rest, other_parts, *(self.assigned_work[other] for other in others)])
+        mine = self._estimate([{part: self.workqueue[part]}, self.assigned_work[node]])
         return left is not None and mine is not None and left <= mine * len(others)
 
+    def _has_browser_part(self, node: Any) -> bool:
+        return any(self._kind(scope) == BROWSER for scope in self.assigned_work.get(node, {}))
+
     def _next_scope(self, node: Any) -> str | None:
-        if BROWSER in self.assigned_work.get(node, {}):
+        if self._has_browser_part(node):
             return None  # the browser tests were this worker's last work
-        if BROWSER in self.workqueue and self._browser_due(node):
-            return BROWSER
+        part = next((scope for scope in self.workqueue if self._kind(scope) == BROWSER), None)
+        if part is not None and self._browser_due(node, part):
+            return part
         if PROCESSES in self.workqueue:
             return PROCESSES
-        return next((scope for scope in self.workqueue if scope != BROWSER), None)
+        return next((scope for scope in self.workqueue if self._kind(scope) != BROWSER), None)
 
     def _assign_work_unit(self, node: Any) -> None:
         scope = self._next_scope(node)
@@ -123,7 +153,7 @@ class BrowserLastScheduling(LoadScopeScheduling):
     def _reschedule(self, node: Any) -> None:
         if node.shutting_down:
             return
-        if not self.workqueue or BROWSER in self.assigned_work.get(node, {}):
+        if not self.workqueue or self._has_browser_part(node):
             node.shutdown()  # the worker ends once it has run what it was sent
             return
         if self._pending_of(self.assigned_work[node]) > 2:
