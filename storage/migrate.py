@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -24,6 +23,3 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (blocking; runs its own event loop)."""
     command.upgrade(alembic_config(url), revision)
 
-
-async def upgrade_async(url: str, revision: str = "head") -> None:
-    await asyncio.to_thread(upgrade, url, revision)

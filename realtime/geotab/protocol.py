@@ -199,11 +199,6 @@ def parse_datetime(value: str) -> datetime:
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
-def format_version(counter: int) -> str:
-    """A feed version token: 16 lower-case hex digits (the client treats tokens as opaque)."""
-    return f"{counter:016x}"
-
-
 def parse_version(token: str | None) -> int | None:
     """The simulator's reading of a token; None when absent. Raises ValueError when garbled."""
     if token is None:

@@ -134,11 +134,6 @@ async def load_live_state(conn: AsyncConnection, principal: Principal) -> LiveSt
     return LiveState(technicians=techs, orders=orders, mark=mark)
 
 
-async def store_regions(conn: AsyncConnection) -> dict[str, str]:
-    rows = (await conn.execute(select(t.stores.c.id, t.stores.c.region))).all()
-    return {r[0]: r[1] for r in rows}
-
-
 async def proposal_records(conn: AsyncConnection, proposal_id: str) -> dict[str, dict[str, Any]]:
     """The newest audit ``after`` per action recorded against a proposal (e.g. the previous
     assignments saved by ``proposal.confirm``, the technicians an emergency marked unavailable)."""
