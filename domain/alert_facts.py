@@ -89,7 +89,6 @@ class DeadWebhooks:
     partner: str
     count: int
     last_error: str = ""
-    latest_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

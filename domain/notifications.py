@@ -41,12 +41,6 @@ class Channel(enum.StrEnum):
     SMS = "sms"
 
 
-#: What a notification's row says about its delivery.
-#: web: ``posted`` (on the tracking page). sms: ``pending`` -> ``sending`` -> ``sent`` | ``logged``
-#: (no provider configured) | ``failed`` (given up) | ``cancelled`` (consent withdrawn first).
-DELIVERY_STATES = frozenset({"posted", "pending", "sending", "sent", "logged", "failed",
-                             "cancelled"})
-
 #: An event read later than this (after an outage) tells the customer nothing any more.
 STALE_AFTER = dt.timedelta(minutes=30)
 

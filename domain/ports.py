@@ -49,10 +49,6 @@ class PaymentRepository(Repository[Payment], Protocol):
         ...
 
 
-class WorkOrderRepository(Repository[WorkOrder], Protocol):
-    async def open_for_technician(self, technician_id: str) -> list[WorkOrder]: ...
-
-
 class AlertRepository(Repository[Alert], Protocol):
     async def rule(self, kind: AlertKind) -> AlertRule:
         """The catalogue's rule of ``kind`` as the admins left it (a use case raising an alert
@@ -89,7 +85,7 @@ class UnitOfWork(Protocol):
     def customers(self) -> Repository[Customer]: ...
 
     @property
-    def work_orders(self) -> WorkOrderRepository: ...
+    def work_orders(self) -> Repository[WorkOrder]: ...
 
     @property
     def dispatches(self) -> DispatchRepository: ...

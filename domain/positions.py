@@ -139,10 +139,6 @@ class LatestPositions:
         self._latest[fix.unit_id] = fix
         return True
 
-    def offer_all(self, fixes: list[PositionFix]) -> list[PositionFix]:
-        """Offer fixes in order; return those that became a unit's latest (in offer order)."""
-        return [fix for fix in fixes if self.offer(fix)]
-
     def get(self, unit_id: str) -> PositionFix | None:
         return self._latest.get(unit_id)
 

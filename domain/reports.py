@@ -92,10 +92,6 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "September", "October", "November", "December")
 
 
-def groups_for(kind: ReportKind) -> tuple[Group, ...]:
-    return GROUPS[kind]
-
-
 def check_group(kind: ReportKind, group: Group | None) -> Group:
     """The group asked for (the report's default when None); one the report lacks is refused."""
     if group is None:

@@ -175,9 +175,6 @@ class Technician(Resource):
         self.phone = phone
         self.active = active
 
-    def has_skills(self, required: frozenset[str]) -> bool:
-        return required <= self.skills
-
     def change_status(self, target: TechnicianStatus, *, reason: str = "") -> None:
         if target == self.status:
             return

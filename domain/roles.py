@@ -199,14 +199,6 @@ class Delegation:
     starts_at: dt.datetime
     ends_at: dt.datetime
 
-    def active_at(self, now: dt.datetime) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-
-def effective_roles(own: frozenset[Role], delegations: list[Delegation],
-                    now: dt.datetime) -> frozenset[Role]:
-    return own | frozenset(d.role for d in delegations if d.active_at(now))
-
 
 def scope_for(roles: frozenset[Role], store_ids: frozenset[str]) -> frozenset[str] | None:
     """A user's store scope: their stores if they hold any or have a store-scoped role."""

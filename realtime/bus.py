@@ -145,7 +145,6 @@ class RedisBus:
         self._publisher: Any = None
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self.reconnects = 0
 
     def subscribe(self, channel: str, handler: Handler, *, superseding: bool = False) -> None:
         ch = self.channels.get(channel)
@@ -210,7 +209,6 @@ class RedisBus:
             await pubsub.subscribe(*self.channels)
             self._connected.set()
             if not first:
-                self.reconnects += 1
                 for callback in self._reconnect:
                     try:
                         await callback()

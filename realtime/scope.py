@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from domain.roles import Permission, Principal, may_see_proposal
 from realtime.events import LogEvent, PositionUpdate
 
-TOPIC_KINDS = ("board", "store", "technician", "alerts")
-
 
 class BadTopic(ValueError):
     pass

@@ -61,7 +61,6 @@ class WorkerHealth:
     state: str = "idle"
     last_success: dt.datetime | None = None
     last_error: str | None = None
-    last_error_at: dt.datetime | None = None
     restarts: int = 0
     failures: int = 0
     consecutive_failures: int = 0
@@ -257,7 +256,6 @@ class Supervisor:
         health.failures += 1
         health.consecutive_failures += 1
         health.last_error = f"{type(error).__name__}: {error}"[:500]
-        health.last_error_at = self.clock()
         delay = self.backoff_delay(health.consecutive_failures, error)
         log.error("worker %s failed (%s in a row); again in %.1fs", health.name,
                   health.consecutive_failures, delay, exc_info=error)

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from domain.roles import Principal
 
-CLOSE_NORMAL, CLOSE_GOING_AWAY, CLOSE_TOO_BIG, CLOSE_INTERNAL = 1000, 1001, 1009, 1011
+CLOSE_TOO_BIG, CLOSE_INTERNAL = 1009, 1011
 CLOSE_AUTH_TIMEOUT, CLOSE_AUTH_FAILED, CLOSE_TOKEN_EXPIRED = 4001, 4003, 4004
 #: The token was ended before its expiry: signed out, account deactivated, roles or stores changed.
 CLOSE_TOKEN_REVOKED = 4005

@@ -169,12 +169,12 @@ async def _proposals(conn: AsyncConnection, now: dt.datetime) -> tuple[ProposalF
 async def _dead_webhooks(conn: AsyncConnection) -> tuple[DeadWebhooks, ...]:
     d = t.webhook_deliveries
     rows = (await conn.execute(
-        select(d.c.partner, d.c.last_error, d.c.created_at).where(d.c.status == "dead")
+        select(d.c.partner, d.c.last_error).where(d.c.status == "dead")
         .order_by(d.c.created_at))).all()
     found: dict[str, DeadWebhooks] = {}
     for r in rows:  # the newest last: its error is the one shown
         count = found[r.partner].count + 1 if r.partner in found else 1
-        found[r.partner] = DeadWebhooks(r.partner, count, r.last_error or "", r.created_at)
+        found[r.partner] = DeadWebhooks(r.partner, count, r.last_error or "")
     return tuple(found.values())
 
 

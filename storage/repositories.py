@@ -15,7 +15,7 @@ from domain.dispatch import Dispatch, Invoice
 from domain.errors import ConcurrencyConflict
 from domain.payments import Payment
 from domain.users import User
-from domain.work_orders import OPEN_STATUSES, WorkOrder
+from domain.work_orders import WorkOrder
 from storage import mapping as m
 from storage import tables as t
 
@@ -157,15 +157,6 @@ class WorkOrderRepository(SqlRepository[WorkOrder]):
                     if isinstance(event, ev.WorkOrderDeclined)]
         if declines:
             await self.conn.execute(insert(t.assignment_declines), declines)
-
-    async def open_for_technician(self, technician_id: str) -> list[WorkOrder]:
-        w = t.work_orders
-        rows = (await self.conn.execute(
-            select(w).where(w.c.technician_id == technician_id,
-                            w.c.status.in_([s.value for s in OPEN_STATUSES]))
-            .order_by(w.c.sequence, w.c.created_at)
-        )).all()
-        return [await self._remember(row._mapping) for row in rows]
 
 
 def decline_row(event: ev.WorkOrderDeclined) -> dict[str, Any]:

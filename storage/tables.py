@@ -401,6 +401,8 @@ customer_notifications = Table(
     Column("kind", String(16), nullable=False), Column("channel", String(16), nullable=False),
     Column("recipient", String(64), nullable=False, server_default=""),
     Column("text", Text, nullable=False), Column("event_seq", BigId, nullable=False),
+    # web: posted (on the tracking page). sms: pending -> sending -> sent | logged (no provider
+    # configured) | failed (given up) | cancelled (consent withdrawn first).
     Column("status", String(16), nullable=False), Column("provider_id", String(128)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("error", Text, nullable=False, server_default=""),

@@ -25,7 +25,6 @@ from storage import tables as t
 from storage.engine import write_transaction
 
 D = t.webhook_deliveries
-STATUSES = ("pending", "delivered", "dead")
 
 
 async def queue_partner_webhooks(conn: AsyncConnection, outbox_rows: Sequence[dict[str, Any]],

@@ -78,7 +78,6 @@ class CustomerNotifier:
         self.batch = batch
         self.cursor: int | None = None
         self.blocked_until: dt.datetime | None = None
-        self.recorded = 0
         self.sent = 0
         self.woken = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -142,7 +141,7 @@ class CustomerNotifier:
         url = self.link_base + tracking_path(token)
         items = notifications_for(kind, job, now, url, event.seq,
                                   text_too=texted(event.name, event.data))
-        self.recorded += await self.store.record(items, now)
+        await self.store.record(items, now)
         if any(item.status == "pending" for item in items):
             self.woken.set()
 

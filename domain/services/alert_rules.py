@@ -44,12 +44,6 @@ async def list_alert_rules(store: AlertRuleStore, ctx: Context) -> list[dict[str
     return [rule.as_dict() for rule in book]
 
 
-async def get_alert_rule(store: AlertRuleStore, ctx: Context, kind: str) -> dict[str, Any]:
-    _may_read(ctx.principal)
-    found = kind_of(kind)
-    return effective(CATALOGUE[found], await store.get(found)).as_dict()
-
-
 async def change_alert_rule(store: AlertRuleStore, ctx: Context, *, kind: str,
                             given: Mapping[str, Any], expected_version: int | None = None,
                             correlation_id: str | None = None) -> dict[str, Any]:

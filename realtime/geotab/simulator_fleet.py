@@ -207,10 +207,6 @@ class Fleet:
                 self._step(van, self._sim_time)
         return self.log_records.appended - before
 
-    @property
-    def sim_time(self) -> datetime:
-        return self._sim_time
-
     def device_entities(self) -> list[dict[str, Any]]:
         return [
             {

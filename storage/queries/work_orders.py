@@ -16,7 +16,6 @@ from storage import tables as t
 from storage.queries.common import fetch_page, scope_filter
 
 W = t.work_orders
-SORTS = ("priority", "created_at", "-created_at")
 
 
 def _visible(principal: Principal) -> ColumnElement[bool]:

@@ -23,7 +23,8 @@ async def board(geotab_sim, cursor_store):
 
         async def __call__(self, fixes) -> None:
             self.received.extend(fixes)
-            self.latest.offer_all(fixes)
+            for fix in fixes:
+                self.latest.offer(fix)
 
     state = Board()
     api = MyGeotabApi(geotab_sim.login())

@@ -117,7 +117,7 @@ def test_latest_positions_keep_the_newest_fix_whatever_the_arrival_order() -> No
     times = [5, 1, 9, 3, 9, 7]
     fixes = [fix(record_id=f"r{i}", device_time=NOW - timedelta(seconds=60 - t)) for i, t in enumerate(times)]
 
-    kept = latest.offer_all(fixes)
+    kept = [f for f in fixes if latest.offer(f)]
 
     assert [f.record_id for f in kept] == ["r0", "r2"]
     assert latest.get("b12") == fixes[2]
