@@ -32,7 +32,7 @@ from domain.services.notifications import consent_from_reply
 from realtime.notify.data_actions import KEYPRESS_PATH, SECRET_HEADER, SMS_REPLY_PATH, secret_matches
 from storage.alert_answers import SqlAlertAnswers
 from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, Call, Empty
 from web.api.problems import ApiError
 from web.api.schemas import Out
 
@@ -69,7 +69,7 @@ class CallbackOut(Out):
     say: str
 
 
-def _authenticate(call: Call[Any, Any]) -> None:
+def _authenticate(call: AnyCall) -> None:
     secret = call.runtime.settings.genesys_callback_secret.get_secret_value()
     if not secret:
         raise ApiError(404, "alert callbacks are not enabled (GENESYS_CALLBACK_SECRET)",
@@ -78,7 +78,7 @@ def _authenticate(call: Call[Any, Any]) -> None:
         raise ApiError(401, "the X-Callback-Secret header does not match", code="bad_secret")
 
 
-def _new_uow(call: Call[Any, Any]) -> uc.NewUow:
+def _new_uow(call: AnyCall) -> uc.NewUow:
     def make(actor: Principal | None) -> Any:  # a SqlUnitOfWork for that person
         return call.runtime.uow(actor=actor, correlation_id=call.correlation_id)
     return make
@@ -90,7 +90,7 @@ def _answer(outcome: Outcome) -> dict[str, Any]:
 
 @api.route("POST", KEYPRESS_PATH, summary="The key pressed on an escalation call (Genesys)",
            tag=TAG, body=KeypressIn, response=CallbackOut, auth=False, errors=(401, 404, 422))
-async def keypress(call: Call[KeypressIn, Any]) -> dict[str, Any]:
+async def keypress(call: Call[KeypressIn, Empty]) -> dict[str, Any]:
     """1 acknowledges, 2 passes the alert on; a call past its timeout
     (``ALERT_CALL_TIMEOUT_SECONDS``) or answered before changes nothing."""
     _authenticate(call)
@@ -108,7 +108,7 @@ async def keypress(call: Call[KeypressIn, Any]) -> dict[str, Any]:
 
 @api.route("POST", SMS_REPLY_PATH, summary="A text sent back to the org's number (Genesys)",
            tag=TAG, body=SmsReplyIn, response=CallbackOut, auth=False, errors=(401, 404, 422))
-async def sms_reply(call: Call[SmsReplyIn, Any]) -> dict[str, Any]:
+async def sms_reply(call: Call[SmsReplyIn, Empty]) -> dict[str, Any]:
     """``ACK <code>`` or ``1`` acknowledges the alert texted to the sender; STOP / START set a
     customer's consent. Other texts, unknown numbers and wrong codes change nothing."""
     _authenticate(call)

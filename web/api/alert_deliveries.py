@@ -13,7 +13,7 @@ from domain.roles import Permission
 from domain.services.alerts import may_see_alert
 from storage import tables as t
 from storage.alert_notifications import SqlDeliveryLog, SqlNotificationStore
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import Out, Page, PageQuery, page, split_commas
 
 api = Api()
@@ -58,7 +58,7 @@ class DeliveryQuery(PageQuery):
 
 @api.route("GET", "/api/alerts/{id}/deliveries", summary="What was sent about an alert", tag=TAG,
            response=DeliveryList, errors=(403, 404), permissions=(Permission.ALERT_VIEW,))
-async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
+async def alert_deliveries(call: NoInput) -> dict[str, Any]:
     """Every text, call, mail and post of the alert, by level, with outcomes and answers."""
     alert_id = call.path_id("alert")
     a = t.alerts
@@ -73,7 +73,7 @@ async def alert_deliveries(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/alert-deliveries", summary="Alert deliveries (dead letters: failed)",
            tag=TAG, query=DeliveryQuery, response=DeliveryPage, errors=(403, 422),
            permissions=(Permission.ALERT_SYSTEM,))
-async def list_alert_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
+async def list_alert_deliveries(call: Call[Empty, DeliveryQuery]) -> dict[str, Any]:
     """Newest first. ``status=failed``: those given up after their last attempt."""
     q = call.query
     items, total = await SqlDeliveryLog(call.runtime.engine).page(
@@ -84,7 +84,7 @@ async def list_alert_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any
 @api.route("POST", "/api/alert-deliveries/{id}/retry", summary="Send a dead alert delivery again",
            tag=TAG, response=DeliveryOut, errors=(403, 404, 409),
            permissions=(Permission.ALERT_SYSTEM,))
-async def retry_delivery(call: Call[Any, Any]) -> dict[str, Any]:
+async def retry_delivery(call: NoInput) -> dict[str, Any]:
     """Pending again from its first attempt (a call is placed again). 409 ``not_failed`` unless
     it was given up; 409 ``alert_closed`` when its alert is no longer open."""
     log = SqlDeliveryLog(call.runtime.engine)

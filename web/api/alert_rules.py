@@ -16,7 +16,7 @@ from domain.alerts import AlertKind, Severity
 from domain.roles import Permission
 from domain.services import alert_rules as uc
 from storage.alert_rule_store import SqlAlertRules
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.schemas import Out, Strict
 
 api = Api()
@@ -92,18 +92,18 @@ class FiguresOut(Out):
     weeks: list[str]
 
 
-def _store(call: Call[Any, Any]) -> SqlAlertRules:
+def _store(call: AnyCall) -> SqlAlertRules:
     return SqlAlertRules(call.runtime.engine)
 
 
-def _kind(call: Call[Any, Any]) -> str:
+def _kind(call: AnyCall) -> str:
     return call.path["kind"]
 
 
 @api.route("GET", "/api/alert-rules", summary="The alert catalogue", tag=TAG,
            response=AlertRulesOut, errors=(403,),
            permissions=(Permission.ALERT_VIEW, Permission.ALERT_RULE_MANAGE))
-async def list_rules(call: Call[Any, Any]) -> dict[str, Any]:
+async def list_rules(call: NoInput) -> dict[str, Any]:
     """Every kind, in the catalogue's order: severity, enabled, its numbers, its template."""
     return {"items": await uc.list_alert_rules(_store(call), call.context())}
 
@@ -111,7 +111,7 @@ async def list_rules(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("PATCH", "/api/alert-rules/{kind}", summary="Change an alert kind", tag=TAG,
            body=AlertRuleIn, response=AlertRuleOut, errors=(400, 403, 404, 409, 422),
            permissions=MANAGE)
-async def change_rule(call: Call[AlertRuleIn, Any]) -> dict[str, Any]:
+async def change_rule(call: Call[AlertRuleIn, Empty]) -> dict[str, Any]:
     """Admins. A number out of its range, an unknown setting or an unknown placeholder in the
     template answers 422 naming it, and nothing changes. ``If-Match: "<version>"`` (or
     ``version``) refuses a change made on an older version (409). Audited (``alert_rule.change``);
@@ -126,7 +126,7 @@ async def change_rule(call: Call[AlertRuleIn, Any]) -> dict[str, Any]:
 
 @api.route("POST", "/api/alert-rules/{kind}/preview", summary="Preview an alert's text", tag=TAG,
            body=PreviewIn, response=PreviewOut, errors=(400, 403, 404, 422), permissions=MANAGE)
-async def preview(call: Call[PreviewIn, Any]) -> dict[str, Any]:
+async def preview(call: Call[PreviewIn, Empty]) -> dict[str, Any]:
     """The title and message an example alert of this kind carries with ``template`` (or the
     current one); checked exactly as a save would be (an unknown placeholder is 422)."""
     return await uc.preview_alert_rule(_store(call), call.context(), kind=_kind(call),
@@ -135,7 +135,7 @@ async def preview(call: Call[PreviewIn, Any]) -> dict[str, Any]:
 
 @api.route("GET", "/api/alert-figures", summary="Alerts per week and kind", tag=TAG,
            query=FiguresQuery, response=FiguresOut, errors=(403, 422), permissions=MANAGE)
-async def figures(call: Call[Any, FiguresQuery]) -> dict[str, Any]:
+async def figures(call: Call[Empty, FiguresQuery]) -> dict[str, Any]:
     """Per ISO week (Monday 00:00 UTC) and kind: raised, acknowledged, the median minutes from
     raised to acknowledged, and escalated (climbed past its first rung); the last ``weeks``."""
     return await uc.weekly_alert_figures(_store(call), call.context(), weeks=call.query.weeks)

@@ -17,7 +17,7 @@ from domain.alerts import AlertKind, AlertStatus, Severity
 from domain.roles import Permission
 from domain.services import alerts as uc
 from storage.queries.alerts import alert_detail, list_alerts
-from web.api.framework import Api, Call, detail_or_404
+from web.api.framework import Api, Call, Empty, NoInput, detail_or_404
 from web.api.schemas import Out, Page, PageQuery, Strict, split_commas
 from web.api.work_order_schemas import Id, Reason, Version
 
@@ -96,7 +96,7 @@ class AcknowledgedManyOut(Out):
 
 @api.route("GET", "/api/alerts", summary="List alerts, newest first", tag=TAG, query=AlertQuery,
            response=AlertPage, errors=(403, 422), permissions=(Permission.ALERT_VIEW,))
-async def list_(call: Call[Any, AlertQuery]) -> dict[str, Any]:
+async def list_(call: Call[Empty, AlertQuery]) -> dict[str, Any]:
     """Filters: ``status`` (open, acknowledged, resolved), ``severity``, ``kind``, ``store_id``.
     A store manager sees their stores' alerts; system alerts (no store) only admins."""
     q = call.query
@@ -110,14 +110,14 @@ async def list_(call: Call[Any, AlertQuery]) -> dict[str, Any]:
 
 @api.route("GET", "/api/alerts/{id}", summary="An alert", tag=TAG, response=AlertOut,
            errors=(403, 404), permissions=(Permission.ALERT_VIEW,))
-async def get_alert(call: Call[Any, Any]) -> dict[str, Any]:
+async def get_alert(call: NoInput) -> dict[str, Any]:
     return await detail_or_404(call, "alert", alert_detail, call.path_id("alert"))
 
 
 @api.route("POST", "/api/alerts/acknowledge", summary="Acknowledge many alerts at once", tag=TAG,
            body=AcknowledgeManyIn, response=AcknowledgedManyOut, errors=(400, 403, 422),
            permissions=(Permission.ALERT_ACK,))
-async def acknowledge_many(call: Call[AcknowledgeManyIn, Any]) -> dict[str, Any]:
+async def acknowledge_many(call: Call[AcknowledgeManyIn, Empty]) -> dict[str, Any]:
     """Up to 500 ``{id, version?}`` in one transaction. Alerts already acknowledged or resolved,
     changed since ``version``, or not visible to the caller are listed in ``skipped`` with their
     code (``already_acknowledged``, ``invalid_transition``, ``stale_version``, ``not_found``)."""
@@ -128,7 +128,7 @@ async def acknowledge_many(call: Call[AcknowledgeManyIn, Any]) -> dict[str, Any]
 @api.route("POST", "/api/alerts/{id}/acknowledge", summary="Acknowledge an alert", tag=TAG,
            body=AcknowledgeIn, response=AlertOut, errors=CHANGE_ERRORS,
            permissions=(Permission.ALERT_ACK,))
-async def acknowledge(call: Call[AcknowledgeIn, Any]) -> dict[str, Any]:
+async def acknowledge(call: Call[AcknowledgeIn, Empty]) -> dict[str, Any]:
     """Stops the escalation. Acknowledging an acknowledged alert is 409 (``already_acknowledged``)
     with the current alert; a resolved one is 409 (``invalid_transition``)."""
     return await uc.acknowledge_alert(call.uow(), call.context(), alert_id=call.path_id("alert"),
@@ -138,7 +138,7 @@ async def acknowledge(call: Call[AcknowledgeIn, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/alerts/{id}/resolve", summary="Resolve (close) an alert by hand", tag=TAG,
            body=ResolveIn, response=AlertOut, errors=CHANGE_ERRORS,
            permissions=(Permission.ALERT_ACK,))
-async def resolve(call: Call[ResolveIn, Any]) -> dict[str, Any]:
+async def resolve(call: Call[ResolveIn, Empty]) -> dict[str, Any]:
     """The rule does not raise the same alert again for an hour, even if its condition holds."""
     return await uc.resolve_alert(call.uow(), call.context(), alert_id=call.path_id("alert"),
                                   expected_version=call.expected_version(call.body.version),

@@ -34,7 +34,7 @@ from storage.attachments import (
     work_order_owner,
 )
 from web.api.bodies import read_capped
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, NoInput
 from web.api.problems import ApiError
 
 api = Api()
@@ -60,7 +60,7 @@ class AttachmentList(BaseModel):
 
 
 
-def _digest(call: Call[Any, Any], *, refuse: int) -> str:
+def _digest(call: AnyCall, *, refuse: int) -> str:
     value = call.path["digest"]
     if is_sha256(value):
         return value
@@ -70,7 +70,7 @@ def _digest(call: Call[Any, Any], *, refuse: int) -> str:
                    code="bad_attachment_name")
 
 
-async def _owner(call: Call[Any, Any], work_order_id: str) -> Owner:
+async def _owner(call: AnyCall, work_order_id: str) -> Owner:
     async with call.runtime.engine.connect() as conn:
         owner = await work_order_owner(conn, work_order_id)
     return visible_owner(call.principal, work_order_id, owner)
@@ -97,7 +97,7 @@ async def read_limited(request: Request, limit: int) -> tuple[bytes, str]:
            responses={200: {"description": "These bytes were uploaded before (nothing changed)",
                             "content": {"application/json": {
                                 "schema": {"$ref": "#/components/schemas/AttachmentOut"}}}}})
-async def upload_attachment(call: Call[Any, Any]) -> Response:
+async def upload_attachment(call: NoInput) -> Response:
     """The body is the image itself (JPEG, PNG or WebP, as ``Content-Type`` says and its bytes
     show), named by the hex SHA-256 of those bytes. Only the work order's technician, or someone
     who may edit work orders, uploads. 201 the first time, 200 when the same bytes are there
@@ -137,7 +137,7 @@ async def upload_attachment(call: Call[Any, Any]) -> Response:
            responses={200: {"description": "The image; ETag is its SHA-256",
                             "content": dict.fromkeys(IMAGE_TYPES, _BINARY)},
                       304: {"description": "Not modified (If-None-Match named this hash)"}})
-async def get_attachment(call: Call[Any, Any]) -> Response:
+async def get_attachment(call: NoInput) -> Response:
     """For anyone who may see the work order. The bytes never change, so the answer may be kept
     by the caller's browser (``Cache-Control: private``) and revalidated by ``ETag``."""
     work_order_id = call.path_id("work order")
@@ -162,7 +162,7 @@ async def get_attachment(call: Call[Any, Any]) -> Response:
 @api.route("GET", _PATH, summary="A work order's proof-of-work files", tag=TAG,
            response=AttachmentList, errors=(403, 404),
            permissions=(Permission.WORK_ORDER_VIEW,))
-async def list_work_order_attachments(call: Call[Any, Any]) -> dict[str, Any]:
+async def list_work_order_attachments(call: NoInput) -> dict[str, Any]:
     """Oldest first, without the bytes (``GET`` each by its hash)."""
     work_order_id = call.path_id("work order")
     await _owner(call, work_order_id)

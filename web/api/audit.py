@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from domain.roles import Permission
 from storage.queries.audit import list_audit
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty
 from web.api.schemas import Page, PageQuery, page
 
 api = Api()
@@ -47,7 +47,7 @@ class AuditPage(Page[AuditEntryOut]):
 @api.route("GET", "/api/audit", summary="The audit trail, newest first", tag=TAG,
            query=AuditQuery, response=AuditPage, errors=(403, 422),
            permissions=(Permission.AUDIT_VIEW,))
-async def list_audit_entries(call: Call[Any, AuditQuery]) -> dict[str, Any]:
+async def list_audit_entries(call: Call[Empty, AuditQuery]) -> dict[str, Any]:
     """For administrators and operations managers. Entries carry no store, so a store-scoped
     holder of the permission (by delegation) sees only the entries of their own actions."""
     p = call.principal

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain.roles import Role
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty, NoInput
 from web.api.problems import ApiError
 from web.api.schemas import Strict
 from web.login_throttle import LoginThrottle, TooManyAttempts, VerifierBusy
@@ -41,7 +41,7 @@ class MeOut(BaseModel):
 
 @api.route("POST", "/api/auth/login", summary="Log in and receive an access token",
            tag="auth", body=LoginIn, response=TokenOut, errors=(401, 422, 429, 503), auth=False)
-async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
+async def login(call: Call[LoginIn, Empty]) -> dict[str, Any]:
     runtime = call.runtime
     username = call.body.username.strip().lower()
     address = call.request.client.host if call.request.client else "unknown"
@@ -79,7 +79,7 @@ async def login(call: Call[LoginIn, Any]) -> dict[str, Any]:
 
 @api.route("GET", "/api/auth/me", summary="The logged-in user", tag="auth", response=MeOut,
            errors=(401,))
-async def me(call: Call[Any, Any]) -> dict[str, Any]:
+async def me(call: NoInput) -> dict[str, Any]:
     p = call.principal
     async with call.runtime.uow() as uow:
         user = await uow.users.get(p.user_id)

@@ -18,7 +18,7 @@ from domain.payments import MAX_REFERENCE, PaymentMethod
 from domain.roles import Permission
 from domain.services import billing as uc
 from storage.queries.billing import customer_balances, invoice_payments, to_process
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty
 from web.api.schemas import Out, Page, PageQuery, Strict, page
 from web.fields import Instant
 
@@ -135,7 +135,7 @@ class PaymentPage(Page[PaymentOut]):
 
 @api.route("GET", "/api/billing/to-process", summary="The queue of work to process", tag=TAG,
            query=QueueQuery, response=QueuePage, errors=(403, 422), permissions=VIEW)
-async def list_to_process(call: Call[Any, QueueQuery]) -> dict[str, Any]:
+async def list_to_process(call: Call[Empty, QueueQuery]) -> dict[str, Any]:
     """Oldest first: completed dispatches with no processed invoice (with their invoices),
     the other unprocessed invoices, and completed jobs that have no invoice yet."""
     q = call.query
@@ -147,7 +147,7 @@ async def list_to_process(call: Call[Any, QueueQuery]) -> dict[str, Any]:
 
 @api.route("GET", "/api/billing/balances", summary="What each customer owes", tag=TAG,
            query=BalanceQuery, response=BalancePage, errors=(403, 422), permissions=VIEW)
-async def list_balances(call: Call[Any, BalanceQuery]) -> dict[str, Any]:
+async def list_balances(call: Call[Empty, BalanceQuery]) -> dict[str, Any]:
     """Per customer over their processed invoices: billed, paid and the balance (billed less
     paid), the largest balance first; ``totals`` add up every customer that matches."""
     q = call.query
@@ -160,7 +160,7 @@ async def list_balances(call: Call[Any, BalanceQuery]) -> dict[str, Any]:
 
 @api.route("GET", "/api/invoices/{id}/payments", summary="The payments of an invoice", tag=TAG,
            query=PageQuery, response=PaymentPage, errors=(403, 404, 422), permissions=VIEW)
-async def list_payments(call: Call[Any, PageQuery]) -> dict[str, Any]:
+async def list_payments(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     """Oldest first, with the invoice's amount, what is paid and the balance."""
     q = call.query
     async with call.runtime.engine.connect() as conn:
@@ -174,7 +174,7 @@ async def list_payments(call: Call[Any, PageQuery]) -> dict[str, Any]:
 @api.route("POST", "/api/invoices/{id}/payments", summary="Record a payment against an invoice",
            tag=TAG, body=PaymentIn, response=RecordedPaymentOut, status=201,
            errors=(403, 404, 409, 422), idempotent=True, permissions=MANAGE)
-async def record_payment(call: Call[PaymentIn, Any]) -> dict[str, Any]:
+async def record_payment(call: Call[PaymentIn, Empty]) -> dict[str, Any]:
     """Only against a processed invoice (422 ``invoice_not_processed``), at most its balance
     (422 ``overpayment`` on ``amount_cents``; partial payments add up), never received in the
     future (422 ``received_in_future``). Two payments at the same moment that together would

@@ -16,7 +16,7 @@ from domain.roles import Permission
 from domain.services import delegations as uc
 from storage.queries.audit import SqlDelegationStore, delegation_detail, list_delegations
 from web.api.auth import DelegationIn
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import Page, PageQuery, page
 
 api = Api()
@@ -51,7 +51,7 @@ def _shape(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 @api.route("POST", "/api/delegations", summary="Delegate a role for a time window", tag=TAG,
            body=DelegationIn, response=RoleDelegationOut, status=201, errors=(403, 422),
            idempotent=True, permissions=(Permission.ROLE_DELEGATE,))
-async def create_delegation(call: Call[DelegationIn, Any]) -> dict[str, Any]:
+async def create_delegation(call: Call[DelegationIn, Empty]) -> dict[str, Any]:
     """Only a role the caller holds (not one delegated to them); ``ends_at`` in the future and
     at most 30 days after ``starts_at`` (default: now). Audited."""
     b = call.body
@@ -69,7 +69,7 @@ async def create_delegation(call: Call[DelegationIn, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/delegations", summary="Delegations given or received", tag=TAG,
            query=DelegationQuery, response=DelegationPage, errors=(403,),
            permissions=(Permission.ROLE_DELEGATE, Permission.USER_ADMIN))
-async def list_role_delegations(call: Call[Any, DelegationQuery]) -> dict[str, Any]:
+async def list_role_delegations(call: Call[Empty, DelegationQuery]) -> dict[str, Any]:
     """Administrators see every delegation; others those they gave or received."""
     p = call.principal
     q = call.query
@@ -84,7 +84,7 @@ async def list_role_delegations(call: Call[Any, DelegationQuery]) -> dict[str, A
 @api.route("DELETE", "/api/delegations/{id}", summary="Revoke a delegation", tag=TAG,
            status=204, errors=(403, 404),
            permissions=(Permission.ROLE_DELEGATE, Permission.USER_ADMIN))
-async def revoke_delegation(call: Call[Any, Any]) -> None:
+async def revoke_delegation(call: NoInput) -> None:
     """The giver, the receiver or an administrator ends it now; it stays listed. Audited.
 
     Tokens issued while it was in force lose the role at once in this process and within

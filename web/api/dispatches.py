@@ -13,7 +13,7 @@ from domain.roles import Permission
 from domain.services import dispatches as uc
 from storage.queries.common import read_connection
 from storage.queries.dispatches import dispatch_detail, list_dispatches
-from web.api.framework import Api, Call, detail_or_404
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput, detail_or_404
 from web.api.schemas import Out, Page, PageQuery, Strict, page
 
 api = Api()
@@ -135,14 +135,14 @@ class DispatchPage(Page[DispatchOut]):
     pass
 
 
-async def _detail(call: Call[Any, Any], dispatch_id: str) -> dict[str, Any]:
+async def _detail(call: AnyCall, dispatch_id: str) -> dict[str, Any]:
     return await detail_or_404(call, "dispatch", dispatch_detail, dispatch_id)
 
 
 @api.route("POST", "/api/dispatch", summary="Create a dispatch", tag=TAG, body=DispatchIn,
            response=DispatchDetailOut, status=201, errors=(403, 409, 422), idempotent=True,
            permissions=(Permission.DISPATCH_CREATE,))
-async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
+async def create_dispatch(call: Call[DispatchIn, Empty]) -> dict[str, Any]:
     """Trip ticket, datetime and unit are required; invoices may be attached or created. 409
     ``unit_double_booked`` / ``trip_ticket_in_use`` / ``invoice_already_linked`` when another
     dispatch holds them (the same whether this request or a concurrent one is first); 422
@@ -159,7 +159,7 @@ async def create_dispatch(call: Call[DispatchIn, Any]) -> dict[str, Any]:
 
 @api.route("GET", "/api/dispatch", summary="List dispatches", tag=TAG, query=DispatchQuery,
            response=DispatchPage, errors=(403,), permissions=(Permission.DISPATCH_VIEW,))
-async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
+async def list_dispatch(call: Call[Empty, DispatchQuery]) -> dict[str, Any]:
     q = call.query
     async with read_connection(call.runtime.engine) as conn:
         items, total = await list_dispatches(
@@ -174,14 +174,14 @@ async def list_dispatch(call: Call[Any, DispatchQuery]) -> dict[str, Any]:
 @api.route("GET", "/api/dispatch/{id}", summary="A dispatch with its trip ticket and invoices",
            tag=TAG, response=DispatchDetailOut, errors=(403, 404),
            permissions=(Permission.DISPATCH_VIEW,))
-async def get_dispatch(call: Call[Any, Any]) -> dict[str, Any]:
+async def get_dispatch(call: NoInput) -> dict[str, Any]:
     return await _detail(call, call.path_id("dispatch"))
 
 
 @api.route("PATCH", "/api/dispatch/{id}", summary="Change the datetime and/or the unit", tag=TAG,
            body=DispatchPatch, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422),
            permissions=(Permission.DISPATCH_EDIT,))
-async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
+async def patch_dispatch(call: Call[DispatchPatch, Empty]) -> dict[str, Any]:
     """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile. 409
     ``unit_double_booked`` when the unit has another dispatch then; 422 ``invalid_unit`` for a
     unit that does not exist or is outside the caller's stores."""
@@ -194,14 +194,14 @@ async def patch_dispatch(call: Call[DispatchPatch, Any]) -> dict[str, Any]:
 @api.route("DELETE", "/api/dispatch/{id}", summary="Delete a dispatch (soft)", tag=TAG,
            status=204, errors=(403, 404, 409, 422),
            permissions=(Permission.DISPATCH_DELETE, Permission.DISPATCH_DELETE_OWN_DRAFT))
-async def delete_dispatch(call: Call[Any, Any]) -> None:
+async def delete_dispatch(call: NoInput) -> None:
     await uc.delete_dispatch(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"))
 
 
 @api.route("POST", "/api/dispatch/{id}/status", summary="Move a dispatch through its lifecycle",
            tag=TAG, body=StatusIn, response=DispatchDetailOut, errors=(400, 403, 404, 409, 422),
            permissions=(Permission.DISPATCH_CHANGE_STATUS,))
-async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
+async def change_status(call: Call[StatusIn, Empty]) -> dict[str, Any]:
     await uc.change_dispatch_status(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"),
                                     status=call.body.status, expected_version=call.if_match())
     return await _detail(call, call.path_id("dispatch"))
@@ -211,7 +211,7 @@ async def change_status(call: Call[StatusIn, Any]) -> dict[str, Any]:
            tag=TAG, body=InvoiceAttachIn, response=InvoiceOut, status=201,
            errors=(403, 404, 409, 422), idempotent=True,
            permissions=(Permission.DISPATCH_ADD_INVOICE,))
-async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
+async def add_invoice(call: Call[InvoiceAttachIn, Empty]) -> dict[str, Any]:
     """409 ``invoice_already_linked`` when another dispatch holds the invoice,
     ``invoice_already_attached`` when this one does."""
     b = call.body
@@ -224,6 +224,6 @@ async def add_invoice(call: Call[InvoiceAttachIn, Any]) -> dict[str, Any]:
 @api.route("DELETE", "/api/dispatch/{id}/invoices/{invoice_id}",
            summary="Remove an invoice from a dispatch", tag=TAG, status=204,
            errors=(403, 404, 409, 422), permissions=(Permission.DISPATCH_REMOVE_INVOICE,))
-async def remove_invoice(call: Call[Any, Any]) -> None:
+async def remove_invoice(call: NoInput) -> None:
     await uc.remove_invoice(call.uow(), call.context(), dispatch_id=call.path_id("dispatch"),
                             invoice_id=call.path_id("invoice", "invoice_id"))

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypedDict, TypeVar, Unpack, overload
 
 import structlog
 from pydantic import BaseModel, ValidationError
@@ -39,13 +39,18 @@ log = logging.getLogger("dispatch.api")
 #: A client's ``X-Request-ID`` is kept only when it is this safe and short (the audit and outbox
 #: columns hold 64 characters; the id is echoed in a header and written to logs).
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-B = TypeVar("B", bound=BaseModel)
-Q = TypeVar("Q", bound=BaseModel)
+B = TypeVar("B", bound=BaseModel, covariant=True)
+Q = TypeVar("Q", bound=BaseModel, covariant=True)
+R = TypeVar("R")
+#: The models of one route (`Register`).
+BodyT = TypeVar("BodyT", bound=BaseModel)
+QueryT = TypeVar("QueryT", bound=BaseModel)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Call(Generic[B, Q]):
-    """What an endpoint handler receives."""
+    """What an endpoint handler receives: ``body`` and ``query`` are instances of the models its
+    route declares (`Empty` where it declares none)."""
 
     request: Request
     principal: Principal
@@ -99,12 +104,17 @@ class Empty(BaseModel):
     model_config = {"extra": "forbid"}
 
 
-Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+#: A handler without a body or query parameters.
+NoInput = Call[Empty, Empty]
+#: Any call (``Call`` is covariant): for helpers that use neither its body nor its query.
+AnyCall = Call[BaseModel, BaseModel]
+#: A handler as the framework keeps it: what it returns becomes the answer (`_invoke`).
+Handler = Callable[[AnyCall], Awaitable[object]]
 #: A read of one record as the caller may see it: None when it does not exist for them.
 DetailRead = Callable[[AsyncConnection, Principal, str], Awaitable[dict[str, Any] | None]]
 
 
-async def detail_or_404(call: Call[Any, Any], entity: str, read: DetailRead,
+async def detail_or_404(call: AnyCall, entity: str, read: DetailRead,
                         entity_id: str) -> dict[str, Any]:
     """The record as the caller may see it; outside their scope it does not exist (404), so its
     existence does not leak."""
@@ -139,25 +149,61 @@ class Endpoint:
     responses: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
+class RouteOptions(TypedDict, total=False):
+    """The rest of a route's declaration (`Endpoint` says what each means)."""
+
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...]
+    auth: bool
+    idempotent: bool
+    permissions: tuple[Permission, ...]
+    raw_body: tuple[str, ...]
+    responses: dict[int, dict[str, Any]]
+
+
+class Register(Protocol[BodyT, QueryT]):
+    """The decorator `Api.route` returns: it keeps the handler as it is, whose ``Call`` carries
+    the route's models."""
+
+    def __call__(self, handler: Callable[[Call[BodyT, QueryT]], Awaitable[R]], /
+                 ) -> Callable[[Call[BodyT, QueryT]], Awaitable[R]]: ...
+
+
 class Api:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
+    # The handler's ``Call`` is typed by the route's body and query models (mypy checks that they
+    # agree); a route without one hands it `Empty`.
+    @overload
+    def route(self, method: str, path: str, *, summary: str, tag: str, body: type[BodyT],
+              query: type[QueryT], **options: Unpack[RouteOptions]) -> Register[BodyT, QueryT]: ...
+
+    @overload
+    def route(self, method: str, path: str, *, summary: str, tag: str, body: type[BodyT],
+              query: None = None, **options: Unpack[RouteOptions]) -> Register[BodyT, Empty]: ...
+
+    @overload
+    def route(self, method: str, path: str, *, summary: str, tag: str, body: None = None,
+              query: type[QueryT], **options: Unpack[RouteOptions]) -> Register[Empty, QueryT]: ...
+
+    @overload
+    def route(self, method: str, path: str, *, summary: str, tag: str, body: None = None,
+              query: None = None, **options: Unpack[RouteOptions]) -> Register[Empty, Empty]: ...
+
     def route(
         self, method: str, path: str, *, summary: str, tag: str,
         body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-        response: type[BaseModel] | None = None, status: int = 200,
-        errors: tuple[int, ...] = (), auth: bool = True, idempotent: bool = False,
-        permissions: tuple[Permission, ...] = (), raw_body: tuple[str, ...] = (),
-        responses: dict[int, dict[str, Any]] | None = None,
-    ) -> Callable[[Handler], Handler]:
-        def register(handler: Handler) -> Handler:
+        **options: Unpack[RouteOptions],
+    ) -> Callable[[Callable[..., Awaitable[R]]], Callable[..., Awaitable[R]]]:
+        # The overloads above type the handler; the endpoint keeps it as a `Handler`, called with
+        # the Call built from the route's own models (`_answer`).
+        def register(handler: Callable[..., Awaitable[R]]) -> Callable[..., Awaitable[R]]:
             self.endpoints.append(Endpoint(
                 method=method, path=path, handler=handler, summary=summary, tag=tag, body=body,
-                query=query, response=response, status=status, errors=errors, auth=auth,
-                idempotent=idempotent, description=(handler.__doc__ or "").strip(),
-                name=handler.__name__, permissions=permissions, raw_body=raw_body,
-                responses=dict(responses or {}),
+                query=query, description=(handler.__doc__ or "").strip(), name=handler.__name__,
+                **options,
             ))
             return handler
         return register
@@ -211,7 +257,7 @@ async def _parse_body(request: Request, model: type[BaseModel] | None) -> BaseMo
     return model.model_validate(data)
 
 
-def _nul_fields(value: Any, path: str = "") -> list[str]:
+def _nul_fields(value: object, path: str = "") -> list[str]:
     """Where text holds NUL characters, which cannot be stored (PostgreSQL refuses them)."""
     if isinstance(value, str):
         return [path or "body"] if "\x00" in value else []
@@ -226,7 +272,7 @@ def _nul_fields(value: Any, path: str = "") -> list[str]:
     return []
 
 
-def _refuse_nul(value: Any, where: str) -> None:
+def _refuse_nul(value: object, where: str) -> None:
     fields = _nul_fields(value)
     if fields:
         raise ApiError(422, f"{where} may not contain NUL characters: {', '.join(fields)}",
@@ -235,7 +281,7 @@ def _refuse_nul(value: Any, where: str) -> None:
                                 "type": "nul_character"} for f in fields])
 
 
-def _has_nul(value: Any) -> bool:
+def _has_nul(value: object) -> bool:
     return bool(_nul_fields(value))
 
 
@@ -295,9 +341,8 @@ async def _answer(ep: Endpoint, request: Request, correlation_id: str) -> Respon
             body = await _parse_body(request, ep.body)
         except ValidationError as error:
             return from_validation(error, "body", instance)
-        call: Call[Any, Any] = Call(request=request, principal=principal, body=body, query=query,
-                                    path=dict(request.path_params),
-                                    correlation_id=correlation_id)
+        call = Call(request=request, principal=principal, body=body, query=query,
+                    path=dict(request.path_params), correlation_id=correlation_id)
         if ep.idempotent and request.headers.get("idempotency-key"):
             from web.api.idempotency import run_idempotent
 
@@ -322,7 +367,7 @@ async def _answer(ep: Endpoint, request: Request, correlation_id: str) -> Respon
     return response
 
 
-async def _invoke(ep: Endpoint, call: Call[Any, Any]) -> Response:
+async def _invoke(ep: Endpoint, call: AnyCall) -> Response:
     result = await ep.handler(call)
     if isinstance(result, Response):
         return result

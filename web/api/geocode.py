@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import math
+import ssl
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,9 +34,10 @@ from geopy.exc import (
 )
 from geopy.geocoders import Nominatim
 from pydantic import Field
+from starlette.applications import Starlette
 
 from domain.roles import Permission
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty, NoInput
 from web.api.problems import ApiError
 from web.api.schemas import LocationOut, Out, Strict
 from web.settings import Settings
@@ -57,7 +59,8 @@ ATTRIBUTION = {"nominatim": "Data © OpenStreetMap contributors, ODbL 1.0"}
 class HttpxAdapter(BaseAsyncAdapter):  # type: ignore[misc]
     """geopy's async adapter contract over httpx: its errors become geopy's."""
 
-    def __init__(self, *, proxies: Any, ssl_context: Any) -> None:
+    def __init__(self, *, proxies: dict[str, str] | str | None,
+                 ssl_context: ssl.SSLContext | None) -> None:
         super().__init__(proxies=proxies, ssl_context=ssl_context)
         self.client = httpx.AsyncClient(trust_env=False, follow_redirects=False,
                                         verify=ssl_context if ssl_context is not None else True)
@@ -120,7 +123,7 @@ def _client(settings: Settings) -> Nominatim:
                      adapter_factory=HttpxAdapter)
 
 
-async def _take_turn(app: Any, settings: Settings) -> None:
+async def _take_turn(app: Starlette, settings: Settings) -> None:
     """Space the look-ups toward the public server (across every process sharing REDIS_URL,
     else in this one); others go at once."""
     if urlsplit(settings.geocoder_url).hostname != PUBLIC_NOMINATIM:
@@ -155,7 +158,7 @@ def _place(found: Any) -> dict[str, Any] | None:
     return {"label": label, "location": {"lat": lat, "lon": lon}}
 
 
-async def lookup(app: Any, settings: Settings, q: str, limit: int) -> list[dict[str, Any]]:
+async def lookup(app: Starlette, settings: Settings, q: str, limit: int) -> list[dict[str, Any]]:
     await _take_turn(app, settings)
     try:
         async with _client(settings) as geocoder:
@@ -174,7 +177,7 @@ async def lookup(app: Any, settings: Settings, q: str, limit: int) -> list[dict[
 
 @api.route("GET", "/api/geocoder", summary="Whether an address look-up is configured", tag=TAG,
            response=GeocoderOut, errors=(403,), permissions=(Permission.WORK_ORDER_CREATE,))
-async def geocoder_status(call: Call[Any, Any]) -> dict[str, Any]:
+async def geocoder_status(call: NoInput) -> dict[str, Any]:
     """The booking form shows its address look-up only when ``configured`` is true."""
     provider = call.runtime.settings.geocoder or None
     return {"configured": provider is not None, "provider": provider}
@@ -183,7 +186,7 @@ async def geocoder_status(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/geocode", summary="Look up an address (the configured geocoder)",
            tag=TAG, query=GeocodeQuery, response=PlaceList, errors=(403, 404, 422, 503),
            permissions=(Permission.WORK_ORDER_CREATE,))
-async def geocode(call: Call[Any, GeocodeQuery]) -> dict[str, Any]:
+async def geocode(call: Call[Empty, GeocodeQuery]) -> dict[str, Any]:
     """404 ``geocoder_not_configured`` without ``GEOCODER``; 503 ``geocoder_unavailable`` when
     the geocoder fails or cannot be reached (the place can still be picked on the map)."""
     settings = call.runtime.settings

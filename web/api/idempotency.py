@@ -11,10 +11,12 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ColumnElement
 from starlette.responses import JSONResponse, Response
 
 from storage.tables import idempotency_keys as keys
@@ -22,14 +24,14 @@ from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError
 
 if TYPE_CHECKING:
-    from web.api.framework import Call, Endpoint
+    from web.api.framework import AnyCall, Endpoint
 
 WAIT_SECONDS = 15.0
 POLL_SECONDS = 0.05
 
 
 async def run_idempotent(
-    ep: Endpoint, call: Call[Any, Any], invoke: Callable[[], Awaitable[Response]]
+    ep: Endpoint, call: AnyCall, invoke: Callable[[], Awaitable[Response]]
 ) -> Response:
     key = call.request.headers["idempotency-key"].strip()
     if not 1 <= len(key) <= 200:
@@ -64,7 +66,7 @@ async def run_idempotent(
     return response
 
 
-async def _replay(engine: Any, where: Any, digest: str) -> Response:
+async def _replay(engine: AsyncEngine, where: ColumnElement[bool], digest: str) -> Response:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
     while True:

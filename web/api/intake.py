@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
 
 from realtime.intake.webhooks import MalformedHeader, Webhook, WebhookVerificationError
 from web.api.bodies import MAX_BODY, read_capped
-from web.api.framework import Api, Call
+from web.api.framework import Api, NoInput
 from web.api.problems import ApiError, from_validation
 from web.api.work_order_schemas import WorkOrderOut
 from web.intake_messages import is_change, parse_change, parse_order
@@ -63,7 +63,7 @@ def _verifier(runtime: Runtime) -> Webhook:
 @api.route("POST", "/api/intake/webhooks/orders", summary="Receive a partner order (signed webhook)",
            tag=TAG, response=WorkOrderOut, status=201, auth=False,
            errors=(400, 401, 404, 409, 413, 415, 422))
-async def receive_order(call: Call[Any, Any]) -> Response:
+async def receive_order(call: NoInput) -> Response:
     """Signed as Standard Webhooks (``webhook-id``, ``webhook-timestamp``,
     ``webhook-signature: v1,<base64>``), not Bearer-authenticated. The body is an order
     (``external_id``, ``store_id`` or ``store_code``, ``priority``, ``location``, ``description``,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from pydantic import StrictBool
 
 from domain.errors import NotFound
 from storage.revocations import revoke_token
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty
 from web.api.schemas import Strict
 
 api = Api()
@@ -22,7 +21,7 @@ class LogoutIn(Strict):
 
 @api.route("POST", "/api/auth/logout", summary="Log out: end this access token (or all of them)",
            tag="auth", body=LogoutIn, status=204, errors=(401, 422))
-async def logout(call: Call[LogoutIn, Any]) -> None:
+async def logout(call: Call[LogoutIn, Empty]) -> None:
     """The token used for this call stops working at once on this process and within
     ``DELEGATION_REFRESH_SECONDS`` on the others; open websocket sessions holding it are closed
     with 4005. ``{"everywhere": true}`` ends every token the account holds."""

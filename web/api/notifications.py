@@ -24,7 +24,7 @@ from realtime.notify.inbound import SIGNATURE_HEADER, parse, verify
 from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
 from storage.queries.work_orders import work_order_detail
 from web.api.bodies import MAX_BODY, read_capped
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.problems import ApiError
 from web.api.schemas import Out, Strict
 
@@ -73,11 +73,11 @@ class ConsentList(Out):
     items: list[ConsentOut]
 
 
-def store(call: Call[Any, Any]) -> SqlCustomerNotifications:
+def store(call: AnyCall) -> SqlCustomerNotifications:
     return SqlCustomerNotifications(call.runtime.engine)
 
 
-async def tracking_url(call: Call[Any, Any], work_order_id: str) -> str:
+async def tracking_url(call: AnyCall, work_order_id: str) -> str:
     """The job's public tracking link (made on first use), on ``PUBLIC_URL`` or this host."""
     token = await store(call).link_for(work_order_id, call.runtime.now())
     base = call.runtime.settings.public_url or str(call.request.base_url)
@@ -90,7 +90,7 @@ async def tracking_url(call: Call[Any, Any], work_order_id: str) -> str:
            summary="What the job's customer was sent (channel, time, outcome)", tag=TAG,
            response=NotificationList, errors=(403, 404),
            permissions=(Permission.CUSTOMER_CONTACT,))
-async def list_notifications(call: Call[Any, Any]) -> dict[str, Any]:
+async def list_notifications(call: NoInput) -> dict[str, Any]:
     work_order_id = call.path_id("work order")
     async with call.runtime.engine.connect() as conn:
         if await work_order_detail(conn, call.principal, work_order_id) is None:
@@ -99,7 +99,7 @@ async def list_notifications(call: Call[Any, Any]) -> dict[str, Any]:
             "tracking_url": await tracking_url(call, work_order_id)}
 
 
-async def _customer_opt_in(call: Call[Any, Any], customer_id: str) -> bool:
+async def _customer_opt_in(call: AnyCall, customer_id: str) -> bool:
     found = await store(call).customer_state(customer_id)
     if found is None or not call.principal.sees_store(found[1]):
         raise NotFound("customer", customer_id)
@@ -109,7 +109,7 @@ async def _customer_opt_in(call: Call[Any, Any], customer_id: str) -> bool:
 @api.route("GET", "/api/customers/{id}/consents", summary="A customer's consent history",
            tag=TAG, response=ConsentList, errors=(403, 404),
            permissions=(Permission.CUSTOMER_CONTACT, Permission.CUSTOMER_MANAGE))
-async def list_consents(call: Call[Any, Any]) -> dict[str, Any]:
+async def list_consents(call: NoInput) -> dict[str, Any]:
     customer_id = call.path_id("customer")
     opt_in = await _customer_opt_in(call, customer_id)
     return {"sms_opt_in": opt_in, "items": await store(call).consents(customer_id)}
@@ -119,7 +119,7 @@ async def list_consents(call: Call[Any, Any]) -> dict[str, Any]:
            summary="Record a customer's yes or no to texts", tag=TAG, body=ConsentIn,
            response=ConsentOut, status=201, errors=(403, 404, 422),
            permissions=(Permission.CUSTOMER_MANAGE,))
-async def add_consent(call: Call[ConsentIn, Any]) -> dict[str, Any]:
+async def add_consent(call: Call[ConsentIn, Empty]) -> dict[str, Any]:
     """Who recorded it and when are taken from the call. Granting needs a phone number that can
     take texts (422 ``no_sms_number``)."""
     uow = call.uow()
@@ -131,7 +131,7 @@ async def add_consent(call: Call[ConsentIn, Any]) -> dict[str, Any]:
 
 @api.route("POST", "/api/sms/inbound", summary="A customer's reply (forwarded by Genesys Cloud)",
            tag=TAG, auth=False, status=200, errors=(400, 401, 404))
-async def inbound_sms(call: Call[Any, Any]) -> Response:
+async def inbound_sms(call: NoInput) -> Response:
     """Signed with ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`` under
     ``GENESYS_INBOUND_SECRET`` (404 while that is unset). STOP (or STOPALL, UNSUBSCRIBE, CANCEL,
     END, QUIT) opts every customer with the sender's number out; START or UNSTOP back in. Answers

@@ -17,7 +17,7 @@ from domain.errors import NotFound, ValidationFailed
 from domain.roles import Permission, Principal
 from domain.services import oncall as uc
 from storage.oncall import SqlOnCallStore, SqlRotaReader
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.schemas import Out, Page, PageQuery, Strict, page
 
 api = Api()
@@ -159,7 +159,7 @@ class NowOut(Out):
     items: list[LevelOut]
 
 
-def _reader(call: Call[Any, Any]) -> SqlRotaReader:
+def _reader(call: AnyCall) -> SqlRotaReader:
     return SqlRotaReader(call.runtime.engine,
                          company_zone=call.runtime.settings.report_timezone)
 
@@ -170,7 +170,7 @@ def _visible(principal: Principal, store_ids: list[str]) -> bool:
         or bool(principal.store_ids & set(store_ids))
 
 
-def _page_of(call: Call[Any, PageQuery], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _page_of(call: Call[Empty, PageQuery], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The rows the caller may see (a rota is short: paged here, not in SQL)."""
     rows = [r for r in rows if _visible(call.principal, r.get("store_ids") or [])]
     q = call.query
@@ -182,7 +182,7 @@ def _page_of(call: Call[Any, PageQuery], rows: list[dict[str, Any]]) -> dict[str
 @api.route("GET", "/api/oncall/shifts", summary="The on-call rota's weekly shifts", tag=TAG,
            query=PageQuery, response=ShiftPage, errors=(403, 422),
            permissions=(Permission.ONCALL_VIEW,))
-async def list_shifts(call: Call[Any, PageQuery]) -> dict[str, Any]:
+async def list_shifts(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     """By level, then start time."""
     return _page_of(call, await _reader(call).shifts())
 
@@ -190,7 +190,7 @@ async def list_shifts(call: Call[Any, PageQuery]) -> dict[str, Any]:
 @api.route("POST", "/api/oncall/shifts", summary="Add a shift to the on-call rota", tag=TAG,
            body=ShiftIn, response=ShiftOut, status=201, errors=(403, 422),
            permissions=(Permission.ONCALL_MANAGE,))
-async def add_shift(call: Call[ShiftIn, Any]) -> dict[str, Any]:
+async def add_shift(call: Call[ShiftIn, Empty]) -> dict[str, Any]:
     """The person must be an active user with a phone who may acknowledge alerts of those
     stores (422 ``invalid_user``, ``no_phone``, ``may_not_acknowledge``, ``outside_scope``)."""
     b = call.body
@@ -203,7 +203,7 @@ async def add_shift(call: Call[ShiftIn, Any]) -> dict[str, Any]:
 @api.route("PATCH", "/api/oncall/shifts/{id}", summary="Change a shift of the on-call rota",
            tag=TAG, body=ShiftPatch, response=ShiftOut, errors=(403, 404, 409, 422),
            permissions=(Permission.ONCALL_MANAGE,))
-async def change_shift(call: Call[ShiftPatch, Any]) -> dict[str, Any]:
+async def change_shift(call: Call[ShiftPatch, Empty]) -> dict[str, Any]:
     """Fields left out stay; ``version`` other than the current one is 409 ``stale_version``."""
     uow = call.uow()
     changes = call.body.model_dump(exclude={"version"}, exclude_none=True)
@@ -214,7 +214,7 @@ async def change_shift(call: Call[ShiftPatch, Any]) -> dict[str, Any]:
 
 @api.route("DELETE", "/api/oncall/shifts/{id}", summary="Remove a shift from the on-call rota",
            tag=TAG, status=204, errors=(403, 404), permissions=(Permission.ONCALL_MANAGE,))
-async def remove_shift(call: Call[Any, Any]) -> None:
+async def remove_shift(call: NoInput) -> None:
     uow = call.uow()
     await uc.remove_shift(uow, call.context(), SqlOnCallStore(uow),
                           shift_id=call.path_id("on-call shift"))
@@ -223,7 +223,7 @@ async def remove_shift(call: Call[Any, Any]) -> None:
 @api.route("GET", "/api/oncall/overrides", summary="On-call overrides not over yet", tag=TAG,
            query=PageQuery, response=OverridePage, errors=(403, 422),
            permissions=(Permission.ONCALL_VIEW,))
-async def list_overrides(call: Call[Any, PageQuery]) -> dict[str, Any]:
+async def list_overrides(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     """Soonest first."""
     return _page_of(call, await _reader(call).overrides(call.runtime.now()))
 
@@ -231,7 +231,7 @@ async def list_overrides(call: Call[Any, PageQuery]) -> dict[str, Any]:
 @api.route("POST", "/api/oncall/overrides", summary="A person covers a level for a while",
            tag=TAG, body=OverrideIn, response=OverrideOut, status=201, errors=(403, 422),
            permissions=(Permission.ONCALL_MANAGE,))
-async def add_override(call: Call[OverrideIn, Any]) -> dict[str, Any]:
+async def add_override(call: Call[OverrideIn, Empty]) -> dict[str, Any]:
     """For the whole level, or in place of ``replaces_user_id``; at most 62 days, ending in the
     future."""
     b = call.body
@@ -243,7 +243,7 @@ async def add_override(call: Call[OverrideIn, Any]) -> dict[str, Any]:
 
 @api.route("DELETE", "/api/oncall/overrides/{id}", summary="Remove an on-call override", tag=TAG,
            status=204, errors=(403, 404), permissions=(Permission.ONCALL_MANAGE,))
-async def remove_override(call: Call[Any, Any]) -> None:
+async def remove_override(call: NoInput) -> None:
     uow = call.uow()
     await uc.remove_override(uow, call.context(), SqlOnCallStore(uow),
                              override_id=call.path_id("on-call override"))
@@ -252,7 +252,7 @@ async def remove_override(call: Call[Any, Any]) -> None:
 @api.route("GET", "/api/oncall/people", summary="Who may be put on call", tag=TAG,
            query=PageQuery, response=PersonPage, errors=(403, 422),
            permissions=(Permission.ONCALL_MANAGE,))
-async def list_people(call: Call[Any, PageQuery]) -> dict[str, Any]:
+async def list_people(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     """Active users with a phone number (they must also hold ``alert:ack`` for their stores)."""
     return _page_of(call, list((await _reader(call).people()).values()))
 
@@ -260,7 +260,7 @@ async def list_people(call: Call[Any, PageQuery]) -> dict[str, Any]:
 @api.route("GET", "/api/oncall/now", summary="Who an escalation reaches now, level by level",
            tag=TAG, query=NowQuery, response=NowOut, errors=(403, 404, 422),
            permissions=(Permission.ONCALL_VIEW,))
-async def on_call_now(call: Call[Any, NowQuery]) -> dict[str, Any]:
+async def on_call_now(call: Call[Empty, NowQuery]) -> dict[str, Any]:
     """For a store (its local time) or, without ``store_id``, for system alerts; ``at``
     another instant. A level nobody covers lists its fallback numbers (``ALERT_ONCALL_PHONES``).
     A store outside the caller's scope is 404."""
@@ -288,7 +288,7 @@ async def on_call_now(call: Call[Any, NowQuery]) -> dict[str, Any]:
 @api.route("GET", "/api/oncall/contacts", summary="People's alert e-mail and quiet hours",
            tag=TAG, query=PageQuery, response=ContactPage, errors=(403, 422),
            permissions=(Permission.ONCALL_MANAGE,))
-async def list_contacts(call: Call[Any, PageQuery]) -> dict[str, Any]:
+async def list_contacts(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     """Active users with a phone, with their settings (blank when they have none)."""
     return _page_of(call, await _reader(call).contacts())
 
@@ -296,7 +296,7 @@ async def list_contacts(call: Call[Any, PageQuery]) -> dict[str, Any]:
 @api.route("PUT", "/api/oncall/contacts/{id}", summary="Set a person's alert e-mail and quiet hours",
            tag=TAG, body=ContactBody, response=ContactOut, errors=(403, 404, 422),
            permissions=(Permission.ONCALL_MANAGE,))
-async def set_contact(call: Call[ContactBody, Any]) -> dict[str, Any]:
+async def set_contact(call: Call[ContactBody, Empty]) -> dict[str, Any]:
     """Alerts that are not critical wait until a person's quiet hours are over; critical ones
     never do. The address gets the person's escalation e-mails. Audited."""
     b = call.body

@@ -95,5 +95,5 @@ def from_validation(error: ValidationError, where: str, instance: str | None = N
                    instance=instance, extra={"errors": errors})
 
 
-def _jsonable(value: Any) -> bool:
+def _jsonable(value: object) -> bool:
     return isinstance(value, str | int | float | bool | list | dict) or value is None

@@ -13,7 +13,7 @@ from domain.services.work_orders import create_work_order
 from domain.work_orders import Priority
 from storage import mapping
 from storage.queries.planning import list_proposals, proposal_records, proposal_row
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.proposal_schemas import (
     CandidateQuery,
     CandidatesOut,
@@ -37,7 +37,7 @@ TAG = "proposals"
 DECIDE_ERRORS = (400, 403, 404, 409, 422)
 
 
-def _planning(call: Call[Any, Any]) -> Planner:
+def _planning(call: AnyCall) -> Planner:
     service: Planner = call.runtime.planning
     return service
 
@@ -56,7 +56,7 @@ def _scope(body: PlanIn) -> Scope:
 @api.route("POST", "/api/proposals", summary="Ask the optimizer for a plan", tag=TAG,
            body=PlanIn, response=ProposalOut, status=201, errors=(400, 403, 409, 422, 503),
            permissions=(Permission.PROPOSAL_REQUEST,))
-async def create_proposal(call: Call[PlanIn, Any]) -> dict[str, Any]:
+async def create_proposal(call: Call[PlanIn, Empty]) -> dict[str, Any]:
     """Scope: ``{"store_id"}``, ``{"region"}``, ``{"all": true}`` or ``{"technician_ids"}``.
     The solve runs in a separate process within ``time_limit_seconds``; the answer is the stored
     proposal (moves as a diff with reasons, unassigned jobs with reasons, KPIs before/after,
@@ -72,7 +72,7 @@ async def create_proposal(call: Call[PlanIn, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/proposals", summary="Proposals (open ones by default)", tag=TAG,
            query=ProposalQuery, response=ProposalPage, errors=(403,),
            permissions=(Permission.PROPOSAL_VIEW,))
-async def get_proposals(call: Call[Any, ProposalQuery]) -> dict[str, Any]:
+async def get_proposals(call: Call[Empty, ProposalQuery]) -> dict[str, Any]:
     q = call.query
     async with call.runtime.engine.connect() as conn:
         rows, total = await list_proposals(conn, call.principal, open_only=q.status == "open",
@@ -84,7 +84,7 @@ async def get_proposals(call: Call[Any, ProposalQuery]) -> dict[str, Any]:
 
 @api.route("GET", "/api/proposals/{id}", summary="A proposal", tag=TAG, response=ProposalOut,
            errors=(403, 404), permissions=(Permission.PROPOSAL_VIEW,))
-async def get_proposal(call: Call[Any, Any]) -> dict[str, Any]:
+async def get_proposal(call: NoInput) -> dict[str, Any]:
     proposal_id = call.path_id("proposal")
     async with call.runtime.engine.connect() as conn:
         row = await proposal_row(conn, call.principal, proposal_id)
@@ -96,7 +96,7 @@ async def get_proposal(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/proposals/{id}/confirm", summary="Confirm all or part of a proposal",
            tag=TAG, body=ConfirmIn, response=ProposalOut, errors=DECIDE_ERRORS,
            permissions=(Permission.PROPOSAL_DECIDE,))
-async def confirm(call: Call[ConfirmIn, Any]) -> dict[str, Any]:
+async def confirm(call: Call[ConfirmIn, Empty]) -> dict[str, Any]:
     """``work_order_ids: null`` confirms every move. All chosen moves commit in one
     transaction; if any work order changed since the proposal was computed, the proposal
     expires and the answer is 409 naming the changed orders."""
@@ -108,7 +108,7 @@ async def confirm(call: Call[ConfirmIn, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/proposals/{id}/reject", summary="Reject a proposal", tag=TAG,
            body=RejectIn, response=ProposalOut, errors=DECIDE_ERRORS,
            permissions=(Permission.PROPOSAL_DECIDE,))
-async def reject(call: Call[RejectIn, Any]) -> dict[str, Any]:
+async def reject(call: Call[RejectIn, Empty]) -> dict[str, Any]:
     return await uc.reject_proposal(call.uow(), call.context(),
                                     proposal_id=call.path_id("proposal"),
                                     reason=call.body.reason)
@@ -117,7 +117,7 @@ async def reject(call: Call[RejectIn, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/proposals/{id}/undo", summary="Undo a confirmed proposal", tag=TAG,
            response=ProposalOut, errors=DECIDE_ERRORS,
            permissions=(Permission.PROPOSAL_DECIDE,))
-async def undo(call: Call[Any, Any]) -> dict[str, Any]:
+async def undo(call: NoInput) -> dict[str, Any]:
     """Puts every confirmed move back (technician, sequence, planned arrival) while none of
     its jobs has started or changed; technicians its emergency marked unavailable become
     available again."""
@@ -131,7 +131,7 @@ async def undo(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/work-orders/{id}/candidates", summary="Who should take this job?",
            tag=TAG, query=CandidateQuery, response=CandidatesOut, errors=(403, 404, 422),
            permissions=(Permission.PROPOSAL_VIEW, Permission.WORK_ORDER_ASSIGN))
-async def work_order_candidates(call: Call[Any, CandidateQuery]) -> dict[str, Any]:
+async def work_order_candidates(call: Call[Empty, CandidateQuery]) -> dict[str, Any]:
     """The ``k`` technicians who can take the job at the least added driving, by cheapest
     insertion into their current routes: ETA, added drive, slack, lateness risk and the
     constraints close to binding. No solve; answered from a cached state."""
@@ -144,7 +144,7 @@ async def work_order_candidates(call: Call[Any, CandidateQuery]) -> dict[str, An
            body=UnavailableIn, response=EmergencyOut, status=201,
            errors=(400, 403, 404, 409, 422, 503),
            permissions=(Permission.EMERGENCY_BULK,))
-async def emergency_unavailable(call: Call[UnavailableIn, Any]) -> dict[str, Any]:
+async def emergency_unavailable(call: Call[UnavailableIn, Empty]) -> dict[str, Any]:
     """Marks them unavailable (committed at once), then answers one proposal for their jobs
     that have not started, among the other technicians of their regions. Confirming it is the
     one-step commit; ``POST /api/proposals/{id}/undo`` reverts both."""
@@ -154,7 +154,7 @@ async def emergency_unavailable(call: Call[UnavailableIn, Any]) -> dict[str, Any
         return await _mark_and_plan(call, planning)
 
 
-async def _mark_and_plan(call: Call[UnavailableIn, Any], planning: Planner
+async def _mark_and_plan(call: Call[UnavailableIn, Empty], planning: Planner
                          ) -> dict[str, Any]:
     b, ctx = call.body, call.context()
     if b.area is not None:
@@ -178,7 +178,7 @@ async def _mark_and_plan(call: Call[UnavailableIn, Any], planning: Planner
 @api.route("POST", "/api/emergency/jobs", summary="Create an emergency job with its candidates",
            tag=TAG, body=EmergencyJobIn, response=EmergencyJobOut, status=201,
            errors=(400, 403, 404, 409, 422), permissions=(Permission.EMERGENCY_CREATE,))
-async def emergency_job(call: Call[EmergencyJobIn, Any]) -> dict[str, Any]:
+async def emergency_job(call: Call[EmergencyJobIn, Empty]) -> dict[str, Any]:
     """Creates the work order with priority emergency (announced to the board by its event) and
     answers it together with its top ``k`` candidates."""
     new = new_work_order(call.body, priority=Priority.EMERGENCY)  # an EmergencyJobIn is a WorkOrderIn

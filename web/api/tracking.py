@@ -23,7 +23,7 @@ from domain.errors import NotFound
 from domain.notifications import TrackingPolicy, link_alive, public_view
 from storage.notifications import SqlCustomerNotifications
 from storage.queries.work_orders import customer_notes
-from web.api.framework import Api, Call
+from web.api.framework import Api, NoInput
 from web.api.schemas import Out
 from web.pages import STATIC_DIR
 from web.settings import Settings
@@ -93,7 +93,7 @@ class TrackOut(Out):
 
 @api.route("GET", "/api/track/{token}", summary="A job as its customer's tracking page shows it",
            tag=TAG, response=TrackOut, auth=False, errors=(404,))
-async def customer_tracking(call: Call[Any, Any]) -> Response:
+async def customer_tracking(call: NoInput) -> Response:
     """Public (the token is the key). 404 for an unknown, forged or expired token."""
     view = await tracked_view(call.runtime, call.path["token"])
     if view is None:

@@ -12,7 +12,7 @@ from domain.errors import NotFound
 from domain.roles import Permission
 from storage.queries.today import store_today
 from storage.queries.tracks import technician_track
-from web.api.framework import Api, Call
+from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import LocationOut, Out, Strict
 
 api = Api()
@@ -52,7 +52,7 @@ class TrackOut(Out):
 @api.route("GET", "/api/technicians/{id}/track", summary="A technician's trail and planned route",
            tag=TAG, query=TrackQuery, response=TrackOut, errors=(403, 404, 422),
            permissions=(Permission.BOARD_VIEW,))
-async def get_technician_track(call: Call[Any, TrackQuery]) -> dict[str, Any]:
+async def get_technician_track(call: Call[Empty, TrackQuery]) -> dict[str, Any]:
     """``trail``: the van's positions of the last ``minutes``, oldest first, thinned evenly to at
     most ``points`` (the first and the newest kept); ``position``: the latest fix; ``route``: the
     open jobs in the order they will be done (started first, then by sequence), only those of
@@ -76,7 +76,7 @@ class TodayOut(Out):
 
 @api.route("GET", "/api/stores/{id}/today", summary="A store's day so far (on-time rate)",
            tag=TAG, response=TodayOut, errors=(403, 404), permissions=(Permission.BOARD_VIEW,))
-async def store_day(call: Call[Any, Any]) -> dict[str, Any]:
+async def store_day(call: NoInput) -> dict[str, Any]:
     """Jobs completed since the store's local midnight and how many were reached within their
     window (arrival = the on-site step; without one, the completion); ``on_time_rate`` is null
     before the first completion. Another store's is 404 for a store manager."""

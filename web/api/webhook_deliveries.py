@@ -12,7 +12,7 @@ from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services.partner_orders import replay_webhook
 from storage.webhook_deliveries import SqlWebhookDeliveries
-from web.api.framework import Api, Call
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.schemas import Out, Page, PageQuery, page, split_commas
 
 api = Api()
@@ -51,7 +51,7 @@ class DeliveryPage(Page[DeliveryOut]):
     pass
 
 
-def _delivery_id(call: Call[Any, Any]) -> int:
+def _delivery_id(call: AnyCall) -> int:
     value = call.path["id"]
     if not value.isdigit() or len(value) > 18:
         raise NotFound("webhook delivery", value[:64])
@@ -61,7 +61,7 @@ def _delivery_id(call: Call[Any, Any]) -> int:
 @api.route("GET", "/api/webhook-deliveries", summary="Webhooks to partners (dead letters)",
            tag=TAG, query=DeliveryQuery, response=DeliveryPage, errors=(403, 422),
            permissions=(Permission.WEBHOOK_VIEW,))
-async def list_webhook_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, Any]:
+async def list_webhook_deliveries(call: Call[Empty, DeliveryQuery]) -> dict[str, Any]:
     """Newest first. ``status=dead``: the deliveries given up after every attempt."""
     call.principal.require(Permission.WEBHOOK_VIEW)
     q = call.query
@@ -73,7 +73,7 @@ async def list_webhook_deliveries(call: Call[Any, DeliveryQuery]) -> dict[str, A
 @api.route("POST", "/api/webhook-deliveries/{id}/replay", summary="Send a dead webhook again",
            tag=TAG, response=DeliveryOut, errors=(403, 404, 409),
            permissions=(Permission.WEBHOOK_REPLAY,))
-async def replay(call: Call[Any, Any]) -> dict[str, Any]:
+async def replay(call: NoInput) -> dict[str, Any]:
     """The same message (id and body), pending again with its attempts from zero; the sender
     takes it at its next pass. 409 ``not_dead`` (with ``current``) unless it is dead."""
     return await replay_webhook(SqlWebhookDeliveries(call.runtime.engine), call.context(),

@@ -17,7 +17,7 @@ from domain.services import work_orders as uc
 from domain.work_orders import Priority, ProofOfWork
 from storage.attachments import attachment_lookup
 from storage.queries.work_orders import list_work_orders, work_order_detail
-from web.api.framework import Api, Call, detail_or_404
+from web.api.framework import AnyCall, Api, Call, Empty, NoInput, detail_or_404
 from web.api.notifications import tracking_url
 from web.api.schemas import LocationIn, PageQuery, page
 from web.api.work_order_schemas import (
@@ -56,7 +56,7 @@ def _window(window: WindowIn | None) -> TimeWindow | None:
     return TimeWindow(window.start, window.end) if window is not None else None
 
 
-async def with_tracking(call: Call[Any, Any], work_order: dict[str, Any]) -> dict[str, Any]:
+async def with_tracking(call: AnyCall, work_order: dict[str, Any]) -> dict[str, Any]:
     """Every work-order answer carries ``tracking_url`` (the customer's tracking page) for
     dispatchers and customer service (``customer:contact``), and for nobody else."""
     if call.principal.can(Permission.CUSTOMER_CONTACT):
@@ -64,7 +64,7 @@ async def with_tracking(call: Call[Any, Any], work_order: dict[str, Any]) -> dic
     return work_order
 
 
-async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
+async def _detail(call: AnyCall, work_order_id: str) -> dict[str, Any]:
     found = await detail_or_404(call, "work order", work_order_detail, work_order_id)
     return await with_tracking(call, found)
 
@@ -72,7 +72,7 @@ async def _detail(call: Call[Any, Any], work_order_id: str) -> dict[str, Any]:
 @api.route("POST", "/api/work-orders", summary="Create a work order", tag=TAG, body=WorkOrderIn,
            response=WorkOrderOut, status=201, errors=(400, 403, 409, 422), idempotent=True,
            permissions=(Permission.WORK_ORDER_CREATE, Permission.EMERGENCY_CREATE))
-async def create_work_order(call: Call[WorkOrderIn, Any]) -> dict[str, Any]:
+async def create_work_order(call: Call[WorkOrderIn, Empty]) -> dict[str, Any]:
     """``store_id``, ``priority``, ``location`` and ``description`` are required. Give
     ``customer_id`` for a known customer, or ``customer_name`` (with ``customer_phone``,
     ``customer_email``, ``sms_opt_in``) for a walk-in. Emergencies need the emergency permission.
@@ -99,7 +99,7 @@ def new_work_order(b: WorkOrderIn, *, priority: Priority | None = None) -> uc.Ne
 @api.route("GET", "/api/work-orders", summary="List work orders", tag=TAG, query=WorkOrderQuery,
            response=WorkOrderPage, errors=(403,),
            permissions=(Permission.WORK_ORDER_VIEW,))
-async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
+async def list_orders(call: Call[Empty, WorkOrderQuery]) -> dict[str, Any]:
     """Filters: ``status`` (repeat it, or a comma list), ``store_id``, ``priority``,
     ``date_from``/``date_to`` (creation time), ``changed_from`` (last status change, e.g. the
     jobs completed today), ``technician_id``, ``customer_id`` (one customer's jobs, open and
@@ -122,7 +122,7 @@ async def list_orders(call: Call[Any, WorkOrderQuery]) -> dict[str, Any]:
 @api.route("GET", "/api/work-orders/{id}", summary="A work order", tag=TAG,
            response=WorkOrderOut, errors=(403, 404),
            permissions=(Permission.WORK_ORDER_VIEW,))
-async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
+async def get_work_order(call: NoInput) -> dict[str, Any]:
     """``tracking_url`` (the customer's tracking page) is given to dispatchers and customer
     service only (``customer:contact``)."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
@@ -132,7 +132,7 @@ async def get_work_order(call: Call[Any, Any]) -> dict[str, Any]:
 @api.route("PATCH", "/api/work-orders/{id}", summary="Edit a work order's descriptive fields",
            tag=TAG, body=WorkOrderPatch, response=WorkOrderOut, errors=(400, 403, 404, 409, 422),
            permissions=(Permission.WORK_ORDER_EDIT,))
-async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
+async def patch_work_order(call: Call[WorkOrderPatch, Empty]) -> dict[str, Any]:
     """Send ``If-Match: "<version>"`` to refuse the edit when someone changed it meanwhile
     (409 with the current work order)."""
     b = call.body
@@ -154,7 +154,7 @@ async def patch_work_order(call: Call[WorkOrderPatch, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/work-orders/{id}/cancel", summary="Cancel a work order", tag=TAG,
            body=CancelIn, response=WorkOrderOut, errors=ASSIGN_ERRORS,
            permissions=(Permission.WORK_ORDER_CANCEL,))
-async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
+async def cancel_work_order(call: Call[CancelIn, Empty]) -> dict[str, Any]:
     result = await uc.cancel_work_order(
         call.uow(), call.context(), work_order_id=call.path_id("work order"), reason=call.body.reason,
         expected_version=call.expected_version(call.body.version))
@@ -164,7 +164,7 @@ async def cancel_work_order(call: Call[CancelIn, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/work-orders/{id}/status", summary="Report a technician's step", tag=TAG,
            body=StepIn, response=WorkOrderOut, errors=(403, 404, 409, 422),
            permissions=(Permission.WORK_ORDER_WORK, Permission.WORK_ORDER_ASSIGN))
-async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
+async def report_step(call: Call[StepIn, Empty]) -> dict[str, Any]:
     """``accept``, ``decline`` (with a reason), ``en_route``, ``on_site``, ``complete`` (with
     optional proof) or ``fail`` (with a reason). ``device_time`` is when it happened on the phone.
     A dispatcher reports a step on a technician's behalf by naming ``technician_id``. Proof files
@@ -192,7 +192,7 @@ async def report_step(call: Call[StepIn, Any]) -> dict[str, Any]:
            body=CommentIn, response=CommentOut, status=201, errors=(403, 404, 409, 422),
            idempotent=True,
            permissions=(Permission.WORK_ORDER_COMMENT,))
-async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
+async def add_comment(call: Call[CommentIn, Empty]) -> dict[str, Any]:
     """``visibility``: ``internal`` (the default: the company's people only) or ``customer``
     (customer-visible: the customer's tracking page shows it too)."""
     return await uc.comment_work_order(call.uow(), call.context(), work_order_id=call.path_id("work order"),
@@ -203,7 +203,7 @@ async def add_comment(call: Call[CommentIn, Any]) -> dict[str, Any]:
 @api.route("GET", "/api/work-orders/{id}/comments", summary="A work order's comments, oldest first",
            tag=TAG, query=PageQuery, response=CommentPage, errors=(403, 404),
            permissions=(Permission.WORK_ORDER_VIEW,))
-async def list_comments(call: Call[Any, PageQuery]) -> dict[str, Any]:
+async def list_comments(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     call.principal.require(Permission.WORK_ORDER_VIEW)
     comments = (await _detail(call, call.path_id("work order")))["comments"]
     q = call.query
@@ -214,7 +214,7 @@ async def list_comments(call: Call[Any, PageQuery]) -> dict[str, Any]:
            summary="Assign or reassign a work order by hand", tag=TAG, body=AssignIn,
            response=WorkOrderOut, errors=ASSIGN_ERRORS,
            permissions=(Permission.WORK_ORDER_ASSIGN,))
-async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
+async def assign(call: Call[AssignIn, Empty]) -> dict[str, Any]:
     """``version`` is the version the client saw; if the work order changed since, the answer is
     409 with the current work order. ``pinned`` keeps the optimizer from moving it."""
     b = call.body
@@ -228,7 +228,7 @@ async def assign(call: Call[AssignIn, Any]) -> dict[str, Any]:
 @api.route("POST", "/api/work-orders/{id}/unassign", summary="Take a work order back", tag=TAG,
            body=UnassignIn, response=WorkOrderOut, errors=ASSIGN_ERRORS,
            permissions=(Permission.WORK_ORDER_ASSIGN,))
-async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
+async def unassign(call: Call[UnassignIn, Empty]) -> dict[str, Any]:
     b = call.body
     result = await uc.unassign_work_order(
         call.uow(), call.context(), work_order_id=call.path_id("work order"),
@@ -240,7 +240,7 @@ async def unassign(call: Call[UnassignIn, Any]) -> dict[str, Any]:
            tag="technicians", body=TechnicianStatusIn, response=TechnicianStateOut,
            errors=(403, 404, 409, 422),
            permissions=(Permission.TECHNICIAN_STATUS,))
-async def technician_status(call: Call[TechnicianStatusIn, Any]) -> dict[str, Any]:
+async def technician_status(call: Call[TechnicianStatusIn, Empty]) -> dict[str, Any]:
     """A technician changes their own status; a dispatcher that of any technician in scope."""
     return await uc.change_technician_status(
         call.uow(), call.context(), technician_id=call.path_id("technician"),
