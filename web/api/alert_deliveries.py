@@ -3,57 +3,19 @@ outcome and answer), and for admins the dead letters (given up) and their retry.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
-
-from pydantic import BeforeValidator, Field
+from typing import Any
 
 from domain.errors import Conflict, NotFound
 from domain.roles import Permission
 from domain.services.alerts import may_see_alert
 from storage import tables as t
 from storage.alert_notifications import SqlDeliveryLog, SqlNotificationStore
+from web.api.alert_delivery_schemas import DeliveryList, DeliveryOut, DeliveryPage, DeliveryQuery
 from web.api.framework import Api, Call, Empty, NoInput
-from web.api.schemas import Out, Page, PageQuery, page, split_commas
+from web.api.schemas import page
 
 api = Api()
 TAG = "alerts"
-Status = Literal["pending", "sending", "sent", "logged", "failed", "cancelled", "grouped"]
-
-
-class DeliveryOut(Out):
-    id: str
-    alert_id: str
-    level: int
-    channel: str = Field(description="sms, voice, email or webhook")
-    recipient: str
-    status: Status
-    attempts: int
-    error: str
-    provider_id: str | None
-    created_at: dt.datetime
-    sent_at: dt.datetime | None
-    next_attempt_at: dt.datetime | None
-    response: str | None = Field(description='a key ("1", "2"), "none" or "reply"')
-    responded_at: dt.datetime | None
-    group_id: str | None
-
-
-class DeliveryList(Out):
-    items: list[DeliveryOut]
-
-
-class DeliveryPage(Page[DeliveryOut]):
-    pass
-
-
-class DeliveryQuery(PageQuery):
-    """``status`` may repeat or hold a comma list; none: every delivery."""
-
-    status: Annotated[list[Status], BeforeValidator(split_commas)] = Field(
-        default_factory=list, max_length=7)
-
-
 
 
 @api.route("GET", "/api/alerts/{id}/deliveries", summary="What was sent about an alert", tag=TAG,

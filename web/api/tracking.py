@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,7 +23,7 @@ from domain.notifications import TrackingPolicy, link_alive, public_view
 from storage.notifications import SqlCustomerNotifications
 from storage.queries.work_orders import customer_notes
 from web.api.framework import Api, NoInput
-from web.api.schemas import Out
+from web.api.tracking_schemas import TrackOut
 from web.pages import STATIC_DIR
 from web.settings import Settings
 
@@ -72,23 +71,6 @@ async def _messages(runtime: Runtime, store: SqlCustomerNotifications,
     messages = [*await store.posted(work_order_id),
                 *({"kind": "note", "text": n["text"], "at": n["at"]} for n in notes)]
     return sorted(messages, key=lambda m: dt.datetime.fromisoformat(m["at"]), reverse=True)
-
-
-class TrackOut(Out):
-    status: str
-    status_text: str
-    technician: str | None
-    eta: str | None
-    eta_text: str | None
-    window_text: str
-    destination: dict[str, float]
-    van: dict[str, float] | None
-    updated_at: str
-    expires_at: str
-    poll_seconds: float
-    messages: list[dict[str, str]] = Field(
-        description="What the customer was told, newest first: kind, text, at, at_text; "
-                    "kind ``note`` is a customer-visible comment")
 
 
 @api.route("GET", "/api/track/{token}", summary="A job as its customer's tracking page shows it",

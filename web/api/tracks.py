@@ -6,47 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import Field
-
 from domain.errors import NotFound
 from domain.roles import Permission
 from storage.queries.today import store_today
 from storage.queries.tracks import technician_track
 from web.api.framework import Api, Call, Empty, NoInput
-from web.api.schemas import LocationOut, Out, Strict
+from web.api.track_schemas import TodayOut, TrackOut, TrackQuery
 
 api = Api()
 TAG = "resources"
-
-
-class TrackQuery(Strict):
-    minutes: int = Field(default=120, ge=1, le=24 * 60, description="How far back the trail goes.")
-    points: int = Field(default=600, ge=2, le=5000, description="Most trail points returned.")
-
-
-class TrailPoint(Out):
-    lat: float
-    lon: float
-    at: dt.datetime
-
-
-class RouteStop(Out):
-    work_order_id: str
-    status: str
-    sequence: int | None
-    location: LocationOut
-    planned_arrival: dt.datetime | None
-    window_end: dt.datetime | None
-    description: str
-
-
-class TrackOut(Out):
-    technician_id: str
-    unit_id: str | None
-    since: dt.datetime
-    position: TrailPoint | None
-    trail: list[TrailPoint]
-    route: list[RouteStop]
 
 
 @api.route("GET", "/api/technicians/{id}/track", summary="A technician's trail and planned route",
@@ -64,14 +32,6 @@ async def get_technician_track(call: Call[Empty, TrackQuery]) -> dict[str, Any]:
     if found is None:
         raise NotFound("technician", tech_id)
     return found
-
-
-class TodayOut(Out):
-    store_id: str
-    since: dt.datetime
-    completed: int
-    on_time: int
-    on_time_rate: float | None
 
 
 @api.route("GET", "/api/stores/{id}/today", summary="A store's day so far (on-time rate)",

@@ -3,52 +3,18 @@ and the replay of a dead one. See docs/intake.md, "Back to the partner"."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
-
-from pydantic import BeforeValidator, Field
+from typing import Any
 
 from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services.partner_orders import replay_webhook
 from storage.webhook_deliveries import SqlWebhookDeliveries
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput
-from web.api.schemas import Out, Page, PageQuery, page, split_commas
+from web.api.schemas import page
+from web.api.webhook_delivery_schemas import DeliveryOut, DeliveryPage, DeliveryQuery
 
 api = Api()
 TAG = "partner webhooks"
-DeliveryStatus = Literal["pending", "delivered", "dead"]
-
-
-class DeliveryQuery(PageQuery):
-    """``status`` may repeat or hold a comma list; none: every delivery."""
-
-    status: Annotated[list[DeliveryStatus], BeforeValidator(split_commas)] = Field(
-        default_factory=list, max_length=3)
-
-
-class DeliveryOut(Out):
-    id: int
-    message_id: str = Field(description="the webhook-id the partner sees, the same on each try")
-    partner: str
-    event_type: str
-    external_id: str
-    work_order_id: str
-    payload: dict[str, Any]
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: dt.datetime | None
-    last_status: int | None
-    last_error: str
-    created_at: dt.datetime
-    delivered_at: dt.datetime | None
-    replays: int
-    replayed_at: dt.datetime | None
-    replayed_by: str | None
-
-
-class DeliveryPage(Page[DeliveryOut]):
-    pass
 
 
 def _delivery_id(call: AnyCall) -> int:
