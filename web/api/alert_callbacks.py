@@ -21,8 +21,6 @@ import datetime as dt
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from domain.alert_delivery import normalize_phone
 from domain.alert_responses import Outcome, say, token_hash
 from domain.alerts import AlertPolicy
@@ -32,41 +30,13 @@ from domain.services.notifications import consent_from_reply
 from realtime.notify.data_actions import KEYPRESS_PATH, SECRET_HEADER, SMS_REPLY_PATH, secret_matches
 from storage.alert_answers import SqlAlertAnswers
 from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
+from web.api.alert_callback_schemas import CallbackOut, KeypressIn, SmsReplyIn
 from web.api.framework import AnyCall, Api, Call, Empty
 from web.api.problems import ApiError
-from web.api.schemas import Out
 
 api = Api()
 TAG = "alert callbacks"
 log = logging.getLogger("dispatch.alerts")
-
-
-class Lenient(BaseModel):
-    """A provider's body: fields we do not read are ignored (its action may send more)."""
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class KeypressIn(Lenient):
-    alertId: str = Field(default="", max_length=64)
-    deliveryId: str = Field(default="", max_length=64)
-    callToken: str = Field(min_length=16, max_length=128)
-    conversationId: str = Field(default="", max_length=128)
-    digit: str = Field(default="", max_length=16, description="empty: no key before the timeout")
-
-
-class SmsReplyIn(Lenient):
-    conversationId: str = Field(default="", max_length=128)
-    messageId: str = Field(default="", max_length=128)
-    sender: str = Field(alias="from", max_length=64)
-    to: str = Field(default="", max_length=64)
-    text: str = Field(max_length=2000)
-
-
-class CallbackOut(Out):
-    accepted: bool
-    outcome: str
-    say: str
 
 
 def _authenticate(call: AnyCall) -> None:

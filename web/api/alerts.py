@@ -8,90 +8,25 @@ current alert in ``current``.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator, Field
-
-from domain.alerts import AlertKind, AlertStatus, Severity
 from domain.roles import Permission
 from domain.services import alerts as uc
 from storage.queries.alerts import alert_detail, list_alerts
+from web.api.alert_schemas import (
+    AcknowledgedManyOut,
+    AcknowledgeIn,
+    AcknowledgeManyIn,
+    AlertOut,
+    AlertPage,
+    AlertQuery,
+    ResolveIn,
+)
 from web.api.framework import Api, Call, Empty, NoInput, detail_or_404
-from web.api.schemas import Out, Page, PageQuery, Strict, split_commas
-from web.api.work_order_schemas import Id, Reason, Version
 
 api = Api()
 TAG = "alerts"
 CHANGE_ERRORS = (400, 403, 404, 409, 422)
-
-
-class AlertQuery(PageQuery):
-    """``status``, ``severity`` and ``kind`` may repeat or hold a comma list."""
-
-    status: Annotated[list[AlertStatus], BeforeValidator(split_commas)] = Field(
-        default_factory=list, max_length=3)
-    severity: Annotated[list[Severity], BeforeValidator(split_commas)] = Field(
-        default_factory=list, max_length=3)
-    kind: Annotated[list[AlertKind], BeforeValidator(split_commas)] = Field(
-        default_factory=list, max_length=len(AlertKind))
-    store_id: Id | None = None
-
-
-class AcknowledgeIn(Strict):
-    version: Version | None = None
-
-
-class AckItem(Strict):
-    id: Id
-    version: Version | None = None
-
-
-class AcknowledgeManyIn(Strict):
-    items: list[AckItem] = Field(min_length=1, max_length=500)
-
-
-class SkippedOut(Out):
-    id: str
-    code: str
-
-
-class ResolveIn(Strict):
-    version: Version | None = None
-    note: Reason = ""
-
-
-class AlertOut(Out):
-    id: str
-    kind: AlertKind
-    category: str
-    severity: Severity
-    status: AlertStatus
-    dedup_key: str
-    title: str
-    message: str
-    store_id: str | None
-    technician_id: str | None
-    work_order_id: str | None
-    raised_at: dt.datetime
-    acknowledged_at: dt.datetime | None
-    acknowledged_by: str | None
-    resolved_at: dt.datetime | None
-    resolved_by: str | None
-    escalation_level: int
-    next_escalation_at: dt.datetime | None
-    version: int
-
-
-class AlertPage(Page[AlertOut]):
-    pass
-
-
-class AcknowledgedManyOut(Out):
-    acknowledged: list[AlertOut]
-    skipped: list[SkippedOut]
-
-
 
 
 @api.route("GET", "/api/alerts", summary="List alerts, newest first", tag=TAG, query=AlertQuery,

@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import Field, StrictBool
 from starlette.responses import JSONResponse, Response
 
 from domain.errors import NotFound
-from domain.notifications import ConsentSource
 from domain.roles import Permission
 from domain.services import notifications as uc
 from realtime.notify.inbound import SIGNATURE_HEADER, parse, verify
@@ -25,52 +23,11 @@ from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
 from storage.queries.work_orders import work_order_detail
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput
+from web.api.notification_schemas import ConsentIn, ConsentList, ConsentOut, NotificationList
 from web.api.problems import ApiError
-from web.api.schemas import Out, Strict
 
 api = Api()
 TAG = "customer notifications"
-
-
-class NotificationOut(Out):
-    id: str
-    kind: str
-    channel: str
-    recipient: str
-    text: str
-    status: str = Field(description="web: posted; sms: pending, sending, sent, logged (no "
-                                    "provider configured), failed or cancelled")
-    attempts: int
-    error: str
-    provider_id: str | None
-    created_at: str
-    sent_at: str | None
-
-
-class NotificationList(Out):
-    items: list[NotificationOut]
-    tracking_url: str
-
-
-class ConsentIn(Strict):
-    granted: StrictBool
-    source: ConsentSource = Field(description="How the customer said it (not sms_reply: replies "
-                                              "record themselves)")
-    note: str = Field(default="", max_length=500)
-
-
-class ConsentOut(Out):
-    channel: str
-    granted: bool
-    source: str
-    recorded_by: str
-    at: str
-    note: str
-
-
-class ConsentList(Out):
-    sms_opt_in: bool
-    items: list[ConsentOut]
 
 
 def store(call: AnyCall) -> SqlCustomerNotifications:
@@ -82,8 +39,6 @@ async def tracking_url(call: AnyCall, work_order_id: str) -> str:
     token = await store(call).link_for(work_order_id, call.runtime.now())
     base = call.runtime.settings.public_url or str(call.request.base_url)
     return f"{base.rstrip('/')}/t/{token}"
-
-
 
 
 @api.route("GET", "/api/work-orders/{id}/notifications",
