@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -33,6 +32,7 @@ from storage.attachments import (
     read_attachment,
     work_order_owner,
 )
+from web.api.attachment_schemas import AttachmentList, AttachmentOut
 from web.api.bodies import read_capped
 from web.api.framework import AnyCall, Api, NoInput
 from web.api.problems import ApiError
@@ -43,21 +43,6 @@ TAG = "work orders"
 CACHE_SECONDS = 86_400
 _PATH = "/api/work-orders/{id}/attachments"
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
-
-
-class AttachmentOut(BaseModel):
-    sha256: str
-    ref: str
-    content_type: str
-    size: int
-    uploaded_by: str
-    uploaded_at: str
-
-
-class AttachmentList(BaseModel):
-    items: list[AttachmentOut]
-
-
 
 
 def _digest(call: AnyCall, *, refuse: int) -> str:

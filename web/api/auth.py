@@ -1,42 +1,15 @@
-"""Login, the current user, and role delegation."""
+"""Login and the current user (role delegation: ``delegations.py``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from domain.roles import Role
+from web.api.auth_schemas import LoginIn, MeOut, TokenOut
 from web.api.framework import Api, Call, Empty, NoInput
 from web.api.problems import ApiError
-from web.api.schemas import Strict
 from web.login_throttle import LoginThrottle, TooManyAttempts, VerifierBusy
 
 api = Api()
-
-
-class LoginIn(Strict):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str
-    expires_in: int
-
-
-class MeOut(BaseModel):
-    id: str
-    username: str
-    display_name: str
-    roles: list[str]
-    store_ids: list[str] | None
-    technician_id: str | None
-    permissions: list[str] = Field(
-        description="What the user may do: the permissions of their roles (delegated ones "
-                    "included), sorted; the pages show an action only when it is listed")
 
 
 @api.route("POST", "/api/auth/login", summary="Log in and receive an access token",
@@ -92,19 +65,3 @@ async def me(call: NoInput) -> dict[str, Any]:
         "technician_id": p.technician_id,
         "permissions": sorted(permission.value for permission in p.permissions),
     }
-
-
-class DelegationIn(Strict):
-    to_username: str = Field(min_length=1, max_length=64)
-    role: Role
-    starts_at: dt.datetime | None = None
-    ends_at: dt.datetime
-
-
-class DelegationOut(BaseModel):
-    id: str
-    from_user_id: str
-    to_user_id: str
-    role: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime

@@ -9,39 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import delegations as uc
 from storage.queries.audit import SqlDelegationStore, delegation_detail, list_delegations
-from web.api.auth import DelegationIn
+from web.api.delegation_schemas import DelegationIn, DelegationPage, DelegationQuery, RoleDelegationOut
 from web.api.framework import Api, Call, Empty, NoInput
-from web.api.schemas import Page, PageQuery, page
+from web.api.schemas import page
 
 api = Api()
 TAG = "auth"
-
-
-class DelegationQuery(PageQuery):
-    active: bool = Field(default=False, description="true: only those in force now")
-
-
-class RoleDelegationOut(BaseModel):
-    id: str
-    from_user_id: str
-    from_username: str
-    to_user_id: str
-    to_username: str
-    role: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    created_at: dt.datetime
-    active: bool
-
-
-class DelegationPage(Page[RoleDelegationOut]):
-    pass
 
 
 def _shape(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:

@@ -33,13 +33,12 @@ from geopy.exc import (
     GeopyError,
 )
 from geopy.geocoders import Nominatim
-from pydantic import Field
 from starlette.applications import Starlette
 
 from domain.roles import Permission
 from web.api.framework import Api, Call, Empty, NoInput
+from web.api.geocode_schemas import GeocodeQuery, GeocoderOut, PlaceList
 from web.api.problems import ApiError
-from web.api.schemas import LocationOut, Out, Strict
 from web.settings import Settings
 
 log = logging.getLogger("dispatch.geocode")
@@ -91,27 +90,6 @@ class HttpxAdapter(BaseAsyncAdapter):  # type: ignore[misc]
             return json.loads(text)
         except ValueError as error:
             raise GeocoderParseError("the geocoder's answer is not JSON") from error
-
-
-class GeocodeQuery(Strict):
-    q: str = Field(min_length=3, max_length=200, description="The address, as typed")
-    limit: int = Field(default=5, ge=1, le=10)
-
-
-class PlaceOut(Out):
-    label: str
-    location: LocationOut
-
-
-class PlaceList(Out):
-    items: list[PlaceOut]
-    provider: str
-    attribution: str
-
-
-class GeocoderOut(Out):
-    configured: bool
-    provider: str | None = Field(description="nominatim, or null when none is configured")
 
 
 def _client(settings: Settings) -> Nominatim:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import StrictBool
-
 from domain.errors import NotFound
 from storage.revocations import revoke_token
 from web.api.framework import Api, Call, Empty
-from web.api.schemas import Strict
+from web.api.logout_schemas import LogoutIn
 
 api = Api()
-
-
-class LogoutIn(Strict):
-    #: Also end every other token of the account (every device).
-    everywhere: StrictBool = False
 
 
 @api.route("POST", "/api/auth/logout", summary="Log out: end this access token (or all of them)",
