@@ -42,8 +42,7 @@ NATIONAL_PHONE = re.compile(r"(?<![\w-])\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}(?![\w-])
 EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
 #: Libraries that log every statement, request or frame (with its data, personal data included)
 #: at DEBUG or INFO: only their warnings are worth a line, whatever ``LOG_LEVEL`` says.
-QUIET = ("aiosqlite", "asyncio", "httpx", "httpx2", "httpcore", "hpack", "multipart",
-         "python_multipart", "websockets")
+QUIET = ("aiosqlite", "asyncio", "httpx", "httpx2", "httpcore", "websockets")
 #: Added by uvicorn to its records for its own coloured formatter; not a field of the line.
 _DROPPED_EXTRAS = ("color_message",)
 
