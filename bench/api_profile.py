@@ -32,7 +32,7 @@ from domain.roles import Principal, Role  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.queries import dispatches as q  # noqa: E402
 from storage.queries.common import TOTAL, read_connection, run_page  # noqa: E402
-from web.api.dispatches import DispatchPage, DispatchQuery  # noqa: E402
+from web.api.dispatch_schemas import DispatchPage, DispatchQuery  # noqa: E402
 from web.api.schemas import page  # noqa: E402
 
 DISPATCHER = Principal(user_id="user-dispatcher", username="dispatcher",

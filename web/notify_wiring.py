@@ -200,7 +200,6 @@ async def start_customer_notifications(runtime: Runtime) -> CustomerNotifier:
     live.supervisor.periodic("customer-notifications", runner.run_once, interval=POLL_SECONDS,
                              wake=runner.woken, leader=lambda: live.relay.is_leader)
     live.demo_tasks.append(notifier.aclose)  # closed after the workers stop
-    runtime.customer_notifier = runner
     return runner
 
 

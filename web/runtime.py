@@ -29,7 +29,7 @@ from web.intake_wiring import start_intake
 from web.live import Live, build_live
 from web.login_throttle import LoginThrottle
 from web.metrics import Metrics, multiprocess_dir
-from web.notify_wiring import CustomerNotifier, start_customer_notifications
+from web.notify_wiring import start_customer_notifications
 from web.planning.planner import Planner
 from web.security import TokenService
 from web.settings import Settings
@@ -52,7 +52,6 @@ class Runtime:
     #: This process's unhandled errors, for the system-error rule (set when it starts).
     error_reports: ErrorReports | None = None
     #: The customer notifications' worker (set when it starts).
-    customer_notifier: CustomerNotifier | None = None
     metrics: Metrics = field(default_factory=Metrics)
     #: The event path's own small pool (relay, leader lock, hub repairs, positions store).
     event_engine: AsyncEngine | None = None

@@ -71,7 +71,8 @@ class ResponseStore(Protocol):
 class ResponseUnitOfWork(AlertUnitOfWork, Protocol):
     """What answering needs of the unit of work: the alerts, and the users who answer."""
 
-    users: UserRepository
+    @property
+    def users(self) -> UserRepository: ...
 
 
 NewUow = Callable[[Principal | None], ResponseUnitOfWork]

@@ -41,7 +41,6 @@ from storage.queries.common import fetch_page, scope_filter
 Row = dict[str, Any]
 #: The dispatch statuses that mean the work was done (``domain.dispatch.DispatchStatus``).
 DONE = ("completed", "closed")
-INVOICE_SORTS = ("number", "-created_at", "-processed_at", "-balance_cents")
 
 
 def _int(value: Any) -> Any:

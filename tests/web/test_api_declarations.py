@@ -34,3 +34,31 @@ def test_an_id_that_may_exist_is_passed_on() -> None:
     call = Call(request=None, principal=None, body=None, query=None,  # type: ignore[arg-type]
                 path={"id": "store-0001"}, correlation_id="c")
     assert call.path_id("store") == "store-0001"
+
+
+def test_every_model_lives_in_a_schemas_module() -> None:
+    """One rule for where the API's models are: a feature's in ``web/api/<feature>_schemas.py``,
+    shared building blocks in ``web/api/schemas.py``, the framework's own beside it; endpoint
+    modules declare endpoints only."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import web.api
+
+    allowed = ("web.api.schemas", "web.api.framework", "web.api.problems")
+    declared = {model for e in build_api().endpoints
+                for model in (e.body, e.query, e.response) if model is not None}
+    assert [f"{m.__module__}.{m.__name__}" for m in declared
+            if not (m.__module__.endswith("_schemas") or m.__module__ in allowed)] == []
+    elsewhere = []
+    for info in pkgutil.iter_modules(web.api.__path__, "web.api."):
+        if info.name.endswith("_schemas") or info.name in allowed:
+            continue
+        module = importlib.import_module(info.name)
+        elsewhere += [f"{info.name}.{name}" for name, value in vars(module).items()
+                      if inspect.isclass(value) and issubclass(value, BaseModel)
+                      and value.__module__ == info.name]
+    assert elsewhere == []

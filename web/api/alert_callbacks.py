@@ -49,7 +49,7 @@ def _authenticate(call: AnyCall) -> None:
 
 
 def _new_uow(call: AnyCall) -> uc.NewUow:
-    def make(actor: Principal | None) -> Any:  # a SqlUnitOfWork for that person
+    def make(actor: Principal | None) -> uc.ResponseUnitOfWork:  # a SqlUnitOfWork for them
         return call.runtime.uow(actor=actor, correlation_id=call.correlation_id)
     return make
 

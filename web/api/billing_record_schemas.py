@@ -117,7 +117,7 @@ class SalesOrderQuery(PageQuery):
 
 
 class InvoiceSort(StrEnum):
-    """``storage.queries.billing.INVOICE_SORTS``."""
+    """How the invoice list may be ordered (a leading ``-``: newest or largest first)."""
 
     NUMBER = "number"
     CREATED_DESC = "-created_at"

@@ -155,9 +155,6 @@ class Planner:
 
     # -- candidates ------------------------------------------------------------------------------
 
-    def invalidate(self) -> None:
-        self._cache = None
-
     async def _state(self, now: dt.datetime) -> _Cached:
         cached = self._cache
         clock = time.monotonic()

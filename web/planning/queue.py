@@ -49,7 +49,6 @@ class SolveFailed(Exception):
 class _Slot:
     number: int
     pool: ProcessPoolExecutor | None = None
-    solves: int = 0
 
     async def ready(self, startup_limit: float) -> ProcessPoolExecutor:
         """The slot's process, started and warmed up (OR-Tools imported) first if need be, so
@@ -114,9 +113,6 @@ class SolverQueue:
         """Plans waiting for a slot now."""
         return self._waiting
 
-    def busy_users(self) -> set[str]:
-        return set(self._users)
-
     @contextlib.asynccontextmanager
     async def user_turn(self, user_id: str) -> AsyncIterator[None]:
         """Hold the user's one plan; 409 ``plan_in_progress`` while another task (here, or in
@@ -180,7 +176,6 @@ class SolverQueue:
         """``fn(*args)`` in the slot's process, guarded by ``time_limit + grace`` from the moment
         the process is ready. A timeout, a dead process or a cancellation kills this slot's
         process only."""
-        slot.solves += 1
         try:
             executor = await slot.ready(self.startup_limit)
             return await solve_in_pool(executor, fn, *args, limit_s=time_limit + self.grace)
