@@ -4,11 +4,13 @@ On a call: 1 acknowledges the alert (as that person), 2 passes it to the next le
 no key (or no answer) within the call's timeout counts as not acknowledged, and the alert goes
 on climbing on the clock. A text back: ``ACK <code>`` (the alert's short code the text carried)
 or just ``1`` / ``ACK`` (the latest alert texted to that number) acknowledges. Pure functions;
-the use cases are ``domain/services/alert_responses.py``.
+the use cases are ``domain/services/alert_responses.py``, which find the delivery answered
+(``Delivered``) through ``domain.ports.ResponseStore``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import re
@@ -38,6 +40,25 @@ class Outcome(enum.StrEnum):
     TOP_LEVEL = "top_level"                # 2 at the last level: nobody to pass it to
     NOT_ALLOWED = "not_allowed"            # the person may not acknowledge this alert
     UNKNOWN = "unknown"                    # no such call, or a text that matches nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A delivery that may be answered (an ``alert_notifications`` row)."""
+
+    id: str
+    alert_id: str
+    level: int
+    user_id: str | None
+    sent_at: dt.datetime | None
+    response: str | None
+    ack_code: str | None = None
+    #: Every alert the message was about (a group's; empty: just ``alert_id``).
+    alert_ids: tuple[str, ...] = ()
+
+    @property
+    def about(self) -> tuple[str, ...]:
+        return self.alert_ids or (self.alert_id,)
 
 
 @dataclass(frozen=True, slots=True)

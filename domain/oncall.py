@@ -10,7 +10,9 @@ those overrides name, plus the rota's people no override replaces (an override f
 level replaces everyone); otherwise the people of the shifts that cover (L, S, T), T read in the
 store's time zone. Nobody: the level falls back to the static on-call numbers
 (``ALERT_ONCALL_PHONES``, ``domain.alert_delivery.OnCall``). Pure functions; the rota is stored
-by ``storage/oncall.py`` and used by the escalations (``web/alerts_wiring.py``).
+by ``storage/oncall.py`` (``domain.ports.OnCallStore``, each line with a ``StoredLine``) and used
+by the escalations (``web/alerts_wiring.py``). A person's alert contact settings (``ContactIn``:
+an e-mail address, quiet hours) are kept beside the rota (``domain.ports.ContactStore``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.errors import ValidationFailed
+from domain.alert_channels import EMAIL_ADDRESS
+from domain.errors import RuleViolation, ValidationFailed
 from domain.geo import ensure_aware
 
 LEVELS = (1, 2, 3)
@@ -124,6 +128,42 @@ class Override:
         if level != self.level or not self.starts_at <= at < self.ends_at:
             return False
         return not self.store_ids or (store_id is not None and store_id in self.store_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    """What is kept beside a shift or an override: its version and note."""
+
+    version: int
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactIn:
+    """A person's alert contact settings: an e-mail address ("" none) and quiet hours (both or
+    neither, HH:MM local) read in ``timezone`` ("": the alert's store's)."""
+
+    email: str = ""
+    quiet_starts: str | None = None
+    quiet_ends: str | None = None
+    timezone: str = ""
+
+    def check(self) -> ContactIn:
+        email = self.email.strip()
+        if email and not EMAIL_ADDRESS.match(email):
+            raise RuleViolation(f"{email!r} is not an e-mail address", field="email")
+        if bool(self.quiet_starts) != bool(self.quiet_ends):
+            raise RuleViolation("quiet hours need a start and an end", field="quiet_ends")
+        if self.quiet_starts and self.quiet_ends:
+            parse_time(self.quiet_starts, "quiet_starts")
+            parse_time(self.quiet_ends, "quiet_ends")
+        if self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as error:
+                raise RuleViolation(f"unknown time zone {self.timezone!r}",
+                                    field="timezone") from error
+        return ContactIn(email, self.quiet_starts or None, self.quiet_ends or None, self.timezone)
 
 
 @dataclass(frozen=True, slots=True)

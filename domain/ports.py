@@ -1,20 +1,26 @@
 """Ports: what the use cases need from the outside world, as Protocols.
 
-The storage package implements them with SQLAlchemy; the domain never imports it.
+The storage package implements them with SQLAlchemy; the domain never imports it. Every port
+lives here: a use case (``domain/services/``) declares none, and the records a port names live
+in the domain model modules (``tests/test_layering.py`` holds the first rule).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from domain.alert_catalogue import AlertRule, RuleBook, RuleOverride
 from domain.alert_facts import World
 from domain.alert_figures import RaisedAlert
+from domain.alert_responses import Delivered
 from domain.alerts import Alert, AlertKind
+from domain.attachments import Owner
 from domain.dispatch import Dispatch, Invoice, SalesOrder, TripTicket
 from domain.notifications import ConsentRecord
+from domain.oncall import ContactIn, Override, Shift, StoredLine
 from domain.partner_orders import ChangeOutcome, ChangeRecord, IntakeRecord
 from domain.payments import Payment
 from domain.planning import Proposal
@@ -111,7 +117,6 @@ class UnitOfWork(Protocol):
     @property
     def alerts(self) -> AlertRepository: ...
 
-
     async def __aenter__(self) -> UnitOfWork: ...
 
     async def __aexit__(
@@ -161,6 +166,76 @@ class AlertUnitOfWork(Protocol):
 
     def audit(self, *, action: str, entity_type: str, entity_id: str,
               before: dict[str, Any] | None, after: dict[str, Any] | None) -> None: ...
+
+
+class ResponseUnitOfWork(AlertUnitOfWork, Protocol):
+    """What answering an escalation needs of the unit of work: the alerts, and the users who
+    answer."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+
+class ResponseStore(Protocol):
+    """The escalations' deliveries (``alert_notifications``), as their answers need them."""
+
+    async def call(self, token_hash: str) -> Delivered | None:
+        """The call placed with that token (voice, sent)."""
+        ...
+
+    async def texts_to(self, number: str, since: dt.datetime) -> list[Delivered]:
+        """Texts sent to ``number`` since then about alerts still open, newest first."""
+        ...
+
+    async def respond(self, delivery_id: str, response: str, at: dt.datetime) -> bool:
+        """Record the answer unless one is recorded already; whether this one was recorded."""
+        ...
+
+
+class OnCallStore(Protocol):
+    """Where the rota lives; it writes within the unit of work's transaction (and audit)."""
+
+    async def add_shift(self, shift: Shift, *, note: str, at: dt.datetime, by: str) -> None: ...
+
+    async def shift(self, shift_id: str) -> tuple[Shift, StoredLine] | None: ...
+
+    async def replace_shift(self, shift: Shift, *, note: str, version: int) -> None:
+        """Write it as ``version + 1`` where it is still ``version`` (else
+        ``ConcurrencyConflict``)."""
+        ...
+
+    async def remove_shift(self, shift_id: str) -> None: ...
+
+    async def add_override(self, override: Override, *, note: str, at: dt.datetime,
+                           by: str) -> None: ...
+
+    async def override(self, override_id: str) -> tuple[Override, StoredLine] | None: ...
+
+    async def remove_override(self, override_id: str) -> None: ...
+
+
+class ContactStore(Protocol):
+    """People's alert contact settings, within the unit of work's transaction."""
+
+    async def contact(self, user_id: str) -> dict[str, Any] | None: ...
+
+    async def set_contact(self, user_id: str, contact: ContactIn, *, at: dt.datetime) -> None: ...
+
+
+class AttachmentStore(Protocol):
+    """The work orders' files; it writes within the unit of work's transaction."""
+
+    async def owner(self, work_order_id: str) -> Owner | None: ...
+
+    async def count(self, work_order_id: str) -> int: ...
+
+    async def present(self, work_order_id: str, hashes: Sequence[str]) -> set[str]: ...
+
+    async def add(self, *, work_order_id: str, sha256: str, content_type: str, data: bytes,
+                  uploaded_by: str, at: dt.datetime) -> bool:
+        """Keep the bytes unless the work order holds them already; True when this call added
+        them."""
+        ...
 
 
 class ReportSource(Protocol):

@@ -3,7 +3,7 @@ token), the texts a reply may answer, and recording the first answer of each.
 
 A message that went out for a group of alerts (``group_id``: its head's id) answers for all of
 them: ``alert_ids`` lists the head's alert and those of the rows grouped into it. Implements
-``domain.services.alert_responses.ResponseStore``.
+``domain.ports.ResponseStore``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.alert_delivery import SMS, VOICE
-from domain.services.alert_responses import Delivered
+from domain.alert_responses import Delivered
 from storage import tables as t
 from storage.engine import write_transaction
 

@@ -16,8 +16,16 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import ConcurrencyConflict
-from domain.oncall import Override, Rota, Shift, Zones, parse_time, weekday_names
-from domain.services.oncall import ContactIn, Stored
+from domain.oncall import (
+    ContactIn,
+    Override,
+    Rota,
+    Shift,
+    StoredLine,
+    Zones,
+    parse_time,
+    weekday_names,
+)
 from storage import tables as t
 from storage.uow import SqlUnitOfWork
 
@@ -25,20 +33,20 @@ log = logging.getLogger("dispatch.oncall")
 S, OV = t.oncall_shifts, t.oncall_overrides
 
 
-def shift_from_row(row: Any) -> tuple[Shift, Stored]:
+def shift_from_row(row: Any) -> tuple[Shift, StoredLine]:
     shift = Shift(id=row["id"], level=row["level"], user_id=row["user_id"],
                   weekdays=frozenset(int(d) for d in row["weekdays"] or ()),
                   starts=parse_time(row["starts"], "starts"), ends=parse_time(row["ends"], "ends"),
                   store_ids=frozenset(row["store_ids"] or ()))
-    return shift, Stored(row["version"], row["note"])
+    return shift, StoredLine(row["version"], row["note"])
 
 
-def override_from_row(row: Any) -> tuple[Override, Stored]:
+def override_from_row(row: Any) -> tuple[Override, StoredLine]:
     override = Override(id=row["id"], level=row["level"], user_id=row["user_id"],
                         starts_at=row["starts_at"], ends_at=row["ends_at"],
                         store_ids=frozenset(row["store_ids"] or ()),
                         replaces_user_id=row["replaces_user_id"])
-    return override, Stored(row["version"], row["note"])
+    return override, StoredLine(row["version"], row["note"])
 
 
 def _shift_values(shift: Shift) -> dict[str, Any]:
@@ -48,7 +56,8 @@ def _shift_values(shift: Shift) -> dict[str, Any]:
 
 
 class SqlOnCallStore:
-    """Implements ``domain.services.oncall.OnCallStore`` on the unit of work's connection."""
+    """Implements ``domain.ports.OnCallStore`` and ``ContactStore`` on the unit of work's
+    connection."""
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self.uow = uow
@@ -62,7 +71,7 @@ class SqlOnCallStore:
             id=shift.id, note=note, created_at=at, created_by=by, version=1,
             **_shift_values(shift)))
 
-    async def shift(self, shift_id: str) -> tuple[Shift, Stored] | None:
+    async def shift(self, shift_id: str) -> tuple[Shift, StoredLine] | None:
         row = (await self.conn.execute(select(S).where(S.c.id == shift_id))).mappings().first()
         return shift_from_row(row) if row is not None else None
 
@@ -84,7 +93,7 @@ class SqlOnCallStore:
             ends_at=override.ends_at, store_ids=sorted(override.store_ids), note=note,
             created_at=at, created_by=by, version=1))
 
-    async def override(self, override_id: str) -> tuple[Override, Stored] | None:
+    async def override(self, override_id: str) -> tuple[Override, StoredLine] | None:
         row = (await self.conn.execute(select(OV).where(OV.c.id == override_id))
                ).mappings().first()
         return override_from_row(row) if row is not None else None

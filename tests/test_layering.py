@@ -192,3 +192,48 @@ def test_no_module_grows_past_the_size_limit() -> None:
         and (n := len(path.read_text(encoding="utf-8").splitlines())) > 450
     ]
     assert not too_long, "\n".join(too_long)
+
+
+#: Use cases (``domain/services/``) declare no ``Protocol``: what they need of the outside world
+#: is a port, and the ports live in ``domain/ports.py``. ``context.py`` is no use case: its
+#: ``Recorded`` is the shape of an aggregate the audit helpers take, not a port.
+USE_CASES = ROOT / "domain" / "services"
+NOT_USE_CASES = {"context.py"}
+
+
+def protocols_declared(path: Path) -> list[str]:
+    """The classes ``path`` declares with ``Protocol`` (``typing.Protocol``, ``Protocol[T]``)
+    among their bases."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+    def is_protocol(base: ast.expr) -> bool:
+        if isinstance(base, ast.Subscript):
+            base = base.value
+        return (isinstance(base, ast.Name) and base.id == "Protocol") or (
+            isinstance(base, ast.Attribute) and base.attr == "Protocol")
+
+    return [node.name for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef) and any(map(is_protocol, node.bases))]
+
+
+def protocols_in_use_cases(folder: Path) -> list[str]:
+    return [f"{path.name} declares {', '.join(names)}"
+            for path in sorted(folder.rglob("*.py"))
+            if path.name not in NOT_USE_CASES and (names := protocols_declared(path))]
+
+
+def test_use_cases_declare_no_ports() -> None:
+    offenders = protocols_in_use_cases(USE_CASES)
+    assert not offenders, "\n".join(offenders) + "\n(ports belong in domain/ports.py)"
+
+
+def test_the_checker_catches_a_port_declared_in_a_use_case(tmp_path: Path) -> None:
+    (tmp_path / "planted.py").write_text(
+        "import typing\nfrom typing import Protocol\n\n"
+        "class Store(Protocol): ...\n"
+        "class Typed(typing.Protocol): ...\n"
+        "class Generic(Store, Protocol[T]): ...\n"
+        "class Protocols: ...\n"
+        "class Fine(ProtocolError): ...\n")
+    (tmp_path / "context.py").write_text("from typing import Protocol\n\nclass Recorded(Protocol): ...\n")
+    assert protocols_in_use_cases(tmp_path) == ["planted.py declares Store, Typed, Generic"]

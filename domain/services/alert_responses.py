@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from domain.alert_responses import (
     KEY_ACKNOWLEDGE,
@@ -25,7 +25,7 @@ from domain.alert_responses import (
 )
 from domain.alerts import AlertPolicy, AlertStatus
 from domain.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
-from domain.ports import AlertUnitOfWork, UserRepository
+from domain.ports import AlertUnitOfWork, ResponseStore, ResponseUnitOfWork
 from domain.roles import Permission, Principal
 from domain.services.alerts import acknowledge_alert, may_see_alert
 from domain.services.context import Context
@@ -33,46 +33,6 @@ from domain.services.context import Context
 log = logging.getLogger("dispatch.alerts")
 #: A text answers the alerts texted to its number within this long.
 REPLY_WINDOW = dt.timedelta(hours=24)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """A delivery that may be answered (an ``alert_notifications`` row)."""
-
-    id: str
-    alert_id: str
-    level: int
-    user_id: str | None
-    sent_at: dt.datetime | None
-    response: str | None
-    ack_code: str | None = None
-    #: Every alert the message was about (a group's; empty: just ``alert_id``).
-    alert_ids: tuple[str, ...] = ()
-
-    @property
-    def about(self) -> tuple[str, ...]:
-        return self.alert_ids or (self.alert_id,)
-
-
-class ResponseStore(Protocol):
-    async def call(self, token_hash: str) -> Delivered | None:
-        """The call placed with that token (voice, sent)."""
-        ...
-
-    async def texts_to(self, number: str, since: dt.datetime) -> list[Delivered]:
-        """Texts sent to ``number`` since then about alerts still open, newest first."""
-        ...
-
-    async def respond(self, delivery_id: str, response: str, at: dt.datetime) -> bool:
-        """Record the answer unless one is recorded already; whether this one was recorded."""
-        ...
-
-
-class ResponseUnitOfWork(AlertUnitOfWork, Protocol):
-    """What answering needs of the unit of work: the alerts, and the users who answer."""
-
-    @property
-    def users(self) -> UserRepository: ...
 
 
 NewUow = Callable[[Principal | None], ResponseUnitOfWork]

@@ -3,29 +3,9 @@ be attached, by whom and how many)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from typing import Protocol
-
-from domain.attachments import Owner, check_may_attach, check_room, visible_owner
-from domain.ports import UnitOfWork
+from domain.attachments import check_may_attach, check_room, visible_owner
+from domain.ports import AttachmentStore, UnitOfWork
 from domain.services.context import Context
-
-
-class AttachmentStore(Protocol):
-    """The work orders' files; it writes within the unit of work's transaction."""
-
-    async def owner(self, work_order_id: str) -> Owner | None: ...
-
-    async def count(self, work_order_id: str) -> int: ...
-
-    async def present(self, work_order_id: str, hashes: Sequence[str]) -> set[str]: ...
-
-    async def add(self, *, work_order_id: str, sha256: str, content_type: str, data: bytes,
-                  uploaded_by: str, at: dt.datetime) -> bool:
-        """Keep the bytes unless the work order holds them already; True when this call added
-        them."""
-        ...
 
 
 async def attach_file(uow: UnitOfWork, ctx: Context, files: AttachmentStore, *,

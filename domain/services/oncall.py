@@ -11,56 +11,33 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
 from domain.aggregate import new_id
-from domain.alert_channels import EMAIL_ADDRESS
 from domain.errors import NotFound, RuleViolation
-from domain.oncall import Override, Shift, check_level, parse_time, parse_weekdays, weekday_names
-from domain.ports import UnitOfWork
+from domain.oncall import (
+    ContactIn,
+    Override,
+    Shift,
+    StoredLine,
+    check_level,
+    parse_time,
+    parse_weekdays,
+    weekday_names,
+)
+from domain.ports import ContactStore, OnCallStore, UnitOfWork
 from domain.roles import Permission
 from domain.services.context import Context, check_version
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A rota line or override as kept: its version and note beside it."""
-
-    version: int
-    note: str
-
-
-class OnCallStore(Protocol):
-    """Where the rota lives; it writes within the unit of work's transaction (and audit)."""
-
-    async def add_shift(self, shift: Shift, *, note: str, at: dt.datetime, by: str) -> None: ...
-
-    async def shift(self, shift_id: str) -> tuple[Shift, Stored] | None: ...
-
-    async def replace_shift(self, shift: Shift, *, note: str, version: int) -> None:
-        """Write it as ``version + 1`` where it is still ``version`` (else
-        ``ConcurrencyConflict``)."""
-        ...
-
-    async def remove_shift(self, shift_id: str) -> None: ...
-
-    async def add_override(self, override: Override, *, note: str, at: dt.datetime,
-                           by: str) -> None: ...
-
-    async def override(self, override_id: str) -> tuple[Override, Stored] | None: ...
-
-    async def remove_override(self, override_id: str) -> None: ...
-
-
-def shift_snapshot(shift: Shift, stored: Stored) -> dict[str, Any]:
+def shift_snapshot(shift: Shift, stored: StoredLine) -> dict[str, Any]:
     return {"id": shift.id, "level": shift.level, "user_id": shift.user_id,
             "weekdays": weekday_names(shift.weekdays), "starts": shift.starts.strftime("%H:%M"),
             "ends": shift.ends.strftime("%H:%M"), "store_ids": sorted(shift.store_ids),
             "note": stored.note, "version": stored.version}
 
 
-def override_snapshot(override: Override, stored: Stored) -> dict[str, Any]:
+def override_snapshot(override: Override, stored: StoredLine) -> dict[str, Any]:
     return {"id": override.id, "level": override.level, "user_id": override.user_id,
             "replaces_user_id": override.replaces_user_id,
             "starts_at": override.starts_at.isoformat(), "ends_at": override.ends_at.isoformat(),
@@ -113,7 +90,7 @@ async def add_shift(uow: UnitOfWork, ctx: Context, store: OnCallStore,
     async with uow:
         await _check_person(uow, shift.user_id, shift.store_ids)
         await store.add_shift(shift, note=new.note.strip(), at=ctx.now, by=ctx.principal.user_id)
-        after = shift_snapshot(shift, Stored(1, new.note.strip()))
+        after = shift_snapshot(shift, StoredLine(1, new.note.strip()))
         uow.audit(action="oncall.shift.create", entity_type="oncall_shift", entity_id=shift.id,
                   before=None, after=after)
         await uow.commit()
@@ -154,9 +131,9 @@ async def remove_shift(uow: UnitOfWork, ctx: Context, store: OnCallStore, *,
 
 
 async def _remove(uow: UnitOfWork, ctx: Context, *, kind: str, line_id: str,
-                  load: Callable[[str], Awaitable[tuple[Any, Stored] | None]],
+                  load: Callable[[str], Awaitable[tuple[Any, StoredLine] | None]],
                   delete: Callable[[str], Awaitable[None]],
-                  snapshot: Callable[[Any, Stored], dict[str, Any]]) -> None:
+                  snapshot: Callable[[Any, StoredLine], dict[str, Any]]) -> None:
     """Remove a shift or an override (kept in the audit's ``before``)."""
     ctx.principal.require(Permission.ONCALL_MANAGE)
     async with uow:
@@ -200,7 +177,7 @@ async def add_override(uow: UnitOfWork, ctx: Context, store: OnCallStore,
                                 field="replaces_user_id", code="invalid_user")
         await store.add_override(override, note=new.note.strip(), at=ctx.now,
                                  by=ctx.principal.user_id)
-        after = override_snapshot(override, Stored(1, new.note.strip()))
+        after = override_snapshot(override, StoredLine(1, new.note.strip()))
         uow.audit(action="oncall.override.create", entity_type="oncall_override",
                   entity_id=override.id, before=None, after=after)
         await uow.commit()
@@ -211,40 +188,6 @@ async def remove_override(uow: UnitOfWork, ctx: Context, store: OnCallStore, *,
                           override_id: str) -> None:
     await _remove(uow, ctx, kind="override", line_id=override_id, load=store.override,
                   delete=store.remove_override, snapshot=override_snapshot)
-
-
-@dataclass(frozen=True, slots=True)
-class ContactIn:
-    """A person's alert contact settings: an e-mail address ("" none) and quiet hours (both or
-    neither, HH:MM local) read in ``timezone`` ("": the alert's store's)."""
-
-    email: str = ""
-    quiet_starts: str | None = None
-    quiet_ends: str | None = None
-    timezone: str = ""
-
-    def check(self) -> ContactIn:
-        email = self.email.strip()
-        if email and not EMAIL_ADDRESS.match(email):
-            raise RuleViolation(f"{email!r} is not an e-mail address", field="email")
-        if bool(self.quiet_starts) != bool(self.quiet_ends):
-            raise RuleViolation("quiet hours need a start and an end", field="quiet_ends")
-        if self.quiet_starts and self.quiet_ends:
-            parse_time(self.quiet_starts, "quiet_starts")
-            parse_time(self.quiet_ends, "quiet_ends")
-        if self.timezone:
-            try:
-                ZoneInfo(self.timezone)
-            except (ZoneInfoNotFoundError, ValueError) as error:
-                raise RuleViolation(f"unknown time zone {self.timezone!r}",
-                                    field="timezone") from error
-        return ContactIn(email, self.quiet_starts or None, self.quiet_ends or None, self.timezone)
-
-
-class ContactStore(Protocol):
-    async def contact(self, user_id: str) -> dict[str, Any] | None: ...
-
-    async def set_contact(self, user_id: str, contact: ContactIn, *, at: dt.datetime) -> None: ...
 
 
 async def set_contact(uow: UnitOfWork, ctx: Context, store: ContactStore, *, user_id: str,

@@ -24,6 +24,7 @@ from typing import Any
 from domain.alert_delivery import normalize_phone
 from domain.alert_responses import Outcome, say, token_hash
 from domain.alerts import AlertPolicy
+from domain.ports import ResponseUnitOfWork
 from domain.roles import Principal
 from domain.services import alert_responses as uc
 from domain.services.notifications import consent_from_reply
@@ -49,7 +50,7 @@ def _authenticate(call: AnyCall) -> None:
 
 
 def _new_uow(call: AnyCall) -> uc.NewUow:
-    def make(actor: Principal | None) -> uc.ResponseUnitOfWork:  # a SqlUnitOfWork for them
+    def make(actor: Principal | None) -> ResponseUnitOfWork:  # a SqlUnitOfWork for them
         return call.runtime.uow(actor=actor, correlation_id=call.correlation_id)
     return make
 

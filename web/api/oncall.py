@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.alert_delivery import OnCall
 from domain.errors import NotFound, ValidationFailed
+from domain.oncall import ContactIn
 from domain.roles import Permission, Principal
 from domain.services import oncall as uc
 from storage.oncall import SqlOnCallStore, SqlRotaReader
@@ -177,5 +178,5 @@ async def set_contact(call: Call[ContactBody, Empty]) -> dict[str, Any]:
     b = call.body
     uow = call.uow()
     return await uc.set_contact(uow, call.context(), SqlOnCallStore(uow),
-                                user_id=call.path_id("user"), contact=uc.ContactIn(
+                                user_id=call.path_id("user"), contact=ContactIn(
                                     b.email, b.quiet_starts, b.quiet_ends, b.timezone))
