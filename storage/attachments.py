@@ -62,7 +62,7 @@ async def present_hashes(conn: AsyncConnection, work_order_id: str,
 
 
 class SqlAttachmentStore:
-    """Implements ``domain.services.attachments.AttachmentStore`` on the unit of work's
+    """Implements ``domain.ports.AttachmentStore`` on the unit of work's
     connection."""
 
     def __init__(self, uow: SqlUnitOfWork) -> None:
