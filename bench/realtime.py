@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/realtime.py [--clients 500] [--workers 1,2] [--duration 20]
                                       [--vehicles 2000] [--event-rate 50] [--loads positions,events]
-                                      [--no-pin] [--no-deflate] [--source DIR] [--keep]
+                                      [--no-pin] [--no-deflate] [--no-batch] [--source DIR]
+                                      [--keep]
 
 For each client count N, the servers are measured one after the other, in the same run:
 
@@ -40,8 +41,9 @@ machine: servers on CPU 0, load on CPU 1 -- so two app workers share CPU 0 there
 
 Boards: N raw websocket clients in up to 4 processes (see ``bench/realtime_load.py``), all with
 the one dispatcher token (the app's per-user session limit is raised for the run); each sends
-``auth``, ``subscribe ["board"]`` with ``since`` = the ``seq`` of ``ready`` (no snapshot), then
-``ping`` and waits for ``pong``, then counts. CPU: each server's process tree (utime + stime from
+``auth``, ``subscribe ["board"]`` with ``since`` = the ``seq`` of ``ready`` (no snapshot) and
+``batch`` as the board asks (events that queued come as one ``events`` frame; ``--no-batch``: one
+frame an event), then ``ping`` and waits for ``pong``, then counts. CPU: each server's process tree (utime + stime from
 ``/proc``) over each load window in % of one core, the clients' the same way, and the machine's
 busy cores and load average beside them, because the machine may be shared. Every loop is bounded
 in count and time; only 127.0.0.1 is contacted; every process started here is stopped here.
@@ -164,7 +166,7 @@ def stop(proc: subprocess.Popen[Any] | None) -> None:
 
 
 class ClientProcs:
-    def __init__(self, url: str, n: int, token: str, deflate: bool) -> None:
+    def __init__(self, url: str, n: int, token: str, deflate: bool, batch: bool) -> None:
         self.procs: list[subprocess.Popen[str]] = []
         k = min(MAX_PROCS, n)
         first = 0
@@ -172,7 +174,8 @@ class ClientProcs:
             count = n // k + (1 if i < n % k else 0)
             self.procs.append(subprocess.Popen(
                 [sys.executable, LOAD, "clients", "--url", url, "--n", str(count),
-                 "--first", str(first), "--token", token, *(["--deflate"] if deflate else [])],
+                 "--first", str(first), "--token", token, *(["--deflate"] if deflate else []),
+                 *(["--batch"] if batch else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT))
             first += count
 
@@ -275,7 +278,7 @@ class Server:
 
 
 def measure(server: Server, n: int, token: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    clients = ClientProcs(server.url, n, token, args.deflate)
+    clients = ClientProcs(server.url, n, token, args.deflate, args.batch)
     windows: dict[str, dict[str, Any]] = {}
     extra: dict[str, Any] = {}
     loads = args.loads.split(",")
@@ -547,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="let servers and load generator share every CPU")
     parser.add_argument("--no-deflate", dest="deflate", action="store_false",
                         help="boards do not offer permessage-deflate (browsers do)")
+    parser.add_argument("--no-batch", dest="batch", action="store_false",
+                        help="boards do not ask for queued events as one frame (the board does)")
     parser.add_argument("--time-cap", type=float, default=1200.0,
                         help="no new server starts after this many seconds")
     parser.add_argument("--source", help="also measure the app of another checkout (its code, "

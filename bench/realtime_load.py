@@ -429,6 +429,12 @@ class Clients:
                 end = data.find(b'"', at + 6)
                 ph.seen += 1
                 ph.sample(ph.samples, (now - parse_iso(data[at + 6:end])) * 1000, ph.seen)
+        elif data.startswith(b'{"type":"events"'):  # several that queued, as browsers ask
+            for item in json.loads(data)["items"]:
+                board.seqs.append(item["seq"])
+                ph.event_seen += 1
+                ph.sample(ph.event_lat, (now - parse_iso(item["at"].encode())) * 1000,
+                          ph.event_seen)
         elif data.startswith(b'{"type":"event"'):
             start = data.find(b'"seq":') + 6
             seq = int(data[start:data.find(b",", start)])
@@ -452,7 +458,7 @@ class Clients:
             ready = await board.expect("ready", 60)
             board.since = int(ready.get("seq") or 0)
             board.send_text(json.dumps({"type": "subscribe", "topics": ["board"],
-                                        "since": board.since}))
+                                        "since": board.since, "batch": self.args.batch}))
             # the session handles messages one at a time: "pong" means the replay is done
             board.send_text(json.dumps({"type": "ping"}))
             await board.expect("pong", 60)
@@ -551,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--first", type=int, default=0)
     p.add_argument("--token", required=True)
     p.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    p.add_argument("--batch", action="store_true", help="ask for queued events as one frame")
     args = parser.parse_args(argv)
     return {"publish": run_publisher, "baseline": run_baseline,
             "clients": run_clients}[args.role](args)

@@ -20,6 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from domain.roles import Principal
+from realtime.event_frames import Outgoing, next_frame
 from realtime.events import LogEvent, PositionUpdate
 from realtime.lanes import PositionsLane, parse_bounds
 from realtime.limits import SessionLimits
@@ -78,7 +79,9 @@ class Session:
         self.audience = 0
         self.bounds: Bounds | None = None
         self.last_sent_seq = 0
-        self._out: deque[str] = deque()
+        self._out: deque[Outgoing] = deque()
+        #: The client asked for queued events as one ``events`` frame (``realtime.event_frames``).
+        self.batches = False
         self._positions = PositionsLane()
         self._wake = asyncio.Event()
         self._heartbeat_due = False
@@ -126,9 +129,9 @@ class Session:
             return True
         self.last_sent_seq = event.seq
         if text is None:
-            self._send(event.message())
+            self._send(event.message(), event=True)
         else:
-            self._send_text(text)
+            self._send_text(text, event=True)
         return True
 
     def offer_positions(self, updates: list[PositionUpdate], frames_for_all: list[str]) -> None:
@@ -144,14 +147,14 @@ class Session:
             matches=lambda u: position_matches(p, self._topics, u, self.bounds))
         self._wake.set()
 
-    def _send(self, message: dict[str, Any]) -> None:
-        self._send_text(json.dumps(message, separators=(",", ":"), default=str))
+    def _send(self, message: dict[str, Any], *, event: bool = False) -> None:
+        self._send_text(json.dumps(message, separators=(",", ":"), default=str), event=event)
 
-    def _send_text(self, text: str) -> None:
+    def _send_text(self, text: str, *, event: bool = False) -> None:
         if len(self._out) >= self.config.max_pending:
             self.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect with since")
             return
-        self._out.append(text)
+        self._out.append((text, event))
         self._wake.set()
 
     def close_soon(self, code: int, reason: str) -> None:
@@ -257,7 +260,7 @@ class Session:
                     await self.transport.close(*self._closing)
                     return
                 while self._out:
-                    await self.transport.send_text(self._out.popleft())
+                    await self.transport.send_text(next_frame(self._out, batch=self.batches))
                     if self._closing is not None:
                         break
                 for frame in self._positions.take():
@@ -335,9 +338,12 @@ class Session:
             self._error("rate_limited", f"at most {self.config.subscribes_per_minute} subscribes "
                         "a minute (each may read a whole snapshot); try again shortly")
             return
-        topics, since = msg.get("topics"), msg.get("since")
+        topics, since, batch = msg.get("topics"), msg.get("since"), msg.get("batch", False)
         if not isinstance(topics, list) or not topics or len(topics) > 50:
             self._error("bad_message", "topics must be a non-empty list")
+            return
+        if not isinstance(batch, bool):
+            self._error("bad_message", "batch must be true or false")
             return
         if since is not None and (not isinstance(since, int) or isinstance(since, bool)
                                   or since < 0):
@@ -355,6 +361,7 @@ class Session:
         if not accepted:
             return
         self.topics = self.topics | accepted
+        self.batches = self.batches or batch
         self._send({"type": "subscribed", "topics": sorted(self.topics)})
         await self._sync(since)
 
@@ -391,7 +398,7 @@ class Session:
                 for event in replay:
                     if event.seq > self.last_sent_seq and event_matches(self.principal,
                                                                         self.topics, event):
-                        self._send(event.message())
+                        self._send(event.message(), event=True)
                         self.last_sent_seq = event.seq
                 self.last_sent_seq = max(self.last_sent_seq,
                                          replay[-1].seq if replay else self.last_sent_seq)

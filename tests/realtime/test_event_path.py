@@ -221,3 +221,83 @@ async def test_a_client_that_stops_reading_is_dropped_and_delays_no_one(
     tasks[1].cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await hub.stop()
+
+
+class GatedTransport(ReadingTransport):
+    """A peer that reads only once the gate opens (a busy server's writer falls behind)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.frames: list[str] = []
+
+    async def send_text(self, data: str) -> None:
+        if '"type":"ready"' not in data and '"type": "ready"' not in data:
+            await self.gate.wait()
+        self.frames.append(data)
+        await super().send_text(data)
+
+
+async def _started_hub(engine: AsyncEngine) -> tuple[SqlEventLog, Hub]:
+    log = SqlEventLog(engine, LogEvent)
+    hub = Hub(log, MemoryBus(), events_channel=CHANNEL, positions_channel="test:positions")
+    await hub.start()
+    return log, hub
+
+
+def _event_seqs(messages: list[dict[str, Any]]) -> list[int]:
+    """Every event's seq as the board applies them: ``event`` messages and ``events`` items."""
+    return [m["seq"] for message in messages
+            for m in (message["items"] if message["type"] == "events" else [message])
+            if m["type"] == "event"]
+
+
+async def test_events_that_queued_go_as_one_frame_to_a_client_that_asked_and_singly_otherwise(
+    engine: AsyncEngine,
+) -> None:
+    log, hub = await _started_hub(engine)
+    batching, single = GatedTransport(), GatedTransport()
+    sessions = [Session(tr, hub=hub, event_log=log, snapshots=NoSnapshots(), authenticate=_auth)
+                for tr in (batching, single)]
+    tasks = [asyncio.create_task(s.run()) for s in sessions]
+    for tr, batch in ((batching, True), (single, False)):
+        await tr.inbox.put(json.dumps({"type": "auth", "token": "u"}))
+        await tr.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None,
+                                       "batch": batch}))
+    await eventually(lambda: all(s.topics and not s._syncing for s in sessions))
+    for event in await _published(engine, log, 30):
+        hub._deliver(event)
+    for tr in (batching, single):
+        tr.gate.set()
+    await eventually(lambda: all(_event_seqs(tr.sent) == list(range(1, 31))
+                                 for tr in (batching, single)))
+    assert [_event_seqs(tr.sent) for tr in (batching, single)] == [list(range(1, 31))] * 2
+    batched = [m for m in batching.sent if m["type"] == "events"]
+    assert batched and len(batched[0]["items"]) > 1
+    assert all(item["type"] == "event" and item["data"] for m in batched for item in m["items"])
+    assert [m["type"] for m in single.sent].count("event") == 30
+    assert "events" not in [m["type"] for m in single.sent]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await hub.stop()
+
+
+async def test_a_batch_flag_that_is_not_true_or_false_is_refused_and_subscribes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    log, hub = await _started_hub(engine)
+    reading = ReadingTransport()
+    session = Session(reading, hub=hub, event_log=log, snapshots=NoSnapshots(),
+                      authenticate=_auth)
+    task = asyncio.create_task(session.run())
+    await reading.inbox.put(json.dumps({"type": "auth", "token": "u"}))
+    await reading.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None,
+                                        "batch": "yes"}))
+    await eventually(lambda: any(m["type"] == "error" for m in reading.sent))
+    error = next(m for m in reading.sent if m["type"] == "error")
+    assert error["code"] == "bad_message" and "batch" in error["message"]
+    assert session.topics == frozenset() and not session.batches
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await hub.stop()

@@ -95,6 +95,13 @@ export class Live {
       HEARTBEAT_TIMEOUT_MS);
   }
 
+  applyEvent(msg) {
+    if (this.seq !== null && msg.seq <= this.seq) return; // already applied
+    this.h.onEvent?.(msg);
+    this.seq = msg.seq;
+    if (this.state !== "live") this.setState("live");
+  }
+
   receive(text) {
     let msg;
     try { msg = JSON.parse(text); } catch { return; }
@@ -104,7 +111,9 @@ export class Live {
         this.attempt = 0;
         this.setState("catching-up");
         this.h.onReady?.(msg);
-        this.ws.send(JSON.stringify({ type: "subscribe", topics: this.topics, since: this.seq }));
+        // batch: events that queued for this tab may come as one "events" message
+        this.ws.send(JSON.stringify({ type: "subscribe", topics: this.topics, since: this.seq,
+                                      batch: true }));
         break;
       case "subscribed":
         break;
@@ -117,10 +126,10 @@ export class Live {
         this.setState("live");
         break;
       case "event":
-        if (this.seq !== null && msg.seq <= this.seq) return; // already applied
-        this.h.onEvent?.(msg);
-        this.seq = msg.seq;
-        if (this.state !== "live") this.setState("live");
+        this.applyEvent(msg);
+        break;
+      case "events": // several events that queued for this tab, in seq order
+        for (const item of msg.items || []) this.applyEvent(item);
         break;
       case "heartbeat":
         // No gap possible below the heartbeat's seq once every event was delivered (a board
