@@ -39,14 +39,14 @@ worker, the baseline) run on the first half of this process's CPUs, everything t
 ``os.sched_setaffinity``; Redis and PostgreSQL are shared services and stay unpinned. On a 2-CPU
 machine: servers on CPU 0, load on CPU 1 -- so two app workers share CPU 0 there.
 
-Boards: N raw websocket clients in up to 4 processes (see ``bench/realtime_load.py``), all with
-the one dispatcher token (the app's per-user session limit is raised for the run); each sends
-``auth``, ``subscribe ["board"]`` with ``since`` = the ``seq`` of ``ready`` (no snapshot) and
-``batch`` as the board asks (events that queued come as one ``events`` frame; ``--no-batch``: one
-frame an event), then ``ping`` and waits for ``pong``, then counts. CPU: each server's process tree (utime + stime from
-``/proc``) over each load window in % of one core, the clients' the same way, and the machine's
-busy cores and load average beside them, because the machine may be shared. Every loop is bounded
-in count and time; only 127.0.0.1 is contacted; every process started here is stopped here.
+Boards: N raw websocket clients in up to 4 processes (see ``bench/realtime_load.py``), all with the
+one dispatcher token (the app's per-user session limit is raised for the run); each sends ``auth``,
+``subscribe ["board"]`` with ``since`` = the ``seq`` of ``ready`` (no snapshot) and ``batch`` as
+the board asks (events that queued come as one ``events`` frame; ``--no-batch``: one frame an
+event), then ``ping`` and waits for ``pong``, then counts. CPU: each server's process tree (utime +
+stime from ``/proc``) over each load window in % of one core, the clients' the same way, and the
+machine's busy cores and load average beside them, because the machine may be shared. Every loop is
+bounded in count and time; only 127.0.0.1 is contacted; every process started here is stopped here.
 """
 
 from __future__ import annotations
