@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import statistics
 import sys
 import time
@@ -56,8 +57,6 @@ class BeforeLog(SqlEventLog):
 
 
 def row(n: int) -> dict[str, Any]:
-    import datetime as dt
-
     return {"event_id": str(uuid.uuid4()), "name": "WorkOrderUpdated",
             "aggregate_type": "work_order", "aggregate_id": f"wo-{n}", "store_id": "store-1",
             "technician_id": None, "payload": {"n": n, "status": "assigned"},

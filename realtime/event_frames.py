@@ -30,10 +30,10 @@ def next_frame(out: deque[Outgoing], *, batch: bool) -> str:
     if not (batch and is_event and out and out[0][1]):
         return text
     items, size = [text], len(text)
-    while out and out[0][1] and size + len(out[0][0]) < MAX_FRAME_CHARS:
+    while out and out[0][1] and size + 1 + len(out[0][0]) < MAX_FRAME_CHARS:
         item = out.popleft()[0]
         items.append(item)
-        size += len(item) + 1
-    if len(items) == 1:
+        size += 1 + len(item)  # the comma before it
+    if len(items) == 1:  # the next event alone would pass the cap
         return text
     return '{"type":"events","items":[' + ",".join(items) + "]}"
