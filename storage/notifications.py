@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, desc, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +19,7 @@ from domain.alert_delivery import normalize_phone
 from domain.notifications import ConsentRecord, CustomerContact, JobFacts, Notification
 from storage import tables as t
 from storage.engine import write_transaction
+from storage.queries.common import read_connection
 
 N, L, C = t.customer_notifications, t.tracking_links, t.customer_consents
 W = t.work_orders
@@ -34,21 +37,25 @@ class SqlCustomerNotifications:
     # -- tracking links -------------------------------------------------------------------------
 
     async def link_for(self, work_order_id: str, now: dt.datetime) -> str:
-        """The job's token, made on first use (a race between two makers keeps the first)."""
-        async with self.engine.connect() as conn:
+        """The job's token, made on first use: a read, and for a job without one a single
+        ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (a race between two makers keeps the
+        first; the loser reads the winner's)."""
+        async with read_connection(self.engine) as conn:
             found = (await conn.execute(
                 select(L.c.token).where(L.c.work_order_id == work_order_id))).scalar()
         if found is not None:
             return str(found)
-        try:
-            async with write_transaction(self.engine) as conn:
-                await conn.execute(L.insert().values(token=new_token(),
-                                                     work_order_id=work_order_id, created_at=now))
-        except IntegrityError:
-            pass  # made meanwhile by someone else
-        async with self.engine.connect() as conn:
-            return str((await conn.execute(
-                select(L.c.token).where(L.c.work_order_id == work_order_id))).scalar_one())
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = (insert(L).values(token=new_token(), work_order_id=work_order_id,
+                                      created_at=now)
+                     .on_conflict_do_nothing(index_elements=[L.c.work_order_id])
+                     .returning(L.c.token))
+        async with write_transaction(self.engine) as conn:
+            made = (await conn.execute(statement)).scalar()
+            if made is None:  # made meanwhile by someone else
+                made = (await conn.execute(
+                    select(L.c.token).where(L.c.work_order_id == work_order_id))).scalar_one()
+        return str(made)
 
     async def order_for_token(self, token: str) -> str | None:
         if not token or len(token) > 64:

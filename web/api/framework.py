@@ -373,8 +373,9 @@ async def _invoke(ep: Endpoint, call: AnyCall) -> Response:
         return result
     if result is None:
         return Response(status_code=204 if ep.status == 200 else ep.status)
-    if ep.response is not None:
-        result = ep.response.model_validate(result).model_dump(mode="json")
+    if ep.response is not None:  # validated, then encoded by the model's own serializer
+        body = ep.response.model_validate(result).model_dump_json()
+        return Response(body, status_code=ep.status, media_type="application/json")
     return JSONResponse(result, status_code=ep.status)
 
 
