@@ -38,6 +38,8 @@ Report = Callable[[], tuple[dt.datetime | None, str | None]]
 
 #: How often a worker waiting for leadership looks again (a flag the relay keeps: cheap).
 STANDBY_RECHECK = 2.0
+#: How long ``Supervisor.stop`` lets a step under way finish before cancelling it.
+STOP_GRACE = 5.0
 
 
 class WorkerObserver(Protocol):
@@ -92,6 +94,7 @@ class _Worker:
     initial_delay: float = 0.0
     min_spacing: float = 0.0
     task: asyncio.Task[None] | None = None
+    stepping: bool = False  # a periodic worker in the middle of a step
 
 
 class Supervisor:
@@ -150,18 +153,27 @@ class Supervisor:
     def _launch(self, worker: _Worker) -> None:
         worker.task = asyncio.create_task(worker.body(worker), name=worker.health.name)
 
-    async def stop(self) -> None:
-        """Cancel every worker and wait for each to end."""
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop every worker. One waiting for its next step is cancelled at once; one in the
+        middle of a step may finish it, for up to ``grace`` seconds, so that a transaction, a
+        claim or a delivery is not cut off halfway (a cancelled database call leaves its
+        connection to be torn down, which on SQLite can hold the write lock meanwhile); then it
+        is cancelled too. Each is awaited before this returns."""
         self.running = False
-        tasks = [w.task for w in self.workers.values() if w.task is not None]
+        tasks = {w.task: w for w in self.workers.values() if w.task is not None}
+        stepping = [task for task, w in tasks.items() if w.stepping and not task.done()]
         for task in tasks:
+            if task not in stepping:
+                task.cancel()
+        if stepping:
+            await asyncio.wait(stepping, timeout=grace)
+        for task, worker in tasks.items():
             task.cancel()
-        for worker in self.workers.values():
-            if worker.task is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await worker.task
-                worker.task = None
-                self._state(worker.health, "stopped")
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            worker.task = None
+            worker.stepping = False
+            self._state(worker.health, "stopped")
 
     def health(self) -> dict[str, dict[str, object]]:
         return {name: w.health.as_dict() for name, w in self.workers.items()}
@@ -191,16 +203,24 @@ class Supervisor:
             self._state(health, "running")
             loop = asyncio.get_running_loop()
             started = loop.time()
+            worker.stepping = True
             try:
                 outcome = await worker.step()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                worker.stepping = False
                 delay = self._failed(health, error)
                 self._state(health, "backoff")
+                if not self.running:
+                    return
                 await self.sleep(delay)
                 continue
+            finally:
+                worker.stepping = False
             self._succeeded(health, loop.time() - started)
+            if not self.running:  # stopping: the step was let finish, no next one
+                return
             delay = float(outcome) if isinstance(outcome, int | float) else worker.interval
             if worker.min_spacing > 0:
                 await self.sleep(worker.min_spacing)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import shutil
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from realtime.events import LogEvent
 from realtime.hub import Hub
 from realtime.session import CLOSE_TOO_SLOW, Session, SessionConfig
 from storage import tables as t
-from storage.engine import create_engine
+from storage.engine import SQLITE_WRITE, create_engine
 from storage.eventlog import SqlEventLog
 
 CHANNEL = "test:events"
@@ -76,6 +78,27 @@ async def test_events_are_published_oldest_first_a_batch_at_a_time_and_once(
     assert await log.latest_seq() == 7
     assert all(e.at is not None and e.aggregate_id == f"wo-{e.data['n']}"
                for batch in batches for e in batch)
+
+
+async def test_with_nothing_pending_the_relay_leaves_the_write_lock_to_the_app(
+    sqlite_template: Path, tmp_path: Path,
+) -> None:
+    """On SQLite, whose writers share one lock, a pass with nothing to publish does not take it:
+    a writer holding it meanwhile (here a whole transaction) delays no empty pass. (PostgreSQL's
+    relay locks rows, not the database.)"""
+    shutil.copy(sqlite_template, tmp_path / "dispatch.db")
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'dispatch.db'}")
+    log = SqlEventLog(engine, LogEvent)
+    try:
+        async with engine.connect() as holder:
+            holder = await holder.execution_options(**{SQLITE_WRITE: True})
+            async with holder.begin():  # BEGIN IMMEDIATE: the write lock, held
+                assert await asyncio.wait_for(log.publish_pending(10), 5) == []
+            async with engine.begin() as conn:
+                await conn.execute(insert(t.outbox), [outbox_row(1)])
+        assert [e.data["n"] for e in await log.publish_pending(10)] == [1]
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.postgres

@@ -127,7 +127,33 @@ async def test_a_provider_asking_to_wait_is_waited_for() -> None:
     await supervisor.stop()
 
 
+async def test_stop_lets_a_step_under_way_finish_and_starts_no_other() -> None:
+    supervisor = Supervisor()
+    entered, release = asyncio.Event(), asyncio.Event()
+    steps: list[str] = []
+
+    async def step() -> float:
+        steps.append("began")
+        entered.set()
+        await release.wait()  # e.g. a transaction between two statements
+        await asyncio.sleep(0)
+        steps.append("ended")
+        return 0.0  # would step again at once
+
+    health = supervisor.periodic("deliveries", step, interval=15.0)
+    supervisor.start()
+    await asyncio.wait_for(entered.wait(), 5)
+    stopping = asyncio.create_task(supervisor.stop(grace=5.0))
+    await asyncio.sleep(0.01)
+    assert not stopping.done()  # waiting for the step, not cancelling it
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert steps == ["began", "ended"]
+    assert health.state == "stopped" and health.runs == 1 and health.failures == 0
+
+
 async def test_stop_cancels_a_step_in_progress_and_lets_cancellation_through() -> None:
+    """A step that outlasts the grace period is cancelled."""
     supervisor = Supervisor()
     entered = asyncio.Event()
     cancelled = asyncio.Event()
@@ -143,7 +169,7 @@ async def test_stop_cancels_a_step_in_progress_and_lets_cancellation_through() -
     health = supervisor.periodic("alerts", step, interval=15.0)
     supervisor.start()
     await asyncio.wait_for(entered.wait(), 5)
-    await asyncio.wait_for(supervisor.stop(), 5)
+    await asyncio.wait_for(supervisor.stop(grace=0.05), 5)
     assert cancelled.is_set()
     assert health.state == "stopped" and health.failures == 0  # a cancel is not a failure
 
