@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import and_, desc, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.alert_delivery import normalize_phone
@@ -106,23 +105,25 @@ class SqlCustomerNotifications:
     # -- notifications --------------------------------------------------------------------------
 
     async def record(self, items: Sequence[Notification], now: dt.datetime) -> int:
-        """Write each notification once (a repeat of an event and channel is ignored)."""
-        written = 0
-        for item in items:
-            row = {"id": str(uuid.uuid4()), "work_order_id": item.work_order_id,
-                   "customer_id": item.customer_id, "kind": item.kind.value,
-                   "channel": item.channel.value, "recipient": item.recipient, "text": item.text,
-                   "event_seq": item.event_seq, "status": item.status, "attempts": 0,
-                   "error": "", "created_at": now,
-                   "sent_at": now if item.status == "posted" else None,
-                   "next_attempt_at": now if item.status == "pending" else None}
-            try:
-                async with write_transaction(self.engine) as conn:
-                    await conn.execute(N.insert().values(**row))
-                written += 1
-            except IntegrityError:
-                continue
-        return written
+        """Write an event's notifications at once, in one statement: a reader never sees the
+        page's post without the text beside it. A repeat of an event and channel is ignored."""
+        rows = [{"id": str(uuid.uuid4()), "work_order_id": item.work_order_id,
+                 "customer_id": item.customer_id, "kind": item.kind.value,
+                 "channel": item.channel.value, "recipient": item.recipient, "text": item.text,
+                 "event_seq": item.event_seq, "status": item.status, "attempts": 0,
+                 "error": "", "created_at": now,
+                 "sent_at": now if item.status == "posted" else None,
+                 "next_attempt_at": now if item.status == "pending" else None}
+                for item in items]
+        if not rows:
+            return 0
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        statement = (insert(N).values(rows)
+                     .on_conflict_do_nothing(index_elements=[N.c.event_seq, N.c.channel])
+                     .returning(N.c.id))
+        async with write_transaction(self.engine) as conn:
+            written = (await conn.execute(statement)).all()
+        return len(written)
 
     async def for_order(self, work_order_id: str) -> list[dict[str, Any]]:
         async with self.engine.connect() as conn:

@@ -119,3 +119,31 @@ async def test_a_reused_trip_ticket_is_a_conflict_even_when_the_check_is_bypasse
         with pytest.raises(Conflict) as caught:
             await uow.commit()
     assert caught.value.code == "trip_ticket_in_use"
+
+
+async def test_an_events_notifications_are_written_together_and_once(engine: AsyncEngine) -> None:
+    """The page's post and the text of one event land in one statement (a reader never sees one
+    without the other); an event handled again (a replay) writes nothing twice."""
+    from domain.notifications import Channel, Notification, NotificationKind
+    from storage.notifications import SqlCustomerNotifications
+
+    await seed_world(engine)
+    store = SqlCustomerNotifications(engine)
+    now = TOMORROW - dt.timedelta(days=1)
+
+    def item(channel: Channel, seq: int) -> Notification:
+        return Notification(work_order_id="wo-1", customer_id=None,
+                            kind=NotificationKind.BOOKED, channel=channel,
+                            recipient="+15555550100" if channel == Channel.SMS else "",
+                            text="Booked", event_seq=seq,
+                            status="pending" if channel == Channel.SMS else "posted")
+
+    assert await store.record([item(Channel.WEB, 7), item(Channel.SMS, 7)], now) == 2
+    assert await store.record([item(Channel.WEB, 7), item(Channel.SMS, 7)], now) == 0
+    assert await store.record([item(Channel.WEB, 7), item(Channel.WEB, 8)], now) == 1
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(t.customer_notifications.c.event_seq, t.customer_notifications.c.channel)
+            .order_by(t.customer_notifications.c.event_seq, t.customer_notifications.c.channel)
+        )).all()
+    assert [tuple(r) for r in rows] == [(7, "sms"), (7, "web"), (8, "web")]
