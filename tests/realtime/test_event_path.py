@@ -306,6 +306,44 @@ async def test_events_that_queued_go_as_one_frame_to_a_client_that_asked_and_sin
     await hub.stop()
 
 
+async def test_a_stream_of_events_goes_one_frame_a_linger_and_a_lone_event_alone(
+    engine: AsyncEngine,
+) -> None:
+    """A board that batches gets the first event of a stream by itself, what follows within the
+    linger as one frame, and after a quiet spell the next event by itself again; a board that
+    does not batch gets every event in a frame of its own."""
+    log, hub = await _started_hub(engine)
+    batching, single = ReadingTransport(), ReadingTransport()
+    config = SessionConfig(event_linger=1.0)
+    sessions = [Session(tr, hub=hub, event_log=log, snapshots=NoSnapshots(), authenticate=_auth,
+                        config=config) for tr in (batching, single)]
+    tasks = [asyncio.create_task(s.run()) for s in sessions]
+    for tr, batch in ((batching, True), (single, False)):
+        await tr.inbox.put(json.dumps({"type": "auth", "token": "u"}))
+        await tr.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None,
+                                       "batch": batch}))
+    await eventually(lambda: all(s.topics and not s._syncing for s in sessions))
+    events = await _published(engine, log, 21)
+    hub._deliver(events[0])
+    await eventually(lambda: _event_seqs(batching.sent) == [1])
+    for event in events[1:20]:  # one every few milliseconds: each wakes the writers
+        hub._deliver(event)
+        await asyncio.sleep(0.002)
+    await eventually(lambda: _event_seqs(batching.sent) == list(range(1, 21)))
+    await asyncio.sleep(1.1)  # longer than the linger: quiet
+    hub._deliver(events[20])
+    await eventually(lambda: all(_event_seqs(tr.sent) == list(range(1, 22))
+                                 for tr in (batching, single)))
+    frames = [[item["seq"] for item in m["items"]] if m["type"] == "events" else [m["seq"]]
+              for m in batching.sent if m["type"] in {"event", "events"}]
+    assert frames == [[1], list(range(2, 21)), [21]]
+    assert [m["type"] for m in single.sent].count("event") == 21
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await hub.stop()
+
+
 async def test_a_batch_flag_that_is_not_true_or_false_is_refused_and_subscribes_nothing(
     engine: AsyncEngine,
 ) -> None:
