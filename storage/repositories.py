@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Table, and_, exists, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain import events as ev
@@ -69,14 +69,15 @@ class SqlRepository(Generic[A]):
             if item.is_new:
                 values["version"] = max(item.version, 1)
                 item.version = values["version"]
-                await self.conn.execute(insert(self.table).values(**values))
+                # the values as parameters, not in the statement: SQLAlchemy compiles (and keys
+                # its cache on) the statement once per table and set of columns
+                await self.conn.execute(insert(self.table), values)
                 continue
             values["version"] = item.version
             result = await self.conn.execute(
-                update(self.table)
-                .where(and_(self.table.c.id == item.id,
-                            self.table.c.version == item.loaded_version))
-                .values(**values)
+                update(self.table).where(and_(self.table.c.id == bindparam("row_id"),
+                                              self.table.c.version == bindparam("row_version"))),
+                {**values, "row_id": item.id, "row_version": item.loaded_version},
             )
             if result.rowcount != 1:
                 raise ConcurrencyConflict(
