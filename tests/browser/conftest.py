@@ -138,8 +138,12 @@ def _has_sansio() -> bool:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # An assertion waits as long as an action may (the pages' default): on a loaded machine (two
+    # workers, each with a browser and a server) a screen that saves, then reloads what it shows,
+    # can take longer than Playwright's 5 s; a passing assertion returns as soon as it holds.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
