@@ -42,6 +42,10 @@ log = logging.getLogger("dispatch.customers")
 
 CURSOR = "customer-notifications"
 POLL_SECONDS = 5.0
+#: At least this long between two passes: each pass reads the events after the cursor and writes
+#: the cursor and the due texts' claims, so under a stream of events (every commit wakes it) one
+#: pass takes many events, not one each. A text goes out at most this much later.
+PASS_SPACING = 0.5
 #: A text left ``sending`` this long (its process stopped mid-send) is queued again.
 STUCK_AFTER = dt.timedelta(minutes=2)
 
@@ -198,7 +202,8 @@ async def start_customer_notifications(runtime: Runtime) -> CustomerNotifier:
     await runner.start()
     live.bus.subscribe(f"{settings.redis_prefix}:events", runner.on_bus_message)
     live.supervisor.periodic("customer-notifications", runner.run_once, interval=POLL_SECONDS,
-                             wake=runner.woken, leader=lambda: live.relay.is_leader)
+                             wake=runner.woken, leader=lambda: live.relay.is_leader,
+                             min_spacing=PASS_SPACING)
     live.demo_tasks.append(notifier.aclose)  # closed after the workers stop
     return runner
 
