@@ -209,7 +209,7 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                worker.stepping = False
+                worker.stepping = False  # before the backoff's sleep (``finally`` comes after it)
                 delay = self._failed(health, error)
                 self._state(health, "backoff")
                 if not self.running:

@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.alert_delivery import SMS, VOICE, PendingNotification, Person, Recipient
@@ -27,7 +25,7 @@ from domain.alert_fatigue import GROUP_WINDOW
 from domain.alert_responses import NO_KEY, new_ack_code
 from storage import tables as t
 from storage.alerts import alert_from_row
-from storage.engine import write_transaction
+from storage.engine import dialect_insert, write_transaction
 
 N = t.alert_notifications
 ANSWERABLE = ("sent", "logged")
@@ -226,8 +224,7 @@ class SqlNotificationStore:
 
 def _insert_once(conn: AsyncConnection) -> Any:
     """An INSERT that does nothing when the delivery (alert, level, channel, recipient) exists."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return insert(N).on_conflict_do_nothing(
+    return dialect_insert(N, conn.dialect.name).on_conflict_do_nothing(
         index_elements=["alert_id", "level", "channel", "recipient"])
 
 

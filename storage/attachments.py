@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.attachments import Owner
 from domain.services.work_orders import AttachmentLookup
 from storage import tables as t
+from storage.engine import dialect_insert
 from storage.uow import SqlUnitOfWork
 
 A = t.attachments
@@ -39,8 +38,7 @@ async def store_attachment(
     """Store the bytes unless the work order holds them already; True when this call added them."""
     values = {"work_order_id": work_order_id, "sha256": sha256, "content_type": content_type,
               "size": len(data), "data": data, "uploaded_by": uploaded_by, "uploaded_at": at}
-    build = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = (build(A).values(**values)
+    statement = (dialect_insert(A, conn.dialect.name).values(**values)
                  .on_conflict_do_nothing(index_elements=[A.c.work_order_id, A.c.sha256])
                  .returning(A.c.sha256))
     return (await conn.execute(statement)).first() is not None

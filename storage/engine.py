@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Table, event, exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -67,6 +69,13 @@ def _checked_on_checkout(engine: AsyncEngine) -> AsyncEngine:
             raise exc.DisconnectionError("the server closed this pooled connection")
 
     return engine
+
+
+def dialect_insert(table: Table, dialect_name: str) -> Any:
+    """``INSERT`` into ``table`` as the database's own dialect builds it, which has
+    ``on_conflict_do_nothing``/``on_conflict_do_update`` (PostgreSQL's, or SQLite's)."""
+    build = pg_insert if dialect_name == "postgresql" else sqlite_insert
+    return build(table)
 
 
 def pool_size(engine: AsyncEngine) -> int:

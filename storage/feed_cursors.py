@@ -6,12 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import tables as t
-from storage.engine import SQLITE_WRITE
+from storage.engine import dialect_insert, write_transaction
 
 C = t.feed_cursors
 
@@ -31,15 +29,10 @@ class SqlFeedCursorStore:
 
     async def set(self, feed: str, version: str) -> None:
         values = {"name": feed, "token": version, "updated_at": self._clock()}
-        sqlite = self.engine.dialect.name == "sqlite"
-        insert = sqlite_insert if sqlite else pg_insert
-        stmt = insert(C).values(**values)
+        stmt = dialect_insert(C, self.engine.dialect.name).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=[C.c.name],
             set_={"token": stmt.excluded.token, "updated_at": stmt.excluded.updated_at},
         )
-        async with self.engine.connect() as conn:
-            if sqlite:
-                conn = await conn.execution_options(**{SQLITE_WRITE: True})
+        async with write_transaction(self.engine) as conn:
             await conn.execute(stmt)
-            await conn.commit()

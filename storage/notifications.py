@@ -10,14 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, desc, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.alert_delivery import normalize_phone
 from domain.notifications import ConsentRecord, CustomerContact, JobFacts, Notification
 from storage import tables as t
-from storage.engine import write_transaction
+from storage.engine import dialect_insert, write_transaction
 from storage.queries.common import read_connection
 
 N, L, C = t.customer_notifications, t.tracking_links, t.customer_consents
@@ -44,9 +42,8 @@ class SqlCustomerNotifications:
                 select(L.c.token).where(L.c.work_order_id == work_order_id))).scalar()
         if found is not None:
             return str(found)
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = (insert(L).values(token=new_token(), work_order_id=work_order_id,
-                                      created_at=now)
+        statement = (dialect_insert(L, self.engine.dialect.name)
+                     .values(token=new_token(), work_order_id=work_order_id, created_at=now)
                      .on_conflict_do_nothing(index_elements=[L.c.work_order_id])
                      .returning(L.c.token))
         async with write_transaction(self.engine) as conn:
@@ -117,8 +114,7 @@ class SqlCustomerNotifications:
                 for item in items]
         if not rows:
             return 0
-        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-        statement = (insert(N).values(rows)
+        statement = (dialect_insert(N, self.engine.dialect.name).values(rows)
                      .on_conflict_do_nothing(index_elements=[N.c.event_seq, N.c.channel])
                      .returning(N.c.id))
         async with write_transaction(self.engine) as conn:

@@ -268,6 +268,29 @@ async def _started_hub(engine: AsyncEngine) -> tuple[SqlEventLog, Hub]:
     return log, hub
 
 
+async def _subscribed_boards(log: SqlEventLog, hub: Hub, batching: ReadingTransport,
+                             single: ReadingTransport,
+                             config: SessionConfig | None = None) -> list[asyncio.Task[None]]:
+    """Two boards on ``hub``, one that asked for batches and one that did not, both subscribed
+    and synced; answers their sessions' tasks."""
+    sessions = [Session(tr, hub=hub, event_log=log, snapshots=NoSnapshots(), authenticate=_auth,
+                        config=config) for tr in (batching, single)]
+    tasks = [asyncio.create_task(s.run()) for s in sessions]
+    for tr, batch in ((batching, True), (single, False)):
+        await tr.inbox.put(json.dumps({"type": "auth", "token": "u"}))
+        await tr.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None,
+                                       "batch": batch}))
+    await eventually(lambda: all(s.topics and not s._syncing for s in sessions))
+    return tasks
+
+
+async def _stop(tasks: list[asyncio.Task[None]], hub: Hub) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await hub.stop()
+
+
 def _event_seqs(messages: list[dict[str, Any]]) -> list[int]:
     """Every event's seq as the board applies them: ``event`` messages and ``events`` items."""
     return [m["seq"] for message in messages
@@ -280,14 +303,7 @@ async def test_events_that_queued_go_as_one_frame_to_a_client_that_asked_and_sin
 ) -> None:
     log, hub = await _started_hub(engine)
     batching, single = GatedTransport(), GatedTransport()
-    sessions = [Session(tr, hub=hub, event_log=log, snapshots=NoSnapshots(), authenticate=_auth)
-                for tr in (batching, single)]
-    tasks = [asyncio.create_task(s.run()) for s in sessions]
-    for tr, batch in ((batching, True), (single, False)):
-        await tr.inbox.put(json.dumps({"type": "auth", "token": "u"}))
-        await tr.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None,
-                                       "batch": batch}))
-    await eventually(lambda: all(s.topics and not s._syncing for s in sessions))
+    tasks = await _subscribed_boards(log, hub, batching, single)
     for event in await _published(engine, log, 30):
         hub._deliver(event)
     for tr in (batching, single):
@@ -300,10 +316,7 @@ async def test_events_that_queued_go_as_one_frame_to_a_client_that_asked_and_sin
     assert all(item["type"] == "event" and item["data"] for m in batched for item in m["items"])
     assert [m["type"] for m in single.sent].count("event") == 30
     assert "events" not in [m["type"] for m in single.sent]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await hub.stop()
+    await _stop(tasks, hub)
 
 
 async def test_a_stream_of_events_goes_one_frame_a_linger_and_a_lone_event_alone(
@@ -314,15 +327,8 @@ async def test_a_stream_of_events_goes_one_frame_a_linger_and_a_lone_event_alone
     does not batch gets every event in a frame of its own."""
     log, hub = await _started_hub(engine)
     batching, single = ReadingTransport(), ReadingTransport()
-    config = SessionConfig(event_linger=1.0)
-    sessions = [Session(tr, hub=hub, event_log=log, snapshots=NoSnapshots(), authenticate=_auth,
-                        config=config) for tr in (batching, single)]
-    tasks = [asyncio.create_task(s.run()) for s in sessions]
-    for tr, batch in ((batching, True), (single, False)):
-        await tr.inbox.put(json.dumps({"type": "auth", "token": "u"}))
-        await tr.inbox.put(json.dumps({"type": "subscribe", "topics": ["board"], "since": None,
-                                       "batch": batch}))
-    await eventually(lambda: all(s.topics and not s._syncing for s in sessions))
+    tasks = await _subscribed_boards(log, hub, batching, single,
+                                     config=SessionConfig(event_linger=1.0))
     events = await _published(engine, log, 21)
     hub._deliver(events[0])
     await eventually(lambda: _event_seqs(batching.sent) == [1])
@@ -338,10 +344,7 @@ async def test_a_stream_of_events_goes_one_frame_a_linger_and_a_lone_event_alone
               for m in batching.sent if m["type"] in {"event", "events"}]
     assert frames == [[1], list(range(2, 21)), [21]]
     assert [m["type"] for m in single.sent].count("event") == 21
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await hub.stop()
+    await _stop(tasks, hub)
 
 
 async def test_a_batch_flag_that_is_not_true_or_false_is_refused_and_subscribes_nothing(
