@@ -66,7 +66,7 @@ SNAPSHOT = re.compile(r'^\{"type":\s*"snapshot",\s*"seq":\s*(\d+)')
 
 #: ``python -c SERVER <source dir> <database url> <port> <off|all|large>``: serve on 127.0.0.1 with
 #: uvicorn's websocket implementation as ``dispatch serve`` does; permessage-deflate ``off``,
-#: offered for ``all`` messages (uvicorn's own), or for ``large`` ones only (``web.ws_deflate``,
+#: offered for ``all`` messages (uvicorn's own), or for ``large`` ones only (``web.ws_protocol``,
 #: what ``dispatch serve`` runs).
 SERVER = """
 import sys
@@ -76,7 +76,7 @@ from web.app import create_app
 from web.settings import Settings
 options = {"ws_per_message_deflate": sys.argv[4] != "off"}
 if sys.argv[4] == "large":
-    from web.ws_deflate import UVICORN_OPTIONS
+    from web.ws_protocol import UVICORN_OPTIONS
     options.update(UVICORN_OPTIONS)
 uvicorn.run(create_app(Settings(database_url=sys.argv[2])), host="127.0.0.1",
             port=int(sys.argv[3]), log_level="warning", access_log=False, **options)

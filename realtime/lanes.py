@@ -71,6 +71,10 @@ class PositionsLane:
             if matches(u):
                 self.coalesced[u.unit_id] = u
 
+    @property
+    def pending(self) -> bool:
+        return bool(self.shared or self.coalesced)
+
     def take(self) -> list[str]:
         """The messages to send now; the lane is empty afterwards."""
         frames, self.shared = self.shared, []

@@ -84,7 +84,7 @@ class Session:
         self.batches = False
         self._positions = PositionsLane()
         self._wake = asyncio.Event()
-        self._events_sent_at = float("-inf")
+        self._sent_at = float("-inf")
         self._heartbeat_due = False
         self._heartbeat: asyncio.TimerHandle | None = None
         self._syncing = False
@@ -250,27 +250,31 @@ class Session:
         """Sends what the lanes hold, in order: state messages, then positions, then a heartbeat
         when one is due. Sleeps on ``_wake`` (a plain wait: at 50 events a second to 500 boards, a
         timed wait per wake-up cost more than the sends themselves), and for a session that
-        batches, within ``event_linger`` of its last send, until the linger is over."""
+        batches, within ``event_linger`` of its last pass, until the linger is over: what came
+        meanwhile (events, positions) goes in one pass, which the server writes to the socket
+        at once (``web.ws_protocol``)."""
         loop = asyncio.get_running_loop()
         interval = self.config.heartbeat_interval
         self._heartbeat = loop.call_later(interval, self._beat)
         try:
             while True:
                 await self._wake.wait()
-                linger = self._events_sent_at + self.config.event_linger - loop.time()
-                if self.batches and self._out and linger > 0:  # events stream in: gather them
-                    await asyncio.sleep(linger)
+                linger = self._sent_at + self.config.event_linger - loop.time()
+                if self.batches and linger > 0 and (self._out or self._positions.pending):
+                    await asyncio.sleep(linger)  # traffic streams in: gather it
                 self._wake.clear()
                 if self._closing is not None:
                     await self.transport.close(*self._closing)
                     return
+                sent = bool(self._out) or self._positions.pending
                 while self._out:
                     await self.transport.send_text(next_frame(self._out, batch=self.batches))
-                    self._events_sent_at = loop.time()
                     if self._closing is not None:
                         break
                 for frame in self._positions.take():
                     await self.transport.send_text(frame)
+                if sent:
+                    self._sent_at = loop.time()
                 if self._heartbeat_due:
                     self._heartbeat_due = False
                     await self.transport.send_text(json.dumps({

@@ -150,7 +150,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from web.metrics import prepare_multiprocess
-    from web.ws_deflate import UVICORN_OPTIONS
+    from web.ws_protocol import UVICORN_OPTIONS
 
     settings = _settings(args)
     if _refuse_insecure(settings):  # before logging is set up: a refusal changes nothing

@@ -50,6 +50,8 @@ class Board:
     def __init__(self) -> None:
         self.inbox: asyncio.Queue[str] = asyncio.Queue()
         self.sent: list[dict[str, Any]] = []
+        #: When each message of ``sent`` was sent (the loop's clock).
+        self.times: list[float] = []
         self.gate = asyncio.Event()
         self.gate.set()
 
@@ -59,6 +61,7 @@ class Board:
     async def send_text(self, data: str) -> None:
         await self.gate.wait()
         self.sent.append(json.loads(data))
+        self.times.append(asyncio.get_running_loop().time())
 
     async def close(self, code: int, reason: str = "") -> None:
         pass
@@ -77,13 +80,15 @@ def authenticate(token: str) -> tuple[Principal, dt.datetime]:
 
 
 async def connect(hub: Hub, log: SqlEventLog, who: str, topics: list[str],
-                  config: SessionConfig | None = None) -> tuple[Session, Board, asyncio.Task[None]]:
+                  config: SessionConfig | None = None, *,
+                  batch: bool = False) -> tuple[Session, Board, asyncio.Task[None]]:
     board = Board()
     session = Session(board, hub=hub, event_log=log, snapshots=NoSnapshots(),
                       authenticate=authenticate, config=config)
     task = asyncio.create_task(session.run())
     await board.inbox.put(json.dumps({"type": "auth", "token": who}))
-    await board.inbox.put(json.dumps({"type": "subscribe", "topics": topics, "since": 0}))
+    await board.inbox.put(json.dumps({"type": "subscribe", "topics": topics, "since": 0,
+                                      "batch": batch}))
     await eventually(lambda: session.topics and not session._syncing)
     return session, board, task
 
@@ -224,3 +229,35 @@ async def test_a_commit_where_the_relay_does_not_lead_wakes_the_leader_at_once(
         await bus.stop()
         for e in engines:
             await e.dispose()
+
+
+async def test_positions_that_come_while_events_stream_wait_for_the_linger_and_go_with_them(
+    hub: Hub, engine: AsyncEngine,
+) -> None:
+    """A board that batches gets at most one pass per linger while traffic streams: positions
+    flushed within the linger of its last pass wait for it and go right after the events that
+    came meanwhile (one socket write on the server); a board that does not batch gets them at
+    once."""
+    log = SqlEventLog(engine, LogEvent)
+    config = SessionConfig(event_linger=1.0)
+    _, batching, task_b = await connect(hub, log, "dispatcher-1", ["board"], config, batch=True)
+    _, single, task_s = await connect(hub, log, "dispatcher-2", ["board"], config)
+    hub._deliver(work_order_event(1, "store-a"))
+    await eventually(lambda: batching.of("event") and single.of("event"))
+    first = batching.times[-1]
+    hub._pending["veh-00001"] = van(1)
+    hub.flush_positions()
+    await eventually(lambda: single.of("positions"))
+    hub._deliver(work_order_event(2, "store-a"))
+    await eventually(lambda: len(single.of("event")) == 2)
+    assert not batching.of("positions") and len(batching.of("event")) == 1  # held: linger
+    await eventually(lambda: batching.of("positions"))
+    kinds = [m["type"] for m in batching.sent]
+    assert kinds[-3:] == ["event", "event", "positions"]
+    assert batching.sent[-2]["seq"] == 2
+    assert batching.times[-1] - batching.times[-2] < 0.1  # one pass
+    assert batching.times[-2] - first >= 0.9  # after the linger
+    assert single.times[single.sent.index(single.of("positions")[0])] - first < 0.5
+    for task in (task_b, task_s):
+        task.cancel()
+    await asyncio.gather(task_b, task_s, return_exceptions=True)

@@ -22,7 +22,7 @@ from tests.realtime.ws_helpers import receive_until, wait_for
 from tests.web.api_helpers import auth, seed_small, token
 from web.app import create_app
 from web.settings import Settings
-from web.ws_deflate import MIN_SIZE, UVICORN_OPTIONS
+from web.ws_protocol import MIN_SIZE, UVICORN_OPTIONS
 
 #: Boards that wait for their snapshots (two dispatchers: one scope, one read).
 WAITING = ["dispatcher", "coordinator", "admin", "manager", "dispatcher"]

@@ -1,0 +1,98 @@
+"""The websocket protocol ``dispatch serve`` runs (``web.ws_protocol``), under real uvicorn and a
+real client: the messages a task sends in one turn of the event loop leave in one socket write,
+in order, and a close sent after them still comes after them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from web.ws_protocol import UVICORN_OPTIONS, WebSocketsProtocol
+
+#: Every socket write of the server's connections, in order.
+WRITES: list[bytes] = []
+
+
+class Tap:
+    """The asyncio transport of a connection, recording what is written to it."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def write(self, data: bytes) -> None:
+        WRITES.append(bytes(data))
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class TappedProtocol(WebSocketsProtocol):
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self.transport = Tap(self.transport)  # type: ignore[assignment]
+
+
+async def bursts(ws: WebSocket) -> None:
+    """``burst N``: N messages, each awaited as a session's writer does; ``close N``: N
+    messages, then a close with code 4000."""
+    await ws.accept()
+    while True:
+        verb, count = (await ws.receive_text()).split()
+        for n in range(int(count)):
+            await ws.send_text(f"message {n}")
+        if verb == "close":
+            await ws.close(4000, "done")
+            return
+
+
+@asynccontextmanager
+async def served() -> AsyncIterator[str]:
+    app = Starlette(routes=[WebSocketRoute("/ws", bursts)])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    options = {**UVICORN_OPTIONS, "ws": TappedProtocol}
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **options))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                assert not task.done(), "uvicorn stopped before it started"
+                await asyncio.sleep(0.02)
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/ws"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def test_messages_sent_in_one_turn_leave_in_one_write_in_order() -> None:
+    async with served() as url, connect(url) as ws:
+        for count in (20, 3):
+            before = len(WRITES)
+            await ws.send(f"burst {count}")
+            got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(count)]
+            assert got == [f"message {n}" for n in range(count)]
+            assert len(WRITES) - before == 1  # uvicorn's own protocol: one write a message
+            assert WRITES[-1].count(b"message ") == count
+
+
+async def test_a_close_after_messages_comes_after_them() -> None:
+    async with served() as url, connect(url) as ws:
+        await ws.send("close 5")
+        got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(5)]
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert got == [f"message {n}" for n in range(5)]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
