@@ -259,6 +259,31 @@ def healthz(base: str) -> dict[str, Any]:
     return dict(httpx.get(f"{base}/healthz", timeout=10).json())
 
 
+def event_delays(base: str) -> str:
+    """Where an event's time went, as the app's own histograms saw it since it started: commit ->
+    the relay's publication, commit -> the hub's hand-off to the sessions (bucket bounds)."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    parts = []
+    for family in text_string_to_metric_families(text):
+        if family.name not in {"dispatch_event_publish_delay_seconds",
+                               "dispatch_event_fanout_delay_seconds"}:
+            continue
+        buckets = sorted((float(s.labels["le"]), s.value) for s in family.samples
+                         if s.name.endswith("_bucket"))
+        total = buckets[-1][1] if buckets else 0
+        if not total:
+            continue
+        def bound(q: float, buckets: list[tuple[float, float]] = buckets,
+                  total: float = total) -> str:
+            return next(f"<= {le * 1000:g} ms" for le, n in buckets if n >= q * total)
+        what = "commit -> publish" if "publish" in family.name else "commit -> hand-off"
+        parts.append(f"{what} p50 {bound(0.5)}, p99 {bound(0.99)} ({total:.0f})")
+    return "; ".join(parts) or "no events"
+
+
 # -- one measurement -----------------------------------------------------------------------------
 
 
@@ -430,7 +455,8 @@ def orchestrate(args: argparse.Namespace) -> int:
     log_path = Path(tempfile.gettempdir()) / f"rtbench_{pid}_app.log"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
            "SECRET_KEY": secrets.token_hex(32), "LOG_LEVEL": "warning", "RUN_FEEDS": "false",
-           "WS_MAX_SESSIONS_PER_USER": "100000"}  # every board uses the one dispatcher token
+           "WS_MAX_SESSIONS_PER_USER": "100000",  # every board uses the one dispatcher token
+           "METRICS_ENABLED": "true"}  # where an event's time went: the app's own histograms
     try:
         upgrade(url)
         asyncio.run(seed_db())
@@ -464,6 +490,10 @@ def orchestrate(args: argparse.Namespace) -> int:
                 if w and server.base is not None:
                     with contextlib.suppress(Exception):
                         print(f"  [{label}] /healthz live: {json.dumps(healthz(server.base)['live'])}")
+                    try:
+                        print(f"  [{label}] its own histograms: {event_delays(server.base)}")
+                    except Exception as error:
+                        print(f"  [{label}] its own histograms: not read ({error!r})")
             finally:
                 stop(proc)
         with contextlib.suppress(OSError):

@@ -26,6 +26,11 @@ class Bus(Protocol):
 
     async def publish(self, channel: str, message: str) -> None: ...
 
+    async def publish_many(self, channel: str, messages: list[str]) -> None:
+        """Publish ``messages`` in order, in one round trip where the bus has them (a task that
+        awaits a reply per message waits a turn of a busy event loop per message)."""
+        ...
+
     def subscribe(self, channel: str, handler: Handler, *, superseding: bool = False) -> None:
         """Call ``handler`` with every message of the channel, in order, from one task.
 
@@ -129,6 +134,10 @@ class MemoryBus:
         if ch is not None:
             ch.offer(message)
 
+    async def publish_many(self, channel: str, messages: list[str]) -> None:
+        for message in messages:
+            await self.publish(channel, message)
+
 
 class RedisBus:
     """Redis pub/sub with a supervised listener: on any error it logs, backs off, reconnects,
@@ -177,6 +186,15 @@ class RedisBus:
 
     async def publish(self, channel: str, message: str) -> None:
         await self._publisher.publish(channel, message)
+
+    async def publish_many(self, channel: str, messages: list[str]) -> None:
+        """One pipeline (not a transaction): one connection, so Redis publishes them in order."""
+        if not messages:
+            return
+        async with self._publisher.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.publish(channel, message)
+            await pipe.execute()
 
     async def ping(self) -> None:
         """Raises unless Redis answers (``/readyz``)."""

@@ -102,8 +102,10 @@ class OutboxRelay:
         total = 0
         while True:
             events = await self.log.publish_pending(self.batch)
+            # In one round trip: under load a reply per event cost a turn of the event loop each
+            # (a pass of 50 events took a second with 500 boards connected).
+            await self.bus.publish_many(self.channel, [event.to_wire() for event in events])
             for event in events:
-                await self.bus.publish(self.channel, event.to_wire())
                 log.info("event published", extra={"correlation_id": event.correlation_id,
                                                    "seq": event.seq, "event_name": event.name})
                 self.telemetry.published(event)

@@ -84,6 +84,9 @@ class Metrics(Telemetry):
                                        registry=r)
         self.delivered_total = Counter("dispatch_events_delivered",
                                        "Events a hub handed to its sessions", registry=r)
+        self.publish_delay = Histogram("dispatch_event_publish_delay_seconds",
+                                       "From an event's commit to its publication by the relay",
+                                       buckets=FAST, registry=r)
         self.fanout = Histogram("dispatch_event_fanout_delay_seconds",
                                 "From an event's commit to its hand-off to the sessions",
                                 buckets=FAST, registry=r)
@@ -130,6 +133,7 @@ class Metrics(Telemetry):
 
     def published(self, event: LogEvent) -> None:
         self.published_total.labels(event.name).inc()
+        self.publish_delay.observe(max(0.0, (self.clock() - event.at).total_seconds()))
         if action := ALERT_ACTIONS.get(event.name):
             self.alerts.labels(action).inc()
 

@@ -10,6 +10,7 @@ from domain.roles import Permission
 from domain.services.alerts import may_see_alert
 from storage import tables as t
 from storage.alert_notifications import SqlDeliveryLog, SqlNotificationStore
+from storage.queries.common import read_connection
 from web.api.alert_delivery_schemas import DeliveryList, DeliveryOut, DeliveryPage, DeliveryQuery
 from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import page
@@ -24,7 +25,7 @@ async def alert_deliveries(call: NoInput) -> dict[str, Any]:
     """Every text, call, mail and post of the alert, by level, with outcomes and answers."""
     alert_id = call.path_id("alert")
     a = t.alerts
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         found = (await conn.execute(a.select().with_only_columns(a.c.store_id)
                                     .where(a.c.id == alert_id))).first()
     if found is None or not may_see_alert(call.principal, found[0]):

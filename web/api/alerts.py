@@ -13,6 +13,7 @@ from typing import Any
 from domain.roles import Permission
 from domain.services import alerts as uc
 from storage.queries.alerts import alert_detail, list_alerts
+from storage.queries.common import read_connection
 from web.api.alert_schemas import (
     AcknowledgedManyOut,
     AcknowledgeIn,
@@ -35,7 +36,7 @@ async def list_(call: Call[Empty, AlertQuery]) -> dict[str, Any]:
     """Filters: ``status`` (open, acknowledged, resolved), ``severity``, ``kind``, ``store_id``.
     A store manager sees their stores' alerts; system alerts (no store) only admins."""
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_alerts(
             conn, call.principal, statuses=[s.value for s in q.status],
             severities=[s.value for s in q.severity], kinds=[k.value for k in q.kind],

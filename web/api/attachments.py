@@ -32,6 +32,7 @@ from storage.attachments import (
     read_attachment,
     work_order_owner,
 )
+from storage.queries.common import read_connection
 from web.api.attachment_schemas import AttachmentList, AttachmentOut
 from web.api.bodies import read_capped
 from web.api.framework import AnyCall, Api, NoInput
@@ -56,7 +57,7 @@ def _digest(call: AnyCall, *, refuse: int) -> str:
 
 
 async def _owner(call: AnyCall, work_order_id: str) -> Owner:
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         owner = await work_order_owner(conn, work_order_id)
     return visible_owner(call.principal, work_order_id, owner)
 
@@ -106,7 +107,7 @@ async def upload_attachment(call: NoInput) -> Response:
     created = await attach_file(uow, call.context(), SqlAttachmentStore(uow),
                                 work_order_id=work_order_id, sha256=digest, content_type=declared,
                                 data=data)
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         stored = await read_attachment(conn, work_order_id, digest)
     if stored is None:  # cannot happen: nothing deletes attachments
         raise NotFound("attachment", digest)
@@ -128,7 +129,7 @@ async def get_attachment(call: NoInput) -> Response:
     work_order_id = call.path_id("work order")
     digest = _digest(call, refuse=404)
     await _owner(call, work_order_id)
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         stored = await read_attachment(conn, work_order_id, digest)
     if stored is None:
         raise ApiError(404, f"work order {work_order_id} has no attachment sha256-{digest}",
@@ -151,5 +152,5 @@ async def list_work_order_attachments(call: NoInput) -> dict[str, Any]:
     """Oldest first, without the bytes (``GET`` each by its hash)."""
     work_order_id = call.path_id("work order")
     await _owner(call, work_order_id)
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         return {"items": await list_attachments(conn, work_order_id)}

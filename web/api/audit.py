@@ -6,6 +6,7 @@ from typing import Any
 
 from domain.roles import Permission
 from storage.queries.audit import list_audit
+from storage.queries.common import read_connection
 from web.api.audit_schemas import AuditPage, AuditQuery
 from web.api.framework import Api, Call, Empty
 from web.api.schemas import page
@@ -22,7 +23,7 @@ async def list_audit_entries(call: Call[Empty, AuditQuery]) -> dict[str, Any]:
     holder of the permission (by delegation) sees only the entries of their own actions."""
     p = call.principal
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_audit(
             conn, actor=q.actor, actor_id=p.user_id if p.is_store_scoped else None,
             action=q.action, entity_type=q.entity_type, entity_id=q.entity_id,

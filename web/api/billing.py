@@ -14,6 +14,7 @@ from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import billing as uc
 from storage.queries.billing import customer_balances, invoice_payments, to_process
+from storage.queries.common import read_connection
 from web.api.billing_schemas import (
     BalancePage,
     BalanceQuery,
@@ -38,7 +39,7 @@ async def list_to_process(call: Call[Empty, QueueQuery]) -> dict[str, Any]:
     """Oldest first: completed dispatches with no processed invoice (with their invoices),
     the other unprocessed invoices, and completed jobs that have no invoice yet."""
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await to_process(conn, call.principal, store_id=q.store_id,
                                         limit=q.limit, offset=q.offset)
     return page(items, total, q)
@@ -50,7 +51,7 @@ async def list_balances(call: Call[Empty, BalanceQuery]) -> dict[str, Any]:
     """Per customer over their processed invoices: billed, paid and the balance (billed less
     paid), the largest balance first; ``totals`` add up every customer that matches."""
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total, totals = await customer_balances(
             conn, call.principal, store_id=q.store_id, owing=q.owing, q=q.q, limit=q.limit,
             offset=q.offset)
@@ -62,7 +63,7 @@ async def list_balances(call: Call[Empty, BalanceQuery]) -> dict[str, Any]:
 async def list_payments(call: Call[Empty, PageQuery]) -> dict[str, Any]:
     """Oldest first, with the invoice's amount, what is paid and the balance."""
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         invoice, items, total = await invoice_payments(conn, call.principal, call.path_id("invoice"),
                                                        limit=q.limit, offset=q.offset)
     if invoice is None:

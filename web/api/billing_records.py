@@ -16,6 +16,7 @@ from domain.services import billing as billing_uc
 from domain.services import dispatches as dispatch_uc
 from storage.queries.billing import invoice_detail
 from storage.queries.billing import list_invoices as query_invoices
+from storage.queries.common import read_connection
 from storage.queries.resources import list_resources, resource_detail
 from web.api.billing_record_schemas import (
     BillingInvoiceOut,
@@ -50,7 +51,7 @@ async def _detail(call: AnyCall, kind: str, resource_id: str) -> dict[str, Any]:
 async def _list(call: Call[Empty, PageQuery], kind: str, search: str | None,
                 filters: dict[str, Any]) -> dict[str, Any]:
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_resources(conn, call.principal, kind, filters=filters,
                                             q=search, limit=q.limit, offset=q.offset)
     return page(items, total, q)
@@ -132,7 +133,7 @@ async def list_invoices(call: Call[Empty, InvoiceQuery]) -> dict[str, Any]:
     """With what is paid and left; ``status`` filters by payment status, ``sort`` by number
     (default), newest created or processed first, or the largest balance first."""
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await query_invoices(
             conn, call.principal, store_id=q.store_id, sales_order_id=q.sales_order_id,
             dispatch_id=q.dispatch_id, customer_id=q.customer_id, processed=q.processed,

@@ -13,6 +13,7 @@ from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import delegations as uc
 from storage.queries.audit import SqlDelegationStore, delegation_detail, list_delegations
+from storage.queries.common import read_connection
 from web.api.delegation_schemas import DelegationIn, DelegationPage, DelegationQuery, RoleDelegationOut
 from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import page
@@ -36,7 +37,7 @@ async def create_delegation(call: Call[DelegationIn, Empty]) -> dict[str, Any]:
     created = await uc.delegate_role(
         uow, call.context(), SqlDelegationStore(uow), to_username=b.to_username, role=b.role,
         starts_at=b.starts_at, ends_at=b.ends_at)
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         row = await delegation_detail(conn, created["id"])
     if row is None:  # pragma: no cover - it was just committed
         raise NotFound("delegation", created["id"])
@@ -51,7 +52,7 @@ async def list_role_delegations(call: Call[Empty, DelegationQuery]) -> dict[str,
     p = call.principal
     q = call.query
     now = call.runtime.now()
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_delegations(
             conn, user_id=None if p.can(Permission.USER_ADMIN) else p.user_id,
             active_at=now if q.active else None, limit=q.limit, offset=q.offset)

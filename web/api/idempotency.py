@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 from starlette.responses import JSONResponse, Response
 
+from storage.queries.common import read_connection
 from storage.tables import idempotency_keys as keys
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError
@@ -70,7 +71,7 @@ async def _replay(engine: AsyncEngine, where: ColumnElement[bool], digest: str) 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_SECONDS
     while True:
-        async with engine.connect() as conn:
+        async with read_connection(engine) as conn:
             row = (await conn.execute(select(keys).where(where))).mappings().first()
         if row is None:
             raise ApiError(409, "the first request with this Idempotency-Key failed; retry it",

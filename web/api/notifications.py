@@ -20,6 +20,7 @@ from domain.roles import Permission
 from domain.services import notifications as uc
 from realtime.notify.inbound import SIGNATURE_HEADER, parse, verify
 from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
+from storage.queries.common import read_connection
 from storage.queries.work_orders import work_order_detail
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput
@@ -47,7 +48,7 @@ async def tracking_url(call: AnyCall, work_order_id: str) -> str:
            permissions=(Permission.CUSTOMER_CONTACT,))
 async def list_notifications(call: NoInput) -> dict[str, Any]:
     work_order_id = call.path_id("work order")
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         if await work_order_detail(conn, call.principal, work_order_id) is None:
             raise NotFound("work order", work_order_id)
     return {"items": await store(call).for_order(work_order_id),

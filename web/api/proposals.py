@@ -12,6 +12,7 @@ from domain.services import planning as uc
 from domain.services.work_orders import create_work_order
 from domain.work_orders import Priority
 from storage import mapping
+from storage.queries.common import read_connection
 from storage.queries.planning import list_proposals, proposal_records, proposal_row
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.proposal_schemas import (
@@ -74,7 +75,7 @@ async def create_proposal(call: Call[PlanIn, Empty]) -> dict[str, Any]:
            permissions=(Permission.PROPOSAL_VIEW,))
 async def get_proposals(call: Call[Empty, ProposalQuery]) -> dict[str, Any]:
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         rows, total = await list_proposals(conn, call.principal, open_only=q.status == "open",
                                            now=call.runtime.now(), limit=q.limit,
                                            offset=q.offset)
@@ -86,7 +87,7 @@ async def get_proposals(call: Call[Empty, ProposalQuery]) -> dict[str, Any]:
            errors=(403, 404), permissions=(Permission.PROPOSAL_VIEW,))
 async def get_proposal(call: NoInput) -> dict[str, Any]:
     proposal_id = call.path_id("proposal")
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         row = await proposal_row(conn, call.principal, proposal_id)
     if row is None:
         raise NotFound("proposal", proposal_id)
@@ -122,7 +123,7 @@ async def undo(call: NoInput) -> dict[str, Any]:
     its jobs has started or changed; technicians its emergency marked unavailable become
     available again."""
     proposal_id = call.path_id("proposal")
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         records = await proposal_records(conn, proposal_id)
     return await uc.undo_proposal(call.uow(), call.context(), proposal_id=proposal_id,
                                   records=records)

@@ -16,6 +16,7 @@ from domain.resources import OpeningHours, Shift
 from domain.roles import Permission, Principal
 from domain.services import resources as uc
 from storage.notifications import SqlConsentHistory
+from storage.queries.common import read_connection
 from storage.queries.resources import list_resources, resource_detail
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput, detail_or_404
 from web.api.resource_schemas import (
@@ -80,7 +81,7 @@ async def _detail(call: AnyCall, kind: str, resource_id: str) -> dict[str, Any]:
 async def _list(call: Call[Empty, PageQuery], kind: str, search: str | None,
                 **filters: object) -> dict[str, Any]:
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_resources(conn, call.principal, kind, filters=filters, q=search,
                                             limit=q.limit, offset=q.offset)
     return page(items, total, q)

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from domain.errors import NotFound
 from domain.notifications import TrackingPolicy, link_alive, public_view
 from storage.notifications import SqlCustomerNotifications
+from storage.queries.common import read_connection
 from storage.queries.work_orders import customer_notes
 from web.api.framework import Api, NoInput
 from web.api.tracking_schemas import TrackOut
@@ -66,7 +67,7 @@ async def _messages(runtime: Runtime, store: SqlCustomerNotifications,
                     work_order_id: str) -> list[dict[str, Any]]:
     """What the customer was told (the web notifications) and the job's customer-visible
     comments (kind ``note``, without their author), newest first. Internal comments never."""
-    async with runtime.engine.connect() as conn:
+    async with read_connection(runtime.engine) as conn:
         notes = await customer_notes(conn, work_order_id)
     messages = [*await store.posted(work_order_id),
                 *({"kind": "note", "text": n["text"], "at": n["at"]} for n in notes)]

@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.errors import NotFound
 from domain.roles import Permission
+from storage.queries.common import read_connection
 from storage.queries.today import store_today
 from storage.queries.tracks import technician_track
 from web.api.framework import Api, Call, Empty, NoInput
@@ -27,7 +28,7 @@ async def get_technician_track(call: Call[Empty, TrackQuery]) -> dict[str, Any]:
     the caller's stores. Another store's technician is 404."""
     tech_id = call.path_id("technician")
     since = call.runtime.now() - dt.timedelta(minutes=call.query.minutes)
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         found = await technician_track(conn, call.principal, tech_id, since, call.query.points)
     if found is None:
         raise NotFound("technician", tech_id)
@@ -41,7 +42,7 @@ async def store_day(call: NoInput) -> dict[str, Any]:
     window (arrival = the on-site step; without one, the completion); ``on_time_rate`` is null
     before the first completion. Another store's is 404 for a store manager."""
     store_id = call.path_id("technician")
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         found = await store_today(conn, call.principal, store_id, call.runtime.now())
     if found is None:
         raise NotFound("store", store_id)

@@ -16,6 +16,7 @@ from domain.roles import Permission
 from domain.services import work_orders as uc
 from domain.work_orders import Priority, ProofOfWork
 from storage.attachments import attachment_lookup
+from storage.queries.common import read_connection
 from storage.queries.work_orders import list_work_orders, work_order_detail
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput, detail_or_404
 from web.api.notifications import tracking_url
@@ -108,7 +109,7 @@ async def list_orders(call: Call[Empty, WorkOrderQuery]) -> dict[str, Any]:
     store-scoped user sees their stores only; a technician their own work orders only."""
     call.principal.require(Permission.WORK_ORDER_VIEW)
     q = call.query
-    async with call.runtime.engine.connect() as conn:
+    async with read_connection(call.runtime.engine) as conn:
         items, total = await list_work_orders(
             conn, call.principal, statuses=[s.value for s in q.status], store_id=q.store_id,
             priority=q.priority.value if q.priority else None, date_from=q.date_from,
