@@ -43,6 +43,7 @@ from web.api.framework import Api
 from web.api.openapi import build_openapi
 from web.api.problems import problem
 from web.clock import Clock, system_clock
+from web.gc_tuning import tune_gc
 from web.health import livez, readyz
 from web.live import websocket_endpoint
 from web.metrics import HttpMetrics, Metrics, metrics_endpoint
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         runtime = build_runtime(settings, clock, signing_key, metrics)
         app.state.runtime = runtime
         await runtime.start()
+        if settings.gc_tuning:
+            tune_gc()
         try:
             yield
         finally:

@@ -163,6 +163,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.port
     if args.demo:
         os.environ["DEMO"] = "true"
+    os.environ.setdefault("GC_TUNING", "true")  # the served workers (web.gc_tuning)
     if getattr(args, "database_url", None):
         os.environ["DATABASE_URL"] = args.database_url
     _print_banner(settings, host, port, getattr(args, "technicians", None))

@@ -268,6 +268,12 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         default=False, description="Logs as JSON lines (one object a line) instead of readable "
                                    "lines.")
+    gc_tuning: bool = Field(
+        default=False,
+        description="Garbage collection for a long-running web process: what start-up made is "
+                    "frozen out of the collector's full passes, and young objects are collected "
+                    "less often, so the event loop pauses less and more briefly under load. "
+                    "``dispatch serve`` and ``dispatch demo`` turn it on unless it is set.")
     metrics_enabled: bool | None = Field(
         default=None,
         description="Answer /metrics (Prometheus) on the app port. Unset: on in the demo only. "
