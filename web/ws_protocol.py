@@ -2,7 +2,8 @@
 
 **One socket write per session pass.** A message sent is framed at once but written on the next
 turn of the event loop, with whatever else the same task sent in that turn: a board's pass (its
-batch of events, the positions, a heartbeat) costs one ``send`` system call, not one a message.
+batch of events, a heartbeat) costs one ``send`` system call, not one a message. A large message
+(``WRITE_AT_ONCE``: the positions of hundreds of vans) is written at once.
 Under load the system call dominated the fan-out (a profile of 500 boards with events and 2,000
 vans: most of the writers' time was in the socket write, little in the framing). Order is kept:
 everything uvicorn writes itself (the close, pings, pongs) takes what is buffered first.
@@ -38,6 +39,8 @@ from websockets.extensions.permessage_deflate import (
 from websockets.frames import CONT, CTRL_OPCODES, Frame
 from websockets.typing import ExtensionParameter
 
+#: A message this large is written at once (with what was framed before it), not gathered.
+WRITE_AT_ONCE = 16 * 1024
 #: Messages smaller than this are sent uncompressed.
 MIN_SIZE = 64 * 1024
 #: What ``dispatch serve`` hands uvicorn: this module's protocol, with compression offered.
@@ -100,9 +103,13 @@ class WebSocketsProtocol(WebSocketsSansIOProtocol):
             if (data := message.get("bytes")) is not None:
                 self.conn.send_binary(data)
             elif (text := message.get("text")) is not None:
-                self.conn.send_text(text.encode())
+                data = text.encode()
+                self.conn.send_text(data)
         except InvalidState as error:
             raise ClientDisconnected() from error
+        if data is not None and len(data) >= WRITE_AT_ONCE:
+            self._write()  # large: joined to others it only costs a copy, and may not fit the
+            return         # socket's buffer at once (asyncio then buffers and polls for it)
         if not self._write_due:
             self._write_due = True
             self.loop.call_soon(self._write)
@@ -110,7 +117,7 @@ class WebSocketsProtocol(WebSocketsSansIOProtocol):
     def _write(self) -> None:
         """Writes what was framed since the last write (uvicorn's own writes may have taken it
         already, in order)."""
-        self._write_due = False
+        self._write_due = False  # a call scheduled meanwhile finds nothing to write
         output = self.conn.data_to_send()
         if output and not self.transport.is_closing():
             self.transport.write(b"".join(output))

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from web.ws_protocol import UVICORN_OPTIONS, WebSocketsProtocol
+from web.ws_protocol import UVICORN_OPTIONS, WRITE_AT_ONCE, WebSocketsProtocol
 
 #: Every socket write of the server's connections, in order.
 WRITES: list[bytes] = []
@@ -44,14 +44,17 @@ class TappedProtocol(WebSocketsProtocol):
         self.transport = Tap(self.transport)  # type: ignore[assignment]
 
 
+BIG = "x" * WRITE_AT_ONCE
+
+
 async def bursts(ws: WebSocket) -> None:
-    """``burst N``: N messages, each awaited as a session's writer does; ``close N``: N
-    messages, then a close with code 4000."""
+    """``burst N``: N messages, each awaited as a session's writer does; ``mixed N``: the same
+    with a large third one; ``close N``: N messages, then a close with code 4000."""
     await ws.accept()
     while True:
         verb, count = (await ws.receive_text()).split()
         for n in range(int(count)):
-            await ws.send_text(f"message {n}")
+            await ws.send_text(BIG if verb == "mixed" and n == 2 else f"message {n}")
         if verb == "close":
             await ws.close(4000, "done")
             return
@@ -86,6 +89,17 @@ async def test_messages_sent_in_one_turn_leave_in_one_write_in_order() -> None:
             assert got == [f"message {n}" for n in range(count)]
             assert len(WRITES) - before == 1  # uvicorn's own protocol: one write a message
             assert WRITES[-1].count(b"message ") == count
+
+
+async def test_a_large_message_is_written_at_once_with_what_came_before_it() -> None:
+    async with served() as url, connect(url) as ws:
+        before = len(WRITES)
+        await ws.send("mixed 5")
+        got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(5)]
+        assert got == ["message 0", "message 1", BIG, "message 3", "message 4"]
+        assert len(WRITES) - before == 2
+        assert WRITES[-2].count(b"message ") == 2 and WRITES[-2].endswith(BIG.encode())
+        assert WRITES[-1].count(b"message ") == 2
 
 
 async def test_a_close_after_messages_comes_after_them() -> None:
