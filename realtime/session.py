@@ -1,4 +1,5 @@
-"""One websocket session: authentication, subscriptions, replay or snapshot, then live delivery.
+"""One websocket session: authentication (``realtime.handshake``), subscriptions, replay or
+snapshot, then live delivery.
 
 Transport-agnostic: the web layer adapts its websocket to ``Transport``. Outbound traffic has two
 lanes. State messages (events, snapshots, replies) queue in order and are never dropped: when more
@@ -22,19 +23,17 @@ from typing import TYPE_CHECKING, Any
 from domain.roles import Principal
 from realtime.event_frames import Outgoing, next_frame
 from realtime.events import LogEvent, PositionUpdate
+from realtime.handshake import handshake, parse
 from realtime.lanes import PositionsLane, parse_bounds
 from realtime.limits import SessionLimits
 from realtime.ports import EventLog, SnapshotSource
 from realtime.scope import BadTopic, Bounds, event_matches, may_subscribe, position_matches
 from realtime.snapshots import SharedSnapshots
 from realtime.transport import (
-    CLOSE_AUTH_FAILED,
-    CLOSE_AUTH_TIMEOUT,
     CLOSE_INTERNAL,
     CLOSE_TOKEN_EXPIRED,
     CLOSE_TOKEN_REVOKED,
     CLOSE_TOO_BIG,
-    CLOSE_TOO_MANY,
     CLOSE_TOO_SLOW,
     Authenticator,
     Disconnected,
@@ -175,7 +174,7 @@ class Session:
     # -- the session's life ----------------------------------------------------------------------
 
     async def run(self) -> None:
-        expires = await self._authenticate()
+        expires = await handshake(self)
         if expires is None:
             return
         self.hub.add(self)
@@ -195,47 +194,6 @@ class Session:
             if self._watchdog is not None:
                 self._watchdog.cancel()
             self.hub.remove(self)
-
-    async def _authenticate(self) -> dt.datetime | None:
-        try:
-            raw = await asyncio.wait_for(self.transport.receive_text(), self.config.auth_timeout)
-        except TimeoutError:
-            await self.transport.close(
-                CLOSE_AUTH_TIMEOUT, f"authenticate within {self.config.auth_timeout:g} s")
-            return None
-        except Disconnected:
-            return None
-        if len(raw) > self.config.max_frame:
-            await self.transport.close(CLOSE_TOO_BIG, "frame too big")
-            return None
-        msg = _parse(raw)
-        if not isinstance(msg, dict) or msg.get("type") != "auth" or not isinstance(
-                msg.get("token"), str):
-            await self.transport.close(CLOSE_AUTH_FAILED, "the first message must be auth")
-            return None
-        try:
-            self.principal, expires = self.authenticate(msg["token"])
-        except Exception:
-            await self.transport.close(CLOSE_AUTH_FAILED, "invalid token")
-            return None
-        self.token = msg["token"]
-        self.audience = self.hub.audience(self.principal, self._topics)
-        mine = sum(1 for s in self.hub.sessions
-                   if s.principal is not None and s.principal.user_id == self.principal.user_id)
-        if mine >= self.config.max_sessions_per_user:
-            await self.transport.close(
-                CLOSE_TOO_MANY, f"at most {self.config.max_sessions_per_user} connections per user")
-            return None
-        p = self.principal
-        await self.transport.send_text(json.dumps({
-            "type": "ready", "seq": self.hub.last_seq,
-            "server_time": self.clock().isoformat(),
-            "user": {"id": p.user_id, "username": p.username,
-                     "roles": sorted(r.value for r in p.roles),
-                     "store_ids": sorted(p.store_ids) if p.store_ids is not None else None,
-                     "technician_id": p.technician_id},
-        }))
-        return expires
 
     async def _expire_at(self, expires: dt.datetime) -> None:
         await asyncio.sleep(max(0.0, (expires - self.clock()).total_seconds()))
@@ -295,7 +253,7 @@ class Session:
                 self._error("rate_limited", "slow down: at most "
                             f"{self.config.messages_per_second:g} messages per second")
                 continue
-            msg = _parse(raw)
+            msg = parse(raw)
             if not isinstance(msg, dict):
                 self._error("bad_json", "send one JSON object per frame")
                 continue
@@ -418,11 +376,3 @@ class Session:
         held, self._held = self._held, []
         for event in held:
             self.offer_event(event)
-
-
-def _parse(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, TypeError):
-        return None
-
