@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.testclient import TestClient
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.realtime.ws_helpers import receive_until, wait_for
+from tests.realtime.ws_helpers import receive_until, serve, wait_for
 from tests.web.api_helpers import auth, seed_small, token
 from web.app import create_app
 from web.settings import Settings
-from web.ws_protocol import MIN_SIZE, UVICORN_OPTIONS
+from web.ws_protocol import MIN_SIZE
 
 #: Boards that wait for their snapshots (two dispatchers: one scope, one read).
 WAITING = ["dispatcher", "coordinator", "admin", "manager", "dispatcher"]
@@ -109,27 +106,6 @@ class Counting(ClientConnection):
     def data_received(self, data: bytes) -> None:
         self.received_bytes += len(data)
         super().data_received(data)
-
-
-@asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """The app under uvicorn as ``dispatch serve`` runs it, on a free loopback port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False,
-                            **UVICORN_OPTIONS)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                assert not task.done(), "uvicorn stopped before it started"
-                await asyncio.sleep(0.02)
-        yield f"127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def test_the_first_frame_is_compressed_and_small_messages_are_not(

@@ -1,14 +1,17 @@
-"""Helpers for websocket tests against the real app (Starlette TestClient, in process)."""
+"""Helpers for websocket tests against the real app (Starlette TestClient, in process, or uvicorn
+as ``dispatch serve`` runs it)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import uvicorn
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -18,10 +21,33 @@ from domain.services.context import Context
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWork
 from tests.web.api_helpers import token
+from web.ws_protocol import UVICORN_OPTIONS
 
 FUTURE = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
 OPS = Principal(user_id="user-operations", username="operations",
                 roles=frozenset({Role.OPERATIONS_MANAGER}))
+
+
+@asynccontextmanager
+async def serve(app: Any, **options: Any) -> AsyncIterator[str]:
+    """``app`` under uvicorn as ``dispatch serve`` runs it (``options`` replace its settings, e.g.
+    another ``ws`` protocol class), on a free loopback port; yields ``host:port``."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False,
+                            **{**UVICORN_OPTIONS, **options})
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                assert not task.done(), "uvicorn stopped before it started"
+                await asyncio.sleep(0.02)
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 @contextmanager

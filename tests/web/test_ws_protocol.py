@@ -5,20 +5,17 @@ in order, and a close sent after them still comes after them."""
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from web.ws_protocol import UVICORN_OPTIONS, WRITE_AT_ONCE, WebSocketsProtocol
+from tests.realtime.ws_helpers import serve
+from web.ws_protocol import WRITE_AT_ONCE, WebSocketsProtocol
 
 #: Every socket write of the server's connections, in order.
 WRITES: list[bytes] = []
@@ -60,28 +57,13 @@ async def bursts(ws: WebSocket) -> None:
             return
 
 
-@asynccontextmanager
-async def served() -> AsyncIterator[str]:
-    app = Starlette(routes=[WebSocketRoute("/ws", bursts)])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    options = {**UVICORN_OPTIONS, "ws": TappedProtocol}
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", **options))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(30):
-            while not server.started:
-                assert not task.done(), "uvicorn stopped before it started"
-                await asyncio.sleep(0.02)
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/ws"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+def served() -> Any:
+    """The app on uvicorn as ``dispatch serve`` runs it, its connections' writes recorded."""
+    return serve(Starlette(routes=[WebSocketRoute("/ws", bursts)]), ws=TappedProtocol)
 
 
 async def test_messages_sent_in_one_turn_leave_in_one_write_in_order() -> None:
-    async with served() as url, connect(url) as ws:
+    async with served() as host, connect(f"ws://{host}/ws") as ws:
         for count in (20, 3):
             before = len(WRITES)
             await ws.send(f"burst {count}")
@@ -92,7 +74,7 @@ async def test_messages_sent_in_one_turn_leave_in_one_write_in_order() -> None:
 
 
 async def test_a_large_message_is_written_at_once_with_what_came_before_it() -> None:
-    async with served() as url, connect(url) as ws:
+    async with served() as host, connect(f"ws://{host}/ws") as ws:
         before = len(WRITES)
         await ws.send("mixed 5")
         got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(5)]
@@ -103,7 +85,7 @@ async def test_a_large_message_is_written_at_once_with_what_came_before_it() -> 
 
 
 async def test_a_close_after_messages_comes_after_them() -> None:
-    async with served() as url, connect(url) as ws:
+    async with served() as host, connect(f"ws://{host}/ws") as ws:
         await ws.send("close 5")
         got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(5)]
         with pytest.raises(ConnectionClosed) as closed:
