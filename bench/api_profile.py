@@ -5,9 +5,11 @@
 over a database seeded by ``bench/api.py --keep``: the count, the page (with its joins), the rows
 turned into dicts, the response model's validation and the JSON encoding. Each phase is timed on
 its own over the same rotation of filters (the 200 vans), wall and CPU time; PostgreSQL's own
-time of the statements comes from ``EXPLAIN ANALYZE``. The page without its joins shows what the
-joins cost; the count of the dispatches alone what counting the joined list cost; the last two
-lines the whole list as the endpoint reads it, in a transaction and outside one.
+time of the statements comes from ``EXPLAIN ANALYZE``. The page and ``SELECT 1`` (what
+``/healthz`` asks) straight through the driver are the floor under any code of ours. The page
+without its joins shows what the joins cost; the count of the dispatches alone what counting
+the joined list cost; the last two lines the whole list as the endpoint reads it, in a
+transaction and outside one.
 """
 
 from __future__ import annotations
@@ -100,6 +102,23 @@ async def run(url: str, rounds: int) -> None:
             await timed("count of the joined list", rounds, count)
             await timed("count of dispatches alone", rounds, count_alone)
             await timed("page (the joins, the invoice count)", rounds, page_rows)
+
+            # The floor under any code of ours: the page's statement (as SQLAlchemy sends it)
+            # and /healthz's SELECT 1, each straight through the driver, no SQLAlchemy.
+            compiled = shape.page.compile(dialect=conn.dialect)
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+
+            async def page_via_driver(n: int) -> Any:
+                params = compiled.construct_params(bound(n, now))
+                return await driver.fetch(str(compiled),
+                                          *(params[k] for k in compiled.positiontup or ()))
+
+            async def select_one(n: int) -> Any:
+                return await driver.fetchval("SELECT 1")
+
+            await timed("page and total, the driver alone", rounds, page_via_driver)
+            await timed("SELECT 1, the driver alone", rounds, select_one)
 
         build = q.list_statements.__wrapped__  # as every request built its statements before
         given = frozenset({"date_from", "date_to", "unit"})
