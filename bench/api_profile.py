@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from domain.roles import Principal, Role  # noqa: E402
-from storage.engine import create_engine  # noqa: E402
+from storage.engine import create_engine, read_connection  # noqa: E402
 from storage.queries import dispatches as q  # noqa: E402
-from storage.queries.common import TOTAL, read_connection, run_page  # noqa: E402
+from storage.queries.common import TOTAL, run_page  # noqa: E402
 from web.api.dispatch_schemas import DispatchPage, DispatchQuery  # noqa: E402
 from web.api.schemas import page  # noqa: E402
 

@@ -85,6 +85,33 @@ def pool_size(engine: AsyncEngine) -> int:
 
 
 @asynccontextmanager
+async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reads. On PostgreSQL it reads outside a transaction block: under READ
+    COMMITTED every statement takes its own snapshot inside one too, so the BEGIN and ROLLBACK
+    around a read were two round trips that bought nothing."""
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+@asynccontextmanager
+async def single_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a write that one statement makes whole (an insert, an upsert, an update;
+    an ``INSERT ... ON CONFLICT DO NOTHING`` and the read of what it found in the way). On
+    PostgreSQL it runs outside a transaction block, since a statement is atomic by itself: a
+    BEGIN and a COMMIT would be two more round trips, each a turn of a busy event loop and work
+    for the database. Elsewhere (SQLite) it is a ``write_transaction``. Never for two writes
+    that must land together: those take ``write_transaction``."""
+    if engine.dialect.name == "postgresql":
+        async with read_connection(engine) as conn:
+            yield conn
+    else:
+        async with write_transaction(engine) as conn:
+            yield conn
+
+
+@asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """One transaction that writes (on SQLite it takes the write lock up front, so writers queue
     instead of failing on a lock upgrade); committed when the block ends without an error."""

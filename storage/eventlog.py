@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import tables as t
-from storage.engine import SQLITE_WRITE
+from storage.engine import SQLITE_WRITE, read_connection
 
 #: The PostgreSQL advisory lock key of the relay leader ("DSPR").
 RELAY_LOCK_KEY = 0x44535052
@@ -132,19 +132,19 @@ class SqlEventLog:
 
     async def read_since(self, seq: int, limit: int) -> list[Any]:
         o = t.outbox
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(
                 select(o).where(o.c.seq > seq).order_by(o.c.seq).limit(limit)
             )).mappings().all()
         return [self._event(r) for r in rows]
 
     async def latest_seq(self) -> int:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             value = (await conn.execute(select(func.max(t.outbox.c.seq)))).scalar()
         return int(value or 0)
 
     async def oldest_seq(self) -> int:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             value = (await conn.execute(select(func.min(t.outbox.c.seq)))).scalar()
         return int(value or 0)
 
@@ -178,15 +178,15 @@ class PostgresLeaderLock:
                 return True
             try:
                 await self._conn.execute(text("SELECT 1"))
-                await self._conn.commit()
                 self._checked = time.monotonic()
                 return True
             except Exception:  # the connection died, and the lock with it
                 self._conn = None
-        conn = await self.engine.connect()
+        # Outside a transaction block: the lock belongs to the session, and each check is one
+        # round trip rather than three (BEGIN, the statement, COMMIT).
+        conn = await (await self.engine.connect()).execution_options(isolation_level="AUTOCOMMIT")
         got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
                ).scalar()
-        await conn.commit()
         if got:
             self._conn = conn
             self._checked = time.monotonic()
@@ -198,7 +198,6 @@ class PostgresLeaderLock:
         if self._conn is not None:
             try:
                 await self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-                await self._conn.commit()
             finally:
                 await self._conn.close()
                 self._conn = None

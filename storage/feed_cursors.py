@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import tables as t
-from storage.engine import dialect_insert, write_transaction
+from storage.engine import dialect_insert, read_connection, single_statement
 
 C = t.feed_cursors
 
@@ -23,7 +23,7 @@ class SqlFeedCursorStore:
         self._clock = clock
 
     async def get(self, feed: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             value = (await conn.execute(select(C.c.token).where(C.c.name == feed))).scalar()
         return None if value is None else str(value)
 
@@ -34,5 +34,5 @@ class SqlFeedCursorStore:
             index_elements=[C.c.name],
             set_={"token": stmt.excluded.token, "updated_at": stmt.excluded.updated_at},
         )
-        async with write_transaction(self.engine) as conn:
+        async with single_statement(self.engine) as conn:
             await conn.execute(stmt)

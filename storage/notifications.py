@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.alert_delivery import normalize_phone
 from domain.notifications import ConsentRecord, CustomerContact, JobFacts, Notification
 from storage import tables as t
-from storage.engine import dialect_insert, write_transaction
-from storage.queries.common import read_connection
+from storage.engine import dialect_insert, read_connection, single_statement, write_transaction
 
 N, L, C = t.customer_notifications, t.tracking_links, t.customer_consents
 W = t.work_orders
@@ -46,7 +45,7 @@ class SqlCustomerNotifications:
                      .values(token=new_token(), work_order_id=work_order_id, created_at=now)
                      .on_conflict_do_nothing(index_elements=[L.c.work_order_id])
                      .returning(L.c.token))
-        async with write_transaction(self.engine) as conn:
+        async with single_statement(self.engine) as conn:
             made = (await conn.execute(statement)).scalar()
             if made is None:  # made meanwhile by someone else
                 made = (await conn.execute(
@@ -56,7 +55,7 @@ class SqlCustomerNotifications:
     async def order_for_token(self, token: str) -> str | None:
         if not token or len(token) > 64:
             return None
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             found = (await conn.execute(select(L.c.work_order_id).where(L.c.token == token))).scalar()
         return None if found is None else str(found)
 
@@ -75,7 +74,7 @@ class SqlCustomerNotifications:
                          .outerjoin(pos, pos.c.unit_id == tech.c.unit_id)
                          .outerjoin(cust, cust.c.id == W.c.customer_id))
             .where(W.c.id == work_order_id))
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             r = (await conn.execute(query)).mappings().first()
         if r is None:
             return None
@@ -93,7 +92,7 @@ class SqlCustomerNotifications:
 
     async def follow_up_id(self, work_order_id: str) -> str | None:
         """The follow-up opened for a job that could not be finished (the first, if several)."""
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             found = (await conn.execute(
                 select(W.c.id).where(W.c.follow_up_of == work_order_id)
                 .order_by(W.c.created_at, W.c.id).limit(1))).scalar()
@@ -117,19 +116,19 @@ class SqlCustomerNotifications:
         statement = (dialect_insert(N, self.engine.dialect.name).values(rows)
                      .on_conflict_do_nothing(index_elements=[N.c.event_seq, N.c.channel])
                      .returning(N.c.id))
-        async with write_transaction(self.engine) as conn:
+        async with single_statement(self.engine) as conn:
             written = (await conn.execute(statement)).all()
         return len(written)
 
     async def for_order(self, work_order_id: str) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(select(N).where(N.c.work_order_id == work_order_id)
                                        .order_by(N.c.event_seq, N.c.channel))).mappings().all()
         return [_notification_out(r) for r in rows]
 
     async def posted(self, work_order_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """What the tracking page shows: the web channel's messages, newest first."""
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(
                 select(N.c.kind, N.c.text, N.c.created_at)
                 .where(N.c.work_order_id == work_order_id, N.c.channel == "web")
@@ -139,7 +138,7 @@ class SqlCustomerNotifications:
 
     async def claim_due(self, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
         """Pending texts whose time has come, each taken (pending -> sending) by this caller only."""
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(
                 select(N.c.id).where(N.c.status == "pending", N.c.next_attempt_at <= now)
                 .order_by(N.c.next_attempt_at).limit(limit))).scalars().all()
@@ -166,12 +165,12 @@ class SqlCustomerNotifications:
             values["provider_id"] = provider_id
         if status in {"sent", "logged"}:
             values["sent_at"] = at
-        async with write_transaction(self.engine) as conn:
+        async with single_statement(self.engine) as conn:
             await conn.execute(update(N).where(N.c.id == id).values(**values))
 
     async def release_stuck(self, older_than: dt.datetime) -> None:
         """Texts left ``sending`` by a process that stopped mid-send go back to the queue."""
-        async with write_transaction(self.engine) as conn:
+        async with single_statement(self.engine) as conn:
             await conn.execute(update(N).where(
                 and_(N.c.status == "sending", N.c.next_attempt_at < older_than))
                 .values(status="pending"))
@@ -179,7 +178,7 @@ class SqlCustomerNotifications:
     # -- consent --------------------------------------------------------------------------------
 
     async def consents(self, customer_id: str) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(select(C).where(C.c.customer_id == customer_id)
                                        .order_by(C.c.at, C.c.id))).mappings().all()
         return [{"channel": r["channel"], "granted": r["granted"], "source": r["source"],
@@ -189,7 +188,7 @@ class SqlCustomerNotifications:
     async def customer_state(self, customer_id: str) -> tuple[bool, str | None] | None:
         """(``sms_opt_in``, home store) of a customer, or None."""
         cust = t.customers
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             row = (await conn.execute(select(cust.c.sms_opt_in, cust.c.home_store_id)
                                       .where(cust.c.id == customer_id))).first()
         return None if row is None else (bool(row.sms_opt_in), row.home_store_id)
@@ -198,7 +197,7 @@ class SqlCustomerNotifications:
         """Customers whose number is ``phone`` however it was typed (matched on the last digits,
         then compared in E.164)."""
         cust = t.customers
-        async with self.engine.connect() as conn:
+        async with read_connection(self.engine) as conn:
             rows = (await conn.execute(select(cust.c.id, cust.c.phone).where(
                 cust.c.phone.like(f"%{phone[-4:]}")))).all()
         return [r.id for r in rows if normalize_phone(r.phone) == phone]

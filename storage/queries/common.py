@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, true
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.roles import Principal
 
@@ -74,13 +72,3 @@ async def fetch_page(
     return await run_page(conn, page_statements(query, count=count), {}, limit=limit,
                           offset=offset)
 
-
-@asynccontextmanager
-async def read_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for reads. On PostgreSQL it reads outside a transaction: under READ
-    COMMITTED every statement takes its own snapshot inside one too, so the BEGIN and ROLLBACK
-    around a read were two round trips that bought nothing."""
-    async with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        yield conn

@@ -10,7 +10,7 @@ from domain.roles import Permission
 from domain.services.alerts import may_see_alert
 from storage import tables as t
 from storage.alert_notifications import SqlDeliveryLog, SqlNotificationStore
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from web.api.alert_delivery_schemas import DeliveryList, DeliveryOut, DeliveryPage, DeliveryQuery
 from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import page

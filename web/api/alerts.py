@@ -12,8 +12,8 @@ from typing import Any
 
 from domain.roles import Permission
 from domain.services import alerts as uc
+from storage.engine import read_connection
 from storage.queries.alerts import alert_detail, list_alerts
-from storage.queries.common import read_connection
 from web.api.alert_schemas import (
     AcknowledgedManyOut,
     AcknowledgeIn,

@@ -32,7 +32,7 @@ from storage.attachments import (
     read_attachment,
     work_order_owner,
 )
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from web.api.attachment_schemas import AttachmentList, AttachmentOut
 from web.api.bodies import read_capped
 from web.api.framework import AnyCall, Api, NoInput

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.roles import Permission
+from storage.engine import read_connection
 from storage.queries.audit import list_audit
-from storage.queries.common import read_connection
 from web.api.audit_schemas import AuditPage, AuditQuery
 from web.api.framework import Api, Call, Empty
 from web.api.schemas import page

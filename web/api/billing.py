@@ -13,8 +13,8 @@ from typing import Any
 from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import billing as uc
+from storage.engine import read_connection
 from storage.queries.billing import customer_balances, invoice_payments, to_process
-from storage.queries.common import read_connection
 from web.api.billing_schemas import (
     BalancePage,
     BalanceQuery,

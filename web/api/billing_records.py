@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.roles import Permission, Principal
 from domain.services import billing as billing_uc
 from domain.services import dispatches as dispatch_uc
+from storage.engine import read_connection
 from storage.queries.billing import invoice_detail
 from storage.queries.billing import list_invoices as query_invoices
-from storage.queries.common import read_connection
 from storage.queries.resources import list_resources, resource_detail
 from web.api.billing_record_schemas import (
     BillingInvoiceOut,

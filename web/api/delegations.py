@@ -12,8 +12,8 @@ from typing import Any
 from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import delegations as uc
+from storage.engine import read_connection
 from storage.queries.audit import SqlDelegationStore, delegation_detail, list_delegations
-from storage.queries.common import read_connection
 from web.api.delegation_schemas import DelegationIn, DelegationPage, DelegationQuery, RoleDelegationOut
 from web.api.framework import Api, Call, Empty, NoInput
 from web.api.schemas import page

@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.roles import Permission
 from domain.services import dispatches as uc
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from storage.queries.dispatches import dispatch_detail, list_dispatches
 from web.api.dispatch_schemas import (
     DispatchDetailOut,

@@ -26,8 +26,7 @@ from starlette.routing import Route
 from domain.errors import DomainError, NotFound, PermissionDenied
 from domain.roles import Permission, Principal
 from domain.services.context import Context
-from storage.engine import is_unavailable
-from storage.queries.common import read_connection
+from storage.engine import is_unavailable, read_connection
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError, from_domain, from_validation, problem
 

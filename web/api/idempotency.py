@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ColumnElement
 from starlette.responses import JSONResponse, Response
 
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from storage.tables import idempotency_keys as keys
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.problems import ApiError

@@ -19,8 +19,8 @@ from domain.errors import NotFound
 from domain.roles import Permission
 from domain.services import notifications as uc
 from realtime.notify.inbound import SIGNATURE_HEADER, parse, verify
+from storage.engine import read_connection
 from storage.notifications import SqlConsentHistory, SqlCustomerNotifications
-from storage.queries.common import read_connection
 from storage.queries.work_orders import work_order_detail
 from web.api.bodies import MAX_BODY, read_capped
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput

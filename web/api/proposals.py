@@ -12,7 +12,7 @@ from domain.services import planning as uc
 from domain.services.work_orders import create_work_order
 from domain.work_orders import Priority
 from storage import mapping
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from storage.queries.planning import list_proposals, proposal_records, proposal_row
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput
 from web.api.proposal_schemas import (

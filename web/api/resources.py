@@ -15,8 +15,8 @@ from domain.geo import Location
 from domain.resources import OpeningHours, Shift
 from domain.roles import Permission, Principal
 from domain.services import resources as uc
+from storage.engine import read_connection
 from storage.notifications import SqlConsentHistory
-from storage.queries.common import read_connection
 from storage.queries.resources import list_resources, resource_detail
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput, detail_or_404
 from web.api.resource_schemas import (

@@ -20,8 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from domain.errors import NotFound
 from domain.notifications import TrackingPolicy, link_alive, public_view
+from storage.engine import read_connection
 from storage.notifications import SqlCustomerNotifications
-from storage.queries.common import read_connection
 from storage.queries.work_orders import customer_notes
 from web.api.framework import Api, NoInput
 from web.api.tracking_schemas import TrackOut

@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.errors import NotFound
 from domain.roles import Permission
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from storage.queries.today import store_today
 from storage.queries.tracks import technician_track
 from web.api.framework import Api, Call, Empty, NoInput

@@ -16,7 +16,7 @@ from domain.roles import Permission
 from domain.services import work_orders as uc
 from domain.work_orders import Priority, ProofOfWork
 from storage.attachments import attachment_lookup
-from storage.queries.common import read_connection
+from storage.engine import read_connection
 from storage.queries.work_orders import list_work_orders, work_order_detail
 from web.api.framework import AnyCall, Api, Call, Empty, NoInput, detail_or_404
 from web.api.notifications import tracking_url
