@@ -16,7 +16,7 @@ import pytest
 
 from domain.alerts import AlertKind
 from storage.migrate import upgrade
-from tests.browser.conftest import LiveServer, _in_thread, build_app, run_server, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, build_app, run_server, screenshot
 from tests.web.api_helpers import seed_small
 from web.settings import Settings
 
@@ -35,7 +35,7 @@ def open_as(browser: Any, server: LiveServer, username: str) -> Any:
     """A new browser context signed in as ``username``, on their landing page."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.goto(f"{server.url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "demo")

@@ -50,8 +50,8 @@ def test_a_dispatcher_sees_an_alert_appear_and_acknowledges_it(
         "location": {"lat": store["location"]["lat"], "lon": store["location"]["lon"]},
         "description": "Gas smell at the bakery (browser alert)"})
     item = f"#alerts li.alert:has(button[data-order='{order['id']}'])"
-    board.wait_for_selector(item, timeout=5000)  # live, no reload
-    other.wait_for_selector(item, timeout=5000)
+    board.wait_for_selector(item)  # live, no reload
+    other.wait_for_selector(item)
     card = board.locator(item)
     assert "sev-critical" in (card.get_attribute("class") or "")
     assert "status-open" in (card.get_attribute("class") or "")
@@ -62,7 +62,7 @@ def test_a_dispatcher_sees_an_alert_appear_and_acknowledges_it(
 
     card.locator("button.ack").click()
     board.wait_for_selector(f"{item}.status-acknowledged")
-    other.wait_for_selector(f"{item}.status-acknowledged", timeout=5000)  # everyone sees it
+    other.wait_for_selector(f"{item}.status-acknowledged")  # everyone sees it
     assert other.locator(f"{item} button.ack").count() == 0
     alert_id = card.get_attribute("data-id")
     stored = server.call("GET", f"/api/alerts/{alert_id}", "admin")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from storage.migrate import upgrade
-from tests.browser.conftest import LiveServer, _in_thread, build_app, run_server, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, build_app, run_server, screenshot
 from tests.web.api_helpers import seed_small
 from web.settings import Settings
 
@@ -31,7 +31,7 @@ def server(tmp_path: Any) -> Iterator[LiveServer]:
 def _sign_in(browser: Any, server: LiveServer, problems: list[str]) -> Any:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("requestfailed", lambda r: problems.append(f"failed: {r.method} {r.url}"))

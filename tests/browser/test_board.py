@@ -65,14 +65,14 @@ def test_assignment_reaches_technician_and_acceptance_reaches_board(
     board.wait_for_selector("#details .message.ok")
 
     card = phone.locator(f"li.card[data-order='{job['id']}']")
-    card.wait_for(timeout=5000)  # pushed, no reload
+    card.wait_for()  # pushed, no reload
     assert card.get_attribute("data-status") == "assigned"
     screenshot(phone, "technician")
     card.locator("button[data-step=accept]").click()
     phone.wait_for_selector(f"li.card[data-order='{job['id']}'][data-status=accepted]")
 
     # The dispatcher's board shows the acceptance without a reload.
-    board.wait_for_selector("#details dd.status.st-accepted", timeout=5000)
+    board.wait_for_selector("#details dd.status.st-accepted")
     board.select_option("form.filters select[name=status]", "accepted")
     board.wait_for_selector(f".queue-list li[data-order='{job['id']}']")
     assert not board.errors and not phone.errors

@@ -18,6 +18,7 @@ import pytest
 
 from storage.migrate import upgrade
 from tests.browser.conftest import (
+    WAIT_MS,
     LiveServer,
     _in_thread,
     build_app,
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.browser
 def open_page(browser: Any, server: LiveServer, username: str, landing: str) -> Any:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
     page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from storage.migrate import upgrade
-from tests.browser.conftest import LiveServer, _in_thread, build_app, has_websocket, run_server
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, build_app, has_websocket, run_server
 from tests.browser.test_tech_proof import gradient_png, on_site_job, sign
 from tests.web.api_helpers import seed_small
 from web.settings import Settings
@@ -65,7 +65,7 @@ class Watched:
                                            timezone_id="UTC")
         self.context.add_init_script(LISTEN)
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.page.set_default_timeout(WAIT_MS)
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(m.text)
                      if "Content Security Policy" in m.text else None)

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from storage.migrate import upgrade
 from tests.browser.conftest import (
+    WAIT_MS,
     LiveServer,
     _in_thread,
     require_chromium,
@@ -57,7 +58,7 @@ def person(browser: Any, server: LiveServer, username: str | None, *,
     context = browser.new_context(viewport=size, is_mobile=mobile, has_touch=mobile,
                                   timezone_id="UTC")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append(f"{username}: page error: {e}"))
     page.on("console", lambda m: m.type == "error" and page.problems.append(

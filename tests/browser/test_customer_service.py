@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ def _local(at: dt.datetime) -> str:
 def _sign_in(browser: Any, server: LiveServer) -> Any:
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, timezone_id="UTC")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
     page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
@@ -100,7 +100,7 @@ def test_customer_service_serves_a_caller_from_their_page(
     # the customer's tracking page, without a login
     customer_view = browser.new_context(viewport={"width": 412, "height": 860}, is_mobile=True)
     track = customer_view.new_page()
-    track.set_default_timeout(15_000)
+    track.set_default_timeout(WAIT_MS)
     track.goto(link)
     track.wait_for_selector("#messages li[data-kind=note]")
     messages = track.text_content("#messages") or ""

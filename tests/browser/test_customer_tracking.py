@@ -13,7 +13,7 @@ import pytest
 
 from storage import tables as t
 from storage.engine import create_engine, write_transaction
-from tests.browser.conftest import LiveServer, _in_thread, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def _van_at(server: LiveServer, lat: float, lon: float) -> None:
 def _open(browser: Any, url: str) -> Any:
     context = browser.new_context(viewport={"width": 412, "height": 860}, is_mobile=True)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.problems = []
     page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
     page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, login, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, login, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def _open_records(browser: Any, server: LiveServer, username: str) -> Any:
     if page is None:  # the billing clerk lands on the billing screen, and opens the records
         context = browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC")
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(WAIT_MS)
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.goto(f"{server.url}/login")

@@ -16,7 +16,7 @@ from sqlalchemy import update
 import storage.tables as t
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from tests.browser.conftest import LiveServer, _in_thread, build_app, login, run_server
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, build_app, login, run_server
 from tests.web.api_helpers import seed_small
 from web.settings import Settings
 
@@ -127,7 +127,7 @@ def test_an_admin_builds_the_rota_and_a_dispatcher_reads_it(browser: Any,
 def test_a_billing_clerk_has_no_on_call_screen(browser: Any, server: LiveServer) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.goto(f"{server.url}/login")
     page.fill("input[name=username]", "billing")
     page.fill("input[name=password]", "demo")

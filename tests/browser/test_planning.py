@@ -109,7 +109,7 @@ def test_another_dispatchers_reject_shows_live(server: LiveServer, browser: Any)
     proposal_id = page.evaluate("() => window.dispatchBoard.plans.current")
     server.call("POST", f"/api/proposals/{proposal_id}/reject", "coordinator",
                 json={"reason": "not now"})
-    page.wait_for_selector("#plan .pstatus[data-status=rejected]", timeout=5000)
+    page.wait_for_selector("#plan .pstatus[data-status=rejected]")
     assert "by someone else" in page.inner_text("#plan .note")
     assert page.locator("#plan .confirm-some").count() == 0
     assert not page.errors

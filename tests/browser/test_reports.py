@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 import storage.tables as t
 from storage.engine import create_engine, write_transaction
 from storage.migrate import upgrade
-from tests.browser.conftest import LiveServer, _in_thread, build_app, run_server, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, build_app, run_server, screenshot
 from tests.web.api_helpers import seed_small
 from web.settings import Settings
 
@@ -151,7 +151,7 @@ class Watched:
         self.context = browser.new_context(viewport={"width": 1440, "height": 900},
                                            timezone_id="UTC", accept_downloads=True)
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.page.set_default_timeout(WAIT_MS)
         self.problems: list[str] = []
         page = self.page
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))

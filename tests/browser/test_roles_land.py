@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from storage.migrate import upgrade
-from tests.browser.conftest import LiveServer, _in_thread, build_app, run_server, screenshot
+from tests.browser.conftest import WAIT_MS, LiveServer, _in_thread, build_app, run_server, screenshot
 from tests.web.api_helpers import seed_small
 from web.settings import Settings
 
@@ -53,7 +53,7 @@ class Watched:
         self.context = browser.new_context(viewport=size, is_mobile=mobile, has_touch=mobile,
                                            timezone_id="UTC")
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        self.page.set_default_timeout(WAIT_MS)
         self.problems: list[str] = []
         self.calls: list[str] = []
         page = self.page

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import LiveServer, login
+from tests.browser.conftest import WAIT_MS, LiveServer, login
 from tests.browser.no_signal import Signal
 from tests.browser.test_board import technician_id
 from tests.browser.test_tech_proof import STORED_FILES, on_site_job, outbox
@@ -54,7 +54,7 @@ def phone_context(browser: Any) -> Any:
 
 def open_page(context: Any, url: str) -> Any:
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, login
+from tests.browser.conftest import WAIT_MS, LiveServer, login
 from tests.browser.no_signal import Signal
 from tests.browser.test_board import technician_id, unassigned_job
 from tests.browser.test_tech_proof import gradient_png, on_site_job, outbox, sign
@@ -197,7 +197,7 @@ def test_another_technician_on_the_same_browser_never_sees_the_previous_ones_dat
     context.on("request", lambda r: touched.append(f"{r.method} {r.url}")
                if accept_job in r.url or complete_job in r.url else None)
     phone = context.new_page()
-    phone.set_default_timeout(15_000)
+    phone.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     phone.on("pageerror", lambda e: errors.append(str(e)))
     phone.goto(f"{server.url}/login")
