@@ -32,15 +32,17 @@ class SqlCustomerNotifications:
 
     # -- tracking links -------------------------------------------------------------------------
 
-    async def link_for(self, work_order_id: str, now: dt.datetime) -> str:
+    async def link_for(self, work_order_id: str, now: dt.datetime, *, new: bool = False) -> str:
         """The job's token, made on first use: a read, and for a job without one a single
         ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (a race between two makers keeps the
-        first; the loser reads the winner's)."""
-        async with read_connection(self.engine) as conn:
-            found = (await conn.execute(
-                select(L.c.token).where(L.c.work_order_id == work_order_id))).scalar()
-        if found is not None:
-            return str(found)
+        first; the loser reads the winner's). ``new``: the job was just created, so the insert
+        comes first (one round trip; the read only if someone made the link meanwhile)."""
+        if not new:
+            async with read_connection(self.engine) as conn:
+                found = (await conn.execute(
+                    select(L.c.token).where(L.c.work_order_id == work_order_id))).scalar()
+            if found is not None:
+                return str(found)
         statement = (dialect_insert(L, self.engine.dialect.name)
                      .values(token=new_token(), work_order_id=work_order_id, created_at=now)
                      .on_conflict_do_nothing(index_elements=[L.c.work_order_id])

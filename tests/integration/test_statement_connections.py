@@ -83,3 +83,4 @@ async def test_the_leader_lock_is_held_across_its_checks_until_released(
         await leader.release()
         for e in engines:
             await e.dispose()
+

@@ -154,6 +154,7 @@ def test_the_tracking_link_is_for_dispatchers_and_customer_service_only(
     url = f"/api/work-orders/{order['id']}"
     link = ok(client.get(url, headers=dispatcher))["tracking_url"]
     assert link.startswith("http") and "/t/" in link
+    assert order["tracking_url"] == link  # made as the job was created, found afterwards
     assert ok(client.get(url, headers=auth(client, "service")))["tracking_url"] == link
     ok(client.post(f"{url}/assign", headers=dispatcher,
                    json={"technician_id": "tech-0001", "allow_missing_skills": True}))
@@ -161,6 +162,20 @@ def test_the_tracking_link_is_for_dispatchers_and_customer_service_only(
         assert ok(client.get(url, headers=auth(client, login)))["tracking_url"] is None, login
     for login in ("billing", "tech1", "manager"):
         assert_problem(client.get(f"{url}/notifications", headers=auth(client, login)), 403)
+
+
+def test_a_link_made_first_for_a_new_job_keeps_one_made_meanwhile(client: TestClient) -> None:
+    """The create path inserts the link without reading first; had another maker been first, it
+    answers that link, as the read-first way does."""
+    from storage.notifications import SqlCustomerNotifications
+
+    order = book(client, auth(client, "dispatcher"), "cust-00001")
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    links = SqlCustomerNotifications(runtime.engine)
+    assert client.portal is not None
+    again = client.portal.call(lambda: links.link_for(order["id"], runtime.now(), new=True))
+    found = client.portal.call(lambda: links.link_for(order["id"], runtime.now()))
+    assert order["tracking_url"].endswith(f"/t/{again}") and found == again
 
 
 def test_the_tracking_json_shows_one_job_and_nothing_once_expired_or_forged(

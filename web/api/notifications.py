@@ -35,9 +35,10 @@ def store(call: AnyCall) -> SqlCustomerNotifications:
     return SqlCustomerNotifications(call.runtime.engine)
 
 
-async def tracking_url(call: AnyCall, work_order_id: str) -> str:
-    """The job's public tracking link (made on first use), on ``PUBLIC_URL`` or this host."""
-    token = await store(call).link_for(work_order_id, call.runtime.now())
+async def tracking_url(call: AnyCall, work_order_id: str, *, new: bool = False) -> str:
+    """The job's public tracking link (made on first use), on ``PUBLIC_URL`` or this host;
+    ``new``: for a job this request created."""
+    token = await store(call).link_for(work_order_id, call.runtime.now(), new=new)
     base = call.runtime.settings.public_url or str(call.request.base_url)
     return f"{base.rstrip('/')}/t/{token}"
 

@@ -183,7 +183,8 @@ async def emergency_job(call: Call[EmergencyJobIn, Empty]) -> dict[str, Any]:
     """Creates the work order with priority emergency (announced to the board by its event) and
     answers it together with its top ``k`` candidates."""
     new = new_work_order(call.body, priority=Priority.EMERGENCY)  # an EmergencyJobIn is a WorkOrderIn
-    order = await with_tracking(call, await create_work_order(call.uow(), call.context(), new))
+    order = await with_tracking(call, await create_work_order(call.uow(), call.context(), new),
+                                new=True)
     ranked = await _planning(call).candidates(call.principal, order["id"], call.body.k,
                                               call.runtime.now())
     return {"work_order": order, "candidates": ranked["items"]}

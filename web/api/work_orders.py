@@ -57,11 +57,14 @@ def _window(window: WindowIn | None) -> TimeWindow | None:
     return TimeWindow(window.start, window.end) if window is not None else None
 
 
-async def with_tracking(call: AnyCall, work_order: dict[str, Any]) -> dict[str, Any]:
+async def with_tracking(call: AnyCall, work_order: dict[str, Any], *,
+                        new: bool = False) -> dict[str, Any]:
     """Every work-order answer carries ``tracking_url`` (the customer's tracking page) for
-    dispatchers and customer service (``customer:contact``), and for nobody else."""
+    dispatchers and customer service (``customer:contact``), and for nobody else. ``new``: a
+    job this request created (its link is made without looking for one first)."""
     if call.principal.can(Permission.CUSTOMER_CONTACT):
-        work_order = {**work_order, "tracking_url": await tracking_url(call, work_order["id"])}
+        work_order = {**work_order,
+                      "tracking_url": await tracking_url(call, work_order["id"], new=new)}
     return work_order
 
 
@@ -80,7 +83,7 @@ async def create_work_order(call: Call[WorkOrderIn, Empty]) -> dict[str, Any]:
     A customer that does not exist or is outside a store-scoped caller's stores is 422
     ``invalid_customer`` (on PATCH too)."""
     result = await uc.create_work_order(call.uow(), call.context(), new_work_order(call.body))
-    return await with_tracking(call, result)
+    return await with_tracking(call, result, new=True)
 
 
 def new_work_order(b: WorkOrderIn, *, priority: Priority | None = None) -> uc.NewWorkOrder:
