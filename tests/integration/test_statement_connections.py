@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.engine import create_engine, read_connection, single_statement, write_transaction
 from storage.eventlog import PostgresLeaderLock
@@ -17,10 +17,10 @@ from storage.feed_cursors import SqlFeedCursorStore
 NOW = dt.datetime(2026, 7, 14, 15, 0, tzinfo=dt.UTC)
 
 
-async def _two_transaction_ids(conn: object) -> tuple[int, int]:
+async def _two_transaction_ids(conn: AsyncConnection) -> tuple[int, int]:
     """``txid_current()`` twice: the same inside a transaction block, two outside one."""
-    first = (await conn.execute(text("SELECT txid_current()"))).scalar_one()  # type: ignore[attr-defined]
-    second = (await conn.execute(text("SELECT txid_current()"))).scalar_one()  # type: ignore[attr-defined]
+    first = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
+    second = (await conn.execute(text("SELECT txid_current()"))).scalar_one()
     return int(first), int(second)
 
 

@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from realtime.notify import GenesysSimulator
+from storage.notifications import SqlCustomerNotifications
 from tests.browser.conftest import run_server
 from tests.web.api_helpers import assert_problem, auth, seeded_client
 
@@ -167,8 +168,6 @@ def test_the_tracking_link_is_for_dispatchers_and_customer_service_only(
 def test_a_link_made_first_for_a_new_job_keeps_one_made_meanwhile(client: TestClient) -> None:
     """The create path inserts the link without reading first; had another maker been first, it
     answers that link, as the read-first way does."""
-    from storage.notifications import SqlCustomerNotifications
-
     order = book(client, auth(client, "dispatcher"), "cust-00001")
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     links = SqlCustomerNotifications(runtime.engine)
