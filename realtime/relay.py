@@ -22,6 +22,7 @@ import logging
 from realtime.bus import Bus
 from realtime.events import heartbeat_to_wire
 from realtime.ports import EventLog, LeaderLock
+from realtime.supervisor import After
 from realtime.telemetry import Telemetry
 
 log = logging.getLogger("dispatch.relay")
@@ -115,9 +116,9 @@ class OutboxRelay:
         self.published += total
         return total
 
-    async def run_pass(self) -> float:
+    async def run_pass(self) -> After:
         """One pass, the supervised worker's step: take (or keep) the leader lock, publish what is
-        pending, send the heartbeat when due. Returns the seconds until the next pass, unless a
+        pending, send the heartbeat when due. Returns the wait before the next pass, unless a
         commit (``wake``) comes first. Errors propagate: the supervisor logs them and backs off."""
         # Cleared before the pass: a commit that notifies during it triggers another pass.
         self.wake.clear()
@@ -127,11 +128,11 @@ class OutboxRelay:
             self.is_leader = False  # the lock's connection is gone, and the lock with it
             raise
         if not self.is_leader:
-            return self.follower_interval
+            return After(self.follower_interval)
         await self.publish_once()
         now = asyncio.get_running_loop().time()
         if now >= self._next_heartbeat:
             seq = await self.log.latest_seq()
             await self.bus.publish(self.channel, heartbeat_to_wire(seq))
             self._next_heartbeat = now + self.heartbeat_interval
-        return self.poll_interval
+        return After(self.poll_interval)

@@ -3,8 +3,10 @@ retention, the feeds, the revocation refresh.
 
 Two kinds of worker:
 
-- **periodic**: ``step()`` runs, then the worker waits ``interval`` seconds (or what ``step``
-  returned) unless ``wake`` is set first. A step that raises is logged and retried after a
+- **periodic**: ``step()`` runs, then the worker waits ``interval`` seconds (or, if ``step``
+  returned ``After(seconds)``, that long) unless ``wake`` is set first. Only ``After`` sets the
+  wait: a step that answers a count (``0`` delivered) or a result waits the ``interval``, so a
+  quiet step never runs again at once by accident. A step that raises is logged and retried after a
   backoff (exponential, jittered, capped; an error's ``retry_after`` wins); a success resets it.
   A worker marked ``leader`` runs its step only while ``leader()`` says this process leads (the
   relay's lock), so a once-per-cluster job never runs on two processes at once.
@@ -30,7 +32,7 @@ from typing import Any, Protocol
 
 log = logging.getLogger("dispatch.supervisor")
 
-#: A periodic step; a number it returns is the wait before the next step.
+#: A periodic step; an ``After`` it returns is the wait before the next step.
 Step = Callable[[], Awaitable[object]]
 Sleep = Callable[[float], Awaitable[None]]
 #: A service's own view of its last success and last error (e.g. a feed client's counters).
@@ -40,6 +42,14 @@ Report = Callable[[], tuple[dt.datetime | None, str | None]]
 STANDBY_RECHECK = 2.0
 #: How long ``Supervisor.stop`` lets a step under way finish before cancelling it.
 STOP_GRACE = 5.0
+
+
+@dataclass(frozen=True)
+class After:
+    """What a periodic step returns to choose the wait before its next step itself (e.g. the
+    relay: its poll while leading, longer while another process leads; 0 for more at once)."""
+
+    seconds: float
 
 
 class WorkerObserver(Protocol):
@@ -120,7 +130,7 @@ class Supervisor:
     def periodic(self, name: str, step: Step, *, interval: float,
                  wake: asyncio.Event | None = None, leader: Callable[[], bool] | None = None,
                  initial_delay: float = 0.0, min_spacing: float = 0.0) -> WorkerHealth:
-        """Run ``step`` every ``interval`` s (a float it returns is the next wait instead)."""
+        """Run ``step`` every ``interval`` s (an ``After`` it returns is the next wait instead)."""
         health = WorkerHealth(name, "periodic", leader_only=leader is not None)
         return self._add(_Worker(health, self._periodic, step=step, interval=interval, wake=wake,
                                  leader=leader, initial_delay=initial_delay,
@@ -221,7 +231,7 @@ class Supervisor:
             self._succeeded(health, loop.time() - started)
             if not self.running:  # stopping: the step was let finish, no next one
                 return
-            delay = float(outcome) if isinstance(outcome, int | float) else worker.interval
+            delay = outcome.seconds if isinstance(outcome, After) else worker.interval
             if worker.min_spacing > 0:
                 await self.sleep(worker.min_spacing)
             self._state(health, "waiting")

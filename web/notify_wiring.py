@@ -30,6 +30,7 @@ from domain.notifications import (
     texted,
 )
 from realtime.notify import DeliveryFailed, Notifier
+from realtime.supervisor import After
 from storage.feed_cursors import SqlFeedCursorStore
 from storage.notifications import SqlCustomerNotifications
 from web.alert_delivery_wiring import build_notifier
@@ -111,9 +112,9 @@ class CustomerNotifier:
         if isinstance(message, dict) and message.get("aggregate_type") == "work_order":
             self.woken.set()
 
-    async def run_once(self) -> float | None:
-        """Handle the events after the cursor, then send what is due. Answers 0 (go on at once)
-        while a full batch came back, else None (the usual interval)."""
+    async def run_once(self) -> After | None:
+        """Handle the events after the cursor, then send what is due. Answers ``After(0)`` (go
+        on at once) while a full batch came back, else None (the usual interval)."""
         async with self._lock:
             events = await self.event_log.read_since(await self._load_cursor(), self.batch)
             for event in events:
@@ -123,7 +124,7 @@ class CustomerNotifier:
             if events:
                 await self.cursors.set(CURSOR, str(self.cursor))
             await self.send_due()
-            return 0.0 if len(events) == self.batch else None
+            return After(0.0) if len(events) == self.batch else None
 
     async def handle(self, event: Any) -> None:
         kind = notification_for(event.name, event.data)

@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from storage.migrate import upgrade
+from tests.browser import diagnostics
 from tests.browser.no_signal import Signal, signal_for
 from tests.conftest import IN_CI
 from tests.web.api_helpers import seed_small
@@ -94,11 +95,13 @@ def run_server(app: Any) -> Iterator[LiveServer]:
     """Serve ``app`` under uvicorn in a thread on a free loopback port, until the block ends.
 
     The server gets the socket already bound, so no other process can take the port between
-    finding it free and listening on it."""
+    finding it free and listening on it. A probe watches it (``diagnostics.py``): a failed test's
+    report says what the server and its event loop were doing."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(app, log_level="warning", lifespan="on",
+        probe = diagnostics.probe(app)
+        config = uvicorn.Config(probe, log_level="warning", lifespan="on",
                                 ws="websockets-sansio" if _has_sansio() else "auto")
         srv = uvicorn.Server(config)
         thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -109,10 +112,12 @@ def run_server(app: Any) -> Iterator[LiveServer]:
                 if time.monotonic() > deadline or not thread.is_alive():
                     raise RuntimeError("the test server did not start")
                 time.sleep(0.05)
-            yield LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}", app)
+            probe.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            yield LiveServer(probe.url, app)
         finally:
             srv.should_exit = True
             thread.join(timeout=10)
+            probe.stop()
 
 
 def _in_thread(work: Any) -> None:
@@ -181,3 +186,20 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    diagnostics.reset()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+        item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport,
+                                                                      pytest.TestReport]:
+    report = yield
+    if report.when == "call" and report.failed:
+        browser = getattr(item, "funcargs", {}).get("browser")
+        report.sections.append(("what the servers and pages were doing",
+                                diagnostics.report(browser)))
+    return report

@@ -20,7 +20,7 @@ from realtime.hub import Hub
 from realtime.lanes import POSITIONS_PER_MESSAGE, positions_messages
 from realtime.relay import OutboxRelay
 from realtime.session import Session, SessionConfig
-from realtime.supervisor import Supervisor
+from realtime.supervisor import After, Supervisor
 from storage import tables as t
 from storage.engine import create_engine
 from storage.eventlog import PostgresLeaderLock, SqlEventLog
@@ -213,7 +213,7 @@ async def test_a_commit_where_the_relay_does_not_lead_wakes_the_leader_at_once(
     supervisor.start()
     try:
         await eventually(lambda: leader.is_leader)
-        assert await follower.run_pass() == 60 and not follower.is_leader
+        assert await follower.run_pass() == After(60) and not follower.is_leader
         async with engines[1].begin() as conn:  # a request served by the other process
             await conn.execute(insert(t.outbox).values(
                 event_id=str(uuid.uuid4()), name="WorkOrderCreated", aggregate_type="work_order",

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from realtime.supervisor import STANDBY_RECHECK, Supervisor
+from realtime.supervisor import STANDBY_RECHECK, After, Supervisor
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -132,13 +132,13 @@ async def test_stop_lets_a_step_under_way_finish_and_starts_no_other() -> None:
     entered, release = asyncio.Event(), asyncio.Event()
     steps: list[str] = []
 
-    async def step() -> float:
+    async def step() -> After:
         steps.append("began")
         entered.set()
         await release.wait()  # e.g. a transaction between two statements
         await asyncio.sleep(0)
         steps.append("ended")
-        return 0.0  # would step again at once
+        return After(0.0)  # would step again at once
 
     health = supervisor.periodic("deliveries", step, interval=15.0)
     supervisor.start()
@@ -213,6 +213,24 @@ async def test_a_wake_ends_the_wait_at_once() -> None:
     assert await asyncio.wait_for(ran.get(), 5) == 1
     wake.set()
     assert await asyncio.wait_for(ran.get(), 5) == 2  # not an hour later
+    await supervisor.stop()
+
+
+async def test_a_step_chooses_its_next_wait_only_with_after() -> None:
+    """A step that answers what it did (a count: nothing was due, 0; one was sent, 1) waits the
+    interval: only ``After`` sets the wait. (Two workers once answered their counts, so a quiet
+    one, 0, ran again at once, dozens of passes of database statements a second, for ever.)"""
+    time = FakeTime(budget=6)
+    supervisor = Supervisor(clock=time.clock, sleep=time.sleep)
+    answers = iter([0, 1, True, After(0.25), None, 2.5, 0])
+
+    async def step() -> object:
+        return next(answers)
+
+    supervisor.periodic("alert-delivery", step, interval=5.0)
+    supervisor.start()
+    await asyncio.wait_for(time.exhausted.wait(), 5)
+    assert time.slept == [5.0, 5.0, 5.0, 0.25, 5.0, 5.0]
     await supervisor.stop()
 
 
