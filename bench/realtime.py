@@ -3,7 +3,7 @@
     .venv/bin/python bench/realtime.py [--clients 500] [--workers 1,2] [--duration 20]
                                       [--vehicles 2000] [--event-rate 50] [--loads positions,events]
                                       [--no-pin] [--no-deflate] [--no-batch] [--source DIR]
-                                      [--keep]
+                                      [--repeat 3] [--keep]
 
 For each client count N, the servers are measured one after the other, in the same run:
 
@@ -253,10 +253,17 @@ def orchestrate(args: argparse.Namespace) -> int:
                    for w in workers]
         if args.source is not None:
             servers.insert(0, ("before", workers[0], Path(args.source).resolve()))
-        for label, w, source in [*servers, ("baseline", 0, ROOT)]:
+        order = [*servers, ("baseline", 0, ROOT)]
+        # Each round measures every server; the order turns round by round, so that neither is
+        # always the one that runs on a machine warmed (or loaded) by the other.
+        plan = [(rnd, entry) for rnd in range(args.repeat)
+                for entry in (order if rnd % 2 == 0 else order[::-1])]
+        for rnd, (label, w, source) in plan:
             if time.monotonic() - started > args.time_cap:
                 print(f"time cap of {args.time_cap:.0f} s reached; stopping", flush=True)
                 break
+            if args.repeat > 1:
+                print(f"  -- round {rnd + 1} of {args.repeat}: {label}", flush=True)
             port = free_port()
             with open(log_path, "a") as log:
                 if w:
@@ -274,8 +281,9 @@ def orchestrate(args: argparse.Namespace) -> int:
                 server = start_server(label, w, port, proc, prefix)
                 token = login(server) if w else "baseline"
                 for n in counts:
-                    rows += measure(server, n, token, args)
-                    say_step(rows, label, n)
+                    measured = [{**r, "round": rnd} for r in measure(server, n, token, args)]
+                    say_step(measured, label, n)
+                    rows += measured
                 if w and server.base is not None:
                     with contextlib.suppress(Exception):
                         print(f"  [{label}] /healthz live: {json.dumps(healthz(server.base)['live'])}")
@@ -343,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="no new server starts after this many seconds")
     parser.add_argument("--source", help="also measure the app of another checkout (its code, "
                                          "this database), labelled 'before', e.g. an older commit")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every server (the order turning each round); the goal's "
+                             "verdict is on the median of the rounds' app/baseline ratios")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     return orchestrate(parser.parse_args(argv))
 
