@@ -105,6 +105,8 @@ class Probe:
             silent = time.monotonic() - self.last_tick
             if silent < STALL_S or captured_for == self.last_tick:
                 continue
+            if self.loop is None or not self.loop.is_running():
+                continue  # the server has stopped: silence is no stall
             captured_for = self.last_tick
             frame = sys._current_frames().get(self.thread_id or 0)
             stack = "".join(traceback.format_stack(frame)) if frame is not None else "(gone)"
