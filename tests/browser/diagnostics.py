@@ -101,7 +101,10 @@ class Probe:
 
     def _watch(self) -> None:
         captured_for = 0.0
-        while not self._stop.wait(0.25):
+        # Polls with time.sleep: a timed Event.wait never returns under a faked clock (libfaketime
+        # and the condition variable's deadline), and the time checks run the suite under one.
+        while not self._stop.is_set():
+            time.sleep(0.25)
             silent = time.monotonic() - self.last_tick
             if silent < STALL_S or captured_for == self.last_tick:
                 continue

@@ -14,7 +14,7 @@ from tests.browser.conftest import run_server
 
 
 def stuck_for_a_while() -> None:
-    time.sleep(1.6)  # blocks the server's event loop, as a synchronous call in a handler would
+    time.sleep(3.0)  # blocks the server's event loop, as a synchronous call in a handler would
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
