@@ -109,3 +109,31 @@ def test_the_tracking_page_follows_the_job_live_without_a_login(
     assert "not available" in (forged.text_content("h1") or "")
     assert forged.query_selector("#status") is None
     assert "Oven" not in forged.content() and "Completed" not in forged.content()
+
+
+def test_a_request_the_network_never_answers_does_not_stop_the_page(
+        server: LiveServer, browser: Any) -> None:
+    """A phone between cells: one poll's request gets no answer at all. The page gives it up and
+    asks again, and shows the job's next step; it does not wait on the lost request for ever."""
+    order = _book(server)
+    link = server.call("GET", f"/api/work-orders/{order['id']}", "service")["tracking_url"]
+    page = _open(browser, link)
+    _shows(page, "new", "Booked")
+    held: list[Any] = []
+
+    def lose_the_next_one(route: Any) -> None:
+        if not held:
+            held.append(route)  # never continued, fulfilled or aborted: no answer
+        else:
+            route.continue_()
+
+    page.route("**/api/track/**", lose_the_next_one)
+    for _ in range(150):  # the page polls every second: its next request is held within 30 s
+        if held:
+            break
+        page.wait_for_timeout(200)
+    assert held, "the page made no request"
+    server.call("POST", f"/api/work-orders/{order['id']}/assign", "dispatcher",
+                json={"technician_id": "tech-0001", "allow_missing_skills": True})
+    _shows(page, "assigned", "Technician assigned")
+    assert len(held) == 1 and page.problems == []

@@ -65,11 +65,16 @@ function gone() {
   $("gone").hidden = false;
 }
 
+// A request the network never answers (a phone between cells) would stop the page for as long
+// as the browser waits for it, minutes: it is given up after this long and asked again.
+const REQUEST_TIMEOUT_MS = 10_000;
+
 async function poll() {
   let delay = 1000;
   try {
     const response = await fetch(`/api/track/${encodeURIComponent(token)}`,
-                                 { cache: "no-store", credentials: "omit" });
+                                 { cache: "no-store", credentials: "omit",
+                                   signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     if (response.status === 404) { gone(); return; }
     if (response.ok) {
       const view = await response.json();
@@ -79,7 +84,7 @@ async function poll() {
       delay = 5000;
     }
   } catch (error) {
-    delay = 5000; // offline: try again a little later
+    delay = 5000; // offline, or no answer in time: try again a little later
   }
   schedule(document.hidden ? Math.max(delay, 15000) : delay);
 }
