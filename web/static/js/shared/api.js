@@ -117,7 +117,11 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, { method = "GET", body, headers = {}, auth = true } = {}) {
+// `timeoutMs`: give the request up when no answer has come by then (it throws a TimeoutError, not
+// an ApiError: to the caller, like a network that is down); without it the browser waits as long
+// as the connection looks open.
+export async function api(path, { method = "GET", body, headers = {}, auth = true,
+                                  timeoutMs } = {}) {
   const h = { Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = "application/json";
   if (auth) {
@@ -127,6 +131,7 @@ export async function api(path, { method = "GET", body, headers = {}, auth = tru
   }
   const response = await fetch(path, {
     method, headers: h, body: body === undefined ? undefined : JSON.stringify(body),
+    signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
   });
   let data = null;
   const type = response.headers.get("content-type") || "";

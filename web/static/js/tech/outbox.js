@@ -17,6 +17,12 @@ import { OUTBOX_KEY as KEY } from "./storage.js";
 export const RESULT = { accept: "accepted", en_route: "en_route", on_site: "on_site",
   complete: "completed", fail: "failed", decline: "new" };
 const RETRY = "retry";
+// A request the network never answers (a phone between cells) would hold the queue for as long
+// as the browser waits on it, minutes: a step is given up after 15 s, a proof file (a photo over
+// a slow link) after 5 minutes, and sent again at the next flush (its Idempotency-Key and the
+// upload's content hash make a repeat harmless).
+const STEP_TIMEOUT_MS = 15_000;
+const UPLOAD_TIMEOUT_MS = 300_000;
 
 export class Outbox {
   constructor({ onApplied, onRejected, onChange }) {
@@ -134,8 +140,9 @@ export class Outbox {
     let response;
     try {
       response = blob
-        ? await fetch(path, { method: "PUT", body: blob, headers: { ...auth, "Content-Type": file.type } })
-        : await fetch(path, { headers: auth }); // gone from the phone: maybe it was sent already
+        ? await fetch(path, { method: "PUT", body: blob, signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+                              headers: { ...auth, "Content-Type": file.type } })
+        : await fetch(path, { headers: auth, signal: AbortSignal.timeout(STEP_TIMEOUT_MS) }); // gone from the phone: maybe it was sent already
     } catch {
       return RETRY; // network down
     }
@@ -163,7 +170,7 @@ export class Outbox {
     }
     const path = `/api/work-orders/${encodeURIComponent(item.id)}/status`;
     try {
-      const wo = await api(path, { method: "POST", body: item.body,
+      const wo = await api(path, { method: "POST", body: item.body, timeoutMs: STEP_TIMEOUT_MS,
         headers: { "Idempotency-Key": item.key } });
       this.onApplied?.(wo, item);
       return true;
