@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import create_engine
@@ -95,18 +94,40 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    asyncio.run(_truncate(url, tables))
+    empty_postgres(url)
     return url
 
 
-async def _truncate(url: str, tables: str) -> None:
-    engine = create_engine(url)
+#: Every table emptied and every sequence restarted, in one round trip. A DELETE of the few rows a
+#: test leaves costs a few milliseconds where TRUNCATE (new files for each of the tables) took
+#: 0.4 s, once for every test on PostgreSQL. Triggers, foreign keys among them, are off meanwhile
+#: (``replica``), so the order of the tables does not matter.
+_EMPTY = (
+    "SET session_replication_role = replica;"
+    + "".join(f'DELETE FROM "{table.name}";' for table in metadata.sorted_tables)
+    + "SET session_replication_role = DEFAULT;"
+    "DO $$ DECLARE s regclass; BEGIN"
+    " FOR s IN SELECT c.oid::regclass FROM pg_class c"
+    " WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+    " LOOP EXECUTE format('ALTER SEQUENCE %s RESTART', s); END LOOP; END $$;"
+)
+
+
+def empty_postgres(url: str) -> None:
+    """The PostgreSQL database at ``url`` as a fresh migration leaves it: no rows (the schema and
+    its migration history kept), every sequence at its start."""
+    asyncio.run(empty_postgres_async(url))
+
+
+async def empty_postgres_async(url: str) -> None:
+    """``empty_postgres`` from inside a running event loop."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await conn.execute(_EMPTY)
     finally:
-        await engine.dispose()
+        await conn.close()
 
 
 @pytest.fixture

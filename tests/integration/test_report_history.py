@@ -11,8 +11,7 @@ import asyncpg
 import pytest
 
 from bench.report_history import HOME_ZONE, QUICK, History, seed_history
-from storage.tables import metadata
-from tests.conftest import _truncate
+from tests.conftest import empty_postgres_async
 
 pytestmark = pytest.mark.postgres
 
@@ -24,14 +23,13 @@ SMALL = dataclasses.replace(QUICK, stores=20, technicians=20, customers=400, job
 
 @pytest.fixture
 async def conn(postgres_url: str) -> AsyncIterator[asyncpg.Connection]:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    await _truncate(postgres_url, tables)
+    await empty_postgres_async(postgres_url)
     connection = await asyncpg.connect(postgres_url)
     try:
         yield connection
     finally:
         await connection.close()
-        await _truncate(postgres_url, tables)
+        await empty_postgres_async(postgres_url)
 
 
 def test_the_same_seed_writes_the_same_history() -> None:

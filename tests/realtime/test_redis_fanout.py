@@ -21,8 +21,7 @@ import pytest
 import redis
 import websockets
 
-from storage.tables import metadata
-from tests.conftest import REDIS_URL, RUN_ID, _truncate, free_port, require_service
+from tests.conftest import REDIS_URL, RUN_ID, empty_postgres, free_port, require_service
 from tests.web.api_helpers import seed_small
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -34,8 +33,7 @@ FUTURE = dt.datetime.now(dt.UTC) + dt.timedelta(days=20)
 @pytest.fixture(scope="module")
 def two_workers(postgres_url: str) -> Iterator[tuple[str, str]]:
     require_service("Redis", "127.0.0.1", 6379)
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    asyncio.run(_truncate(postgres_url, tables))
+    empty_postgres(postgres_url)
     seed_small(postgres_url, orders=420)  # 210 trip tickets, the odd ones free
     # As the Procfile's web processes: no feeds, no alert rules (an alert raised while the test
     # streams would take a place among the events it counts).

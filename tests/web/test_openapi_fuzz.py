@@ -6,7 +6,6 @@ document (status codes and bodies).
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from storage.tables import metadata
-from tests.conftest import _truncate, free_port
+from tests.conftest import empty_postgres, free_port
 from tests.web.api_helpers import seed_small
 from web.api.openapi import build_openapi
 from web.app import build_api, create_app
@@ -32,8 +30,7 @@ schema = schemathesis.openapi.from_dict(build_openapi(build_api(), title="t", ve
 
 @pytest.fixture(scope="module")
 def live_api(postgres_url: str) -> Iterator[dict[str, Any]]:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    asyncio.run(_truncate(postgres_url, tables))
+    empty_postgres(postgres_url)
     seed_small(postgres_url)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(

@@ -7,7 +7,6 @@ clock's today, with rows just outside the range on either side of a local midnig
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import shutil
@@ -19,8 +18,7 @@ import pytest
 from pydantic import ValidationError
 from starlette.testclient import TestClient
 
-from storage.tables import metadata
-from tests.conftest import _truncate
+from tests.conftest import empty_postgres
 from tests.web.api_helpers import app_now, assert_problem, auth, seeded_client
 from tests.web.report_history import (
     MINE,
@@ -74,7 +72,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         url = f"sqlite+aiosqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_url")
-        asyncio.run(_truncate(url, ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)))
+        empty_postgres(url)
     with seeded_client(url) as client:
         span = span_before(app_now(client))
         plant(url, span)

@@ -28,8 +28,7 @@ import pytest
 import redis
 from websockets.sync.client import ClientConnection, connect
 
-from storage.tables import metadata
-from tests.conftest import REDIS_URL, RUN_ID, _truncate, free_port, require_service
+from tests.conftest import REDIS_URL, RUN_ID, empty_postgres, free_port, require_service
 from tests.web.api_helpers import seed_small
 from web.planning.shared import SharedPlanning
 
@@ -116,8 +115,7 @@ def _workers(pid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_service("Redis", "127.0.0.1", 6379)
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    asyncio.run(_truncate(postgres_url, tables))
+    empty_postgres(postgres_url)
     seed_small(postgres_url, orders=60)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL,
