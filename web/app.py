@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import logging
 from collections.abc import AsyncIterator
@@ -73,6 +74,15 @@ def openapi_document(api: Api | None = None) -> dict[str, Any]:
     return build_openapi(api or build_api(), title="Dispatch Board API", version="0.1.0")
 
 
+@functools.cache
+def served_document() -> dict[str, Any]:
+    """The document ``/api/openapi.json`` and ``/api/docs`` serve: built on the first request for
+    it, once per process (a tenth of a second of schema generation, which every app made in a
+    process paid at its creation). The API is declared by its modules, so it is the same for
+    every app; nothing may change the dict."""
+    return openapi_document()
+
+
 async def health(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     ok = await runtime.database_ok()
@@ -116,7 +126,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     settings = settings or Settings()
     signing_key = settings.signing_key()
     api = build_api()
-    document = openapi_document(api)
     metrics = Metrics(clock)
 
     @contextlib.asynccontextmanager
@@ -132,10 +141,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             await runtime.stop()
 
     async def openapi_json(request: Request) -> Response:
-        return JSONResponse(document)
+        return JSONResponse(served_document())
 
     async def docs(request: Request) -> Response:
-        return HTMLResponse(_docs_page(document))
+        return HTMLResponse(_docs_page(served_document()))
 
     routes: list[BaseRoute] = [
         *page_routes(),
