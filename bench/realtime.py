@@ -68,6 +68,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.realtime_procs import (  # noqa: E402
+    LOAD,
     REDIS_URL,
     ClientProcs,
     Server,
@@ -86,7 +87,6 @@ from bench.realtime_procs import (  # noqa: E402
 )
 from bench.realtime_report import pct, print_goals, print_table  # noqa: E402
 
-LOAD = str(ROOT / "bench" / "realtime_load.py")
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

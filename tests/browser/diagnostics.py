@@ -4,9 +4,9 @@ the whole suite (and passes alone) can be explained from the report alone.
 Every server ``run_server`` starts gets a ``Probe``: the ASGI app is wrapped to remember the latest
 requests and websocket sessions (path without query, status, start, duration), a ticker in the
 server's event loop marks each tenth of a second, and a watchdog thread captures the server
-thread's stack whenever the loop has not ticked for ``STALL_S`` (where it was stuck). Pages the
-this test's servers show are found in the browser. When a test's call fails, ``report()`` adds all of it as a
-section of the failure: the loop's stalls, the hub's and the relay's position in the event log,
+thread's stack whenever the loop has not ticked for ``STALL_S`` (where it was stuck). The pages
+showing this test's servers are found in the browser. When a test's call fails, ``report()`` adds
+all of it as a section of the failure: the loop's stalls, the hub's and the relay's position in the event log,
 the pools, the background workers, the requests, and each page's own view (its connection state
 and last applied ``seq``).
 """
